@@ -1,0 +1,162 @@
+# greenify: one Makefile. `make` builds build/libgreenify.so and build/greenify;
+# `make test` and `make demo` first install missing Debian packages.
+
+VERSION := 0.1.0
+CC ?= cc
+BUILD ?= build
+PREFIX ?= /usr/local
+DESTDIR ?=
+V ?= 0
+
+ARCH := $(shell $(CC) -dumpmachine | cut -d- -f1)
+UV_CFLAGS = $(shell pkg-config --cflags libuv)
+UV_LIBS = $(shell pkg-config --libs libuv)
+CHECK_CFLAGS = $(shell pkg-config --cflags check)
+CHECK_LIBS = $(shell pkg-config --libs check)
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+OPT ?= -O2
+SAN ?=
+CFLAGS_LIB = -std=gnu11 $(OPT) -g $(WARN) -fPIC -fvisibility=hidden \
+	-fno-omit-frame-pointer -D_GNU_SOURCE $(SAN) $(UV_CFLAGS)
+CFLAGS_PROG = -std=gnu11 -O1 -g -Wall -Wextra -Werror -pthread
+CFLAGS_BENCH = -std=gnu11 -O2 -g -Wall -Wextra -Werror -pthread
+
+ifeq ($(ARCH),x86_64)
+ARCH_SRC := arch/ctx.c arch/x86_64.c arch/x86_64.S
+else ifeq ($(ARCH),aarch64)
+ARCH_SRC := arch/ctx.c arch/aarch64.c arch/aarch64.S
+else
+ARCH_SRC := arch/ctx.c arch/none.c
+endif
+RUNTIME_SRC := $(sort $(wildcard runtime/*.c))
+PRELOAD_SRC := $(sort $(wildcard preload/*.c))
+
+obj = $(patsubst %,$(BUILD)/obj/%.o,$(1))
+ARCH_OBJ := $(call obj,$(ARCH_SRC))
+RUNTIME_OBJ := $(call obj,$(RUNTIME_SRC))
+PRELOAD_OBJ := $(call obj,$(PRELOAD_SRC))
+
+LIB := $(BUILD)/libgreenify.so
+CLI := $(BUILD)/greenify
+UNIT := $(BUILD)/tests/unit/check_greenify
+INTEG_SRC := $(sort $(wildcard tests/integ/*.c))
+INTEG := $(patsubst tests/integ/%.c,$(BUILD)/tests/integ/%,$(INTEG_SRC))
+INTEG_CXX_SRC := $(sort $(wildcard tests/integ/*.cc))
+INTEG += $(patsubst tests/integ/%.cc,$(BUILD)/tests/integ/%,$(INTEG_CXX_SRC))
+BENCH_SRC := $(sort $(wildcard bench/*.c))
+BENCH := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC)) $(BUILD)/bench/micro_switch
+
+.PHONY: all test unit integ demo bench install uninstall clean format lint \
+	sanitize valgrind deps-build deps-test deps-demo deps-bench check-symbols \
+	test-aarch64
+
+all: $(LIB) $(CLI)
+
+deps-build:
+	@scripts/deps.sh build
+deps-test:
+	@scripts/deps.sh build test
+deps-demo:
+	@scripts/deps.sh build demo
+deps-bench:
+	@scripts/deps.sh build demo bench
+
+$(BUILD)/obj/%.c.o: %.c $(wildcard arch/*.h runtime/*.h preload/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_LIB) -c $< -o $@
+
+$(BUILD)/obj/%.S.o: %.S
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN) -c $< -o $@
+
+$(LIB): $(ARCH_OBJ) $(RUNTIME_OBJ) $(PRELOAD_OBJ)
+	$(CC) -shared $(SAN) -Wl,-z,now -Wl,--no-undefined -o $@ $^ $(UV_LIBS) -ldl
+
+$(CLI): scripts/greenify.sh Makefile
+	@mkdir -p $(dir $@)
+	sed -e 's/@VERSION@/$(VERSION)/' $< > $@
+	chmod +x $@
+
+# Unit tests link the runtime and arch objects directly, without preload/.
+$(UNIT): tests/unit/*.c tests/unit/*.h $(ARCH_OBJ) $(RUNTIME_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_LIB) $(CHECK_CFLAGS) -o $@ tests/unit/*.c $(ARCH_OBJ) \
+		$(RUNTIME_OBJ) $(UV_LIBS) $(CHECK_LIBS) -ldl
+
+$(BUILD)/tests/integ/%: tests/integ/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_PROG) -o $@ $< -lm
+
+$(BUILD)/tests/integ/%: tests/integ/%.cc
+	@mkdir -p $(dir $@)
+	g++ -std=gnu++17 -O1 -g -Wall -Wextra -Werror -pthread -o $@ $<
+
+$(BUILD)/bench/%: bench/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BENCH) -o $@ $<
+
+# The raw context switch, without the scheduler: links arch/ only.
+$(BUILD)/bench/micro_switch: bench/micro/switch.c $(ARCH_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BENCH) -o $@ $^
+
+unit: $(UNIT)
+	$(UNIT)
+
+check-symbols: $(LIB)
+	tests/check-symbols.sh $(LIB) tests/exported-symbols.txt
+
+integ: $(LIB) $(INTEG)
+	tests/run-integ.sh $(BUILD)
+
+# The aarch64 switch, cross-built and run under qemu-user.
+test-aarch64:
+	tests/arch/run-aarch64.sh $(BUILD)
+
+test: deps-test
+	$(MAKE) --no-print-directory all $(UNIT) $(INTEG)
+	$(MAKE) --no-print-directory unit
+	$(MAKE) --no-print-directory check-symbols
+	$(MAKE) --no-print-directory test-aarch64
+	$(MAKE) --no-print-directory integ
+
+demo: deps-demo
+	$(MAKE) --no-print-directory all $(BENCH)
+	scripts/demo.sh $(BUILD)
+
+bench: deps-bench
+	$(MAKE) --no-print-directory all $(BENCH)
+	scripts/demo.sh $(BUILD)
+	scripts/bench-refs.sh $(BUILD)
+
+# Sanitizer build: UBSan in the library and the unit tests (ASan does not
+# follow our stack switches), in its own build directory.
+sanitize: deps-test
+	$(MAKE) --no-print-directory BUILD=build-san OPT=-O1 \
+		SAN='-fsanitize=undefined -fno-sanitize-recover=all' all unit integ
+
+valgrind: deps-test
+	$(MAKE) --no-print-directory $(UNIT)
+	CK_FORK=no valgrind --error-exitcode=1 -q $(UNIT)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/bin
+	install -m 0644 $(LIB) $(DESTDIR)$(PREFIX)/lib/libgreenify.so
+	install -m 0755 $(CLI) $(DESTDIR)$(PREFIX)/bin/greenify
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/lib/libgreenify.so $(DESTDIR)$(PREFIX)/bin/greenify
+
+FORMAT_SRC = $(wildcard arch/*.[ch] runtime/*.[ch] preload/*.[ch] tests/unit/*.[ch])
+format:
+	clang-format -i $(FORMAT_SRC)
+
+lint:
+	clang-format --dry-run --Werror $(FORMAT_SRC)
+	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
+		--inline-suppr --suppress=missingIncludeSystem -D_GNU_SOURCE \
+		-I runtime -I arch arch runtime preload
+
+clean:
+	rm -rf build build-san

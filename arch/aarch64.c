@@ -1,0 +1,25 @@
+/* Building the first frame of an aarch64 context (see aarch64.S for its layout). */
+#include <stdint.h>
+#include <string.h>
+
+#include "ctx.h"
+
+void gr_ctx_entry(void);
+
+const int gr_ctx_have_asm = 1;
+
+void *gr_ctx_make_asm(void *stack_top, void (*fn)(void *), void *arg)
+{
+	uint64_t *sp = (uint64_t *)((uintptr_t)stack_top & ~(uintptr_t)15) - 22;
+	uint64_t fpcr;
+
+	/* A new thread starts with its creator's rounding mode, as clone()
+	 * copies the floating-point state. */
+	__asm__ volatile("mrs %0, fpcr" : "=r"(fpcr));
+	memset(sp, 0, 22 * sizeof(*sp));
+	sp[0] = (uint64_t)(uintptr_t)fn;	    /* x19 */
+	sp[1] = (uint64_t)(uintptr_t)arg;	    /* x20 */
+	sp[11] = (uint64_t)(uintptr_t)gr_ctx_entry; /* x30: where ret goes */
+	sp[20] = fpcr;
+	return sp;
+}

@@ -1,0 +1,59 @@
+/* Execution contexts: make one on a fresh stack, switch between two.
+ *
+ * Two implementations live behind one interface. The assembly one (x86_64,
+ * aarch64) saves only the callee-saved registers and the floating-point
+ * control state on the stack being left, so a context is just a stack
+ * pointer. The ucontext one is portable but makes a sigprocmask system call
+ * on every swap; it is the only one on other architectures and can be chosen
+ * at run time (GREENIFY_SWITCH=ucontext) to rule the assembly out when
+ * debugging. The choice is made once, before the first context is made. */
+#ifndef GR_ARCH_CTX_H
+#define GR_ARCH_CTX_H
+
+#include <stddef.h>
+#include <ucontext.h>
+
+struct gr_ctx {
+	void *sp;	 /* saved stack pointer (assembly switch) */
+	ucontext_t *uc; /* saved context (ucontext switch); lives on the stack */
+};
+
+/* Non-zero when the ucontext implementation is in use. */
+extern int gr_ctx_ucontext;
+
+/* 1 when this build has an assembly switch for the target architecture. */
+extern const int gr_ctx_have_asm;
+
+/* Selects the implementation; call before making any context. Returns 0, or
+ * -ENOTSUP when asking for assembly on an architecture without it. */
+int gr_ctx_select(int use_ucontext);
+
+/* Prepares ctx to run fn(arg) on [stack_lo, stack_lo + size) the first time
+ * it is switched to. fn must never return. The new context inherits the
+ * caller's floating-point control state, as a new thread does. The ucontext
+ * implementation carves its ucontext_t from the top of the stack. */
+void gr_ctx_make(struct gr_ctx *ctx, void *stack_lo, size_t size,
+		 void (*fn)(void *), void *arg);
+
+/* Gives a context that was not made (the thread that calls this, e.g. main)
+ * the storage the ucontext implementation needs to save it into. */
+void gr_ctx_init_current(struct gr_ctx *ctx, ucontext_t *storage);
+
+/* Builds the first frame of a context on the stack ending at stack_top and
+ * returns its stack pointer (arch/<cpu>.c; internal to arch/). */
+void *gr_ctx_make_asm(void *stack_top, void (*fn)(void *), void *arg);
+
+/* Saves the running context into *save_sp and resumes the one whose stack
+ * pointer is new_sp (arch/<cpu>.S). */
+void gr_switch_asm(void **save_sp, void *new_sp);
+
+/* Saves the running context in from and resumes to. */
+static inline void gr_ctx_switch(struct gr_ctx *from, struct gr_ctx *to)
+{
+	if (__builtin_expect(gr_ctx_ucontext, 0))
+		swapcontext(from->uc, to->uc);
+	else
+		gr_switch_asm(&from->sp, to->sp);
+}
+
+#endif

@@ -1,0 +1,22 @@
+/* Architectures without an assembly switch: only ucontext is available, and
+ * gr_ctx_select() refuses the assembly one, so these are never called. */
+#include <stdlib.h>
+
+#include "ctx.h"
+
+const int gr_ctx_have_asm = 0;
+
+void *gr_ctx_make_asm(void *stack_top, void (*fn)(void *), void *arg)
+{
+	(void)stack_top;
+	(void)fn;
+	(void)arg;
+	abort();
+}
+
+void gr_switch_asm(void **save_sp, void *new_sp)
+{
+	(void)save_sp;
+	(void)new_sp;
+	abort();
+}

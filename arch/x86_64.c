@@ -1,0 +1,29 @@
+/* Building the first frame of an x86_64 context (see x86_64.S for its layout). */
+#include <stdint.h>
+
+#include "ctx.h"
+
+void gr_ctx_entry(void);
+
+const int gr_ctx_have_asm = 1;
+
+void *gr_ctx_make_asm(void *stack_top, void (*fn)(void *), void *arg)
+{
+	uint64_t *sp = (uint64_t *)((uintptr_t)stack_top & ~(uintptr_t)15);
+	uint32_t mxcsr;
+	uint16_t fpucw;
+
+	/* A new thread starts with its creator's rounding and exception masks,
+	 * as clone() copies the FPU state. */
+	__asm__ volatile("stmxcsr %0" : "=m"(mxcsr));
+	__asm__ volatile("fnstcw %0" : "=m"(fpucw));
+	*--sp = (uint64_t)(uintptr_t)gr_ctx_entry; /* popped: entry sees sp aligned */
+	*--sp = 0;				   /* rbp */
+	*--sp = 0;				   /* rbx */
+	*--sp = (uint64_t)(uintptr_t)fn;	   /* r12 */
+	*--sp = (uint64_t)(uintptr_t)arg;	   /* r13 */
+	*--sp = 0;				   /* r14 */
+	*--sp = 0;				   /* r15 */
+	*--sp = (uint64_t)mxcsr | (uint64_t)fpucw << 32;
+	return sp;
+}

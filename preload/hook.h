@@ -1,0 +1,38 @@
+/* What every hook file shares: the export marker and the two questions each
+ * hook asks first, "am I green?" and "may I become green?". */
+#ifndef GR_HOOK_H
+#define GR_HOOK_H
+
+#include "../runtime/config.h"
+#include "../runtime/log.h"
+#include "../runtime/real.h"
+#include "../runtime/sched.h"
+
+/* The library is built with -fvisibility=hidden; only hooks are exported. */
+#define GR_EXPORT __attribute__((visibility("default")))
+
+/* The real function, also when a hook runs before our constructor (another
+ * library's constructor may create a thread or sleep). */
+#define GR_REAL(name)                                            \
+	(__builtin_expect(gr_real.name != NULL, 1) ? gr_real.name \
+						   : (gr_real_init(), gr_real.name))
+
+/* For hooks that may start the runtime (pthread_create): true when the
+ * caller is, or has just become, a green thread. */
+static inline int gr_green_or_start(void)
+{
+	if (gr_green())
+		return 1;
+	if (gr_rt.started || gr_tls_runtime)
+		return 0; /* a foreign OS thread, or the runtime itself */
+	gr_real_init();
+	gr_config_load();
+	if (gr_config.disable)
+		return 0;
+	int saved = errno; /* pthread_* calls leave errno alone */
+	int ok = gr_start() == 0;
+	errno = saved;
+	return ok;
+}
+
+#endif

@@ -1,0 +1,113 @@
+/* Sleeping: sleep, usleep, nanosleep, clock_nanosleep, thrd_sleep.
+ *
+ * A green sleep parks on a monotonic deadline. glibc's sleep() and usleep()
+ * call its internal nanosleep, not the exported one, so each is hooked.
+ * Contracts kept: nanosleep returns -1 and sets errno, clock_nanosleep
+ * returns the error number; EINVAL for tv_nsec outside [0, 1e9) or a
+ * negative tv_sec (for TIMER_ABSTIME too, as the kernel); EFAULT for a NULL
+ * request; rem is written only on EINTR. An absolute deadline on a clock
+ * other than CLOCK_MONOTONIC is re-checked against that clock at wake-up,
+ * so a sleep never ends before its clock says so.
+ *
+ * Left to libc: clocks a green thread cannot wait on by a monotonic
+ * deadline: CPU-time clocks (they advance only while something runs), the
+ * alarm clocks, and clocks the kernel rejects: the real call gives libc's
+ * exact answer (and blocks the OS thread, as it would natively block the
+ * thread). Not yet green: EINTR when a signal handler runs. */
+#include "hook.h"
+
+#include <errno.h>
+
+#include "../runtime/clock.h"
+
+static int green_clock(clockid_t clk)
+{
+	return clk == CLOCK_REALTIME || clk == CLOCK_MONOTONIC ||
+	       clk == CLOCK_BOOTTIME || clk == CLOCK_TAI;
+}
+
+/* Returns 0 or -errno. */
+static int green_sleep(clockid_t clk, int flags, const struct timespec *req)
+{
+	struct timespec now;
+	int64_t deadline;
+
+	if (!req)
+		return -EFAULT;
+	if (req->tv_nsec < 0 || req->tv_nsec >= GR_NSEC || req->tv_sec < 0)
+		return -EINVAL;
+	if (!(flags & TIMER_ABSTIME)) {
+		/* Relative sleeps measure elapsed time, whatever the clock. */
+		int64_t d = gr_ts_ns(req);
+		if (d == 0) {
+			gr_yield();
+			return 0;
+		}
+		deadline = gr_now() + d;
+		while (gr_park(GR_WAIT_SLEEP, NULL, deadline) != -ETIMEDOUT)
+			;
+		return 0;
+	}
+	for (;;) {
+		clock_gettime(clk, &now);
+		int64_t left = gr_ts_ns(req) - gr_ts_ns(&now);
+		if (left <= 0)
+			break;
+		gr_park(GR_WAIT_SLEEP, NULL, gr_now() + left);
+	}
+	gr_maybe_yield();
+	return 0;
+}
+
+GR_EXPORT int nanosleep(const struct timespec *req, struct timespec *rem)
+{
+	int err;
+
+	if (!gr_green())
+		return GR_REAL(nanosleep)(req, rem);
+	err = green_sleep(CLOCK_MONOTONIC, 0, req);
+	if (err < 0) {
+		errno = -err;
+		return -1;
+	}
+	return 0;
+}
+
+GR_EXPORT int clock_nanosleep(clockid_t clk, int flags, const struct timespec *req,
+			      struct timespec *rem)
+{
+	if (!gr_green() || !green_clock(clk))
+		return GR_REAL(clock_nanosleep)(clk, flags, req, rem);
+	return -green_sleep(clk, flags, req);
+}
+
+GR_EXPORT unsigned int sleep(unsigned int seconds)
+{
+	struct timespec ts = { .tv_sec = seconds };
+
+	if (!gr_green())
+		return GR_REAL(sleep)(seconds);
+	green_sleep(CLOCK_MONOTONIC, 0, &ts);
+	return 0;
+}
+
+GR_EXPORT int usleep(useconds_t usec)
+{
+	struct timespec ts = { .tv_sec = usec / 1000000, .tv_nsec = usec % 1000000 * 1000L };
+
+	if (!gr_green())
+		return GR_REAL(usleep)(usec);
+	green_sleep(CLOCK_MONOTONIC, 0, &ts);
+	return 0;
+}
+
+GR_EXPORT int thrd_sleep(const struct timespec *req, struct timespec *rem)
+{
+	int err;
+
+	if (!gr_green())
+		return GR_REAL(thrd_sleep)(req, rem);
+	/* glibc: 0, -1 when interrupted, another negative value on error. */
+	err = green_sleep(CLOCK_REALTIME, 0, req);
+	return err == 0 ? 0 : (err == -EINTR ? -1 : -2);
+}

@@ -1,0 +1,245 @@
+/* Thread lifecycle hooks: pthread_create, join and its timed and non-blocking
+ * variants, detach, exit, self, equal, yield, getattr_np, names, and the C11
+ * thrd_* functions (glibc implements those with internal calls that would
+ * bypass our pthread_* symbols).
+ *
+ * A green pthread_t is not a glibc struct pthread, so every pthread function
+ * that takes one must be hooked: the ones that only make sense for the OS
+ * thread (scheduling, affinity, CPU clock, signals) are passed the runtime
+ * thread's real handle, since that is what the green thread runs on.
+ *
+ * Left to libc: pthread_attr_* (plain data), and everything a foreign OS
+ * thread calls. Not yet green: cancellation (pthread_cancel is refused with
+ * ENOTSUP rather than crash glibc), cleanup handlers run by pthread_exit. */
+#include "hook.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "../runtime/clock.h"
+
+/* glibc's default stack size (from RLIMIT_STACK): an attr that reports it
+ * was most likely never given a size, and gets GREENIFY_STACK_SIZE. */
+static size_t glibc_default_stack(void)
+{
+	static size_t size;
+	pthread_attr_t def;
+
+	if (!size && pthread_getattr_default_np(&def) == 0) {
+		pthread_attr_getstacksize(&def, &size);
+		pthread_attr_destroy(&def);
+	}
+	return size;
+}
+
+static int create_green(pthread_t *th, const pthread_attr_t *attr,
+			void *(*start)(void *), void *arg)
+{
+	struct gr_create c = { .start = start, .arg = arg };
+	struct gr_thread *t;
+	int err;
+
+	if (attr) {
+		size_t size;
+		int state;
+		if (pthread_attr_getdetachstate(attr, &state) == 0)
+			c.detached = state == PTHREAD_CREATE_DETACHED;
+		if (pthread_attr_getstacksize(attr, &size) == 0 &&
+		    size != glibc_default_stack())
+			c.stack_size = size;
+	}
+	int saved = errno; /* mmap/madvise may set it; pthread_* do not */
+	err = gr_thread_create(&c, &t);
+	errno = saved;
+	if (err < 0)
+		return -err;
+	*th = (pthread_t)t->handle;
+	gr_maybe_yield();
+	return 0;
+}
+
+GR_EXPORT int pthread_create(pthread_t *restrict th, const pthread_attr_t *restrict attr,
+			     void *(*start)(void *), void *restrict arg)
+{
+	if (!gr_green_or_start())
+		return GR_REAL(pthread_create)(th, attr, start, arg);
+	return create_green(th, attr, start, arg);
+}
+
+/* Converts an absolute time on clk to a monotonic deadline. */
+static int64_t mono_deadline(clockid_t clk, const struct timespec *abstime)
+{
+	struct timespec now;
+
+	if (clk == CLOCK_MONOTONIC)
+		return gr_ts_ns(abstime);
+	clock_gettime(clk, &now);
+	return gr_now() + (gr_ts_ns(abstime) - gr_ts_ns(&now));
+}
+
+/* kind: 0 waits forever, -1 does not wait, 1 waits until abstime on clk. */
+static int join_green(pthread_t th, void **ret, int kind, clockid_t clk,
+		      const struct timespec *abstime)
+{
+	int64_t deadline = kind < 0 ? -1 : 0;
+	int err;
+
+	if (kind > 0) {
+		int done = gr_thread_done((uint64_t)th);
+		if (done < 0)
+			return ESRCH;
+		/* glibc looks at the time only when it has to wait. */
+		if (!done) {
+			if (abstime->tv_nsec < 0 || abstime->tv_nsec >= GR_NSEC)
+				return EINVAL;
+			if (abstime->tv_sec < 0)
+				return ETIMEDOUT;
+			deadline = mono_deadline(clk, abstime);
+			if (deadline <= 0)
+				deadline = 1;
+		}
+	}
+	err = -gr_thread_join((uint64_t)th, deadline, ret);
+	if (err == 0)
+		gr_maybe_yield();
+	return err;
+}
+
+GR_EXPORT int pthread_join(pthread_t th, void **ret)
+{
+	if (!gr_green())
+		return GR_REAL(pthread_join)(th, ret);
+	return join_green(th, ret, 0, CLOCK_REALTIME, NULL);
+}
+
+GR_EXPORT int pthread_tryjoin_np(pthread_t th, void **ret)
+{
+	if (!gr_green())
+		return GR_REAL(pthread_tryjoin_np)(th, ret);
+	return join_green(th, ret, -1, CLOCK_REALTIME, NULL);
+}
+
+GR_EXPORT int pthread_timedjoin_np(pthread_t th, void **ret, const struct timespec *abstime)
+{
+	if (!gr_green())
+		return GR_REAL(pthread_timedjoin_np)(th, ret, abstime);
+	return join_green(th, ret, abstime ? 1 : 0, CLOCK_REALTIME, abstime);
+}
+
+GR_EXPORT int pthread_clockjoin_np(pthread_t th, void **ret, clockid_t clk,
+				   const struct timespec *abstime)
+{
+	if (!gr_green())
+		return GR_REAL(pthread_clockjoin_np)(th, ret, clk, abstime);
+	if (clk != CLOCK_REALTIME && clk != CLOCK_MONOTONIC)
+		return EINVAL;
+	return join_green(th, ret, abstime ? 1 : 0, clk, abstime);
+}
+
+GR_EXPORT int pthread_detach(pthread_t th)
+{
+	if (!gr_green())
+		return GR_REAL(pthread_detach)(th);
+	return -gr_thread_detach((uint64_t)th);
+}
+
+GR_EXPORT void pthread_exit(void *ret)
+{
+	if (!gr_green())
+		GR_REAL(pthread_exit)(ret);
+	gr_thread_exit(ret);
+}
+
+GR_EXPORT pthread_t pthread_self(void)
+{
+	if (!gr_green())
+		return GR_REAL(pthread_self)();
+	return (pthread_t)gr_rt.cur->handle;
+}
+
+GR_EXPORT int pthread_equal(pthread_t a, pthread_t b)
+{
+	return a == b;
+}
+
+GR_EXPORT int sched_yield(void)
+{
+	if (!gr_green())
+		return GR_REAL(sched_yield)();
+	gr_yield();
+	return 0;
+}
+
+/* glibc's headers now redirect pthread_yield to sched_yield, but binaries
+ * built before that still call the exported pthread_yield. */
+GR_EXPORT int gr_pthread_yield(void) __asm__("pthread_yield");
+GR_EXPORT int gr_pthread_yield(void)
+{
+	return sched_yield();
+}
+
+GR_EXPORT int pthread_getattr_np(pthread_t th, pthread_attr_t *attr)
+{
+	struct gr_thread *t;
+	int err;
+
+	if (!gr_green())
+		return GR_REAL(pthread_getattr_np)(th, attr);
+	t = gr_thread_find((uint64_t)th);
+	if (!t)
+		return ESRCH;
+	if (t == &gr_main_thread)
+		return GR_REAL(pthread_getattr_np)((pthread_t)t->handle, attr);
+	err = pthread_attr_init(attr);
+	if (err)
+		return err;
+	pthread_attr_setstack(attr, t->stack.lo, t->stack.size);
+	pthread_attr_setguardsize(attr, t->stack.guard == GR_GUARD_CANARY ? 0 : 4096);
+	pthread_attr_setdetachstate(attr, t->detached ? PTHREAD_CREATE_DETACHED
+						       : PTHREAD_CREATE_JOINABLE);
+	return 0;
+}
+
+/* The kernel's limit on a thread name, terminator included. */
+#define COMM_LEN 16
+
+GR_EXPORT int pthread_setname_np(pthread_t th, const char *name)
+{
+	struct gr_thread *t;
+	size_t len;
+
+	if (!gr_green())
+		return GR_REAL(pthread_setname_np)(th, name);
+	t = gr_thread_find((uint64_t)th);
+	if (!t)
+		return ESRCH;
+	len = strlen(name);
+	if (len >= COMM_LEN)
+		return ERANGE;
+	if (t == &gr_main_thread) {
+		/* main's name is the process's: keep the kernel's copy true. */
+		int err = GR_REAL(pthread_setname_np)((pthread_t)t->handle, name);
+		if (err)
+			return err;
+	}
+	memcpy(t->name, name, len + 1);
+	return 0;
+}
+
+GR_EXPORT int pthread_getname_np(pthread_t th, char *buf, size_t len)
+{
+	struct gr_thread *t;
+
+	if (!gr_green())
+		return GR_REAL(pthread_getname_np)(th, buf, len);
+	t = gr_thread_find((uint64_t)th);
+	if (!t)
+		return ESRCH;
+	if (len < COMM_LEN)
+		return ERANGE;
+	if (t == &gr_main_thread)
+		return GR_REAL(pthread_getname_np)((pthread_t)t->handle, buf, len);
+	memcpy(buf, t->name, COMM_LEN);
+	return 0;
+}

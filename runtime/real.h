@@ -1,0 +1,66 @@
+/* The table of real libc functions, the ones our preloaded symbols shadow.
+ * Declared with __typeof__ so no prototype is retyped, filled once with
+ * dlsym(RTLD_NEXT) before the first hook runs. The runtime calls only these,
+ * never the hooked names, so it cannot re-enter itself. */
+#ifndef GR_REAL_H
+#define GR_REAL_H
+
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <threads.h>
+
+#define GR_REAL_FUNCS(X)          \
+	X(pthread_create)          \
+	X(pthread_join)            \
+	X(pthread_tryjoin_np)      \
+	X(pthread_timedjoin_np)    \
+	X(pthread_clockjoin_np)    \
+	X(pthread_detach)          \
+	X(pthread_exit)            \
+	X(pthread_self)            \
+	X(pthread_equal)           \
+	X(pthread_getattr_np)      \
+	X(pthread_setname_np)      \
+	X(pthread_getname_np)      \
+	X(pthread_kill)            \
+	X(pthread_cancel)          \
+	X(pthread_sigqueue)        \
+	X(pthread_getschedparam)   \
+	X(pthread_setschedparam)   \
+	X(pthread_setschedprio)    \
+	X(pthread_getcpuclockid)   \
+	X(pthread_setaffinity_np)  \
+	X(pthread_getaffinity_np)  \
+	X(sched_yield)             \
+	X(nanosleep)               \
+	X(clock_nanosleep)         \
+	X(sleep)                   \
+	X(usleep)                  \
+	X(thrd_create)             \
+	X(thrd_join)               \
+	X(thrd_detach)             \
+	X(thrd_current)            \
+	X(thrd_equal)              \
+	X(thrd_sleep)              \
+	X(thrd_yield)              \
+	X(thrd_exit)               \
+	X(read)                    \
+	X(write)
+
+struct gr_real_table {
+#define GR_REAL_FIELD(name) __typeof__(name) *name;
+	GR_REAL_FUNCS(GR_REAL_FIELD)
+#undef GR_REAL_FIELD
+};
+
+extern struct gr_real_table gr_real;
+
+/* Fills gr_real (once; later calls return at once). Safe before main, and
+ * from several OS threads at once: every thread writes the same values. */
+void gr_real_init(void);
+
+#endif

@@ -1,0 +1,363 @@
+/* The scheduler: run queue, switches, parking, the hub and its loop. */
+#include "sched.h"
+
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "config.h"
+#include "log.h"
+#include "real.h"
+
+struct gr_runtime gr_rt;
+struct gr_thread gr_main_thread;
+__thread int gr_tls_runtime __attribute__((tls_model("initial-exec")));
+
+#define HUB_STACK (256 * 1024)
+
+static struct gr_thread hub;	/* runs the loop; not a program thread */
+static ucontext_t main_uc;	/* main's saved state in ucontext mode */
+static uv_poll_t timer_poll;	/* readiness of timer_fd */
+static int timer_fd = -1;	/* fires at the earliest deadline */
+static int deadlock_reported;	/* the current stall was reported */
+
+void gr_runq_push(struct gr_thread *t)
+{
+	t->state = GR_RUNNABLE;
+	t->next = NULL;
+	if (gr_rt.runq_tail)
+		gr_rt.runq_tail->next = t;
+	else
+		gr_rt.runq_head = t;
+	gr_rt.runq_tail = t;
+}
+
+static struct gr_thread *runq_pop(void)
+{
+	struct gr_thread *t = gr_rt.runq_head;
+
+	if (t) {
+		gr_rt.runq_head = t->next;
+		if (!gr_rt.runq_head)
+			gr_rt.runq_tail = NULL;
+	}
+	return t;
+}
+
+/* Runs first in every context after a switch lands: frees the detached
+ * thread that switched away for the last time (it could not free the stack
+ * it was running on). */
+void gr_sched_entered(void)
+{
+	struct gr_thread *z = gr_rt.zombie;
+
+	if (z) {
+		gr_rt.zombie = NULL;
+		gr_thread_release(z);
+	}
+}
+
+static void switch_to(struct gr_thread *next)
+{
+	struct gr_thread *self = gr_rt.cur;
+
+	if (next == self) {
+		self->state = GR_RUNNING;
+		return;
+	}
+	if (__builtin_expect(self->stack.guard == GR_GUARD_CANARY, 0) &&
+	    *(uint64_t *)self->stack.lo != GR_CANARY)
+		gr_report_overflow(self);
+	self->saved_errno = errno;
+	next->state = GR_RUNNING;
+	gr_rt.cur = next;
+	gr_rt.switches++;
+	gr_ctx_switch(&self->ctx, &next->ctx);
+	gr_sched_entered();
+	errno = self->saved_errno;
+}
+
+/* Whether the hub should poll the loop before the next thread runs: timers
+ * may be due or I/O ready although threads are still runnable. The clock is
+ * read only every 32nd switch; a switch costs a few ns, the clock ~20. */
+static int poll_due(void)
+{
+	return (++gr_rt.ticks & 31) == 0 && gr_now() >= gr_rt.poll_at;
+}
+
+void gr_schedule(void)
+{
+	struct gr_thread *next = NULL;
+
+	if (!poll_due())
+		next = runq_pop();
+	switch_to(next ? next : &hub);
+}
+
+int gr_park(enum gr_wait why, void *obj, int64_t deadline)
+{
+	struct gr_thread *self = gr_rt.cur;
+
+	self->state = GR_PARKED;
+	self->wait = (unsigned char)why;
+	self->wait_obj = obj;
+	if (deadline) {
+		if (gr_timers_add(&gr_rt.timers, deadline, self) < 0)
+			gr_die("out of memory for %zu timers", gr_rt.timers.n);
+		self->deadline = deadline;
+		self->in_heap = 1;
+		gr_rt.live_timers++;
+		if (deadline < gr_rt.poll_at)
+			gr_rt.poll_at = deadline;
+	}
+	gr_schedule();
+	self->wait = GR_WAIT_NONE;
+	self->wait_obj = NULL;
+	return self->wake_result;
+}
+
+/* Whether a heap entry still stands for a parked thread's deadline; the
+ * others were abandoned by an earlier wake-up. */
+static int timer_live(const struct gr_tentry *e)
+{
+	const struct gr_thread *t = e->owner;
+
+	return t->in_heap && t->deadline == e->deadline && t->state == GR_PARKED;
+}
+
+/* The earliest live entry, dropping abandoned ones on the way. */
+static const struct gr_tentry *timers_top(void)
+{
+	const struct gr_tentry *e;
+
+	while ((e = gr_timers_top(&gr_rt.timers)) && !timer_live(e))
+		gr_timers_pop(&gr_rt.timers);
+	return e;
+}
+
+void gr_wake(struct gr_thread *t, int result)
+{
+	GR_ASSERT(t->state == GR_PARKED);
+	if (t->in_heap) {
+		t->in_heap = 0;
+		gr_rt.live_timers--;
+		/* Abandoned entries are dropped lazily; do not let them
+		 * outgrow the live ones. */
+		if (gr_rt.timers.n > 2 * gr_rt.live_timers + 1024)
+			gr_timers_filter(&gr_rt.timers, timer_live);
+	}
+	t->wake_result = result;
+	gr_runq_push(t);
+}
+
+void gr_yield(void)
+{
+	gr_runq_push(gr_rt.cur);
+	gr_schedule();
+}
+
+void gr_slice_check(void)
+{
+	int64_t now = gr_now();
+
+	if (now < gr_rt.poll_at) {
+		if (gr_rt.slice_owner != gr_rt.cur) {
+			gr_rt.slice_owner = gr_rt.cur;
+			gr_rt.slice_start = now;
+			return;
+		}
+		if (now - gr_rt.slice_start < gr_config.slice_ns)
+			return;
+	}
+	gr_rt.slice_owner = NULL;
+	/* Make the next gr_schedule() read the clock, so the hub runs the
+	 * timers and I/O that are due before this thread runs again. */
+	gr_rt.ticks |= 31;
+	gr_yield();
+}
+
+/* Makes every thread whose deadline has passed runnable. */
+static void expire(int64_t now)
+{
+	const struct gr_tentry *e;
+
+	while ((e = timers_top()) && e->deadline <= now) {
+		struct gr_thread *t = e->owner;
+		gr_timers_pop(&gr_rt.timers);
+		t->in_heap = 0;
+		gr_rt.live_timers--;
+		t->wake_result = -ETIMEDOUT;
+		gr_runq_push(t);
+	}
+	gr_rt.poll_at = now + gr_config.slice_ns;
+	if (e && e->deadline < gr_rt.poll_at)
+		gr_rt.poll_at = e->deadline;
+}
+
+/* Points the timerfd at the earliest deadline; a system call only when
+ * that deadline changed. */
+static void arm_timer(void)
+{
+	const struct gr_tentry *e = timers_top();
+	int64_t want = e ? e->deadline : 0;
+	struct itimerspec its = { 0 };
+
+	if (want == gr_rt.armed)
+		return;
+	its.it_value.tv_sec = want / GR_NSEC;
+	its.it_value.tv_nsec = want % GR_NSEC;
+	if (timerfd_settime(timer_fd, TFD_TIMER_ABSTIME, &its, NULL) < 0)
+		gr_die("timerfd_settime: %s", strerror(errno));
+	gr_rt.armed = want;
+}
+
+static void on_timer(uv_poll_t *h, int status, int events)
+{
+	uint64_t expirations;
+
+	(void)h;
+	(void)status;
+	(void)events;
+	/* Non-blocking: a stale readiness report just finds EAGAIN. */
+	if (gr_real.read(timer_fd, &expirations, sizeof(expirations)) > 0)
+		gr_rt.armed = 0;
+}
+
+static const char *wait_name(const struct gr_thread *t)
+{
+	switch (t->wait) {
+	case GR_WAIT_SLEEP: return "sleeps";
+	case GR_WAIT_JOIN: return "joins";
+	case GR_WAIT_YIELD: return "yields";
+	default: return "waits";
+	}
+}
+
+/* Nothing is runnable and nothing pending can make a thread runnable: the
+ * native program would hang here too. Say why, once per stall, and hang. */
+static void report_deadlock(void)
+{
+	if (deadlock_reported)
+		return;
+	deadlock_reported = 1;
+	gr_log(GR_LOG_WARN,
+	       "deadlock: every green thread is blocked and nothing pending can wake one:");
+	for (struct gr_thread *t = gr_rt.all; t; t = t->all_next) {
+		const struct gr_thread *o = t->wait_obj;
+		if (t->wait == GR_WAIT_JOIN && o)
+			gr_log(GR_LOG_WARN, "  thread %llu \"%s\" joins thread %llu \"%s\"",
+			       (unsigned long long)t->id, t->name,
+			       (unsigned long long)o->id, o->name);
+		else
+			gr_log(GR_LOG_WARN, "  thread %llu \"%s\" %s",
+			       (unsigned long long)t->id, t->name, wait_name(t));
+	}
+}
+
+static void hub_main(void *arg)
+{
+	(void)arg;
+	gr_sched_entered();
+	for (;;) {
+		int block = gr_rt.runq_head == NULL;
+		if (block) {
+			arm_timer();
+			if (gr_rt.live_timers == 0)
+				report_deadlock();
+		}
+		gr_rt.inside = 1;
+		uv_run(&gr_rt.loop, block ? UV_RUN_ONCE : UV_RUN_NOWAIT);
+		gr_rt.inside = 0;
+		expire(gr_now());
+		struct gr_thread *next = runq_pop();
+		if (next) {
+			deadlock_reported = 0;
+			switch_to(next);
+		}
+	}
+}
+
+static int start_loop(void)
+{
+	int err;
+
+	gr_rt.inside = 1;
+	err = uv_loop_init(&gr_rt.loop);
+	if (err < 0)
+		goto out;
+	timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (timer_fd < 0) {
+		err = -errno;
+		goto out_loop;
+	}
+	err = uv_poll_init(&gr_rt.loop, &timer_poll, timer_fd);
+	if (err < 0)
+		goto out_fd;
+	err = uv_poll_start(&timer_poll, UV_READABLE, on_timer);
+	if (err < 0)
+		goto out_fd;
+	gr_rt.inside = 0;
+	return 0;
+out_fd:
+	close(timer_fd);
+	timer_fd = -1;
+out_loop:
+	uv_loop_close(&gr_rt.loop);
+out:
+	gr_rt.inside = 0;
+	return err;
+}
+
+int gr_start(void)
+{
+	static int starting;
+	struct gr_thread *m = &gr_main_thread;
+	struct gr_stack hs;
+	int err;
+
+	if (__atomic_exchange_n(&starting, 1, __ATOMIC_ACQ_REL))
+		return gr_tls_runtime ? 0 : -EALREADY;
+	gr_real_init();
+	gr_config_load();
+	err = gr_ctx_select(gr_config.ucontext || !gr_ctx_have_asm);
+	if (err < 0)
+		return err;
+
+	m->handle = (uint64_t)gr_real.pthread_self();
+	m->id = 1;
+	m->magic = GR_MAGIC;
+	m->state = GR_RUNNING;
+	prctl(PR_GET_NAME, m->name);
+	gr_ctx_init_current(&m->ctx, &main_uc);
+	gr_rt.cur = m;
+	gr_rt.all = m;
+	gr_rt.live = gr_rt.peak_live = 1;
+	gr_rt.next_id = 2;
+	gr_rt.poll_at = INT64_MAX;
+
+	err = start_loop();
+	if (err < 0) {
+		gr_log(GR_LOG_ERROR, "cannot start the event loop: %s", strerror(-err));
+		return err;
+	}
+	err = gr_stack_alloc(HUB_STACK, &hs);
+	if (err < 0)
+		return err;
+	hub.stack = hs;
+	hub.id = 0;
+	hub.state = GR_RUNNABLE;
+	strcpy(hub.name, "greenify-hub");
+	gr_ctx_make(&hub.ctx, hs.lo, hs.size, hub_main, NULL);
+
+	gr_guard_init();
+	gr_rt.os_tid = (int)gettid();
+	gr_tls_runtime = 1;
+	gr_rt.started = 1;
+	gr_log(GR_LOG_DEBUG, "runtime started on OS thread %d (%s switch)",
+	       gr_rt.os_tid, gr_ctx_ucontext ? "ucontext" : "asm");
+	return 0;
+}

@@ -1,0 +1,162 @@
+/* Green threads and the scheduler.
+ *
+ * M:1: every green thread runs on the runtime thread, the OS thread that
+ * started the runtime (normally main's). A thread that must wait parks:
+ * it records what wakes it and switches directly to the next runnable
+ * thread (FIFO). Only when nothing is runnable does it switch to the hub, a
+ * context with its own stack that runs the libuv loop until something
+ * becomes runnable. Scheduler state lives in ordinary globals, not TLS: there
+ * is one runtime thread, and once each green thread has TLS of its own a
+ * __thread variable would change under our feet at every switch. */
+#ifndef GR_SCHED_H
+#define GR_SCHED_H
+
+#include <errno.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "../arch/ctx.h"
+#include "stack.h"
+#include "timer.h"
+
+enum gr_state {
+	GR_RUNNABLE, /* in the run queue */
+	GR_RUNNING,  /* gr_rt.cur */
+	GR_PARKED,   /* waiting for gr_wake() or its deadline */
+	GR_DONE,     /* finished; its stack waits for a join (or is freed) */
+};
+
+#define GR_MAGIC 0x67726e74u /* "grnt": a live control block */
+
+/* What a parked thread waits for, for the deadlock report. */
+enum gr_wait { GR_WAIT_NONE, GR_WAIT_SLEEP, GR_WAIT_JOIN, GR_WAIT_YIELD };
+
+/* A green thread's control block. It lives at the top of the thread's own
+ * stack, so a sleeping thread costs the one page its stack top touches. */
+struct gr_thread {
+	struct gr_ctx ctx;	  /* saved registers while not running */
+	struct gr_thread *next;	  /* run-queue link */
+	int64_t deadline;	  /* monotonic ns, while in_heap */
+	uint64_t handle;	  /* the pthread_t the program sees */
+	uint64_t id;		  /* 1 for main, then 2, 3, ... in creation order */
+	uint32_t magic;		  /* GR_MAGIC while the handle is valid */
+	unsigned char state;	  /* enum gr_state */
+	unsigned char wait;	  /* enum gr_wait while parked */
+	unsigned char detached;	  /* no join will come: free at exit */
+	unsigned char in_heap;	  /* parked with a deadline in gr_rt.timers */
+	int wake_result;	  /* what gr_wake() passed, or -ETIMEDOUT */
+	int saved_errno;	  /* errno while switched out */
+	void *(*start)(void *);	  /* thread function */
+	void *arg;		  /* its argument */
+	void *retval;		  /* what main passed to pthread_exit (other
+				     threads hand theirs over at exit) */
+	void *join_ret;		  /* return value handed to this thread, the
+				     joiner, by the thread it joins */
+	struct gr_thread *joiner; /* thread parked in join on this one */
+	void *wait_obj;		  /* object waited on (joined thread, ...) */
+	struct gr_stack stack;	  /* where this block and the stack live */
+	struct gr_thread *all_prev; /* list of unfinished threads, for the */
+	struct gr_thread *all_next; /* deadlock report */
+	char name[16];		  /* pthread_setname_np name, NUL-terminated */
+};
+
+/* Where a pool stack's control block sits: at its top, cache-line aligned. */
+static inline struct gr_thread *gr_thread_at(const struct gr_stack *s)
+{
+	return (struct gr_thread *)(((uintptr_t)(s->lo + s->size) -
+				     sizeof(struct gr_thread)) &
+				    ~(uintptr_t)63);
+}
+
+/* The scheduler: one runtime thread, so plain globals. */
+struct gr_runtime {
+	struct gr_thread *cur;	     /* running green thread (or &hub) */
+	struct gr_thread *runq_head; /* FIFO of runnable threads */
+	struct gr_thread *runq_tail;
+	struct gr_thread *zombie;    /* detached thread to free after its
+					last switch */
+	int started;		     /* the runtime thread exists */
+	int inside;		     /* runtime or libuv code is running: hooks
+					must call libc */
+	struct gr_timers timers;     /* deadlines of parked threads */
+	size_t live_timers;	     /* threads with in_heap set */
+	int64_t poll_at;	     /* visit the hub when now reaches this */
+	int64_t armed;		     /* deadline the timerfd is set to, or 0 */
+	unsigned ticks;		     /* switches since the clock was read */
+	unsigned hook_ticks;	     /* hook calls since the clock was read */
+	struct gr_thread *slice_owner; /* thread whose slice is being timed */
+	int64_t slice_start;	     /* when slice_owner was first seen running */
+	uint64_t next_id;	     /* id of the next thread created */
+	uint64_t live;		     /* green threads not yet finished */
+	uint64_t peak_live;	     /* maximum of live */
+	uint64_t created;	     /* green threads created */
+	uint64_t switches;	     /* context switches */
+	int os_tid;		     /* kernel tid of the runtime thread */
+	int foreign_runs;	     /* green threads seen on another OS thread */
+	struct gr_thread *all;	     /* unfinished threads (all_next list) */
+	uv_loop_t loop;		     /* the event loop the hub runs */
+};
+
+extern struct gr_runtime gr_rt;
+extern struct gr_thread gr_main_thread;
+
+/* Set on the runtime OS thread only: the cheap "could I be green?" test. */
+extern __thread int gr_tls_runtime __attribute__((tls_model("initial-exec")));
+
+/* True when the caller is a green thread running program code: hooks then
+ * take the green path; otherwise they call libc and nothing else. */
+static inline int gr_green(void)
+{
+	return gr_tls_runtime && !gr_rt.inside;
+}
+
+/* Starts the runtime on the calling OS thread, which becomes green thread 1.
+ * Returns 0, -EALREADY when another OS thread runs it, or -errno. */
+int gr_start(void);
+
+/* Parks the current thread until gr_wake() or, if deadline (monotonic ns) is
+ * not 0, until then. Returns gr_wake()'s result or -ETIMEDOUT. */
+int gr_park(enum gr_wait why, void *obj, int64_t deadline);
+/* Makes a parked thread runnable; its gr_park() returns result. */
+void gr_wake(struct gr_thread *t, int result);
+/* Lets every other runnable thread run once, then continues. */
+void gr_yield(void);
+/* Called by hooks that did not block: yields once the current thread has
+ * run a whole time slice, so busy threads cannot starve the others. */
+void gr_slice_check(void);
+
+static inline void gr_maybe_yield(void)
+{
+	if (__builtin_expect((++gr_rt.hook_ticks & 63) == 0, 0))
+		gr_slice_check();
+}
+
+/* Lifecycle (thread.c). */
+struct gr_create {
+	void *(*start)(void *);
+	void *arg;
+	size_t stack_size; /* 0: GREENIFY_STACK_SIZE */
+	int detached;
+};
+int gr_thread_create(const struct gr_create *c, struct gr_thread **out);
+/* Joins the thread behind handle. deadline: 0 waits forever, -1 does not
+ * wait (tryjoin), else a monotonic deadline. 0 or -ESRCH, -EINVAL,
+ * -EDEADLK, -EBUSY, -ETIMEDOUT as pthread_join and its variants. */
+int gr_thread_join(uint64_t handle, int64_t deadline, void **retval);
+int gr_thread_detach(uint64_t handle);
+/* 1 when the thread has finished (not yet joined), 0 when it runs or waits,
+ * -ESRCH when handle names no thread. */
+int gr_thread_done(uint64_t handle);
+void gr_thread_exit(void *retval) __attribute__((noreturn));
+/* The unfinished thread behind a handle (or main, finished or not), or NULL. */
+struct gr_thread *gr_thread_find(uint64_t handle);
+
+/* Internal to the runtime: used by thread.c and guard.c. */
+void gr_schedule(void);
+void gr_sched_entered(void);
+void gr_guard_init(void);
+void gr_report_overflow(const struct gr_thread *t) __attribute__((noreturn));
+void gr_runq_push(struct gr_thread *t);
+void gr_thread_release(struct gr_thread *t);
+
+#endif

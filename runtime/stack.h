@@ -1,0 +1,54 @@
+/* Green thread stacks, carved out of few large mappings.
+ *
+ * One mmap per stack, or an mprotect'ed guard page per stack, stops near
+ * 32,000 stacks (vm.max_map_count is 65530): each splits a mapping. Instead
+ * stacks of one size are slots in big MAP_NORESERVE mappings, each slot a
+ * guard page below the stack. The guard is a MADV_GUARD_INSTALL guard (Linux
+ * >= 6.13; it does not split the mapping), else an mprotect'ed page while
+ * under a budget of mappings, else a canary word that the scheduler checks
+ * at every switch. Freed stacks are reused newest first: their pages are
+ * already touched, and a fresh page costs 1-4 us to fault in.
+ * Slots are packed (a slot is the stack size plus one page), so page tables
+ * stay small: neighbouring stacks share page-table pages. */
+#ifndef GR_STACK_H
+#define GR_STACK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum gr_guard { GR_GUARD_MADVISE, GR_GUARD_MPROTECT, GR_GUARD_CANARY };
+
+struct gr_stack {
+	char *lo;	    /* lowest usable byte (just above the guard) */
+	size_t size;	    /* usable bytes; the top is lo + size */
+	unsigned char guard; /* enum gr_guard protecting this slot */
+};
+
+#define GR_CANARY 0x6772656e6966790aULL /* "greenify\n" */
+
+/* Hands out a stack of at least size bytes: 0, or -EAGAIN when the memory
+ * cannot be had (pthread_create's answer). */
+int gr_stack_alloc(size_t size, struct gr_stack *out);
+/* Returns a stack to its pool. */
+void gr_stack_free(const struct gr_stack *s);
+
+/* Finds the slot holding addr. Returns 1 and fills *out (and *in_guard:
+ * whether addr is in the slot's guard page), or 0 when addr is in no slot.
+ * Async-signal-safe (no locks, no allocation). */
+int gr_stack_find(const void *addr, struct gr_stack *out, int *in_guard);
+
+/* Statistics: bytes of stack (usable size) in use now and at the peak, and
+ * which guard the most recent stack got. */
+struct gr_stack_stats {
+	size_t in_use;
+	size_t peak;
+	size_t mappings;
+	unsigned madvise_guards, mprotect_guards, canaries;
+};
+void gr_stack_stats(struct gr_stack_stats *out);
+
+/* For the unit tests: forget that MADV_GUARD_INSTALL works (0) or limit
+ * mprotect guards to budget, so the fallbacks can be exercised. */
+void gr_stack_test_limit_guards(int allow_madvise, unsigned mprotect_budget);
+
+#endif

@@ -1,0 +1,194 @@
+/* Green thread lifecycle: create, join, detach, exit, and finding a thread
+ * from the pthread_t the program holds. */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "config.h"
+#include "log.h"
+#include "real.h"
+#include "sched.h"
+#include "zombie.h"
+
+/* A pthread_t is the control block's address with a generation number in
+ * the 16 bits above the 48-bit user address space, so a handle kept after
+ * its thread was joined does not name the next thread to reuse the stack. */
+#define HANDLE_ADDR_MASK (((uint64_t)1 << 48) - 1)
+
+static uint16_t next_gen;
+
+static void thread_entry(void *arg)
+{
+	struct gr_thread *t = arg;
+
+	gr_sched_entered();
+	if (gr_config.stats && (int)gettid() != gr_rt.os_tid)
+		gr_rt.foreign_runs++;
+	errno = 0;
+	gr_thread_exit(t->start(t->arg));
+}
+
+static void list_add(struct gr_thread *t)
+{
+	t->all_prev = NULL;
+	t->all_next = gr_rt.all;
+	if (gr_rt.all)
+		gr_rt.all->all_prev = t;
+	gr_rt.all = t;
+}
+
+static void list_del(struct gr_thread *t)
+{
+	if (t->all_prev)
+		t->all_prev->all_next = t->all_next;
+	else
+		gr_rt.all = t->all_next;
+	if (t->all_next)
+		t->all_next->all_prev = t->all_prev;
+	t->all_prev = t->all_next = NULL;
+}
+
+int gr_thread_create(const struct gr_create *c, struct gr_thread **out)
+{
+	struct gr_stack st;
+	struct gr_thread *t;
+	int err;
+
+	err = gr_stack_alloc(c->stack_size ? c->stack_size : gr_config.stack_size, &st);
+	if (err < 0)
+		return err;
+	t = gr_thread_at(&st);
+	memset(t, 0, sizeof(*t));
+	t->stack = st;
+	t->start = c->start;
+	t->arg = c->arg;
+	t->detached = (unsigned char)c->detached;
+	t->id = gr_rt.next_id++;
+	t->handle = (uint64_t)(uintptr_t)t | (uint64_t)next_gen++ << 48;
+	t->magic = GR_MAGIC;
+	/* A new thread is named like its creator, as clone() copies comm. */
+	memcpy(t->name, gr_rt.cur->name, sizeof(t->name));
+	gr_ctx_make(&t->ctx, st.lo, (size_t)((char *)t - st.lo), thread_entry, t);
+	list_add(t);
+	gr_rt.created++;
+	if (++gr_rt.live > gr_rt.peak_live)
+		gr_rt.peak_live = gr_rt.live;
+	gr_runq_push(t);
+	*out = t;
+	return 0;
+}
+
+struct gr_thread *gr_thread_find(uint64_t handle)
+{
+	struct gr_stack st;
+	struct gr_thread *t;
+	int in_guard;
+
+	if (handle == gr_main_thread.handle)
+		return gr_main_thread.magic == GR_MAGIC ? &gr_main_thread : NULL;
+	t = (struct gr_thread *)(uintptr_t)(handle & HANDLE_ADDR_MASK);
+	if (!gr_stack_find(t, &st, &in_guard) || in_guard || gr_thread_at(&st) != t)
+		return NULL;
+	if (t->magic != GR_MAGIC || t->handle != handle)
+		return NULL;
+	return t;
+}
+
+void gr_thread_release(struct gr_thread *t)
+{
+	struct gr_stack st = t->stack;
+
+	t->magic = 0;
+	t->handle = 0;
+	if (t != &gr_main_thread)
+		gr_stack_free(&st);
+}
+
+int gr_thread_done(uint64_t handle)
+{
+	struct gr_thread *t = gr_thread_find(handle);
+
+	if (t)
+		return t->state == GR_DONE;
+	return gr_zombie_has(handle) ? 1 : -ESRCH;
+}
+
+int gr_thread_join(uint64_t handle, int64_t deadline, void **retval)
+{
+	struct gr_thread *self = gr_rt.cur;
+	struct gr_thread *t = gr_thread_find(handle);
+
+	if (!t) /* finished already, or never was */
+		return gr_zombie_take(handle, retval) ? 0 : -ESRCH;
+	if (t->detached)
+		return -EINVAL;
+	if (t == self || self->joiner == t)
+		return -EDEADLK;
+	if (t->joiner)
+		return -EINVAL;
+	if (t->state == GR_DONE) { /* main after pthread_exit, or no memory
+				      for a zombie record */
+		if (retval)
+			*retval = t->retval;
+		gr_thread_release(t);
+		return 0;
+	}
+	if (deadline < 0)
+		return -EBUSY;
+	if (deadline > 0 && gr_now() >= deadline)
+		return -ETIMEDOUT;
+	t->joiner = self;
+	if (gr_park(GR_WAIT_JOIN, t, deadline) == -ETIMEDOUT) {
+		t->joiner = NULL;
+		return -ETIMEDOUT;
+	}
+	/* t handed its return value over and is gone: do not touch it. */
+	if (retval)
+		*retval = self->join_ret;
+	return 0;
+}
+
+int gr_thread_detach(uint64_t handle)
+{
+	struct gr_thread *t = gr_thread_find(handle);
+
+	if (!t)
+		return gr_zombie_take(handle, NULL) ? 0 : -ESRCH;
+	if (t->detached)
+		return -EINVAL;
+	if (t->joiner)
+		return 0; /* glibc: a join in progress wins; detach does nothing */
+	if (t->state == GR_DONE) {
+		gr_thread_release(t);
+		return 0;
+	}
+	t->detached = 1;
+	return 0;
+}
+
+void gr_thread_exit(void *retval)
+{
+	struct gr_thread *self = gr_rt.cur;
+
+	self->state = GR_DONE;
+	list_del(self);
+	/* glibc: the last thread to finish ends the process with status 0,
+	 * whether or not main returned. */
+	if (--gr_rt.live == 0)
+		exit(0);
+	if (self->joiner) {
+		self->joiner->join_ret = retval;
+		gr_wake(self->joiner, 0);
+		gr_rt.zombie = self;
+	} else if (self->detached) {
+		gr_rt.zombie = self;
+	} else if (self != &gr_main_thread &&
+		   gr_zombie_add(self->handle, retval) == 0) {
+		gr_rt.zombie = self;
+	} else {
+		self->retval = retval; /* kept, with its stack, until joined */
+	}
+	gr_schedule();
+	gr_die("finished thread %llu was resumed", (unsigned long long)self->id);
+}

@@ -1,0 +1,43 @@
+/* Deadlines of parked green threads: a 4-ary min-heap in one array.
+ *
+ * A heap of pointers into the threads (intrusive nodes) touches one thread
+ * control block per level, and each block is on its own stack page: with
+ * 100,000 sleepers every comparison was a cache and TLB miss. Here entries
+ * are {deadline, owner} pairs packed in an array, so sifting reads
+ * contiguous memory only. Removal is lazy: the owner forgets its entry, and
+ * the entry is dropped when it reaches the top (gr_timers_top's caller
+ * decides whether an entry is still wanted). The common case, many threads
+ * sleeping the same duration, inserts in increasing order: one comparison.
+ * The array grows by doubling, so a park allocates only when the number of
+ * pending deadlines reaches a new maximum. */
+#ifndef GR_TIMER_H
+#define GR_TIMER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct gr_tentry {
+	int64_t deadline; /* monotonic ns */
+	void *owner;	  /* whose deadline (a struct gr_thread) */
+};
+
+struct gr_timers {
+	struct gr_tentry *a; /* the heap; a[0] is the earliest */
+	size_t n;	     /* entries, including abandoned ones */
+	size_t cap;	     /* allocated entries */
+};
+
+/* Adds an entry: 0, or -ENOMEM. */
+int gr_timers_add(struct gr_timers *h, int64_t deadline, void *owner);
+/* The earliest entry, or NULL when empty. */
+static inline const struct gr_tentry *gr_timers_top(const struct gr_timers *h)
+{
+	return h->n ? &h->a[0] : NULL;
+}
+/* Removes the earliest entry. */
+void gr_timers_pop(struct gr_timers *h);
+/* Drops every entry for which keep() says 0, in O(n): used when abandoned
+ * entries outnumber live ones. */
+void gr_timers_filter(struct gr_timers *h, int (*keep)(const struct gr_tentry *));
+
+#endif

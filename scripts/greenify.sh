@@ -1,0 +1,62 @@
+#!/bin/sh
+# greenify: run a command with every pthread turned into a green thread.
+# Exec's the command with libgreenify.so preloaded, so its exit status and
+# the signal that ends it are the command's own.
+set -eu
+
+usage() {
+	cat <<'USAGE'
+Usage: greenify [OPTIONS] [--] COMMAND [ARG]...
+Run COMMAND with libgreenify.so preloaded: its threads become green threads
+that share one OS thread and wait on an event loop instead of blocking it.
+
+Options:
+  -s, --stack-size SIZE   default green stack size (e.g. 64k, 1m)
+      --stats             print a summary line at exit
+  -l, --log LEVEL         error, warn, info or debug
+      --ucontext          use the portable ucontext switch
+  -h, --help              show this help and exit
+  -V, --version           show the version and exit
+
+Every GREENIFY_* variable of the environment is honoured too (see README).
+USAGE
+}
+
+here=$(cd "$(dirname "$0")" && pwd)
+lib=
+for cand in "$here/libgreenify.so" "$here/../lib/libgreenify.so"; do
+	if [ -f "$cand" ]; then
+		lib=$cand
+		break
+	fi
+done
+
+while [ $# -gt 0 ]; do
+	case "$1" in
+	-h | --help) usage; exit 0 ;;
+	-V | --version) echo "greenify @VERSION@"; exit 0 ;;
+	-s | --stack-size)
+		[ $# -ge 2 ] || { echo "greenify: $1 needs a size" >&2; exit 2; }
+		GREENIFY_STACK_SIZE=$2; export GREENIFY_STACK_SIZE; shift 2 ;;
+	--stats) GREENIFY_STATS=1; export GREENIFY_STATS; shift ;;
+	-l | --log)
+		[ $# -ge 2 ] || { echo "greenify: $1 needs a level" >&2; exit 2; }
+		GREENIFY_LOG=$2; export GREENIFY_LOG; shift 2 ;;
+	--ucontext) GREENIFY_SWITCH=ucontext; export GREENIFY_SWITCH; shift ;;
+	--) shift; break ;;
+	-*) echo "greenify: unknown option '$1' (try --help)" >&2; exit 2 ;;
+	*) break ;;
+	esac
+done
+
+if [ $# -eq 0 ]; then
+	usage >&2
+	exit 2
+fi
+if [ -z "$lib" ]; then
+	echo "greenify: cannot find libgreenify.so next to $0 or in ../lib" >&2
+	exit 127
+fi
+LD_PRELOAD="$lib${LD_PRELOAD:+ $LD_PRELOAD}"
+export LD_PRELOAD
+exec "$@"

@@ -39,6 +39,11 @@ void gr_ctx_make(struct gr_ctx *ctx, void *stack_lo, size_t size,
  * the storage the ucontext implementation needs to save it into. */
 void gr_ctx_init_current(struct gr_ctx *ctx, ucontext_t *storage);
 
+/* Call before anything that may change the floating-point control state
+ * other than through the SSE/NEON control register (x86_64: the x87
+ * control word): from then on switches carry it too, at a small cost. */
+void gr_ctx_fpu_changing(void);
+
 /* Builds the first frame of a context on the stack ending at stack_top and
  * returns its stack pointer (arch/<cpu>.c; internal to arch/). */
 void *gr_ctx_make_asm(void *stack_top, void (*fn)(void *), void *arg);

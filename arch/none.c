@@ -20,3 +20,8 @@ void gr_switch_asm(void **save_sp, void *new_sp)
 	(void)new_sp;
 	abort();
 }
+
+/* swapcontext saves the whole floating-point environment. */
+void gr_ctx_fpu_changing(void)
+{
+}

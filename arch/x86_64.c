@@ -7,6 +7,19 @@ void gr_ctx_entry(void);
 
 const int gr_ctx_have_asm = 1;
 
+/* See x86_64.S: whether switches carry the x87 control word, and the word
+ * every thread had before they started to. */
+unsigned char gr_ctx_x87;
+uint16_t gr_ctx_x87_base;
+
+void gr_ctx_fpu_changing(void)
+{
+	if (gr_ctx_x87)
+		return;
+	__asm__ volatile("fnstcw %0" : "=m"(gr_ctx_x87_base));
+	gr_ctx_x87 = 1;
+}
+
 void *gr_ctx_make_asm(void *stack_top, void (*fn)(void *), void *arg)
 {
 	uint64_t *sp = (uint64_t *)((uintptr_t)stack_top & ~(uintptr_t)15);
@@ -24,6 +37,6 @@ void *gr_ctx_make_asm(void *stack_top, void (*fn)(void *), void *arg)
 	*--sp = (uint64_t)(uintptr_t)arg;	   /* r13 */
 	*--sp = 0;				   /* r14 */
 	*--sp = 0;				   /* r15 */
-	*--sp = (uint64_t)mxcsr | (uint64_t)fpucw << 32;
+	*--sp = (uint64_t)mxcsr | (uint64_t)fpucw << 32 | (uint64_t)1 << 48;
 	return sp;
 }

@@ -18,6 +18,8 @@ void gr_write_stderr(const char *buf, size_t len)
 {
 	int saved = errno;
 
+	if (!gr_real.write)
+		gr_real_init();
 	while (len > 0) {
 		ssize_t n = gr_real.write(2, buf, len);
 		if (n < 0 && errno == EINTR)

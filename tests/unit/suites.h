@@ -1,0 +1,14 @@
+/* The unit test suites; each file under tests/unit/ contributes one. */
+#ifndef GR_TEST_SUITES_H
+#define GR_TEST_SUITES_H
+
+#include <check.h>
+
+Suite *switch_suite(void);
+Suite *stack_suite(void);
+Suite *timer_suite(void);
+Suite *zombie_suite(void);
+Suite *sched_suite(void);
+Suite *config_suite(void);
+
+#endif

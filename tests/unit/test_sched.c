@@ -1,0 +1,217 @@
+/* The scheduler, driven directly (no preload): run order, parking with and
+ * without deadlines, joins and their errors, errno per thread, stack reuse
+ * through zombie records. Each test starts the runtime in its own child. */
+#include <errno.h>
+#include <stdint.h>
+
+#include "../../runtime/clock.h"
+#include "../../runtime/sched.h"
+#include "../../runtime/stack.h"
+#include "suites.h"
+
+static int order[64];
+static int norder;
+
+static void *log_id(void *arg)
+{
+	order[norder++] = (int)(intptr_t)arg;
+	return (void *)((intptr_t)arg * 10);
+}
+
+static uint64_t spawn(void *(*fn)(void *), intptr_t arg)
+{
+	struct gr_create c = { .start = fn, .arg = (void *)arg };
+	struct gr_thread *t;
+
+	ck_assert_int_eq(gr_thread_create(&c, &t), 0);
+	return t->handle;
+}
+
+START_TEST(sched_runs_threads_fifo)
+{
+	uint64_t h[3];
+	void *r;
+
+	ck_assert_int_eq(gr_start(), 0);
+	for (int i = 0; i < 3; i++)
+		h[i] = spawn(log_id, i + 1);
+	ck_assert_int_eq(norder, 0); /* creating does not run them */
+	for (int i = 0; i < 3; i++) {
+		ck_assert_int_eq(gr_thread_join(h[i], 0, &r), 0);
+		ck_assert_ptr_eq(r, (void *)(intptr_t)((i + 1) * 10));
+	}
+	ck_assert_int_eq(norder, 3);
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(order[i], i + 1);
+}
+END_TEST
+
+static void *yielder(void *arg)
+{
+	for (int i = 0; i < 3; i++) {
+		order[norder++] = (int)(intptr_t)arg;
+		gr_yield();
+	}
+	return NULL;
+}
+
+START_TEST(sched_yield_interleaves)
+{
+	ck_assert_int_eq(gr_start(), 0);
+	uint64_t a = spawn(yielder, 1), b = spawn(yielder, 2);
+	ck_assert_int_eq(gr_thread_join(a, 0, NULL), 0);
+	ck_assert_int_eq(gr_thread_join(b, 0, NULL), 0);
+	int want[] = { 1, 2, 1, 2, 1, 2 };
+	ck_assert_int_eq(norder, 6);
+	for (int i = 0; i < 6; i++)
+		ck_assert_int_eq(order[i], want[i]);
+}
+END_TEST
+
+START_TEST(sched_park_deadline_times_out)
+{
+	ck_assert_int_eq(gr_start(), 0);
+	int64_t t0 = gr_now();
+	ck_assert_int_eq(gr_park(GR_WAIT_SLEEP, NULL, t0 + 20 * 1000000LL), -ETIMEDOUT);
+	int64_t took = gr_now() - t0;
+	ck_assert_int_ge(took, 20 * 1000000LL);
+	ck_assert_int_lt(took, 2000 * 1000000LL);
+}
+END_TEST
+
+static struct gr_thread *sleeper;
+
+static void *waker(void *arg)
+{
+	(void)arg;
+	gr_wake(sleeper, 7);
+	return NULL;
+}
+
+START_TEST(sched_wake_beats_deadline)
+{
+	ck_assert_int_eq(gr_start(), 0);
+	sleeper = gr_rt.cur;
+	uint64_t w = spawn(waker, 0);
+	int64_t t0 = gr_now();
+	ck_assert_int_eq(gr_park(GR_WAIT_SLEEP, NULL, t0 + 10 * GR_NSEC), 7);
+	ck_assert_int_lt(gr_now() - t0, GR_NSEC);
+	ck_assert_int_eq(gr_thread_join(w, 0, NULL), 0);
+	/* The abandoned deadline does not wake anyone later. */
+	ck_assert_int_eq(gr_park(GR_WAIT_SLEEP, NULL, gr_now() + 5000000), -ETIMEDOUT);
+}
+END_TEST
+
+static void *sleep_ms(void *arg)
+{
+	gr_park(GR_WAIT_SLEEP, NULL, gr_now() + (intptr_t)arg * 1000000LL);
+	return arg;
+}
+
+START_TEST(sched_join_errors)
+{
+	void *r;
+
+	ck_assert_int_eq(gr_start(), 0);
+	ck_assert_int_eq(gr_thread_join(gr_rt.cur->handle, 0, &r), -EDEADLK);
+	uint64_t h = spawn(sleep_ms, 30);
+	ck_assert_int_eq(gr_thread_join(h, -1, &r), -EBUSY);
+	ck_assert_int_eq(gr_thread_join(h, gr_now() + 1000000, &r), -ETIMEDOUT);
+	ck_assert_int_eq(gr_thread_done(h), 0);
+	ck_assert_int_eq(gr_thread_join(h, 0, &r), 0);
+	ck_assert_ptr_eq(r, (void *)30);
+	ck_assert_int_eq(gr_thread_join(h, 0, &r), -ESRCH);
+	ck_assert_int_eq(gr_thread_done(h), -ESRCH);
+	ck_assert_int_eq(gr_thread_join(12345 * 64, 0, &r), -ESRCH);
+
+	uint64_t d = spawn(sleep_ms, 5);
+	ck_assert_int_eq(gr_thread_detach(d), 0);
+	ck_assert_int_eq(gr_thread_detach(d), -EINVAL);
+	ck_assert_int_eq(gr_thread_join(d, 0, &r), -EINVAL);
+}
+END_TEST
+
+START_TEST(sched_finished_thread_frees_stack_before_join)
+{
+	struct gr_stack_stats before, after;
+	void *r;
+
+	ck_assert_int_eq(gr_start(), 0);
+	uint64_t a = spawn(log_id, 4);
+	gr_stack_stats(&before);
+	gr_yield(); /* a runs and finishes */
+	ck_assert_int_eq(gr_thread_done(a), 1);
+	gr_stack_stats(&after);
+	ck_assert_uint_lt(after.in_use, before.in_use);
+	uint64_t b = spawn(log_id, 5);
+	/* b got a's stack back, yet the handles differ and a's result waits. */
+	ck_assert_uint_eq(a & 0xffffffffffffULL, b & 0xffffffffffffULL);
+	ck_assert_uint_ne(a, b);
+	ck_assert_int_eq(gr_thread_join(b, 0, &r), 0);
+	ck_assert_ptr_eq(r, (void *)50);
+	ck_assert_int_eq(gr_thread_join(a, 0, &r), 0);
+	ck_assert_ptr_eq(r, (void *)40);
+}
+END_TEST
+
+static void *errno_keeper(void *arg)
+{
+	errno = (int)(intptr_t)arg;
+	for (int i = 0; i < 5; i++) {
+		gr_yield();
+		if (errno != (int)(intptr_t)arg)
+			return (void *)1;
+	}
+	return NULL;
+}
+
+START_TEST(sched_errno_per_thread)
+{
+	void *r1, *r2;
+
+	ck_assert_int_eq(gr_start(), 0);
+	errno = 0;
+	uint64_t a = spawn(errno_keeper, EIO), b = spawn(errno_keeper, ENOENT);
+	ck_assert_int_eq(gr_thread_join(a, 0, &r1), 0);
+	ck_assert_int_eq(gr_thread_join(b, 0, &r2), 0);
+	ck_assert_ptr_null(r1);
+	ck_assert_ptr_null(r2);
+	ck_assert_int_eq(errno, 0);
+}
+END_TEST
+
+START_TEST(sched_ten_thousand_sleepers_overlap)
+{
+	static uint64_t h[10000];
+
+	ck_assert_int_eq(gr_start(), 0);
+	int64_t t0 = gr_now();
+	for (int i = 0; i < 10000; i++)
+		h[i] = spawn(sleep_ms, 100);
+	for (int i = 0; i < 10000; i++)
+		ck_assert_int_eq(gr_thread_join(h[i], 0, NULL), 0);
+	int64_t took = gr_now() - t0;
+	ck_assert_int_ge(took, 100 * 1000000LL);
+	ck_assert_int_lt(took, 3 * GR_NSEC); /* serial would be 1,000 s */
+	ck_assert_uint_eq(gr_rt.created, 10000);
+	ck_assert_uint_ge(gr_rt.peak_live, 2);
+}
+END_TEST
+
+Suite *sched_suite(void)
+{
+	Suite *s = suite_create("sched");
+	TCase *tc = tcase_create("sched");
+
+	tcase_set_timeout(tc, 20);
+	tcase_add_test(tc, sched_runs_threads_fifo);
+	tcase_add_test(tc, sched_yield_interleaves);
+	tcase_add_test(tc, sched_park_deadline_times_out);
+	tcase_add_test(tc, sched_wake_beats_deadline);
+	tcase_add_test(tc, sched_join_errors);
+	tcase_add_test(tc, sched_finished_thread_frees_stack_before_join);
+	tcase_add_test(tc, sched_errno_per_thread);
+	tcase_add_test(tc, sched_ten_thousand_sleepers_overlap);
+	suite_add_tcase(s, tc);
+	return s;
+}

@@ -14,6 +14,7 @@ struct gr_config gr_config = {
 	.stack_size = 256 * 1024,
 	.slice_ns = 10 * 1000000LL,
 	.tls_shared = 1,
+	.prefault = 1,
 };
 
 int gr_parse_size(const char *s, size_t *out)
@@ -131,6 +132,8 @@ void gr_config_load(void)
 		parse_bool("GREENIFY_DISABLE", secure_getenv("GREENIFY_DISABLE"), 0);
 	gr_config.stats =
 		parse_bool("GREENIFY_STATS", secure_getenv("GREENIFY_STATS"), 0);
+	gr_config.prefault =
+		parse_bool("GREENIFY_PREFAULT", secure_getenv("GREENIFY_PREFAULT"), 1);
 	load_stack_size();
 	load_slice();
 	load_choice("GREENIFY_SWITCH", "asm", "ucontext", &gr_config.ucontext);

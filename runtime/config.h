@@ -13,6 +13,7 @@ struct gr_config {
 	int tls_shared;	   /* 1: TLS shared by all green threads (GREENIFY_TLS) */
 	int ucontext;	   /* 1: portable ucontext switch (GREENIFY_SWITCH) */
 	int disable;	   /* 1: every hook calls libc (GREENIFY_DISABLE) */
+	int prefault;	   /* 1: a helper thread prepares stacks (GREENIFY_PREFAULT) */
 };
 
 extern struct gr_config gr_config;

@@ -48,6 +48,7 @@
 	X(thrd_sleep)              \
 	X(thrd_yield)              \
 	X(thrd_exit)               \
+	X(syscall)                 \
 	X(read)                    \
 	X(write)
 

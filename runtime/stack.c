@@ -6,20 +6,42 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <linux/futex.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/syscall.h>
+
+#include "config.h"
 #include "log.h"
+#include "real.h"
 
 #ifndef MADV_GUARD_INSTALL
 #define MADV_GUARD_INSTALL 102
 #endif
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+/* A mapping's slots, handed out in address order. Shared with the
+ * preparer thread: the runtime publishes how many slots it carved, the
+ * preparer how many are ready (guard installed, top page faulted in). */
+struct job {
+	char *base;		  /* first slot */
+	size_t nslots;		  /* slots in the mapping */
+	size_t carved;		  /* runtime: slots handed out (atomic) */
+	size_t ready;		  /* preparer: [0, ready) prepared or carved */
+	struct job *next;	  /* the mapping to carve after this (atomic) */
+	struct stack_class *cls;  /* whose slots */
+};
 
 /* Every slot of one size, with a free list threaded through the free slots'
  * top words. */
 struct stack_class {
 	size_t size;	   /* usable bytes of each slot */
 	size_t slot;	   /* size + guard page */
-	char *carve;	   /* next never-used slot in the newest mapping */
-	char *carve_end;   /* end of the newest mapping */
+	struct job *cur;   /* mapping being carved */
 	size_t next_chunk; /* slots in the next mapping (doubles, capped) */
+	unsigned jobs;	   /* mappings made so far */
 	void *free;	   /* newest freed slot's top record, or NULL */
 };
 
@@ -41,6 +63,12 @@ struct chunk {
 #define MAX_CHUNK_BYTES ((size_t)1 << 30)
 /* mprotect guards split mappings; stay well below vm.max_map_count. */
 #define MPROTECT_BUDGET 16384
+/* The preparer keeps up to this many slots of a mapping ready ahead of the
+ * runtime (4 MiB of touched pages), and is woken when fewer than half are. */
+#define PREP_WINDOW 1024
+/* ...and starts once a class needs its fourth mapping (> 240 stacks): a
+ * program with few threads never pays for an extra OS thread. */
+#define PREP_AFTER_JOBS 4
 
 static struct stack_class classes[MAX_CLASSES];
 static unsigned nclasses;
@@ -50,6 +78,18 @@ static size_t page;
 static int madvise_ok = 1;
 static unsigned mprotect_budget = MPROTECT_BUDGET;
 static struct gr_stack_stats stats;
+
+/* The preparer: an OS thread of the runtime's own that installs guards and
+ * faults in the top page of the next slots while the runtime thread runs
+ * green threads. A fresh page costs ~1.4 us to fault in on these VMs,
+ * more than everything else pthread_create does; on the second core it is
+ * off the critical path. It only ever touches slots not yet handed out,
+ * and the races with the runtime are benign: both may install the same
+ * guard, and populating a page that is already present does nothing. */
+static struct job *prep_job;	/* the runtime's current mapping (atomic) */
+static unsigned prep_seq;	/* futex word: bumped to wake the preparer */
+static int prep_sleeping;	/* the preparer waits on prep_seq (atomic) */
+static int prep_state;		/* 0 not started, 1 running, -1 off */
 
 void gr_stack_test_limit_guards(int allow_madvise, unsigned budget)
 {
@@ -71,11 +111,12 @@ static struct stack_class *class_for(size_t size)
 	return c;
 }
 
-static int add_chunk(struct stack_class *c)
+static struct job *new_job(struct stack_class *c)
 {
 	size_t nslots = c->next_chunk;
 	size_t len;
 	char *base;
+	struct job *j;
 
 	if (nslots * c->slot > MAX_CHUNK_BYTES)
 		nslots = MAX_CHUNK_BYTES / c->slot;
@@ -86,16 +127,20 @@ static int add_chunk(struct stack_class *c)
 		size_t cap = chunks_cap ? chunks_cap * 2 : 64;
 		struct chunk *n = realloc(chunks, cap * sizeof(*n));
 		if (!n)
-			return -EAGAIN;
+			return NULL;
 		chunks = n;
 		chunks_cap = cap;
 	}
+	j = calloc(1, sizeof(*j)); /* never freed: the preparer may hold it */
+	if (!j)
+		return NULL;
 	base = mmap(NULL, len, PROT_READ | PROT_WRITE,
 		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
-	if (base == MAP_FAILED)
-		return -EAGAIN;
-	/* Insert sorted; mappings usually come at falling addresses, so scan
-	 * from the front. */
+	if (base == MAP_FAILED) {
+		free(j);
+		return NULL;
+	}
+	/* Insert sorted; mappings usually come at falling addresses. */
 	size_t i = 0;
 	while (i < nchunks && chunks[i].base < base)
 		i++;
@@ -103,11 +148,13 @@ static int add_chunk(struct stack_class *c)
 	chunks[i] = (struct chunk){ base, base + len, c };
 	nchunks++;
 	stats.mappings++;
-	c->carve = base;
-	c->carve_end = base + len;
 	if (c->next_chunk < (MAX_CHUNK_BYTES / c->slot))
 		c->next_chunk *= 2;
-	return 0;
+	c->jobs++;
+	j->base = base;
+	j->nslots = nslots;
+	j->cls = c;
+	return j;
 }
 
 static unsigned char install_guard(char *guard)
@@ -133,6 +180,135 @@ static unsigned char install_guard(char *guard)
 	return GR_GUARD_CANARY;
 }
 
+static void futex(unsigned *word, int op, unsigned val)
+{
+	gr_real.syscall(SYS_futex, word, op | FUTEX_PRIVATE_FLAG, val, NULL, NULL, 0);
+}
+
+/* Prepares slot i of j: the guard, and the top page the control block and
+ * the first frames will use. Returns 0, or -1 if guards stopped working. */
+static int prepare(struct job *j, size_t i)
+{
+	char *slot = j->base + i * j->cls->slot;
+	char *top_page = slot + j->cls->slot - page;
+
+	if (madvise(slot, page, MADV_GUARD_INSTALL) < 0)
+		return -1;
+	if (madvise(top_page, page, MADV_POPULATE_WRITE) < 0)
+		*(volatile char *)top_page = 0;
+	return 0;
+}
+
+static void *prep_main(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		unsigned seq = __atomic_load_n(&prep_seq, __ATOMIC_ACQUIRE);
+		struct job *j = __atomic_load_n(&prep_job, __ATOMIC_ACQUIRE);
+		int worked = 0;
+
+		while (j) {
+			size_t carved = __atomic_load_n(&j->carved, __ATOMIC_ACQUIRE);
+			size_t i = j->ready > carved ? j->ready : carved;
+			if (i >= j->nslots) {
+				j = __atomic_load_n(&j->next, __ATOMIC_ACQUIRE);
+				continue;
+			}
+			if (i >= carved + PREP_WINDOW)
+				break;
+			if (prepare(j, i) < 0) {
+				__atomic_store_n(&prep_state, -1, __ATOMIC_RELEASE);
+				return NULL;
+			}
+			__atomic_store_n(&j->ready, i + 1, __ATOMIC_RELEASE);
+			worked = 1;
+		}
+		if (worked)
+			continue;
+		__atomic_store_n(&prep_sleeping, 1, __ATOMIC_SEQ_CST);
+		futex(&prep_seq, FUTEX_WAIT, seq);
+		__atomic_store_n(&prep_sleeping, 0, __ATOMIC_RELAXED);
+	}
+	return NULL;
+}
+
+static void prep_kick(void)
+{
+	if (__atomic_load_n(&prep_sleeping, __ATOMIC_SEQ_CST)) {
+		__atomic_store_n(&prep_sleeping, 0, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&prep_seq, 1, __ATOMIC_RELEASE);
+		futex(&prep_seq, FUTEX_WAKE, 1);
+	}
+}
+
+static void prep_start(void)
+{
+	pthread_attr_t attr;
+	pthread_t th;
+	sigset_t all, old;
+
+	prep_state = -1;
+	if (!gr_config.prefault || !madvise_ok || stats.mprotect_guards || stats.canaries)
+		return;
+	/* The preparer takes no signals: they are the program's, and belong
+	 * to the runtime thread. It inherits this mask. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, 64 * 1024);
+	if (gr_real.pthread_create(&th, &attr, prep_main, NULL) == 0) {
+		prep_state = 1;
+		gr_real.pthread_setname_np(th, "greenify-prep");
+	}
+	pthread_attr_destroy(&attr);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+/* The next never-used slot of c, and the guard it has. */
+static char *carve(struct stack_class *c, unsigned char *guard)
+{
+	struct job *j = c->cur;
+	size_t i;
+
+	if (!j || j->carved == j->nslots) {
+		struct job *n = j ? __atomic_load_n(&j->next, __ATOMIC_ACQUIRE) : NULL;
+		if (!n) {
+			n = new_job(c);
+			if (!n)
+				return NULL;
+			if (j)
+				__atomic_store_n(&j->next, n, __ATOMIC_RELEASE);
+		}
+		c->cur = j = n;
+		if (prep_state == 0 && c->jobs >= PREP_AFTER_JOBS)
+			prep_start();
+		if (prep_state > 0)
+			__atomic_store_n(&prep_job, j, __ATOMIC_RELEASE);
+	}
+	i = j->carved;
+	__atomic_store_n(&j->carved, i + 1, __ATOMIC_RELEASE);
+	char *slot = j->base + i * c->slot;
+	if (prep_state > 0 && i < __atomic_load_n(&j->ready, __ATOMIC_ACQUIRE)) {
+		*guard = GR_GUARD_MADVISE;
+		stats.madvise_guards++;
+		stats.prepared++;
+	} else {
+		*guard = install_guard(slot);
+	}
+	if (prep_state > 0) {
+		/* Map the next mapping early so the preparer can move on. */
+		if (!j->next && i + 1 >= j->nslots / 2) {
+			struct job *n = new_job(c);
+			if (n)
+				__atomic_store_n(&j->next, n, __ATOMIC_RELEASE);
+		}
+		if (__atomic_load_n(&j->ready, __ATOMIC_RELAXED) < i + PREP_WINDOW / 2)
+			prep_kick();
+	}
+	return slot;
+}
+
 int gr_stack_alloc(size_t size, struct gr_stack *out)
 {
 	struct stack_class *c;
@@ -150,16 +326,11 @@ int gr_stack_alloc(size_t size, struct gr_stack *out)
 		out->lo = (char *)r + sizeof(*r) - size;
 		out->guard = r->guard;
 	} else {
-		if (c->carve == c->carve_end) {
-			int err = add_chunk(c);
-			if (err < 0)
-				return err;
-		}
-		char *slot = c->carve;
-		c->carve += c->slot;
+		char *slot = carve(c, &out->guard);
+		if (!slot)
+			return -EAGAIN;
 		out->lo = slot + page;
 		out->size = size;
-		out->guard = install_guard(slot);
 	}
 	if (out->guard == GR_GUARD_CANARY)
 		*(uint64_t *)out->lo = GR_CANARY;

@@ -44,6 +44,7 @@ struct gr_stack_stats {
 	size_t peak;
 	size_t mappings;
 	unsigned madvise_guards, mprotect_guards, canaries;
+	unsigned prepared; /* slots the preparer thread had ready in time */
 };
 void gr_stack_stats(struct gr_stack_stats *out);
 

@@ -248,6 +248,7 @@ static void prep_start(void)
 	sigset_t all, old;
 
 	prep_state = -1;
+	gr_real_init();
 	if (!gr_config.prefault || !madvise_ok || stats.mprotect_guards || stats.canaries)
 		return;
 	/* The preparer takes no signals: they are the program's, and belong

@@ -6,6 +6,7 @@
 #define GR_REAL_H
 
 #include <pthread.h>
+#include <semaphore.h>
 #include <sched.h>
 #include <signal.h>
 #include <time.h>
@@ -36,6 +37,39 @@
 	X(pthread_setaffinity_np)  \
 	X(pthread_getaffinity_np)  \
 	X(sched_yield)             \
+	X(pthread_mutex_lock)      \
+	X(pthread_mutex_trylock)   \
+	X(pthread_mutex_timedlock) \
+	X(pthread_mutex_clocklock) \
+	X(pthread_mutex_unlock)    \
+	X(pthread_mutex_consistent) \
+	X(pthread_cond_wait)       \
+	X(pthread_cond_timedwait)  \
+	X(pthread_cond_clockwait)  \
+	X(pthread_cond_signal)     \
+	X(pthread_cond_broadcast)  \
+	X(pthread_rwlock_rdlock)   \
+	X(pthread_rwlock_tryrdlock) \
+	X(pthread_rwlock_timedrdlock) \
+	X(pthread_rwlock_clockrdlock) \
+	X(pthread_rwlock_wrlock)   \
+	X(pthread_rwlock_trywrlock) \
+	X(pthread_rwlock_timedwrlock) \
+	X(pthread_rwlock_clockwrlock) \
+	X(pthread_rwlock_unlock)   \
+	X(pthread_spin_lock)       \
+	X(pthread_spin_trylock)    \
+	X(pthread_barrier_wait)    \
+	X(pthread_once)            \
+	X(pthread_key_create)      \
+	X(pthread_key_delete)      \
+	X(pthread_getspecific)     \
+	X(pthread_setspecific)     \
+	X(sem_wait)                \
+	X(sem_trywait)             \
+	X(sem_timedwait)           \
+	X(sem_clockwait)           \
+	X(sem_post)                \
 	X(nanosleep)               \
 	X(clock_nanosleep)         \
 	X(sleep)                   \

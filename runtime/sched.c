@@ -190,6 +190,8 @@ static void expire(int64_t now)
 		gr_timers_pop(&gr_rt.timers);
 		t->in_heap = 0;
 		gr_rt.live_timers--;
+		if (t->q_addr)
+			gr_wait_cancel(t); /* no wake-up may pick it any more */
 		t->wake_result = -ETIMEDOUT;
 		gr_runq_push(t);
 	}
@@ -329,6 +331,9 @@ int gr_start(void)
 
 	m->handle = (uint64_t)gr_real.pthread_self();
 	m->id = 1;
+	gr_rt.os_tid = (int)gettid();
+	/* glibc wrote this tid into the locks main took before we started. */
+	m->owner_id = gr_rt.os_tid;
 	m->magic = GR_MAGIC;
 	m->state = GR_RUNNING;
 	prctl(PR_GET_NAME, m->name);
@@ -354,7 +359,6 @@ int gr_start(void)
 	gr_ctx_make(&hub.ctx, hs.lo, hs.size, hub_main, NULL);
 
 	gr_guard_init();
-	gr_rt.os_tid = (int)gettid();
 	gr_tls_runtime = 1;
 	gr_rt.started = 1;
 	gr_log(GR_LOG_DEBUG, "runtime started on OS thread %d (%s switch)",

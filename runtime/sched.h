@@ -29,7 +29,19 @@ enum gr_state {
 #define GR_MAGIC 0x67726e74u /* "grnt": a live control block */
 
 /* What a parked thread waits for, for the deadlock report. */
-enum gr_wait { GR_WAIT_NONE, GR_WAIT_SLEEP, GR_WAIT_JOIN, GR_WAIT_YIELD };
+enum gr_wait {
+	GR_WAIT_NONE,
+	GR_WAIT_SLEEP,
+	GR_WAIT_JOIN,
+	GR_WAIT_YIELD,
+	GR_WAIT_MUTEX,
+	GR_WAIT_COND,
+	GR_WAIT_RWLOCK,
+	GR_WAIT_SEM,
+	GR_WAIT_BARRIER,
+	GR_WAIT_ONCE,
+	GR_WAIT_FUTEX,
+};
 
 /* A green thread's control block. It lives at the top of the thread's own
  * stack, so a sleeping thread costs the one page its stack top touches. */
@@ -54,6 +66,14 @@ struct gr_thread {
 				     joiner, by the thread it joins */
 	struct gr_thread *joiner; /* thread parked in join on this one */
 	void *wait_obj;		  /* object waited on (joined thread, ...) */
+	const void *q_addr;	  /* address whose wait queue holds us */
+	uint32_t q_bitset;	  /* FUTEX_WAIT_BITSET mask (all ones otherwise) */
+	struct gr_thread *q_next; /* wait-queue links */
+	struct gr_thread *q_prev;
+	int owner_id;		  /* what this thread writes as a lock's owner:
+				     the OS tid for main, as glibc does */
+	struct specific *specific; /* pthread_setspecific values (key.c) */
+	void *robust;		  /* robust mutexes held (mutex.c), newest first */
 	struct gr_stack stack;	  /* where this block and the stack live */
 	struct gr_thread *all_prev; /* list of unfinished threads, for the */
 	struct gr_thread *all_next; /* deadlock report */
@@ -119,6 +139,10 @@ int gr_start(void);
 int gr_park(enum gr_wait why, void *obj, int64_t deadline);
 /* Makes a parked thread runnable; its gr_park() returns result. */
 void gr_wake(struct gr_thread *t, int result);
+/* Takes a parked thread off the wait queue it is on (wait.c), if any. */
+void gr_wait_cancel(struct gr_thread *t);
+/* Owner id written into locks by thread number id (1 is main). */
+int gr_owner_id_for(uint64_t id);
 /* Lets every other runnable thread run once, then continues. */
 void gr_yield(void);
 /* Called by hooks that did not block: yields once the current thread has

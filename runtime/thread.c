@@ -9,6 +9,8 @@
 #include "log.h"
 #include "real.h"
 #include "sched.h"
+#include "key.h"
+#include "lock.h"
 #include "zombie.h"
 
 /* A pthread_t is the control block's address with a generation number in
@@ -49,6 +51,13 @@ static void list_del(struct gr_thread *t)
 	t->all_prev = t->all_next = NULL;
 }
 
+int gr_owner_id_for(uint64_t id)
+{
+	/* Above any kernel tid (pid_max is at most 2^22), below the values
+	 * glibc reserves for robust mutexes (FUTEX_OWNER_DIED is 2^30). */
+	return (int)(((id - 2) % ((1u << 29) - 1)) + (1u << 23));
+}
+
 int gr_thread_create(const struct gr_create *c, struct gr_thread **out)
 {
 	struct gr_stack st;
@@ -65,6 +74,7 @@ int gr_thread_create(const struct gr_create *c, struct gr_thread **out)
 	t->arg = c->arg;
 	t->detached = (unsigned char)c->detached;
 	t->id = gr_rt.next_id++;
+	t->owner_id = gr_owner_id_for(t->id);
 	t->handle = (uint64_t)(uintptr_t)t | (uint64_t)next_gen++ << 48;
 	t->magic = GR_MAGIC;
 	/* A new thread is named like its creator, as clone() copies comm. */
@@ -171,6 +181,10 @@ void gr_thread_exit(void *retval)
 {
 	struct gr_thread *self = gr_rt.cur;
 
+	/* As glibc: key destructors first (they may still lock and wait),
+	 * then robust mutexes pass on. */
+	gr_key_thread_exit(self);
+	gr_mutex_owner_exit(self);
 	self->state = GR_DONE;
 	list_del(self);
 	/* glibc: the last thread to finish ends the process with status 0,

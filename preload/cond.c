@@ -1,0 +1,61 @@
+/* Condition variable hooks: wait, timedwait, clockwait, signal, broadcast.
+ * The work is in runtime/cond.c. glibc checks a clockwait's clock first
+ * and an absolute time's nanoseconds before it unlocks the mutex; so do we.
+ * The mutex is re-acquired before return, timeout or not.
+ *
+ * Left to libc: init and destroy (glibc's init records the attr's clock in
+ * the object, where the green code reads it), condattr_*. */
+#include "hook.h"
+
+#include "../runtime/lock.h"
+
+static int wait_green(pthread_cond_t *c, pthread_mutex_t *m, const struct gr_timeout *to)
+{
+	if (to->abs && (to->abs->tv_nsec < 0 || to->abs->tv_nsec >= GR_NSEC))
+		return EINVAL;
+	return -gr_cond_wait(c, m, to);
+}
+
+GR_EXPORT int pthread_cond_wait(pthread_cond_t *restrict c, pthread_mutex_t *restrict m)
+{
+	if (!gr_green())
+		return GR_REAL(pthread_cond_wait)(c, m);
+	return wait_green(c, m, &GR_FOREVER);
+}
+
+GR_EXPORT int pthread_cond_timedwait(pthread_cond_t *restrict c, pthread_mutex_t *restrict m,
+				     const struct timespec *restrict abstime)
+{
+	struct gr_timeout to = { abstime, CLOCK_REALTIME, 0 };
+
+	if (!gr_green())
+		return GR_REAL(pthread_cond_timedwait)(c, m, abstime);
+	to.clk = gr_cond_clock(c);
+	return wait_green(c, m, &to);
+}
+
+GR_EXPORT int pthread_cond_clockwait(pthread_cond_t *restrict c, pthread_mutex_t *restrict m,
+				     clockid_t clk, const struct timespec *restrict abstime)
+{
+	struct gr_timeout to = { abstime, clk, 0 };
+
+	if (!gr_green())
+		return GR_REAL(pthread_cond_clockwait)(c, m, clk, abstime);
+	if (!gr_timeout_clock_ok(clk))
+		return EINVAL;
+	return wait_green(c, m, &to);
+}
+
+GR_EXPORT int pthread_cond_signal(pthread_cond_t *c)
+{
+	if (!gr_green())
+		return GR_REAL(pthread_cond_signal)(c);
+	return -gr_cond_signal(c, 0);
+}
+
+GR_EXPORT int pthread_cond_broadcast(pthread_cond_t *c)
+{
+	if (!gr_green())
+		return GR_REAL(pthread_cond_broadcast)(c);
+	return -gr_cond_signal(c, 1);
+}

@@ -1,0 +1,34 @@
+/* syscall(): SYS_futex from a green thread goes to the green futex table
+ * (runtime/futex.c), as Rust's std, parking_lot and others lock with raw
+ * futexes. Every other system call number, and every call of a thread that
+ * is not green, passes through unchanged. Like glibc's syscall(), we read
+ * six arguments whatever the caller passed. */
+#include "hook.h"
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <sys/syscall.h>
+
+#include "../runtime/lock.h"
+
+GR_EXPORT long syscall(long number, ...)
+{
+	long a[6];
+	va_list ap;
+
+	va_start(ap, number);
+	for (int i = 0; i < 6; i++)
+		a[i] = va_arg(ap, long);
+	va_end(ap);
+	if (number == SYS_futex && gr_green()) {
+		long r = gr_futex((uint32_t *)a[0], (int)a[1], (uint32_t)a[2],
+				  (const struct timespec *)a[3], (uint32_t *)a[4],
+				  (uint32_t)a[5]);
+		if (r < 0) {
+			errno = (int)-r;
+			return -1;
+		}
+		return r;
+	}
+	return GR_REAL(syscall)(number, a[0], a[1], a[2], a[3], a[4], a[5]);
+}

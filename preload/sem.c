@@ -1,0 +1,69 @@
+/* Unnamed semaphore hooks: wait, trywait, timedwait, clockwait, post. The
+ * work is in runtime/sem.c; here libc's convention (-1 and errno) and its
+ * order of checks: sem_timedwait rejects bad nanoseconds before it looks
+ * at the value, sem_clockwait the clock first.
+ *
+ * Left to libc: sem_init, sem_destroy, sem_getvalue (glibc's layout is
+ * ours), named semaphores' open/close/unlink. */
+#include "hook.h"
+
+#include "../runtime/lock.h"
+
+static int result(int r)
+{
+	if (r < 0) {
+		errno = -r;
+		return -1;
+	}
+	gr_maybe_yield();
+	return 0;
+}
+
+static int valid_abstime(const struct timespec *abstime)
+{
+	return abstime->tv_nsec >= 0 && abstime->tv_nsec < GR_NSEC;
+}
+
+GR_EXPORT int sem_wait(sem_t *s)
+{
+	if (!gr_green())
+		return GR_REAL(sem_wait)(s);
+	return result(gr_sem_wait(s, &GR_FOREVER));
+}
+
+GR_EXPORT int sem_trywait(sem_t *s)
+{
+	if (!gr_green())
+		return GR_REAL(sem_trywait)(s);
+	return result(gr_sem_wait(s, &GR_TRY));
+}
+
+GR_EXPORT int sem_timedwait(sem_t *restrict s, const struct timespec *restrict abstime)
+{
+	struct gr_timeout to = { abstime, CLOCK_REALTIME, 0 };
+
+	if (!gr_green())
+		return GR_REAL(sem_timedwait)(s, abstime);
+	if (!valid_abstime(abstime))
+		return result(-EINVAL);
+	return result(gr_sem_wait(s, &to));
+}
+
+GR_EXPORT int sem_clockwait(sem_t *restrict s, clockid_t clk,
+			    const struct timespec *restrict abstime)
+{
+	struct gr_timeout to = { abstime, clk, 0 };
+
+	if (!gr_green())
+		return GR_REAL(sem_clockwait)(s, clk, abstime);
+	if (!gr_timeout_clock_ok(clk) || !valid_abstime(abstime))
+		return result(-EINVAL);
+	return result(gr_sem_wait(s, &to));
+}
+
+GR_EXPORT int sem_post(sem_t *s)
+{
+	if (!gr_green())
+		return GR_REAL(sem_post)(s);
+	return result(gr_sem_post(s));
+}

@@ -1,0 +1,69 @@
+/* Green barriers, once and spin locks.
+ *
+ * Barrier: glibc's struct pthread_barrier { in, current_round, count,
+ * shared, out }: pthread_barrier_init (glibc's) sets count and zeroes the
+ * rest; here `in` counts arrivals of the current round. The last arrival
+ * gets PTHREAD_BARRIER_SERIAL_THREAD and releases the others.
+ *
+ * Once: glibc's pthread_once_t, bit 0 "in progress", bit 1 "done". An
+ * initialiser that blocks makes the other callers wait for it.
+ *
+ * Spin lock: glibc's int (0 free, 1 held). A green thread that finds it
+ * held yields until it is free: spinning would never let the holder run. */
+#include <stdint.h>
+
+#include "lock.h"
+#include "wait.h"
+
+struct barrier {
+	unsigned in;
+	unsigned current_round;
+	unsigned count;
+	int shared;
+	unsigned out;
+};
+
+int gr_barrier_wait(pthread_barrier_t *pb)
+{
+	struct barrier *b = (struct barrier *)pb;
+
+	if (b->count == 0)
+		return -EINVAL;
+	/* glibc's own counter runs over rounds; only the remainder is ours. */
+	b->in %= b->count;
+	if (++b->in == b->count) {
+		b->in = 0;
+		b->current_round++;
+		gr_wake_addr(b, 0x7fffffff, GR_BITSET_ANY);
+		return PTHREAD_BARRIER_SERIAL_THREAD;
+	}
+	gr_wait_addr(b, GR_BITSET_ANY, GR_WAIT_BARRIER, pb, 0);
+	return 0;
+}
+
+#define ONCE_IN_PROGRESS 1
+#define ONCE_DONE 2
+
+int gr_once(pthread_once_t *once, void (*init)(void))
+{
+	while (*once & ONCE_IN_PROGRESS)
+		gr_wait_addr(once, GR_BITSET_ANY, GR_WAIT_ONCE, once, 0);
+	if (*once & ONCE_DONE)
+		return 0;
+	*once = ONCE_IN_PROGRESS;
+	init();
+	*once = ONCE_DONE;
+	gr_wake_addr(once, 0x7fffffff, GR_BITSET_ANY);
+	return 0;
+}
+
+int gr_spin_lock(pthread_spinlock_t *l, int try_only)
+{
+	while (*l) {
+		if (try_only)
+			return -EBUSY;
+		gr_yield();
+	}
+	*l = 1;
+	return 0;
+}

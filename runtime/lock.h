@@ -1,0 +1,47 @@
+/* Green pthread locks and waits (mutex.c, cond.c, rwlock.c, sem.c,
+ * barrier.c). Each works on the caller's own object, in glibc's layout
+ * where glibc's initialisers and an object used before the runtime started
+ * must keep working, and waits in wait.c's queues. Every function returns
+ * 0 or -errno; preload/ turns that into each call's convention. */
+#ifndef GR_LOCK_H
+#define GR_LOCK_H
+
+#include <pthread.h>
+#include <semaphore.h>
+
+#include <stdint.h>
+
+#include "timeout.h"
+
+struct gr_thread;
+
+int gr_mutex_lock(pthread_mutex_t *m, const struct gr_timeout *to);
+int gr_mutex_unlock(pthread_mutex_t *m);
+int gr_mutex_consistent(pthread_mutex_t *m);
+/* Robust mutexes a finishing thread still holds pass to their next owner
+ * with EOWNERDEAD. */
+void gr_mutex_owner_exit(struct gr_thread *t);
+
+/* The clock a condition's timed wait uses, as pthread_condattr_setclock
+ * left it in the object. */
+clockid_t gr_cond_clock(const pthread_cond_t *c);
+int gr_cond_wait(pthread_cond_t *c, pthread_mutex_t *m, const struct gr_timeout *to);
+int gr_cond_signal(pthread_cond_t *c, int all);
+
+int gr_rwlock_rdlock(pthread_rwlock_t *rw, const struct gr_timeout *to);
+int gr_rwlock_wrlock(pthread_rwlock_t *rw, const struct gr_timeout *to);
+int gr_rwlock_unlock(pthread_rwlock_t *rw);
+
+int gr_sem_wait(sem_t *s, const struct gr_timeout *to);
+int gr_sem_post(sem_t *s);
+
+int gr_barrier_wait(pthread_barrier_t *b);
+int gr_once(pthread_once_t *once, void (*init)(void));
+int gr_spin_lock(pthread_spinlock_t *l, int try_only);
+
+/* Raw futex operations (syscall(SYS_futex)); each returns what the system
+ * call would (a count, or -errno). */
+long gr_futex(uint32_t *uaddr, int op, uint32_t val, const struct timespec *timeout,
+	      uint32_t *uaddr2, uint32_t val3);
+
+#endif

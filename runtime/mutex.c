@@ -1,0 +1,215 @@
+/* Green mutexes, in glibc's pthread_mutex_t layout:
+ *   __lock   0 free; 1 held; 2 held and maybe waited for. Robust mutexes
+ *            hold the owner's id there, as glibc does, FUTEX_OWNER_DIED
+ *            once it died without unlocking.
+ *   __owner  the holder's id: the kernel tid for main (so a lock main took
+ *            before the runtime started is still main's), a value above
+ *            any tid for other green threads; PTHREAD_MUTEX_INCONSISTENT /
+ *            NOTRECOVERABLE for robust mutexes as in glibc.
+ *   __count  recursion depth of a recursive mutex.
+ *   __nusers holders, which glibc's pthread_mutex_destroy checks.
+ *   __kind   the type (glibc's initialisers and pthread_mutex_init set it).
+ *   __list   links the robust mutexes a thread holds.
+ * Unlocking hands the mutex straight to the oldest waiter: first come,
+ * first served, and no thread wakes only to find the mutex taken again. */
+#include <limits.h>
+
+#include "lock.h"
+#include "log.h"
+#include "wait.h"
+
+#define KIND_MASK 3
+#define ROBUST 16
+#define INCONSISTENT INT_MAX
+#define NOTRECOVERABLE (INT_MAX - 1)
+#define OWNER_DIED 0x40000000
+#define WAITERS_BIT 0x80000000u
+#define TID_MASK 0x3fffffff
+
+static int holder(const struct __pthread_mutex_s *d)
+{
+	if (d->__kind & ROBUST)
+		return d->__lock & TID_MASK;
+	return d->__lock ? d->__owner : 0;
+}
+
+/* Robust list, through the mutex's __list.__next / __prev. */
+static void robust_add(struct gr_thread *t, pthread_mutex_t *m)
+{
+	pthread_mutex_t *head = t->robust;
+
+	m->__data.__list.__prev = NULL;
+	m->__data.__list.__next = (struct __pthread_internal_list *)head;
+	if (head)
+		head->__data.__list.__prev = (struct __pthread_internal_list *)m;
+	t->robust = m;
+}
+
+static void robust_del(struct gr_thread *t, pthread_mutex_t *m)
+{
+	pthread_mutex_t *prev = (pthread_mutex_t *)m->__data.__list.__prev;
+	pthread_mutex_t *next = (pthread_mutex_t *)m->__data.__list.__next;
+
+	if (prev)
+		prev->__data.__list.__next = (struct __pthread_internal_list *)next;
+	else if (t->robust == m)
+		t->robust = next;
+	if (next)
+		next->__data.__list.__prev = (struct __pthread_internal_list *)prev;
+	m->__data.__list.__prev = m->__data.__list.__next = NULL;
+}
+
+/* Makes t the holder of m (t runs now, or is about to be woken). */
+static void take(pthread_mutex_t *m, struct gr_thread *t)
+{
+	struct __pthread_mutex_s *d = &m->__data;
+	int waiters = gr_first_waiter(&d->__lock) != NULL;
+
+	d->__owner = t->owner_id;
+	if (d->__kind & ROBUST) {
+		d->__lock = t->owner_id | (int)(waiters ? WAITERS_BIT : 0);
+		robust_add(t, m);
+	} else {
+		d->__lock = waiters ? 2 : 1;
+	}
+	if ((d->__kind & KIND_MASK) == PTHREAD_MUTEX_RECURSIVE_NP)
+		d->__count = 1;
+	d->__nusers++;
+}
+
+static void mark_waiters(struct __pthread_mutex_s *d)
+{
+	if (d->__kind & ROBUST)
+		d->__lock = (int)((unsigned)d->__lock | WAITERS_BIT);
+	else
+		d->__lock = 2;
+}
+
+int gr_mutex_lock(pthread_mutex_t *m, const struct gr_timeout *to)
+{
+	struct __pthread_mutex_s *d = &m->__data;
+	struct gr_thread *self = gr_rt.cur;
+	int kind = d->__kind & KIND_MASK;
+	int robust = d->__kind & ROBUST;
+	int64_t deadline;
+	int r;
+
+	if (robust && d->__owner == NOTRECOVERABLE)
+		return -ENOTRECOVERABLE;
+	int h = holder(d);
+	if (h == 0) {
+		int died = robust && (d->__lock & OWNER_DIED);
+		take(m, self);
+		if (died) {
+			d->__owner = INCONSISTENT;
+			return -EOWNERDEAD;
+		}
+		return 0;
+	}
+	if (h == self->owner_id) {
+		if (kind == PTHREAD_MUTEX_RECURSIVE_NP) {
+			if (d->__count + 1 == 0)
+				return -EAGAIN;
+			d->__count++;
+			return 0;
+		}
+		if (kind == PTHREAD_MUTEX_ERRORCHECK_NP)
+			return -EDEADLK;
+		/* A normal mutex relocked by its holder deadlocks, as in glibc
+		 * (trylock says EBUSY, a timed lock times out). */
+	}
+	r = gr_timeout_deadline(to, &deadline);
+	if (r < 0)
+		return r;
+	mark_waiters(d);
+	r = gr_wait_addr(&d->__lock, GR_BITSET_ANY, GR_WAIT_MUTEX, m, deadline);
+	if (r == -ETIMEDOUT && !gr_first_waiter(&d->__lock) && holder(d)) {
+		/* The last waiter gave up: unlock need not look for more. */
+		if (robust)
+			d->__lock = (int)((unsigned)d->__lock & ~WAITERS_BIT);
+		else
+			d->__lock = 1;
+	}
+	return r; /* 0: handed over; or -EOWNERDEAD, -ENOTRECOVERABLE, -ETIMEDOUT */
+}
+
+/* Passes m on to its oldest waiter, or frees it. */
+static void release(pthread_mutex_t *m)
+{
+	struct __pthread_mutex_s *d = &m->__data;
+	struct gr_thread *w = gr_first_waiter(&d->__lock);
+
+	d->__nusers--;
+	if (w) {
+		gr_wake_waiter(w, 0);
+		take(m, w);
+	} else {
+		d->__lock = 0;
+		d->__owner = 0;
+	}
+}
+
+int gr_mutex_unlock(pthread_mutex_t *m)
+{
+	struct __pthread_mutex_s *d = &m->__data;
+	struct gr_thread *self = gr_rt.cur;
+	int kind = d->__kind & KIND_MASK;
+	int robust = d->__kind & ROBUST;
+
+	if (kind != PTHREAD_MUTEX_TIMED_NP && kind != PTHREAD_MUTEX_ADAPTIVE_NP) {
+		if (holder(d) != self->owner_id)
+			return -EPERM;
+	} else if (robust && holder(d) != self->owner_id) {
+		return -EPERM;
+	}
+	if (kind == PTHREAD_MUTEX_RECURSIVE_NP && --d->__count != 0)
+		return 0;
+	if (robust) {
+		robust_del(self, m);
+		if (d->__owner == INCONSISTENT) {
+			/* Unlocked without pthread_mutex_consistent(): nobody
+			 * may use it again, waiters included. */
+			struct gr_thread *w;
+			d->__owner = NOTRECOVERABLE;
+			d->__lock = 0;
+			d->__nusers--;
+			while ((w = gr_first_waiter(&d->__lock)))
+				gr_wake_waiter(w, -ENOTRECOVERABLE);
+			return 0;
+		}
+	}
+	if (!holder(d)) /* glibc lets a free normal mutex be "unlocked" */
+		return 0;
+	release(m);
+	return 0;
+}
+
+int gr_mutex_consistent(pthread_mutex_t *m)
+{
+	struct __pthread_mutex_s *d = &m->__data;
+
+	if (!(d->__kind & ROBUST) || d->__owner != INCONSISTENT)
+		return -EINVAL;
+	d->__owner = gr_rt.cur->owner_id;
+	return 0;
+}
+
+void gr_mutex_owner_exit(struct gr_thread *t)
+{
+	pthread_mutex_t *m;
+
+	while ((m = t->robust)) {
+		struct __pthread_mutex_s *d = &m->__data;
+		struct gr_thread *w = gr_first_waiter(&d->__lock);
+		robust_del(t, m);
+		d->__nusers--;
+		if (w) {
+			gr_wake_waiter(w, -EOWNERDEAD);
+			take(m, w);
+			d->__owner = INCONSISTENT;
+		} else {
+			d->__lock = OWNER_DIED;
+			d->__owner = 0;
+		}
+	}
+}

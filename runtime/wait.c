@@ -1,0 +1,131 @@
+#include "wait.h"
+
+#include <errno.h>
+#include <stddef.h>
+
+#include "log.h"
+
+/* Buckets of a fixed table, each a doubly linked FIFO of waiters of the
+ * addresses that hash to it. 4096 buckets: a 1,000-thread contended mutex
+ * is one bucket of 1,000, walked only to find the oldest waiter (the head). */
+#define NBUCKETS 4096
+
+struct bucket {
+	struct gr_thread *head;
+	struct gr_thread *tail;
+};
+
+static struct bucket buckets[NBUCKETS];
+
+static struct bucket *bucket_of(const void *addr)
+{
+	uintptr_t a = (uintptr_t)addr;
+
+	a ^= a >> 12;
+	a *= 0x9e3779b97f4a7c15ULL;
+	return &buckets[(a >> 40) & (NBUCKETS - 1)];
+}
+
+static void enqueue(struct bucket *b, struct gr_thread *t)
+{
+	t->q_next = NULL;
+	t->q_prev = b->tail;
+	if (b->tail)
+		b->tail->q_next = t;
+	else
+		b->head = t;
+	b->tail = t;
+}
+
+static void dequeue(struct bucket *b, struct gr_thread *t)
+{
+	if (t->q_prev)
+		t->q_prev->q_next = t->q_next;
+	else
+		b->head = t->q_next;
+	if (t->q_next)
+		t->q_next->q_prev = t->q_prev;
+	else
+		b->tail = t->q_prev;
+	t->q_next = t->q_prev = NULL;
+	t->q_addr = NULL;
+}
+
+void gr_wait_cancel(struct gr_thread *t)
+{
+	if (t->q_addr)
+		dequeue(bucket_of(t->q_addr), t);
+}
+
+int gr_wait_addr(const void *addr, uint32_t bitset, enum gr_wait why,
+		 void *obj, int64_t deadline)
+{
+	struct gr_thread *self = gr_rt.cur;
+	int r;
+
+	self->q_addr = addr;
+	self->q_bitset = bitset;
+	enqueue(bucket_of(addr), self);
+	r = gr_park(why, obj, deadline);
+	/* Woken by gr_wake_addr: already off the queue (q_addr is NULL).
+	 * Otherwise (deadline, interruption) take ourselves off. */
+	if (self->q_addr)
+		dequeue(bucket_of(self->q_addr), self);
+	return r;
+}
+
+int gr_wake_addr(const void *addr, int n, uint32_t bitset)
+{
+	struct bucket *b = bucket_of(addr);
+	struct gr_thread *t = b->head;
+	int woken = 0;
+
+	while (t && woken < n) {
+		struct gr_thread *next = t->q_next;
+		if (t->q_addr == addr && (t->q_bitset & bitset)) {
+			dequeue(b, t);
+			gr_wake(t, 0);
+			woken++;
+		}
+		t = next;
+	}
+	return woken;
+}
+
+int gr_requeue_addr(const void *addr, const void *to, int nwake, int nmove)
+{
+	struct bucket *b = bucket_of(addr), *tb = bucket_of(to);
+	struct gr_thread *t = b->head;
+	int done = 0, moved = 0;
+
+	while (t && (done < nwake || moved < nmove)) {
+		struct gr_thread *next = t->q_next;
+		if (t->q_addr == addr) {
+			dequeue(b, t);
+			if (done < nwake) {
+				gr_wake(t, 0);
+				done++;
+			} else {
+				t->q_addr = to;
+				enqueue(tb, t);
+				moved++;
+			}
+		}
+		t = next;
+	}
+	return done + moved;
+}
+
+void gr_wake_waiter(struct gr_thread *t, int result)
+{
+	dequeue(bucket_of(t->q_addr), t);
+	gr_wake(t, result);
+}
+
+struct gr_thread *gr_first_waiter(const void *addr)
+{
+	for (struct gr_thread *t = bucket_of(addr)->head; t; t = t->q_next)
+		if (t->q_addr == addr)
+			return t;
+	return NULL;
+}

@@ -1,0 +1,35 @@
+/* Wait queues keyed by address: the one place where green threads wait for
+ * each other. Every lock, condition, semaphore, barrier, once and raw futex
+ * parks here, with its state kept in the caller's object (glibc's own
+ * layout where a static initializer or an object used before the runtime
+ * started must keep working). Like the kernel's futex table, but a waiter
+ * is its thread control block: no allocation to wait or to wake.
+ *
+ * The scheduler is cooperative and this runs on one OS thread, so "check
+ * the value, then wait" needs no atomics: nothing runs in between. */
+#ifndef GR_WAIT_H
+#define GR_WAIT_H
+
+#include <stdint.h>
+
+#include "sched.h"
+
+#define GR_BITSET_ANY 0xffffffffu
+
+/* Queues the current thread on addr and parks it until gr_wake_addr() (0),
+ * its deadline (-ETIMEDOUT; 0 waits forever), or another wake-up result. */
+int gr_wait_addr(const void *addr, uint32_t bitset, enum gr_wait why,
+		 void *obj, int64_t deadline);
+/* Wakes up to n threads waiting on addr whose bitset meets bitset, oldest
+ * first, with result 0. Returns how many woke. */
+int gr_wake_addr(const void *addr, int n, uint32_t bitset);
+/* Moves up to n waiters from addr to to, after waking up to nwake
+ * (FUTEX_CMP_REQUEUE without the compare). Returns woken + moved. */
+int gr_requeue_addr(const void *addr, const void *to, int nwake, int nmove);
+/* Takes t, which waits on some address, off its queue and wakes it with
+ * result. */
+void gr_wake_waiter(struct gr_thread *t, int result);
+/* The oldest waiter on addr, or NULL. */
+struct gr_thread *gr_first_waiter(const void *addr);
+
+#endif

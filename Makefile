@@ -7,6 +7,13 @@ BUILD ?= build
 PREFIX ?= /usr/local
 DESTDIR ?=
 V ?= 0
+ifeq ($(V),0)
+Q := @
+say = @echo '  $(1) $@'
+else
+Q :=
+say = @true
+endif
 
 ARCH := $(shell $(CC) -dumpmachine | cut -d- -f1)
 UV_CFLAGS = $(shell pkg-config --cflags libuv)
@@ -64,42 +71,51 @@ deps-bench:
 
 $(BUILD)/obj/%.c.o: %.c $(wildcard arch/*.h runtime/*.h preload/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_LIB) -c $< -o $@
+	$(call say,CC)
+	$(Q)$(CC) $(CFLAGS_LIB) -c $< -o $@
 
 $(BUILD)/obj/%.S.o: %.S
 	@mkdir -p $(dir $@)
-	$(CC) $(SAN) -c $< -o $@
+	$(call say,AS)
+	$(Q)$(CC) $(SAN) -c $< -o $@
 
 $(LIB): $(ARCH_OBJ) $(RUNTIME_OBJ) $(PRELOAD_OBJ)
-	$(CC) -shared $(SAN) -Wl,-z,now -Wl,--no-undefined -o $@ $^ $(UV_LIBS) -ldl
+	$(call say,LD)
+	$(Q)$(CC) -shared $(SAN) -Wl,-z,now -Wl,--no-undefined -o $@ $^ $(UV_LIBS) -ldl
 
 $(CLI): scripts/greenify.sh Makefile
 	@mkdir -p $(dir $@)
-	sed -e 's/@VERSION@/$(VERSION)/' $< > $@
-	chmod +x $@
+	$(call say,GEN)
+	$(Q)sed -e 's/@VERSION@/$(VERSION)/' $< > $@
+	$(Q)chmod +x $@
 
 # Unit tests link the runtime and arch objects directly, without preload/.
 $(UNIT): tests/unit/*.c tests/unit/*.h $(ARCH_OBJ) $(RUNTIME_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_LIB) $(CHECK_CFLAGS) -o $@ tests/unit/*.c $(ARCH_OBJ) \
+	$(call say,LD)
+	$(Q)$(CC) $(CFLAGS_LIB) $(CHECK_CFLAGS) -o $@ tests/unit/*.c $(ARCH_OBJ) \
 		$(RUNTIME_OBJ) $(UV_LIBS) $(CHECK_LIBS) -ldl
 
 $(BUILD)/tests/integ/%: tests/integ/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_PROG) -o $@ $< -lm
+	$(call say,CC)
+	$(Q)$(CC) $(CFLAGS_PROG) -o $@ $< -lm
 
 $(BUILD)/tests/integ/%: tests/integ/%.cc
 	@mkdir -p $(dir $@)
-	g++ -std=gnu++17 -O1 -g -Wall -Wextra -Werror -pthread -o $@ $<
+	$(call say,CXX)
+	$(Q)g++ -std=gnu++17 -O1 -g -Wall -Wextra -Werror -pthread -o $@ $<
 
-$(BUILD)/bench/%: bench/%.c
+$(BUILD)/bench/%: bench/%.c bench/bench.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_BENCH) -o $@ $<
+	$(call say,CC)
+	$(Q)$(CC) $(CFLAGS_BENCH) -o $@ $<
 
 # The raw context switch, without the scheduler: links arch/ only.
 $(BUILD)/bench/micro_switch: bench/micro/switch.c $(ARCH_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_BENCH) -o $@ $^
+	$(call say,CC)
+	$(Q)$(CC) $(CFLAGS_BENCH) -o $@ $^
 
 unit: $(UNIT)
 	$(UNIT)

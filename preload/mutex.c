@@ -15,8 +15,8 @@ static int lock_green(pthread_mutex_t *m, const struct gr_timeout *to)
 {
 	int err = -gr_mutex_lock(m, to);
 
-	if (err == 0)
-		gr_maybe_yield();
+	/* Also after EBUSY: a trylock loop must not starve the others. */
+	gr_maybe_yield();
 	return err;
 }
 
@@ -81,5 +81,8 @@ GR_EXPORT int pthread_spin_trylock(pthread_spinlock_t *l)
 {
 	if (!gr_green())
 		return GR_REAL(pthread_spin_trylock)(l);
-	return -gr_spin_lock(l, 1);
+	int err = -gr_spin_lock(l, 1);
+
+	gr_maybe_yield();
+	return err;
 }

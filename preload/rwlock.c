@@ -18,6 +18,7 @@
 		if (!gr_green())                                                    \
 			return GR_REAL(pthread_rwlock_try##kind##lock)(rw);         \
 		err = -gr_rwlock_##kind##lock(rw, &GR_TRY);                         \
+		gr_maybe_yield();                                                   \
 		return err == EDEADLK ? EBUSY : err;                                \
 	}                                                                           \
 	GR_EXPORT int pthread_rwlock_timed##kind##lock(pthread_rwlock_t *restrict rw, \

@@ -11,11 +11,11 @@
 
 static int result(int r)
 {
+	gr_maybe_yield(); /* also after EAGAIN: trywait loops must not starve */
 	if (r < 0) {
 		errno = -r;
 		return -1;
 	}
-	gr_maybe_yield();
 	return 0;
 }
 

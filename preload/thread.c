@@ -78,30 +78,35 @@ static int64_t mono_deadline(clockid_t clk, const struct timespec *abstime)
 	return gr_now() + (gr_ts_ns(abstime) - gr_ts_ns(&now));
 }
 
-/* kind: 0 waits forever, -1 does not wait, 1 waits until abstime on clk. */
+/* kind: 0 waits forever, -1 does not wait, 1 waits until abstime on clk.
+ * glibc's order: tryjoin answers EBUSY for any running thread (itself
+ * included) before other checks; a timed join looks at the time only when
+ * it has to wait, times out at once for a negative tv_sec, and treats an
+ * invalid tv_nsec (which the kernel refuses) as no timeout at all. */
 static int join_green(pthread_t th, void **ret, int kind, clockid_t clk,
 		      const struct timespec *abstime)
 {
 	int64_t deadline = kind < 0 ? -1 : 0;
-	int err;
+	int done = 1, err;
 
-	if (kind > 0) {
-		int done = gr_thread_done((uint64_t)th);
+	if (kind != 0) {
+		done = gr_thread_done((uint64_t)th);
 		if (done < 0)
 			return ESRCH;
-		/* glibc looks at the time only when it has to wait. */
-		if (!done) {
-			if (abstime->tv_nsec < 0 || abstime->tv_nsec >= GR_NSEC)
-				return EINVAL;
-			if (abstime->tv_sec < 0)
-				return ETIMEDOUT;
-			deadline = mono_deadline(clk, abstime);
-			if (deadline <= 0)
-				deadline = 1;
-		}
+	}
+	if (kind < 0 && !done) {
+		gr_maybe_yield(); /* a tryjoin loop must not starve the others */
+		return EBUSY;
+	}
+	if (kind > 0 && !done && abstime->tv_nsec >= 0 && abstime->tv_nsec < GR_NSEC) {
+		if (abstime->tv_sec < 0)
+			return ETIMEDOUT;
+		deadline = mono_deadline(clk, abstime);
+		if (deadline <= 0)
+			deadline = 1;
 	}
 	err = -gr_thread_join((uint64_t)th, deadline, ret);
-	if (err == 0)
+	if (err != ETIMEDOUT)
 		gr_maybe_yield();
 	return err;
 }

@@ -34,6 +34,7 @@ struct specific {
 };
 
 static struct key_info keys[PTHREAD_KEYS_MAX];
+static unsigned nkeys; /* 1 + the highest key ever created */
 
 void gr_key_created(pthread_key_t key, void (*dtor)(void *))
 {
@@ -42,6 +43,8 @@ void gr_key_created(pthread_key_t key, void (*dtor)(void *))
 	keys[key].dtor = dtor;
 	keys[key].gen++;
 	keys[key].used = 1;
+	if (key >= nkeys)
+		nkeys = key + 1;
 }
 
 void gr_key_deleted(pthread_key_t key)
@@ -103,9 +106,13 @@ void gr_key_thread_exit(struct gr_thread *t)
 {
 	int main_thread = t == &gr_main_thread;
 
+	/* Most threads never set a value: nothing to do (main's values are
+	 * glibc's, so main always looks). */
+	if (!t->specific && !main_thread)
+		return;
 	for (int round = 0; round < PTHREAD_DESTRUCTOR_ITERATIONS; round++) {
 		int called = 0;
-		for (pthread_key_t k = 0; k < PTHREAD_KEYS_MAX; k++) {
+		for (pthread_key_t k = 0; k < nkeys; k++) {
 			void *v;
 			if (!keys[k].used || !keys[k].dtor)
 				continue;

@@ -44,6 +44,13 @@ static struct gr_thread *runq_pop(void)
 		gr_rt.runq_head = t->next;
 		if (!gr_rt.runq_head)
 			gr_rt.runq_tail = NULL;
+		/* Every control block is on a page of its own and went cold
+		 * while its thread waited: fetch the one after this now, and
+		 * this one's saved registers, while other work goes on. With
+		 * 100,000 threads these misses were most of a switch. */
+		else
+			__builtin_prefetch(gr_rt.runq_head);
+		__builtin_prefetch(t->ctx.sp);
 	}
 	return t;
 }
@@ -180,21 +187,39 @@ void gr_slice_check(void)
 	gr_yield();
 }
 
-/* Makes every thread whose deadline has passed runnable. */
+/* Makes every thread whose deadline has passed runnable. Due entries are
+ * taken off the heap in batches first, prefetching their threads, and only
+ * then checked and woken: each thread is a cache miss on a page of its own,
+ * and this way the misses overlap instead of queueing. */
 static void expire(int64_t now)
 {
+	enum { BATCH = 32 };
+	struct gr_tentry due[BATCH];
 	const struct gr_tentry *e;
 
-	while ((e = timers_top()) && e->deadline <= now) {
-		struct gr_thread *t = e->owner;
-		gr_timers_pop(&gr_rt.timers);
-		t->in_heap = 0;
-		gr_rt.live_timers--;
-		if (t->q_addr)
-			gr_wait_cancel(t); /* no wake-up may pick it any more */
-		t->wake_result = -ETIMEDOUT;
-		gr_runq_push(t);
+	for (;;) {
+		int n = 0;
+		while (n < BATCH && (e = gr_timers_top(&gr_rt.timers)) && e->deadline <= now) {
+			due[n] = *e;
+			__builtin_prefetch(e->owner, 1);
+			gr_timers_pop(&gr_rt.timers);
+			n++;
+		}
+		for (int i = 0; i < n; i++) {
+			struct gr_thread *t = due[i].owner;
+			if (!timer_live(&due[i]))
+				continue; /* abandoned: its thread woke earlier */
+			t->in_heap = 0;
+			gr_rt.live_timers--;
+			if (t->q_addr)
+				gr_wait_cancel(t); /* no wake-up may pick it any more */
+			t->wake_result = -ETIMEDOUT;
+			gr_runq_push(t);
+		}
+		if (n < BATCH)
+			break;
 	}
+	e = timers_top();
 	gr_rt.poll_at = now + gr_config.slice_ns;
 	if (e && e->deadline < gr_rt.poll_at)
 		gr_rt.poll_at = e->deadline;

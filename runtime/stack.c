@@ -22,14 +22,16 @@
 #define MADV_POPULATE_WRITE 23
 #endif
 
-/* A mapping's slots, handed out in address order. Shared with the
- * preparer thread: the runtime publishes how many slots it carved, the
- * preparer how many are ready (guard installed, top page faulted in). */
+/* A mapping's slots, shared with the preparer thread. The preparer readies
+ * slots from the bottom; the runtime takes ready ones from the bottom and,
+ * when none is ready, makes its own from the top, so that the two never
+ * fault pages under the same page-table lock. [carved, end) is unused. */
 struct job {
 	char *base;		  /* first slot */
 	size_t nslots;		  /* slots in the mapping */
-	size_t carved;		  /* runtime: slots handed out (atomic) */
-	size_t ready;		  /* preparer: [0, ready) prepared or carved */
+	size_t carved;		  /* runtime: [0, carved) taken from the bottom (atomic) */
+	size_t end;		  /* runtime: [end, nslots) taken from the top (atomic) */
+	size_t ready;		  /* preparer: [0, ready) prepared or taken */
 	struct job *next;	  /* the mapping to carve after this (atomic) */
 	struct stack_class *cls;  /* whose slots */
 };
@@ -153,6 +155,7 @@ static struct job *new_job(struct stack_class *c)
 	c->jobs++;
 	j->base = base;
 	j->nslots = nslots;
+	j->end = nslots;
 	j->cls = c;
 	return j;
 }
@@ -209,8 +212,9 @@ static void *prep_main(void *arg)
 
 		while (j) {
 			size_t carved = __atomic_load_n(&j->carved, __ATOMIC_ACQUIRE);
+			size_t end = __atomic_load_n(&j->end, __ATOMIC_ACQUIRE);
 			size_t i = j->ready > carved ? j->ready : carved;
-			if (i >= j->nslots) {
+			if (i >= end) {
 				j = __atomic_load_n(&j->next, __ATOMIC_ACQUIRE);
 				continue;
 			}
@@ -266,13 +270,13 @@ static void prep_start(void)
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
-/* The next never-used slot of c, and the guard it has. */
+/* A never-used slot of c, and the guard it has. */
 static char *carve(struct stack_class *c, unsigned char *guard)
 {
 	struct job *j = c->cur;
 	size_t i;
 
-	if (!j || j->carved == j->nslots) {
+	if (!j || j->carved == j->end) {
 		struct job *n = j ? __atomic_load_n(&j->next, __ATOMIC_ACQUIRE) : NULL;
 		if (!n) {
 			n = new_job(c);
@@ -287,27 +291,32 @@ static char *carve(struct stack_class *c, unsigned char *guard)
 		if (prep_state > 0)
 			__atomic_store_n(&prep_job, j, __ATOMIC_RELEASE);
 	}
-	i = j->carved;
-	__atomic_store_n(&j->carved, i + 1, __ATOMIC_RELEASE);
-	char *slot = j->base + i * c->slot;
-	if (prep_state > 0 && i < __atomic_load_n(&j->ready, __ATOMIC_ACQUIRE)) {
-		*guard = GR_GUARD_MADVISE;
-		stats.madvise_guards++;
-		stats.prepared++;
+	if (prep_state <= 0 || j->carved < __atomic_load_n(&j->ready, __ATOMIC_ACQUIRE)) {
+		i = j->carved;
+		__atomic_store_n(&j->carved, i + 1, __ATOMIC_RELEASE);
+		if (prep_state > 0) {
+			*guard = GR_GUARD_MADVISE;
+			stats.madvise_guards++;
+			stats.prepared++;
+		} else {
+			*guard = install_guard(j->base + i * c->slot);
+		}
 	} else {
-		*guard = install_guard(slot);
+		i = j->end - 1;
+		__atomic_store_n(&j->end, i, __ATOMIC_RELEASE);
+		*guard = install_guard(j->base + i * c->slot);
 	}
 	if (prep_state > 0) {
 		/* Map the next mapping early so the preparer can move on. */
-		if (!j->next && i + 1 >= j->nslots / 2) {
+		if (!j->next && (j->carved + j->nslots - j->end) * 2 >= j->nslots) {
 			struct job *n = new_job(c);
 			if (n)
 				__atomic_store_n(&j->next, n, __ATOMIC_RELEASE);
 		}
-		if (__atomic_load_n(&j->ready, __ATOMIC_RELAXED) < i + PREP_WINDOW / 2)
+		if (__atomic_load_n(&j->ready, __ATOMIC_RELAXED) < j->carved + PREP_WINDOW / 2)
 			prep_kick();
 	}
-	return slot;
+	return j->base + i * c->slot;
 }
 
 int gr_stack_alloc(size_t size, struct gr_stack *out)

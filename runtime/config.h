@@ -14,6 +14,7 @@ struct gr_config {
 	int ucontext;	   /* 1: portable ucontext switch (GREENIFY_SWITCH) */
 	int disable;	   /* 1: every hook calls libc (GREENIFY_DISABLE) */
 	int prefault;	   /* 1: a helper thread prepares stacks (GREENIFY_PREFAULT) */
+	int deadlock_abort; /* 1: abort after a deadlock report (GREENIFY_DEADLOCK) */
 };
 
 extern struct gr_config gr_config;

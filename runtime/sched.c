@@ -1,7 +1,9 @@
 /* The scheduler: run queue, switches, parking, the hub and its loop. */
 #include "sched.h"
 
+#include <pthread.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -258,30 +260,94 @@ static const char *wait_name(const struct gr_thread *t)
 {
 	switch (t->wait) {
 	case GR_WAIT_SLEEP: return "sleeps";
-	case GR_WAIT_JOIN: return "joins";
 	case GR_WAIT_YIELD: return "yields";
+	case GR_WAIT_COND: return "waits on condition";
+	case GR_WAIT_SEM: return "waits on semaphore";
+	case GR_WAIT_BARRIER: return "waits at barrier";
+	case GR_WAIT_ONCE: return "waits for pthread_once";
+	case GR_WAIT_FUTEX: return "waits on futex";
 	default: return "waits";
 	}
 }
 
+static const struct gr_thread *thread_by_owner_id(int id)
+{
+	for (const struct gr_thread *t = gr_rt.all; t; t = t->all_next)
+		if (t->owner_id == id)
+			return t;
+	return NULL;
+}
+
+/* "held by thread 3 "name"" for the holder of a lock, if still alive. */
+static void describe_holder(char *buf, size_t cap, int owner_id)
+{
+	const struct gr_thread *o = thread_by_owner_id(owner_id);
+
+	if (o)
+		snprintf(buf, cap, " held by thread %llu \"%s\"", (unsigned long long)o->id, o->name);
+	else if (owner_id)
+		snprintf(buf, cap, " held by a thread that has finished");
+	else
+		buf[0] = '\0';
+}
+
+static void report_thread(const struct gr_thread *t)
+{
+	char held[96] = "";
+	const void *o = t->wait_obj;
+
+	switch (t->wait) {
+	case GR_WAIT_JOIN: {
+		const struct gr_thread *j = o;
+		gr_log(GR_LOG_WARN, "  thread %llu \"%s\" joins thread %llu \"%s\"",
+		       (unsigned long long)t->id, t->name, (unsigned long long)j->id, j->name);
+		return;
+	}
+	case GR_WAIT_MUTEX: {
+		const pthread_mutex_t *m = o;
+		int owner = (m->__data.__kind & 16) ? (m->__data.__lock & 0x3fffffff)
+						    : m->__data.__owner;
+		describe_holder(held, sizeof(held), owner);
+		gr_log(GR_LOG_WARN, "  thread %llu \"%s\" waits for mutex %p%s",
+		       (unsigned long long)t->id, t->name, o, held);
+		return;
+	}
+	case GR_WAIT_RWLOCK: {
+		const pthread_rwlock_t *rw = o;
+		if (rw->__data.__readers & 2)
+			describe_holder(held, sizeof(held), rw->__data.__cur_writer);
+		else
+			snprintf(held, sizeof(held), " held by %u readers",
+				 rw->__data.__readers >> 3);
+		gr_log(GR_LOG_WARN, "  thread %llu \"%s\" waits for rwlock %p%s",
+		       (unsigned long long)t->id, t->name, o, held);
+		return;
+	}
+	default:
+		if (o)
+			gr_log(GR_LOG_WARN, "  thread %llu \"%s\" %s %p", (unsigned long long)t->id,
+			       t->name, wait_name(t), o);
+		else
+			gr_log(GR_LOG_WARN, "  thread %llu \"%s\" %s", (unsigned long long)t->id,
+			       t->name, wait_name(t));
+	}
+}
+
 /* Nothing is runnable and nothing pending can make a thread runnable: the
- * native program would hang here too. Say why, once per stall, and hang. */
+ * native program would hang here too. Say who waits for what, once per
+ * stall, then hang like it (or abort, with GREENIFY_DEADLOCK=abort). */
 static void report_deadlock(void)
 {
 	if (deadlock_reported)
 		return;
 	deadlock_reported = 1;
-	gr_log(GR_LOG_WARN,
+	gr_log(GR_LOG_ERROR,
 	       "deadlock: every green thread is blocked and nothing pending can wake one:");
-	for (struct gr_thread *t = gr_rt.all; t; t = t->all_next) {
-		const struct gr_thread *o = t->wait_obj;
-		if (t->wait == GR_WAIT_JOIN && o)
-			gr_log(GR_LOG_WARN, "  thread %llu \"%s\" joins thread %llu \"%s\"",
-			       (unsigned long long)t->id, t->name,
-			       (unsigned long long)o->id, o->name);
-		else
-			gr_log(GR_LOG_WARN, "  thread %llu \"%s\" %s",
-			       (unsigned long long)t->id, t->name, wait_name(t));
+	for (struct gr_thread *t = gr_rt.all; t; t = t->all_next)
+		report_thread(t);
+	if (gr_config.deadlock_abort) {
+		gr_log(GR_LOG_ERROR, "aborting (GREENIFY_DEADLOCK=abort)");
+		abort();
 	}
 }
 

@@ -96,12 +96,12 @@ $(UNIT): tests/unit/*.c tests/unit/*.h $(ARCH_OBJ) $(RUNTIME_OBJ)
 	$(Q)$(CC) $(CFLAGS_LIB) $(CHECK_CFLAGS) -o $@ tests/unit/*.c $(ARCH_OBJ) \
 		$(RUNTIME_OBJ) $(UV_LIBS) $(CHECK_LIBS) -ldl
 
-$(BUILD)/tests/integ/%: tests/integ/%.c
+$(BUILD)/tests/integ/%: tests/integ/%.c tests/integ/check.h
 	@mkdir -p $(dir $@)
 	$(call say,CC)
 	$(Q)$(CC) $(CFLAGS_PROG) -o $@ $< -lm
 
-$(BUILD)/tests/integ/%: tests/integ/%.cc
+$(BUILD)/tests/integ/%: tests/integ/%.cc tests/integ/check.h
 	@mkdir -p $(dir $@)
 	$(call say,CXX)
 	$(Q)g++ -std=gnu++17 -O1 -g -Wall -Wextra -Werror -pthread -o $@ $<

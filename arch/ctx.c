@@ -18,19 +18,16 @@ int gr_ctx_select(int use_ucontext)
 
 /* makecontext passes int arguments only, so the function and its argument
  * travel as two pairs of 32-bit halves. */
-static void uc_entry(unsigned fn_hi, unsigned fn_lo, unsigned arg_hi,
-		     unsigned arg_lo)
+static void uc_entry(unsigned fn_hi, unsigned fn_lo, unsigned arg_hi, unsigned arg_lo)
 {
-	void (*fn)(void *) = (void (*)(void *))(uintptr_t)(
-		(uint64_t)fn_hi << 32 | fn_lo);
+	void (*fn)(void *) = (void (*)(void *))(uintptr_t)((uint64_t)fn_hi << 32 | fn_lo);
 	void *arg = (void *)(uintptr_t)((uint64_t)arg_hi << 32 | arg_lo);
 
 	fn(arg);
 	__builtin_trap();
 }
 
-void gr_ctx_make(struct gr_ctx *ctx, void *stack_lo, size_t size,
-		 void (*fn)(void *), void *arg)
+void gr_ctx_make(struct gr_ctx *ctx, void *stack_lo, size_t size, void (*fn)(void *), void *arg)
 {
 	char *top = (char *)stack_lo + size;
 
@@ -48,8 +45,8 @@ void gr_ctx_make(struct gr_ctx *ctx, void *stack_lo, size_t size,
 	ctx->uc->uc_stack.ss_sp = stack_lo;
 	ctx->uc->uc_stack.ss_size = (size_t)(top - (char *)stack_lo);
 	uint64_t f = (uint64_t)(uintptr_t)fn, a = (uint64_t)(uintptr_t)arg;
-	makecontext(ctx->uc, (void (*)(void))uc_entry, 4, (unsigned)(f >> 32),
-		    (unsigned)f, (unsigned)(a >> 32), (unsigned)a);
+	makecontext(ctx->uc, (void (*)(void))uc_entry, 4, (unsigned)(f >> 32), (unsigned)f,
+		    (unsigned)(a >> 32), (unsigned)a);
 }
 
 void gr_ctx_init_current(struct gr_ctx *ctx, ucontext_t *storage)

@@ -14,7 +14,7 @@
 #include <ucontext.h>
 
 struct gr_ctx {
-	void *sp;	 /* saved stack pointer (assembly switch) */
+	void *sp;	/* saved stack pointer (assembly switch) */
 	ucontext_t *uc; /* saved context (ucontext switch); lives on the stack */
 };
 
@@ -32,8 +32,7 @@ int gr_ctx_select(int use_ucontext);
  * it is switched to. fn must never return. The new context inherits the
  * caller's floating-point control state, as a new thread does. The ucontext
  * implementation carves its ucontext_t from the top of the stack. */
-void gr_ctx_make(struct gr_ctx *ctx, void *stack_lo, size_t size,
-		 void (*fn)(void *), void *arg);
+void gr_ctx_make(struct gr_ctx *ctx, void *stack_lo, size_t size, void (*fn)(void *), void *arg);
 
 /* Gives a context that was not made (the thread that calls this, e.g. main)
  * the storage the ucontext implementation needs to save it into. */

@@ -16,8 +16,7 @@ GR_EXPORT int thrd_create(thrd_t *thr, thrd_start_t func, void *arg)
 	/* As glibc: the int-returning function runs as a void*-returning
 	 * one; thrd_join keeps the low 32 bits of what it returned. */
 	err = pthread_create((pthread_t *)thr, NULL, (void *(*)(void *))(void (*)(void))func, arg);
-	return err == 0 ? thrd_success : err == ENOMEM || err == EAGAIN ? thrd_nomem
-								      : thrd_error;
+	return err == 0 ? thrd_success : err == ENOMEM || err == EAGAIN ? thrd_nomem : thrd_error;
 }
 
 GR_EXPORT int thrd_join(thrd_t thr, int *res)

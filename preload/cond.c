@@ -26,7 +26,7 @@ GR_EXPORT int pthread_cond_wait(pthread_cond_t *restrict c, pthread_mutex_t *res
 GR_EXPORT int pthread_cond_timedwait(pthread_cond_t *restrict c, pthread_mutex_t *restrict m,
 				     const struct timespec *restrict abstime)
 {
-	struct gr_timeout to = { abstime, CLOCK_REALTIME, 0 };
+	struct gr_timeout to = {abstime, CLOCK_REALTIME, 0};
 
 	if (!gr_green())
 		return GR_REAL(pthread_cond_timedwait)(c, m, abstime);
@@ -37,7 +37,7 @@ GR_EXPORT int pthread_cond_timedwait(pthread_cond_t *restrict c, pthread_mutex_t
 GR_EXPORT int pthread_cond_clockwait(pthread_cond_t *restrict c, pthread_mutex_t *restrict m,
 				     clockid_t clk, const struct timespec *restrict abstime)
 {
-	struct gr_timeout to = { abstime, clk, 0 };
+	struct gr_timeout to = {abstime, clk, 0};
 
 	if (!gr_green())
 		return GR_REAL(pthread_cond_clockwait)(c, m, clk, abstime);

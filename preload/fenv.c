@@ -16,21 +16,21 @@
 
 #include "../arch/ctx.h"
 
-#define FENV_HOOK(ret, name, params, args)                             \
-	GR_EXPORT ret name params                                       \
-	{                                                               \
-		static __typeof__(name) *real;                          \
-		if (!real)                                              \
-			real = (__typeof__(name) *)dlsym(RTLD_NEXT, #name); \
-		if (!real)                                              \
-			gr_die("cannot find the real " #name);          \
-		gr_ctx_fpu_changing();                                  \
-		return real args;                                       \
+#define FENV_HOOK(ret, name, params, args)                                                         \
+	GR_EXPORT ret name params                                                                  \
+	{                                                                                          \
+		static __typeof__(name) *real;                                                     \
+		if (!real)                                                                         \
+			real = (__typeof__(name) *)dlsym(RTLD_NEXT, #name);                        \
+		if (!real)                                                                         \
+			gr_die("cannot find the real " #name);                                     \
+		gr_ctx_fpu_changing();                                                             \
+		return real args;                                                                  \
 	}
 
 FENV_HOOK(int, fesetround, (int mode), (mode))
 FENV_HOOK(int, fesetenv, (const fenv_t *env), (env))
 FENV_HOOK(int, feupdateenv, (const fenv_t *env), (env))
-FENV_HOOK(int, feholdexcept, (fenv_t *env), (env))
+FENV_HOOK(int, feholdexcept, (fenv_t * env), (env))
 FENV_HOOK(int, feenableexcept, (int excepts), (excepts))
 FENV_HOOK(int, fedisableexcept, (int excepts), (excepts))

@@ -22,8 +22,7 @@ GR_EXPORT long syscall(long number, ...)
 	va_end(ap);
 	if (number == SYS_futex && gr_green()) {
 		long r = gr_futex((uint32_t *)a[0], (int)a[1], (uint32_t)a[2],
-				  (const struct timespec *)a[3], (uint32_t *)a[4],
-				  (uint32_t)a[5]);
+				  (const struct timespec *)a[3], (uint32_t *)a[4], (uint32_t)a[5]);
 		if (r < 0) {
 			errno = (int)-r;
 			return -1;

@@ -13,9 +13,8 @@
 
 /* The real function, also when a hook runs before our constructor (another
  * library's constructor may create a thread or sleep). */
-#define GR_REAL(name)                                            \
-	(__builtin_expect(gr_real.name != NULL, 1) ? gr_real.name \
-						   : (gr_real_init(), gr_real.name))
+#define GR_REAL(name)                                                                              \
+	(__builtin_expect(gr_real.name != NULL, 1) ? gr_real.name : (gr_real_init(), gr_real.name))
 
 /* For hooks that may start the runtime (pthread_create): true when the
  * caller is, or has just become, a green thread. */

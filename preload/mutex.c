@@ -37,7 +37,7 @@ GR_EXPORT int pthread_mutex_trylock(pthread_mutex_t *m)
 GR_EXPORT int pthread_mutex_timedlock(pthread_mutex_t *restrict m,
 				      const struct timespec *restrict abstime)
 {
-	struct gr_timeout to = { abstime, CLOCK_REALTIME, 0 };
+	struct gr_timeout to = {abstime, CLOCK_REALTIME, 0};
 
 	if (!gr_green())
 		return GR_REAL(pthread_mutex_timedlock)(m, abstime);
@@ -47,7 +47,7 @@ GR_EXPORT int pthread_mutex_timedlock(pthread_mutex_t *restrict m,
 GR_EXPORT int pthread_mutex_clocklock(pthread_mutex_t *restrict m, clockid_t clk,
 				      const struct timespec *restrict abstime)
 {
-	struct gr_timeout to = { abstime, clk, 0 };
+	struct gr_timeout to = {abstime, clk, 0};
 
 	if (!gr_green())
 		return GR_REAL(pthread_mutex_clocklock)(m, clk, abstime);

@@ -5,40 +5,40 @@
 
 #include "../runtime/lock.h"
 
-#define RW_HOOKS(kind)                                                             \
-	GR_EXPORT int pthread_rwlock_##kind##lock(pthread_rwlock_t *rw)             \
-	{                                                                           \
-		if (!gr_green())                                                    \
-			return GR_REAL(pthread_rwlock_##kind##lock)(rw);            \
-		return -gr_rwlock_##kind##lock(rw, &GR_FOREVER);                    \
-	}                                                                           \
-	GR_EXPORT int pthread_rwlock_try##kind##lock(pthread_rwlock_t *rw)          \
-	{                                                                           \
-		int err;                                                            \
-		if (!gr_green())                                                    \
-			return GR_REAL(pthread_rwlock_try##kind##lock)(rw);         \
-		err = -gr_rwlock_##kind##lock(rw, &GR_TRY);                         \
-		gr_maybe_yield();                                                   \
-		return err == EDEADLK ? EBUSY : err;                                \
-	}                                                                           \
-	GR_EXPORT int pthread_rwlock_timed##kind##lock(pthread_rwlock_t *restrict rw, \
-						       const struct timespec *restrict abstime) \
-	{                                                                           \
-		struct gr_timeout to = { abstime, CLOCK_REALTIME, 0 };              \
-		if (!gr_green())                                                    \
-			return GR_REAL(pthread_rwlock_timed##kind##lock)(rw, abstime); \
-		return -gr_rwlock_##kind##lock(rw, &to);                            \
-	}                                                                           \
-	GR_EXPORT int pthread_rwlock_clock##kind##lock(pthread_rwlock_t *restrict rw, \
-						       clockid_t clk,               \
-						       const struct timespec *restrict abstime) \
-	{                                                                           \
-		struct gr_timeout to = { abstime, clk, 0 };                         \
-		if (!gr_green())                                                    \
-			return GR_REAL(pthread_rwlock_clock##kind##lock)(rw, clk, abstime); \
-		if (!gr_timeout_clock_ok(clk))                                      \
-			return EINVAL;                                              \
-		return -gr_rwlock_##kind##lock(rw, &to);                            \
+#define RW_HOOKS(kind)                                                                             \
+	GR_EXPORT int pthread_rwlock_##kind##lock(pthread_rwlock_t *rw)                            \
+	{                                                                                          \
+		if (!gr_green())                                                                   \
+			return GR_REAL(pthread_rwlock_##kind##lock)(rw);                           \
+		return -gr_rwlock_##kind##lock(rw, &GR_FOREVER);                                   \
+	}                                                                                          \
+	GR_EXPORT int pthread_rwlock_try##kind##lock(pthread_rwlock_t *rw)                         \
+	{                                                                                          \
+		int err;                                                                           \
+		if (!gr_green())                                                                   \
+			return GR_REAL(pthread_rwlock_try##kind##lock)(rw);                        \
+		err = -gr_rwlock_##kind##lock(rw, &GR_TRY);                                        \
+		gr_maybe_yield();                                                                  \
+		return err == EDEADLK ? EBUSY : err;                                               \
+	}                                                                                          \
+	GR_EXPORT int pthread_rwlock_timed##kind##lock(pthread_rwlock_t *restrict rw,              \
+						       const struct timespec *restrict abstime)    \
+	{                                                                                          \
+		struct gr_timeout to = {abstime, CLOCK_REALTIME, 0};                               \
+		if (!gr_green())                                                                   \
+			return GR_REAL(pthread_rwlock_timed##kind##lock)(rw, abstime);             \
+		return -gr_rwlock_##kind##lock(rw, &to);                                           \
+	}                                                                                          \
+	GR_EXPORT int pthread_rwlock_clock##kind##lock(pthread_rwlock_t *restrict rw,              \
+						       clockid_t clk,                              \
+						       const struct timespec *restrict abstime)    \
+	{                                                                                          \
+		struct gr_timeout to = {abstime, clk, 0};                                          \
+		if (!gr_green())                                                                   \
+			return GR_REAL(pthread_rwlock_clock##kind##lock)(rw, clk, abstime);        \
+		if (!gr_timeout_clock_ok(clk))                                                     \
+			return EINVAL;                                                             \
+		return -gr_rwlock_##kind##lock(rw, &to);                                           \
 	}
 
 RW_HOOKS(rd)

@@ -40,7 +40,7 @@ GR_EXPORT int sem_trywait(sem_t *s)
 
 GR_EXPORT int sem_timedwait(sem_t *restrict s, const struct timespec *restrict abstime)
 {
-	struct gr_timeout to = { abstime, CLOCK_REALTIME, 0 };
+	struct gr_timeout to = {abstime, CLOCK_REALTIME, 0};
 
 	if (!gr_green())
 		return GR_REAL(sem_timedwait)(s, abstime);
@@ -52,7 +52,7 @@ GR_EXPORT int sem_timedwait(sem_t *restrict s, const struct timespec *restrict a
 GR_EXPORT int sem_clockwait(sem_t *restrict s, clockid_t clk,
 			    const struct timespec *restrict abstime)
 {
-	struct gr_timeout to = { abstime, clk, 0 };
+	struct gr_timeout to = {abstime, clk, 0};
 
 	if (!gr_green())
 		return GR_REAL(sem_clockwait)(s, clk, abstime);

@@ -22,8 +22,8 @@
 
 static int green_clock(clockid_t clk)
 {
-	return clk == CLOCK_REALTIME || clk == CLOCK_MONOTONIC ||
-	       clk == CLOCK_BOOTTIME || clk == CLOCK_TAI;
+	return clk == CLOCK_REALTIME || clk == CLOCK_MONOTONIC || clk == CLOCK_BOOTTIME ||
+	       clk == CLOCK_TAI;
 }
 
 /* Returns 0 or -errno. */
@@ -83,7 +83,7 @@ GR_EXPORT int clock_nanosleep(clockid_t clk, int flags, const struct timespec *r
 
 GR_EXPORT unsigned int sleep(unsigned int seconds)
 {
-	struct timespec ts = { .tv_sec = seconds };
+	struct timespec ts = {.tv_sec = seconds};
 
 	if (!gr_green())
 		return GR_REAL(sleep)(seconds);
@@ -93,7 +93,7 @@ GR_EXPORT unsigned int sleep(unsigned int seconds)
 
 GR_EXPORT int usleep(useconds_t usec)
 {
-	struct timespec ts = { .tv_sec = usec / 1000000, .tv_nsec = usec % 1000000 * 1000L };
+	struct timespec ts = {.tv_sec = usec / 1000000, .tv_nsec = usec % 1000000 * 1000L};
 
 	if (!gr_green())
 		return GR_REAL(usleep)(usec);

@@ -14,29 +14,52 @@
 #include "hook.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "../runtime/clock.h"
 
-/* glibc's default stack size (from RLIMIT_STACK): an attr that reports it
- * was most likely never given a size, and gets GREENIFY_STACK_SIZE. */
-static size_t glibc_default_stack(void)
+/* Whether attr was given a stack size. pthread_attr_getstacksize reports
+ * glibc's default (RLIMIT_STACK) for an attr never given one, the same as
+ * for one given exactly that size; glibc's struct pthread_attr tells them
+ * apart with stacksize 0. Its layout ({ sched_param, policy, flags,
+ * guardsize, stackaddr, stacksize, ... }) has not changed since 2.x; if what
+ * we read there is neither 0 nor the reported size, we do not trust it and
+ * fall back to comparing with the default. */
+static int stacksize_was_set(const pthread_attr_t *attr, size_t reported)
 {
-	static size_t size;
-	pthread_attr_t def;
+	static size_t dflt;
+	struct glibc_attr {
+		struct sched_param schedparam;
+		int schedpolicy;
+		int flags;
+		size_t guardsize;
+		void *stackaddr;
+		size_t stacksize;
+	};
+	size_t raw;
 
-	if (!size && pthread_getattr_default_np(&def) == 0) {
-		pthread_attr_getstacksize(&def, &size);
-		pthread_attr_destroy(&def);
+	_Static_assert(sizeof(struct glibc_attr) <= sizeof(pthread_attr_t), "attr layout");
+	memcpy(&raw, (const char *)attr + offsetof(struct glibc_attr, stacksize), sizeof(raw));
+	if (raw == 0)
+		return 0;
+	if (raw == reported)
+		return 1;
+	if (!dflt) {
+		pthread_attr_t def;
+		if (pthread_getattr_default_np(&def) == 0) {
+			pthread_attr_getstacksize(&def, &dflt);
+			pthread_attr_destroy(&def);
+		}
 	}
-	return size;
+	return reported != dflt;
 }
 
-static int create_green(pthread_t *th, const pthread_attr_t *attr,
-			void *(*start)(void *), void *arg)
+static int create_green(pthread_t *th, const pthread_attr_t *attr, void *(*start)(void *),
+			void *arg)
 {
-	struct gr_create c = { .start = start, .arg = arg };
+	struct gr_create c = {.start = start, .arg = arg};
 	struct gr_thread *t;
 	int err;
 
@@ -45,8 +68,7 @@ static int create_green(pthread_t *th, const pthread_attr_t *attr,
 		int state;
 		if (pthread_attr_getdetachstate(attr, &state) == 0)
 			c.detached = state == PTHREAD_CREATE_DETACHED;
-		if (pthread_attr_getstacksize(attr, &size) == 0 &&
-		    size != glibc_default_stack())
+		if (pthread_attr_getstacksize(attr, &size) == 0 && stacksize_was_set(attr, size))
 			c.stack_size = size;
 	}
 	int saved = errno; /* mmap/madvise may set it; pthread_* do not */
@@ -202,7 +224,7 @@ GR_EXPORT int pthread_getattr_np(pthread_t th, pthread_attr_t *attr)
 	pthread_attr_setstack(attr, t->stack.lo, t->stack.size);
 	pthread_attr_setguardsize(attr, t->stack.guard == GR_GUARD_CANARY ? 0 : 4096);
 	pthread_attr_setdetachstate(attr, t->detached ? PTHREAD_CREATE_DETACHED
-						       : PTHREAD_CREATE_JOINABLE);
+						      : PTHREAD_CREATE_JOINABLE);
 	return 0;
 }
 

@@ -42,7 +42,7 @@ int gr_barrier_wait(pthread_barrier_t *pb)
 }
 
 #define ONCE_IN_PROGRESS 1
-#define ONCE_DONE 2
+#define ONCE_DONE	 2
 
 int gr_once(pthread_once_t *once, void (*init)(void))
 {

@@ -30,9 +30,21 @@ int gr_parse_size(const char *s, size_t *out)
 	if (errno != 0)
 		return -EINVAL;
 	switch (*end) {
-	case 'k': case 'K': shift = 10; end++; break;
-	case 'm': case 'M': shift = 20; end++; break;
-	case 'g': case 'G': shift = 30; end++; break;
+	case 'k':
+	case 'K':
+		shift = 10;
+		end++;
+		break;
+	case 'm':
+	case 'M':
+		shift = 20;
+		end++;
+		break;
+	case 'g':
+	case 'G':
+		shift = 30;
+		end++;
+		break;
 	default: break;
 	}
 	if (*end == 'b' || *end == 'B')
@@ -59,7 +71,7 @@ static int parse_bool(const char *name, const char *v, int def)
 
 static void load_log_level(void)
 {
-	static const char *const names[] = { "error", "warn", "info", "debug" };
+	static const char *const names[] = {"error", "warn", "info", "debug"};
 	const char *v = secure_getenv("GREENIFY_LOG");
 
 	if (!v || !*v)
@@ -79,11 +91,10 @@ static void load_stack_size(void)
 
 	if (!v || !*v)
 		return;
-	if (gr_parse_size(v, &size) < 0 || size < GR_STACK_MIN ||
-	    size > (size_t)1 << 32) {
+	if (gr_parse_size(v, &size) < 0 || size < GR_STACK_MIN || size > (size_t)1 << 32) {
 		gr_log(GR_LOG_WARN,
-		       "GREENIFY_STACK_SIZE=%s: expected 16k to 4g (k/m/g suffix); using %zuk",
-		       v, gr_config.stack_size >> 10);
+		       "GREENIFY_STACK_SIZE=%s: expected 16k to 4g (k/m/g suffix); using %zuk", v,
+		       gr_config.stack_size >> 10);
 		return;
 	}
 	gr_config.stack_size = size;
@@ -128,12 +139,9 @@ void gr_config_load(void)
 		return;
 	loaded = 1;
 	load_log_level();
-	gr_config.disable =
-		parse_bool("GREENIFY_DISABLE", secure_getenv("GREENIFY_DISABLE"), 0);
-	gr_config.stats =
-		parse_bool("GREENIFY_STATS", secure_getenv("GREENIFY_STATS"), 0);
-	gr_config.prefault =
-		parse_bool("GREENIFY_PREFAULT", secure_getenv("GREENIFY_PREFAULT"), 1);
+	gr_config.disable = parse_bool("GREENIFY_DISABLE", secure_getenv("GREENIFY_DISABLE"), 0);
+	gr_config.stats = parse_bool("GREENIFY_STATS", secure_getenv("GREENIFY_STATS"), 0);
+	gr_config.prefault = parse_bool("GREENIFY_PREFAULT", secure_getenv("GREENIFY_PREFAULT"), 1);
 	load_choice("GREENIFY_DEADLOCK", "wait", "abort", &gr_config.deadlock_abort);
 	load_stack_size();
 	load_slice();
@@ -141,6 +149,6 @@ void gr_config_load(void)
 	int shared = 0;
 	load_choice("GREENIFY_TLS", "private", "shared", &shared);
 	if (!shared && secure_getenv("GREENIFY_TLS"))
-		gr_log(GR_LOG_INFO,
-		       "GREENIFY_TLS=private is not implemented yet; TLS is shared (errno is per thread)");
+		gr_log(GR_LOG_INFO, "GREENIFY_TLS=private is not implemented yet; TLS is shared "
+				    "(errno is per thread)");
 }

@@ -7,13 +7,13 @@
 #include <stdint.h>
 
 struct gr_config {
-	size_t stack_size; /* default green stack, bytes (GREENIFY_STACK_SIZE) */
-	int stats;	   /* print a summary at exit (GREENIFY_STATS) */
-	int64_t slice_ns;  /* busy thread yields after this (GREENIFY_SLICE_MS) */
-	int tls_shared;	   /* 1: TLS shared by all green threads (GREENIFY_TLS) */
-	int ucontext;	   /* 1: portable ucontext switch (GREENIFY_SWITCH) */
-	int disable;	   /* 1: every hook calls libc (GREENIFY_DISABLE) */
-	int prefault;	   /* 1: a helper thread prepares stacks (GREENIFY_PREFAULT) */
+	size_t stack_size;  /* default green stack, bytes (GREENIFY_STACK_SIZE) */
+	int stats;	    /* print a summary at exit (GREENIFY_STATS) */
+	int64_t slice_ns;   /* busy thread yields after this (GREENIFY_SLICE_MS) */
+	int tls_shared;	    /* 1: TLS shared by all green threads (GREENIFY_TLS) */
+	int ucontext;	    /* 1: portable ucontext switch (GREENIFY_SWITCH) */
+	int disable;	    /* 1: every hook calls libc (GREENIFY_DISABLE) */
+	int prefault;	    /* 1: a helper thread prepares stacks (GREENIFY_PREFAULT) */
 	int deadlock_abort; /* 1: abort after a deadlock report (GREENIFY_DEADLOCK) */
 };
 

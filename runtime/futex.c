@@ -12,8 +12,8 @@
 #include "lock.h"
 #include "wait.h"
 
-static long futex_wait(uint32_t *uaddr, uint32_t val, const struct timespec *ts,
-		       int absolute, clockid_t clk, uint32_t bitset)
+static long futex_wait(uint32_t *uaddr, uint32_t val, const struct timespec *ts, int absolute,
+		       clockid_t clk, uint32_t bitset)
 {
 	int64_t deadline = 0;
 	int r;
@@ -26,7 +26,7 @@ static long futex_wait(uint32_t *uaddr, uint32_t val, const struct timespec *ts,
 		return -EAGAIN;
 	if (ts) {
 		if (absolute) {
-			struct gr_timeout to = { ts, clk, 0 };
+			struct gr_timeout to = {ts, clk, 0};
 			r = gr_timeout_deadline(&to, &deadline);
 			if (r < 0)
 				return r;
@@ -40,8 +40,8 @@ static long futex_wait(uint32_t *uaddr, uint32_t val, const struct timespec *ts,
 
 /* FUTEX_WAKE_OP: *uaddr2 = *uaddr2 OP oparg; wake val on uaddr; if the old
  * value CMP cmparg, wake val2 on uaddr2. */
-static long futex_wake_op(uint32_t *uaddr, uint32_t val, uint32_t val2,
-			  uint32_t *uaddr2, uint32_t val3)
+static long futex_wake_op(uint32_t *uaddr, uint32_t val, uint32_t val2, uint32_t *uaddr2,
+			  uint32_t val3)
 {
 	unsigned op = (val3 >> 28) & 7, cmp = (val3 >> 24) & 15;
 	uint32_t oparg = (val3 >> 12) & 0xfff, cmparg = val3 & 0xfff;
@@ -70,8 +70,8 @@ static long futex_wake_op(uint32_t *uaddr, uint32_t val, uint32_t val2,
 	}
 	woken = gr_wake_addr(uaddr, (int)(val > INT_MAX ? INT_MAX : val), GR_BITSET_ANY);
 	if (hit)
-		woken += gr_wake_addr(uaddr2, (int)(val2 > INT_MAX ? INT_MAX : val2),
-				      GR_BITSET_ANY);
+		woken +=
+			gr_wake_addr(uaddr2, (int)(val2 > INT_MAX ? INT_MAX : val2), GR_BITSET_ANY);
 	return woken;
 }
 
@@ -87,12 +87,9 @@ long gr_futex(uint32_t *uaddr, int op, uint32_t val, const struct timespec *time
 	if ((op & FUTEX_CLOCK_REALTIME) && cmd != FUTEX_WAIT_BITSET && cmd != FUTEX_WAIT)
 		return -ENOSYS;
 	switch (cmd) {
-	case FUTEX_WAIT:
-		return futex_wait(uaddr, val, timeout, 0, clk, GR_BITSET_ANY);
-	case FUTEX_WAIT_BITSET:
-		return futex_wait(uaddr, val, timeout, 1, clk, val3);
-	case FUTEX_WAKE:
-		return gr_wake_addr(uaddr, n, GR_BITSET_ANY);
+	case FUTEX_WAIT: return futex_wait(uaddr, val, timeout, 0, clk, GR_BITSET_ANY);
+	case FUTEX_WAIT_BITSET: return futex_wait(uaddr, val, timeout, 1, clk, val3);
+	case FUTEX_WAKE: return gr_wake_addr(uaddr, n, GR_BITSET_ANY);
 	case FUTEX_WAKE_BITSET:
 		if (val3 == 0)
 			return -EINVAL;
@@ -103,9 +100,7 @@ long gr_futex(uint32_t *uaddr, int op, uint32_t val, const struct timespec *time
 		/* fall through */
 	case FUTEX_REQUEUE:
 		return gr_requeue_addr(uaddr, uaddr2, n, (int)(val2 > INT_MAX ? INT_MAX : val2));
-	case FUTEX_WAKE_OP:
-		return futex_wake_op(uaddr, val, val2, uaddr2, val3);
-	default:
-		return -ENOSYS;
+	case FUTEX_WAKE_OP: return futex_wake_op(uaddr, val, val2, uaddr2, val3);
+	default: return -ENOSYS;
 	}
 }

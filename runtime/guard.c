@@ -15,8 +15,8 @@
 
 static struct sigaction previous;
 
-static void append_report(char *buf, size_t cap, size_t *len,
-			  const struct gr_thread *t, size_t stack_size)
+static void append_report(char *buf, size_t cap, size_t *len, const struct gr_thread *t,
+			  size_t stack_size)
 {
 	gr_buf_str(buf, cap, len, "greenify: stack overflow in green thread ");
 	gr_buf_num(buf, cap, len, t ? t->id : 0);
@@ -72,7 +72,7 @@ static void on_segv(int sig, siginfo_t *si, void *uc)
 
 void gr_guard_init(void)
 {
-	stack_t ss = { 0 };
+	stack_t ss = {0};
 	struct sigaction sa;
 
 	ss.ss_sp = mmap(NULL, ALT_STACK, PROT_READ | PROT_WRITE,

@@ -15,7 +15,7 @@
 #include "real.h"
 #include "sched.h"
 
-#define BLOCK 32
+#define BLOCK	32
 #define NBLOCKS (PTHREAD_KEYS_MAX / BLOCK)
 
 struct key_info {

@@ -12,7 +12,7 @@
 
 int gr_log_level = GR_LOG_WARN;
 
-static const char *const level_names[] = { "error", "warning", "info", "debug" };
+static const char *const level_names[] = {"error", "warning", "info", "debug"};
 
 void gr_write_stderr(const char *buf, size_t len)
 {

@@ -18,13 +18,13 @@
 #include "log.h"
 #include "wait.h"
 
-#define KIND_MASK 3
-#define ROBUST 16
-#define INCONSISTENT INT_MAX
+#define KIND_MASK      3
+#define ROBUST	       16
+#define INCONSISTENT   INT_MAX
 #define NOTRECOVERABLE (INT_MAX - 1)
-#define OWNER_DIED 0x40000000
-#define WAITERS_BIT 0x80000000u
-#define TID_MASK 0x3fffffff
+#define OWNER_DIED     0x40000000
+#define WAITERS_BIT    0x80000000u
+#define TID_MASK       0x3fffffff
 
 static int holder(const struct __pthread_mutex_s *d)
 {
@@ -113,8 +113,9 @@ int gr_mutex_lock(pthread_mutex_t *m, const struct gr_timeout *to)
 			d->__count++;
 			return 0;
 		}
+		/* glibc: trylock says EBUSY, except for a robust mutex. */
 		if (kind == PTHREAD_MUTEX_ERRORCHECK_NP)
-			return -EDEADLK;
+			return to->try_only && !robust ? -EBUSY : -EDEADLK;
 		/* A normal mutex relocked by its holder deadlocks, as in glibc
 		 * (trylock says EBUSY, a timed lock times out). */
 	}

@@ -14,9 +14,9 @@ void gr_real_init(void)
 		return;
 	/* write first: the messages below need it. */
 	gr_real.write = (__typeof__(write) *)dlsym(RTLD_NEXT, "write");
-#define GR_REAL_LOOKUP(name)                                                \
-	gr_real.name = (__typeof__(name) *)dlsym(RTLD_NEXT, #name);         \
-	if (!gr_real.name)                                                  \
+#define GR_REAL_LOOKUP(name)                                                                       \
+	gr_real.name = (__typeof__(name) *)dlsym(RTLD_NEXT, #name);                                \
+	if (!gr_real.name)                                                                         \
 		gr_die("cannot find the real %s: %s", #name, dlerror());
 	GR_REAL_FUNCS(GR_REAL_LOOKUP)
 #undef GR_REAL_LOOKUP

@@ -10,9 +10,9 @@
 #include "lock.h"
 #include "wait.h"
 
-#define WRLOCKED 2u
+#define WRLOCKED     2u
 #define READER_SHIFT 3
-#define ONE_READER (1u << READER_SHIFT)
+#define ONE_READER   (1u << READER_SHIFT)
 
 #define RQ(rw) ((const void *)&(rw)->__data.__readers)
 #define WQ(rw) ((const void *)&(rw)->__data.__writers)

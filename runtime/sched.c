@@ -21,11 +21,11 @@ __thread int gr_tls_runtime __attribute__((tls_model("initial-exec")));
 
 #define HUB_STACK (256 * 1024)
 
-static struct gr_thread hub;	/* runs the loop; not a program thread */
-static ucontext_t main_uc;	/* main's saved state in ucontext mode */
-static uv_poll_t timer_poll;	/* readiness of timer_fd */
-static int timer_fd = -1;	/* fires at the earliest deadline */
-static int deadlock_reported;	/* the current stall was reported */
+static struct gr_thread hub;  /* runs the loop; not a program thread */
+static ucontext_t main_uc;    /* main's saved state in ucontext mode */
+static uv_poll_t timer_poll;  /* readiness of timer_fd */
+static int timer_fd = -1;     /* fires at the earliest deadline */
+static int deadlock_reported; /* the current stall was reported */
 
 void gr_runq_push(struct gr_thread *t)
 {
@@ -233,7 +233,7 @@ static void arm_timer(void)
 {
 	const struct gr_tentry *e = timers_top();
 	int64_t want = e ? e->deadline : 0;
-	struct itimerspec its = { 0 };
+	struct itimerspec its = {0};
 
 	if (want == gr_rt.armed)
 		return;
@@ -284,7 +284,8 @@ static void describe_holder(char *buf, size_t cap, int owner_id)
 	const struct gr_thread *o = thread_by_owner_id(owner_id);
 
 	if (o)
-		snprintf(buf, cap, " held by thread %llu \"%s\"", (unsigned long long)o->id, o->name);
+		snprintf(buf, cap, " held by thread %llu \"%s\"", (unsigned long long)o->id,
+			 o->name);
 	else if (owner_id)
 		snprintf(buf, cap, " held by a thread that has finished");
 	else
@@ -452,7 +453,7 @@ int gr_start(void)
 	gr_guard_init();
 	gr_tls_runtime = 1;
 	gr_rt.started = 1;
-	gr_log(GR_LOG_DEBUG, "runtime started on OS thread %d (%s switch)",
-	       gr_rt.os_tid, gr_ctx_ucontext ? "ucontext" : "asm");
+	gr_log(GR_LOG_DEBUG, "runtime started on OS thread %d (%s switch)", gr_rt.os_tid,
+	       gr_ctx_ucontext ? "ucontext" : "asm");
 	return 0;
 }

@@ -70,21 +70,20 @@ struct gr_thread {
 	uint32_t q_bitset;	  /* FUTEX_WAIT_BITSET mask (all ones otherwise) */
 	struct gr_thread *q_next; /* wait-queue links */
 	struct gr_thread *q_prev;
-	int owner_id;		  /* what this thread writes as a lock's owner:
-				     the OS tid for main, as glibc does */
-	struct specific *specific; /* pthread_setspecific values (key.c) */
-	void *robust;		  /* robust mutexes held (mutex.c), newest first */
-	struct gr_stack stack;	  /* where this block and the stack live */
+	int owner_id;		    /* what this thread writes as a lock's owner:
+				       the OS tid for main, as glibc does */
+	struct specific *specific;  /* pthread_setspecific values (key.c) */
+	void *robust;		    /* robust mutexes held (mutex.c), newest first */
+	struct gr_stack stack;	    /* where this block and the stack live */
 	struct gr_thread *all_prev; /* list of unfinished threads, for the */
 	struct gr_thread *all_next; /* deadlock report */
-	char name[16];		  /* pthread_setname_np name, NUL-terminated */
+	char name[16];		    /* pthread_setname_np name, NUL-terminated */
 };
 
 /* Where a pool stack's control block sits: at its top, cache-line aligned. */
 static inline struct gr_thread *gr_thread_at(const struct gr_stack *s)
 {
-	return (struct gr_thread *)(((uintptr_t)(s->lo + s->size) -
-				     sizeof(struct gr_thread)) &
+	return (struct gr_thread *)(((uintptr_t)(s->lo + s->size) - sizeof(struct gr_thread)) &
 				    ~(uintptr_t)63);
 }
 
@@ -93,28 +92,28 @@ struct gr_runtime {
 	struct gr_thread *cur;	     /* running green thread (or &hub) */
 	struct gr_thread *runq_head; /* FIFO of runnable threads */
 	struct gr_thread *runq_tail;
-	struct gr_thread *zombie;    /* detached thread to free after its
-					last switch */
-	int started;		     /* the runtime thread exists */
-	int inside;		     /* runtime or libuv code is running: hooks
-					must call libc */
-	struct gr_timers timers;     /* deadlines of parked threads */
-	size_t live_timers;	     /* threads with in_heap set */
-	int64_t poll_at;	     /* visit the hub when now reaches this */
-	int64_t armed;		     /* deadline the timerfd is set to, or 0 */
-	unsigned ticks;		     /* switches since the clock was read */
-	unsigned hook_ticks;	     /* hook calls since the clock was read */
+	struct gr_thread *zombie;      /* detached thread to free after its
+					  last switch */
+	int started;		       /* the runtime thread exists */
+	int inside;		       /* runtime or libuv code is running: hooks
+					  must call libc */
+	struct gr_timers timers;       /* deadlines of parked threads */
+	size_t live_timers;	       /* threads with in_heap set */
+	int64_t poll_at;	       /* visit the hub when now reaches this */
+	int64_t armed;		       /* deadline the timerfd is set to, or 0 */
+	unsigned ticks;		       /* switches since the clock was read */
+	unsigned hook_ticks;	       /* hook calls since the clock was read */
 	struct gr_thread *slice_owner; /* thread whose slice is being timed */
-	int64_t slice_start;	     /* when slice_owner was first seen running */
-	uint64_t next_id;	     /* id of the next thread created */
-	uint64_t live;		     /* green threads not yet finished */
-	uint64_t peak_live;	     /* maximum of live */
-	uint64_t created;	     /* green threads created */
-	uint64_t switches;	     /* context switches */
-	int os_tid;		     /* kernel tid of the runtime thread */
-	int foreign_runs;	     /* green threads seen on another OS thread */
-	struct gr_thread *all;	     /* unfinished threads (all_next list) */
-	uv_loop_t loop;		     /* the event loop the hub runs */
+	int64_t slice_start;	       /* when slice_owner was first seen running */
+	uint64_t next_id;	       /* id of the next thread created */
+	uint64_t live;		       /* green threads not yet finished */
+	uint64_t peak_live;	       /* maximum of live */
+	uint64_t created;	       /* green threads created */
+	uint64_t switches;	       /* context switches */
+	int os_tid;		       /* kernel tid of the runtime thread */
+	int foreign_runs;	       /* green threads seen on another OS thread */
+	struct gr_thread *all;	       /* unfinished threads (all_next list) */
+	uv_loop_t loop;		       /* the event loop the hub runs */
 };
 
 extern struct gr_runtime gr_rt;

@@ -27,13 +27,13 @@
  * when none is ready, makes its own from the top, so that the two never
  * fault pages under the same page-table lock. [carved, end) is unused. */
 struct job {
-	char *base;		  /* first slot */
-	size_t nslots;		  /* slots in the mapping */
-	size_t carved;		  /* runtime: [0, carved) taken from the bottom (atomic) */
-	size_t end;		  /* runtime: [end, nslots) taken from the top (atomic) */
-	size_t ready;		  /* preparer: [0, ready) prepared or taken */
-	struct job *next;	  /* the mapping to carve after this (atomic) */
-	struct stack_class *cls;  /* whose slots */
+	char *base;		 /* first slot */
+	size_t nslots;		 /* slots in the mapping */
+	size_t carved;		 /* runtime: [0, carved) taken from the bottom (atomic) */
+	size_t end;		 /* runtime: [end, nslots) taken from the top (atomic) */
+	size_t ready;		 /* preparer: [0, ready) prepared or taken */
+	struct job *next;	 /* the mapping to carve after this (atomic) */
+	struct stack_class *cls; /* whose slots */
 };
 
 /* Every slot of one size, with a free list threaded through the free slots'
@@ -60,14 +60,17 @@ struct chunk {
 	struct stack_class *cls;
 };
 
-#define MAX_CLASSES 32
+#define MAX_CLASSES	  32
 #define FIRST_CHUNK_SLOTS 16
-#define MAX_CHUNK_BYTES ((size_t)1 << 30)
+#define MAX_CHUNK_BYTES	  ((size_t)1 << 30)
 /* mprotect guards split mappings; stay well below vm.max_map_count. */
 #define MPROTECT_BUDGET 16384
-/* The preparer keeps up to this many slots of a mapping ready ahead of the
- * runtime (4 MiB of touched pages), and is woken when fewer than half are. */
-#define PREP_WINDOW 1024
+/* The preparer keeps slots ready ahead of the runtime: a quarter of the
+ * stacks handed out so far, between 32 and 1024 (4 MiB of touched pages),
+ * so that what it prepares in vain stays small next to what is in use. It
+ * is woken when fewer than half of that are ready. */
+#define PREP_WINDOW_MIN 32
+#define PREP_WINDOW_MAX 1024
 /* ...and starts once a class needs its fourth mapping (> 240 stacks): a
  * program with few threads never pays for an extra OS thread. */
 #define PREP_AFTER_JOBS 4
@@ -88,10 +91,12 @@ static struct gr_stack_stats stats;
  * off the critical path. It only ever touches slots not yet handed out,
  * and the races with the runtime are benign: both may install the same
  * guard, and populating a page that is already present does nothing. */
-static struct job *prep_job;	/* the runtime's current mapping (atomic) */
-static unsigned prep_seq;	/* futex word: bumped to wake the preparer */
-static int prep_sleeping;	/* the preparer waits on prep_seq (atomic) */
-static int prep_state;		/* 0 not started, 1 running, -1 off */
+static struct job *prep_job; /* the runtime's current mapping (atomic) */
+static unsigned prep_seq;    /* futex word: bumped to wake the preparer */
+static int prep_sleeping;    /* the preparer waits on prep_seq (atomic) */
+static int prep_state;	     /* 0 not started, 1 running, -1 off */
+static size_t prep_window = PREP_WINDOW_MIN; /* slots to keep ready (atomic) */
+static size_t carved_total; /* slots ever taken from mappings */
 
 void gr_stack_test_limit_guards(int allow_madvise, unsigned budget)
 {
@@ -147,7 +152,7 @@ static struct job *new_job(struct stack_class *c)
 	while (i < nchunks && chunks[i].base < base)
 		i++;
 	memmove(&chunks[i + 1], &chunks[i], (nchunks - i) * sizeof(*chunks));
-	chunks[i] = (struct chunk){ base, base + len, c };
+	chunks[i] = (struct chunk){base, base + len, c};
 	nchunks++;
 	stats.mappings++;
 	if (c->next_chunk < (MAX_CHUNK_BYTES / c->slot))
@@ -172,14 +177,12 @@ static unsigned char install_guard(char *guard)
 		       strerror(errno));
 		madvise_ok = 0;
 	}
-	if (stats.mprotect_guards < mprotect_budget &&
-	    mprotect(guard, page, PROT_NONE) == 0) {
+	if (stats.mprotect_guards < mprotect_budget && mprotect(guard, page, PROT_NONE) == 0) {
 		stats.mprotect_guards++;
 		return GR_GUARD_MPROTECT;
 	}
 	if (stats.canaries++ == 0)
-		gr_log(GR_LOG_INFO,
-		       "out of guard pages; further stacks are checked with a canary");
+		gr_log(GR_LOG_INFO, "out of guard pages; further stacks are checked with a canary");
 	return GR_GUARD_CANARY;
 }
 
@@ -188,18 +191,33 @@ static void futex(unsigned *word, int op, unsigned val)
 	gr_real.syscall(SYS_futex, word, op | FUTEX_PRIVATE_FLAG, val, NULL, NULL, 0);
 }
 
-/* Prepares slot i of j: the guard, and the top page the control block and
- * the first frames will use. Returns 0, or -1 if guards stopped working. */
-static int prepare(struct job *j, size_t i)
+/* Prepares the slot at slot (slot_size bytes, guard page first): its guard,
+ * and the top page the control block and first frames will use. Returns
+ * 0, or -1 if guards stopped working. */
+static int prepare(char *slot, size_t slot_size)
 {
-	char *slot = j->base + i * j->cls->slot;
-	char *top_page = slot + j->cls->slot - page;
+	char *top_page = slot + slot_size - page;
 
 	if (madvise(slot, page, MADV_GUARD_INSTALL) < 0)
 		return -1;
 	if (madvise(top_page, page, MADV_POPULATE_WRITE) < 0)
 		*(volatile char *)top_page = 0;
 	return 0;
+}
+
+/* The next slot the preparer should ready, from job j on: its job (and *i),
+ * or NULL when it is far enough ahead or out of mappings. */
+static struct job *next_work(struct job *j, size_t *i)
+{
+	while (j) {
+		size_t carved = __atomic_load_n(&j->carved, __ATOMIC_ACQUIRE);
+		size_t end = __atomic_load_n(&j->end, __ATOMIC_ACQUIRE);
+		*i = j->ready > carved ? j->ready : carved;
+		if (*i < end)
+			return *i < carved + __atomic_load_n(&prep_window, __ATOMIC_RELAXED) ? j : NULL;
+		j = __atomic_load_n(&j->next, __ATOMIC_ACQUIRE);
+	}
+	return NULL;
 }
 
 static void *prep_main(void *arg)
@@ -209,18 +227,10 @@ static void *prep_main(void *arg)
 		unsigned seq = __atomic_load_n(&prep_seq, __ATOMIC_ACQUIRE);
 		struct job *j = __atomic_load_n(&prep_job, __ATOMIC_ACQUIRE);
 		int worked = 0;
+		size_t i;
 
-		while (j) {
-			size_t carved = __atomic_load_n(&j->carved, __ATOMIC_ACQUIRE);
-			size_t end = __atomic_load_n(&j->end, __ATOMIC_ACQUIRE);
-			size_t i = j->ready > carved ? j->ready : carved;
-			if (i >= end) {
-				j = __atomic_load_n(&j->next, __ATOMIC_ACQUIRE);
-				continue;
-			}
-			if (i >= carved + PREP_WINDOW)
-				break;
-			if (prepare(j, i) < 0) {
+		while ((j = next_work(j, &i)) != NULL) {
+			if (prepare(j->base + i * j->cls->slot, j->cls->slot) < 0) {
 				__atomic_store_n(&prep_state, -1, __ATOMIC_RELEASE);
 				return NULL;
 			}
@@ -306,14 +316,18 @@ static char *carve(struct stack_class *c, unsigned char *guard)
 		__atomic_store_n(&j->end, i, __ATOMIC_RELEASE);
 		*guard = install_guard(j->base + i * c->slot);
 	}
+	carved_total++;
 	if (prep_state > 0) {
+		size_t w = carved_total / 4;
+		w = w < PREP_WINDOW_MIN ? PREP_WINDOW_MIN : w > PREP_WINDOW_MAX ? PREP_WINDOW_MAX : w;
+		__atomic_store_n(&prep_window, w, __ATOMIC_RELAXED);
 		/* Map the next mapping early so the preparer can move on. */
 		if (!j->next && (j->carved + j->nslots - j->end) * 2 >= j->nslots) {
 			struct job *n = new_job(c);
 			if (n)
 				__atomic_store_n(&j->next, n, __ATOMIC_RELEASE);
 		}
-		if (__atomic_load_n(&j->ready, __ATOMIC_RELAXED) < j->carved + PREP_WINDOW / 2)
+		if (__atomic_load_n(&j->ready, __ATOMIC_RELAXED) < j->carved + w / 2)
 			prep_kick();
 	}
 	return j->base + i * c->slot;

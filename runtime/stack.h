@@ -19,8 +19,8 @@
 enum gr_guard { GR_GUARD_MADVISE, GR_GUARD_MPROTECT, GR_GUARD_CANARY };
 
 struct gr_stack {
-	char *lo;	    /* lowest usable byte (just above the guard) */
-	size_t size;	    /* usable bytes; the top is lo + size */
+	char *lo;	     /* lowest usable byte (just above the guard) */
+	size_t size;	     /* usable bytes; the top is lo + size */
 	unsigned char guard; /* enum gr_guard protecting this slot */
 };
 

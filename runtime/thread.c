@@ -197,8 +197,7 @@ void gr_thread_exit(void *retval)
 		gr_rt.zombie = self;
 	} else if (self->detached) {
 		gr_rt.zombie = self;
-	} else if (self != &gr_main_thread &&
-		   gr_zombie_add(self->handle, retval) == 0) {
+	} else if (self != &gr_main_thread && gr_zombie_add(self->handle, retval) == 0) {
 		gr_rt.zombie = self;
 	} else {
 		self->retval = retval; /* kept, with its stack, until joined */

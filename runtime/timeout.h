@@ -17,8 +17,8 @@ struct gr_timeout {
 	int try_only;		    /* 1: never wait (trylock, trywait) */
 };
 
-#define GR_FOREVER ((struct gr_timeout){ NULL, CLOCK_REALTIME, 0 })
-#define GR_TRY ((struct gr_timeout){ NULL, CLOCK_REALTIME, 1 })
+#define GR_FOREVER ((struct gr_timeout){NULL, CLOCK_REALTIME, 0})
+#define GR_TRY	   ((struct gr_timeout){NULL, CLOCK_REALTIME, 1})
 
 /* The clocks futex-based waits accept (glibc's
  * futex_abstimed_supported_clockid). */

@@ -57,8 +57,7 @@ void gr_wait_cancel(struct gr_thread *t)
 		dequeue(bucket_of(t->q_addr), t);
 }
 
-int gr_wait_addr(const void *addr, uint32_t bitset, enum gr_wait why,
-		 void *obj, int64_t deadline)
+int gr_wait_addr(const void *addr, uint32_t bitset, enum gr_wait why, void *obj, int64_t deadline)
 {
 	struct gr_thread *self = gr_rt.cur;
 	int r;

@@ -18,8 +18,7 @@
 
 /* Queues the current thread on addr and parks it until gr_wake_addr() (0),
  * its deadline (-ETIMEDOUT; 0 waits forever), or another wake-up result. */
-int gr_wait_addr(const void *addr, uint32_t bitset, enum gr_wait why,
-		 void *obj, int64_t deadline);
+int gr_wait_addr(const void *addr, uint32_t bitset, enum gr_wait why, void *obj, int64_t deadline);
 /* Wakes up to n threads waiting on addr whose bitset meets bitset, oldest
  * first, with result 0. Returns how many woke. */
 int gr_wake_addr(const void *addr, int n, uint32_t bitset);

@@ -20,7 +20,7 @@ static void *log_id(void *arg)
 
 static uint64_t spawn(void *(*fn)(void *), intptr_t arg)
 {
-	struct gr_create c = { .start = fn, .arg = (void *)arg };
+	struct gr_create c = {.start = fn, .arg = (void *)arg};
 	struct gr_thread *t;
 
 	ck_assert_int_eq(gr_thread_create(&c, &t), 0);
@@ -61,7 +61,7 @@ START_TEST(sched_yield_interleaves)
 	uint64_t a = spawn(yielder, 1), b = spawn(yielder, 2);
 	ck_assert_int_eq(gr_thread_join(a, 0, NULL), 0);
 	ck_assert_int_eq(gr_thread_join(b, 0, NULL), 0);
-	int want[] = { 1, 2, 1, 2, 1, 2 };
+	int want[] = {1, 2, 1, 2, 1, 2};
 	ck_assert_int_eq(norder, 6);
 	for (int i = 0; i < 6; i++)
 		ck_assert_int_eq(order[i], want[i]);

@@ -19,8 +19,7 @@ static volatile int ntrace;
 
 static void *new_stack(void)
 {
-	void *p = mmap(NULL, STACK, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	void *p = mmap(NULL, STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ck_assert_ptr_ne(p, MAP_FAILED);
 	return p;
 }
@@ -60,7 +59,7 @@ static void run_pingpong(int use_ucontext)
 		z += x;
 	}
 	ck_assert_int_eq(ntrace, 8);
-	int want[] = { 0, 100, 1, 101, 2, 102, 3 };
+	int want[] = {0, 100, 1, 101, 2, 102, 3};
 	for (int i = 0; i < 7; i++)
 		ck_assert_int_eq(trace[i], want[i]);
 	uint64_t fa = a + 3, fb = a * 3 + 9, fc = (a ^ 0x5555) ^ 1, fd = a + 7 + 6;
@@ -105,7 +104,7 @@ static int co_sse_seen, co_sse_after;
 static void mxcsr_co(void *arg)
 {
 	(void)arg;
-	co_sse_seen = sse_round(); /* inherited from the creator */
+	co_sse_seen = sse_round();			 /* inherited from the creator */
 	_mm_setcsr((_mm_getcsr() & ~0x6000u) | 0x6000u); /* toward zero */
 	gr_ctx_switch(&co_ctx, &main_ctx);
 	co_sse_after = sse_round();

@@ -23,7 +23,7 @@ static int64_t pop_all_sorted(struct gr_timers *h, size_t expect)
 
 START_TEST(timer_random_order)
 {
-	struct gr_timers h = { 0 };
+	struct gr_timers h = {0};
 
 	srand(42);
 	for (int i = 0; i < 100000; i++)
@@ -35,7 +35,7 @@ END_TEST
 
 START_TEST(timer_increasing_and_decreasing)
 {
-	struct gr_timers h = { 0 };
+	struct gr_timers h = {0};
 
 	for (int i = 0; i < 5000; i++)
 		gr_timers_add(&h, i, NULL);
@@ -54,7 +54,7 @@ static int keep_even(const struct gr_tentry *e)
 
 START_TEST(timer_filter_keeps_heap_order)
 {
-	struct gr_timers h = { 0 };
+	struct gr_timers h = {0};
 
 	srand(7);
 	for (int i = 0; i < 20000; i++)

@@ -1,0 +1,148 @@
+/* Shared helpers for the integration programs in tests/integ/.
+ *
+ * Every program runs twice, natively and under the preload, and
+ * tests/run-integ.sh compares what the two print on stdout.  So stdout must
+ * be deterministic: it carries only facts that are the same in both modes
+ * ("elapsed >= 50 ms yes", an error name), never a time, an address or an
+ * order that depends on scheduling.  Anything mode-dependent that is still
+ * worth seeing goes to stderr, which is not compared.
+ *
+ * Each program also checks itself: CHECK() prints "<what> yes" or "<what> NO",
+ * check_done() prints a summary and gives the exit status, so a program is
+ * useful on its own and natively too.
+ */
+#ifndef INTEG_CHECK_H
+#define INTEG_CHECK_H
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* Failed checks so far.  Atomic because natively threads may check at once. */
+static atomic_int check_failures;
+
+/* Print "<what> yes" or "<what> NO" and, on failure, where to stderr. */
+#define CHECK(cond, ...) check_report(!!(cond), __FILE__, __LINE__, #cond, __VA_ARGS__)
+
+static inline int check_report(int ok, const char *file, int line, const char *expr,
+			       const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf(" %s\n", ok ? "yes" : "NO");
+	if (!ok) {
+		atomic_fetch_add(&check_failures, 1);
+		fprintf(stderr, "%s:%d: check failed: %s\n", file, line, expr);
+	}
+	return ok;
+}
+
+/* "EINVAL" for EINVAL, "0" for 0: readable and the same in both modes. */
+static inline const char *errname(int e)
+{
+	static char buf[4][16];
+	static atomic_int next;
+	const char *name;
+
+	if (e == 0)
+		return "0";
+	name = strerrorname_np(e);
+	if (name != NULL)
+		return name;
+	char *b = buf[atomic_fetch_add(&next, 1) & 3];
+	snprintf(b, sizeof buf[0], "errno %d", e);
+	return b;
+}
+
+/* Check that an error number (a pthread_* or clock_nanosleep result, or an
+ * errno) is the expected one; prints "<what> -> EXPECTED yes". */
+#define CHECK_ERR(got, want, ...) check_err((got), (want), __FILE__, __LINE__, __VA_ARGS__)
+
+static inline int check_err(int got, int want, const char *file, int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf(" -> %s %s\n", errname(want), got == want ? "yes" : "NO");
+	if (got != want) {
+		atomic_fetch_add(&check_failures, 1);
+		fprintf(stderr, "%s:%d: got %s, want %s\n", file, line, errname(got),
+			errname(want));
+	}
+	return got == want;
+}
+
+static inline int64_t clock_ns(clockid_t clk)
+{
+	struct timespec ts;
+
+	if (clock_gettime(clk, &ts) != 0) {
+		perror("clock_gettime");
+		abort();
+	}
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static inline int64_t mono_ns(void)
+{
+	return clock_ns(CLOCK_MONOTONIC);
+}
+
+#define MS(n) ((int64_t)(n)*1000000)
+
+/* A timespec on clock clk, delta_ns from now (negative: in the past). */
+static inline struct timespec deadline_in(clockid_t clk, int64_t delta_ns)
+{
+	int64_t t = clock_ns(clk) + delta_ns;
+	struct timespec ts = { .tv_sec = t / 1000000000, .tv_nsec = t % 1000000000 };
+
+	return ts;
+}
+
+static inline int64_t ts_ns(const struct timespec *ts)
+{
+	return (int64_t)ts->tv_sec * 1000000000 + ts->tv_nsec;
+}
+
+/* Die at once on a setup step that is not itself under test. */
+#define MUST(call)                                                                           \
+	do {                                                                                 \
+		int must_rc_ = (call);                                                       \
+		if (must_rc_ != 0) {                                                         \
+			fprintf(stderr, "%s:%d: %s failed: %s\n", __FILE__, __LINE__, #call, \
+				errname(must_rc_ < 0 ? errno : must_rc_));                   \
+			exit(2);                                                             \
+		}                                                                            \
+	} while (0)
+
+/* Sleep without caring about EINTR (no signals are used in these programs). */
+static inline void sleep_ms(int64_t ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000 };
+
+	MUST(nanosleep(&ts, NULL));
+}
+
+/* Print the summary line and give main's exit status. */
+static inline int check_done(void)
+{
+	int n = atomic_load(&check_failures);
+
+	if (n == 0)
+		printf("all checks passed\n");
+	else
+		printf("%d checks FAILED\n", n);
+	return n == 0 ? 0 : 1;
+}
+
+#endif

@@ -1,0 +1,279 @@
+#!/usr/bin/env bash
+# Integration tests: run every tests/integ/<name>.c (or .cc) program natively, then
+# under the preload (default switch, then GREENIFY_SWITCH=ucontext), and
+# compare.  The native run is the reference: a preload run passes when it
+# prints the same stdout and ends the same way (exit status or signal), and
+# its stderr carries the library's stats line with os_threads=1, the proof
+# that every program thread ran on the one OS thread.
+#
+# Usage: tests/run-integ.sh BUILD_DIR [NAME...]
+#   BUILD_DIR/libgreenify.so          the library
+#   BUILD_DIR/tests/integ/<name>      the programs, built by the Makefile; a
+#                                     missing or stale one is built here with
+#                                     $CC (default cc) or $CXX (default g++),
+#                                     so this also works before the Makefile
+#                                     knows about it
+#   NAME...                           run only these programs
+# Environment:
+#   INTEG_MODES    preload modes to run, default "preload ucontext disable"
+#                  ("" runs natively only: checks the programs themselves)
+#   INTEG_TIMEOUT  seconds per run, default 30
+#   GREENIFY_*     passed through, except SWITCH, DISABLE and STATS, which
+#                  each mode sets itself
+#
+# Tags, in a comment line of the program's source:
+#   /* expect: exit N */          exit status N instead of 0
+#   /* expect: signal SIGSEGV */  dies of that signal (then no stats line is
+#                                 required: the library cannot print at exit)
+#   /* expect-stderr-preload: TEXT */  preload runs' stderr must contain TEXT
+#   /* run-also: disable */       also run with GREENIFY_DISABLE=1, which must
+#                                 behave natively
+# A program that prints "probe: os_tasks=K program_threads=N" on stderr
+# (the kernel tasks it counted while N threads were alive) is checked for
+# K >= N natively and when disabled, and for K <= N/10 under the preload.
+#
+# Prints "PASS name [mode]" or "FAIL name [mode]: reason" (then the details)
+# per run, ends with "N passed, M failed", and exits 1 if M > 0.
+set -u
+
+if [ $# -lt 1 ]; then
+	echo "usage: $0 BUILD_DIR [NAME...]" >&2
+	exit 2
+fi
+build=$(cd "$1" 2>/dev/null && pwd) || {
+	echo "$0: no such directory: $1" >&2
+	exit 2
+}
+shift
+here=$(cd "$(dirname "$0")" && pwd)
+src_dir=$here/integ
+bin_dir=$build/tests/integ
+lib=$build/libgreenify.so
+modes=${INTEG_MODES-preload ucontext disable}
+limit=${INTEG_TIMEOUT:-30}
+cc=${CC:-cc}
+cxx=${CXX:-g++}
+cflags="-O1 -g -pthread -Wall -Wextra -Werror -std=gnu11"
+cxxflags="-O1 -g -pthread -Wall -Wextra -Werror -std=gnu++17"
+
+for mode in $modes; do
+	case $mode in
+	preload | ucontext | disable) ;;
+	*)
+		echo "$0: unknown mode '$mode' in INTEG_MODES" >&2
+		exit 2
+		;;
+	esac
+done
+
+tmp=$(mktemp -d) || exit 2
+trap 'rm -rf "$tmp"' EXIT
+# A program that dies of a signal must not leave a core file behind.
+ulimit -c 0
+unset GREENIFY_SWITCH GREENIFY_DISABLE GREENIFY_STATS
+
+passed=0
+failed=0
+probe_why= # why probe_ok failed
+
+pass() {
+	echo "PASS $1 [$2]"
+	passed=$((passed + 1))
+}
+
+# fail NAME MODE REASON [FILE...]: the files (a diff, a stderr) follow, indented.
+fail() {
+	local name=$1 mode=$2 reason=$3 f
+	shift 3
+	echo "FAIL $name [$mode]: $reason"
+	for f in "$@"; do
+		[ -s "$f" ] || continue
+		echo "  ${f##*.}:"
+		sed -n '1,40s/^/    /p' "$f"
+	done
+	failed=$((failed + 1))
+}
+
+# The value of a tag such as "expect" in a source file, or nothing.
+tag() {
+	sed -n "s|^/\* $2: \(.*\) \*/\$|\1|p" "$1" | head -n 1
+}
+
+# How a run ended, from the status the shell saw through timeout(1): timeout
+# exits 124 when it had to kill the program, and re-raises the signal a
+# program died of, which the shell reports as 128 + signal.
+describe() {
+	if [ "$1" -eq 124 ]; then
+		echo "timeout after ${limit} s"
+	elif [ "$1" -gt 128 ]; then
+		echo "signal SIG$(kill -l $(($1 - 128)))"
+	else
+		echo "exit $1"
+	fi
+}
+
+# run MODE BIN OUT: run BIN once in MODE; OUT.stdout, OUT.stderr, OUT.end get its
+# stdout, stderr and how it ended.
+run() {
+	local mode=$1 bin=$2 out=$3 rc
+	local -a envs=(-u LD_PRELOAD)
+	case $mode in
+	preload) envs=("LD_PRELOAD=$lib" GREENIFY_STATS=1) ;;
+	ucontext) envs=("LD_PRELOAD=$lib" GREENIFY_STATS=1 GREENIFY_SWITCH=ucontext) ;;
+	disable) envs=("LD_PRELOAD=$lib" GREENIFY_STATS=1 GREENIFY_DISABLE=1) ;;
+	esac
+	# env after timeout, so that timeout itself never runs under the preload.
+	# The braces catch the shell's own "Segmentation fault" notice.
+	{ timeout -k 5 "$limit" env "${envs[@]}" "$bin" >"$out.stdout" 2>"$out.stderr"; } 2>/dev/null
+	rc=$?
+	describe "$rc" >"$out.end"
+}
+
+# probe_ok ERRFILE MODE: check the os_tasks probe line, if the program prints one.
+probe_ok() {
+	local line k n
+	line=$(grep -E '^probe: os_tasks=[0-9]+ program_threads=[0-9]+$' "$1" | tail -n 1)
+	[ -n "$line" ] || return 0
+	k=${line#probe: os_tasks=}
+	k=${k%% *}
+	n=${line##*program_threads=}
+	case $2 in
+	native | disable)
+		[ "$k" -ge "$n" ] || {
+			probe_why="$k kernel tasks for $n threads: threads are not OS threads"
+			return 1
+		}
+		;;
+	*)
+		[ "$((k * 10))" -le "$n" ] || {
+			probe_why="$k kernel tasks for $n threads: threads are not green"
+			return 1
+		}
+		;;
+	esac
+}
+
+# build NAME SRC: make sure the program exists and is newer than its sources.
+build() {
+	local name=$1 src=$2 bin=$bin_dir/$1 compile
+	if [ -x "$bin" ] && [ "$bin" -nt "$src" ] && [ "$bin" -nt "$src_dir/check.h" ]; then
+		return 0
+	fi
+	case $src in
+	*.cc) compile="$cxx $cxxflags" ;;
+	*) compile="$cc $cflags" ;;
+	esac
+	mkdir -p "$bin_dir" || return 1
+	# shellcheck disable=SC2086 # word splitting of the command is intended
+	if ! $compile -o "$bin" "$src" >"$tmp/$name.compiler" 2>&1; then
+		fail "$name" build "${compile%% *} failed" "$tmp/$name.compiler"
+		return 1
+	fi
+}
+
+# check_native NAME OUT EXPECT
+check_native() {
+	local name=$1 out=$2 expect=$3 got
+	got=$(cat "$out.end")
+	if [ "$got" != "$expect" ]; then
+		fail "$name" native "$got, expected $expect" "$out.stdout" "$out.stderr"
+	elif grep -qE ' NO$|checks FAILED$' "$out.stdout"; then
+		fail "$name" native "its own checks failed" "$out.stdout" "$out.stderr"
+	elif ! probe_ok "$out.stderr" native; then
+		fail "$name" native "$probe_why" "$out.stderr"
+	else
+		pass "$name" native
+		return 0
+	fi
+	return 1
+}
+
+# check_mode NAME SRC NATIVE OUT MODE
+check_mode() {
+	local name=$1 src=$2 ref=$3 out=$4 mode=$5 got want stats want_err
+	got=$(cat "$out.end")
+	want=$(cat "$ref.end")
+	want_err=$(tag "$src" expect-stderr-preload)
+	stats=$(grep -E '^greenify: stats ' "$out.stderr" | tail -n 1)
+	diff -u --label native --label "$mode" "$ref.stdout" "$out.stdout" >"$out.stdout-diff"
+	if [ "$got" != "$want" ]; then
+		fail "$name" "$mode" "$got, natively $want" "$out.stdout-diff" "$out.stderr"
+		return
+	fi
+	if [ -s "$out.stdout-diff" ]; then
+		fail "$name" "$mode" "stdout differs from the native run" "$out.stdout-diff" "$out.stderr"
+		return
+	fi
+	if ! probe_ok "$out.stderr" "$mode"; then
+		fail "$name" "$mode" "$probe_why" "$out.stderr"
+		return
+	fi
+	if [ "$mode" = disable ]; then
+		if [[ $stats =~ (^|\ )threads=([0-9]+) ]] && [ "${BASH_REMATCH[2]}" -ne 0 ]; then
+			fail "$name" "$mode" "green threads ran although disabled: $stats" "$out.stderr"
+			return
+		fi
+		pass "$name" "$mode"
+		return
+	fi
+	if [ -n "$want_err" ] && ! grep -qF -- "$want_err" "$out.stderr"; then
+		fail "$name" "$mode" "stderr lacks '$want_err'" "$out.stderr"
+		return
+	fi
+	# A process killed by a signal cannot print its stats.
+	case $want in
+	signal*)
+		pass "$name" "$mode"
+		return
+		;;
+	esac
+	if [ -z "$stats" ]; then
+		fail "$name" "$mode" "no 'greenify: stats' line on stderr" "$out.stderr"
+	elif ! [[ $stats =~ \ os_threads=1(\ |$) ]]; then
+		fail "$name" "$mode" "not on one OS thread: $stats" "$out.stderr"
+	elif grep -qE 'pthread_create|std::j?thread' "$src" &&
+		! { [[ $stats =~ \ threads=([0-9]+) ]] && [ "${BASH_REMATCH[1]}" -gt 0 ]; }; then
+		fail "$name" "$mode" "no green threads counted: $stats" "$out.stderr"
+	else
+		pass "$name" "$mode"
+	fi
+}
+
+names=("$@")
+if [ ${#names[@]} -eq 0 ]; then
+	for src in "$src_dir"/*.c "$src_dir"/*.cc; do
+		[ -f "$src" ] || continue
+		name=${src##*/}
+		names+=("${name%.*}")
+	done
+fi
+
+for name in "${names[@]}"; do
+	src=$src_dir/$name.c
+	[ -f "$src" ] || src=$src_dir/$name.cc
+	if [ ! -f "$src" ]; then
+		fail "$name" build "no $src_dir/$name.c or .cc"
+		continue
+	fi
+	build "$name" "$src" || continue
+	expect=$(tag "$src" expect)
+	expect=${expect:-exit 0}
+	ref=$tmp/$name.native
+	run native "$bin_dir/$name" "$ref"
+	# The native run is the reference: without a good one, compare nothing.
+	check_native "$name" "$ref" "$expect" || continue
+	for mode in $modes; do
+		if [ "$mode" = disable ] && [ "$(tag "$src" run-also)" != disable ]; then
+			continue
+		fi
+		if [ ! -f "$lib" ]; then
+			fail "$name" "$mode" "$lib does not exist"
+			continue
+		fi
+		run "$mode" "$bin_dir/$name" "$tmp/$name.$mode"
+		check_mode "$name" "$src" "$ref" "$tmp/$name.$mode" "$mode"
+	done
+done
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -59,11 +59,11 @@ static void robust_del(struct gr_thread *t, pthread_mutex_t *m)
 	m->__data.__list.__prev = m->__data.__list.__next = NULL;
 }
 
-/* Makes t the holder of m (t runs now, or is about to be woken). */
-static void take(pthread_mutex_t *m, struct gr_thread *t)
+/* Makes t the holder of m (t runs now, or is about to be woken); waiters:
+ * whether others still wait for m. */
+static void take(pthread_mutex_t *m, struct gr_thread *t, int waiters)
 {
 	struct __pthread_mutex_s *d = &m->__data;
-	int waiters = gr_first_waiter(&d->__lock) != NULL;
 
 	d->__owner = t->owner_id;
 	if (d->__kind & ROBUST) {
@@ -75,6 +75,14 @@ static void take(pthread_mutex_t *m, struct gr_thread *t)
 	if ((d->__kind & KIND_MASK) == PTHREAD_MUTEX_RECURSIVE_NP)
 		d->__count = 1;
 	d->__nusers++;
+}
+
+/* Whether anyone may wait for m: only then are the queues worth a look. */
+static int maybe_waiters(const struct __pthread_mutex_s *d)
+{
+	if (d->__kind & ROBUST)
+		return ((unsigned)d->__lock & WAITERS_BIT) != 0;
+	return d->__lock == 2;
 }
 
 static void mark_waiters(struct __pthread_mutex_s *d)
@@ -99,7 +107,7 @@ int gr_mutex_lock(pthread_mutex_t *m, const struct gr_timeout *to)
 	int h = holder(d);
 	if (h == 0) {
 		int died = robust && (d->__lock & OWNER_DIED);
-		take(m, self);
+		take(m, self, 0); /* free means nobody waits: a wake-up hands over */
 		if (died) {
 			d->__owner = INCONSISTENT;
 			return -EOWNERDEAD;
@@ -138,12 +146,14 @@ int gr_mutex_lock(pthread_mutex_t *m, const struct gr_timeout *to)
 static void release(pthread_mutex_t *m)
 {
 	struct __pthread_mutex_s *d = &m->__data;
-	struct gr_thread *w = gr_first_waiter(&d->__lock);
+	struct gr_thread *w = NULL;
+	int more = 0;
 
 	d->__nusers--;
+	if (maybe_waiters(d))
+		w = gr_wake_first(&d->__lock, 0, &more);
 	if (w) {
-		gr_wake_waiter(w, 0);
-		take(m, w);
+		take(m, w, more);
 	} else {
 		d->__lock = 0;
 		d->__owner = 0;
@@ -206,7 +216,7 @@ void gr_mutex_owner_exit(struct gr_thread *t)
 		d->__nusers--;
 		if (w) {
 			gr_wake_waiter(w, -EOWNERDEAD);
-			take(m, w);
+			take(m, w, gr_first_waiter(&d->__lock) != NULL);
 			d->__owner = INCONSISTENT;
 		} else {
 			d->__lock = OWNER_DIED;

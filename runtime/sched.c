@@ -78,16 +78,16 @@ static void switch_to(struct gr_thread *next)
 		self->state = GR_RUNNING;
 		return;
 	}
-	if (__builtin_expect(self->stack.guard == GR_GUARD_CANARY, 0) &&
+	if (__builtin_expect(self->canary, 0) &&
 	    *(uint64_t *)self->stack.lo != GR_CANARY)
 		gr_report_overflow(self);
-	self->saved_errno = errno;
+	self->saved_errno = *gr_rt.errno_loc;
 	next->state = GR_RUNNING;
 	gr_rt.cur = next;
 	gr_rt.switches++;
 	gr_ctx_switch(&self->ctx, &next->ctx);
 	gr_sched_entered();
-	errno = self->saved_errno;
+	*gr_rt.errno_loc = self->saved_errno;
 }
 
 /* Whether the hub should poll the loop before the next thread runs: timers
@@ -160,6 +160,7 @@ void gr_wake(struct gr_thread *t, int result)
 			gr_timers_filter(&gr_rt.timers, timer_live);
 	}
 	t->wake_result = result;
+	__builtin_prefetch(t->ctx.sp); /* where the switch to t will read */
 	gr_runq_push(t);
 }
 
@@ -432,6 +433,7 @@ int gr_start(void)
 	gr_ctx_init_current(&m->ctx, &main_uc);
 	gr_rt.cur = m;
 	gr_rt.all = m;
+	gr_rt.errno_loc = &errno; /* saves a libc call per switch, twice */
 	gr_rt.live = gr_rt.peak_live = 1;
 	gr_rt.next_id = 2;
 	gr_rt.poll_at = INT64_MAX;
@@ -445,6 +447,7 @@ int gr_start(void)
 	if (err < 0)
 		return err;
 	hub.stack = hs;
+	hub.canary = hs.guard == GR_GUARD_CANARY;
 	hub.id = 0;
 	hub.state = GR_RUNNABLE;
 	strcpy(hub.name, "greenify-hub");

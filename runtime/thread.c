@@ -70,6 +70,7 @@ int gr_thread_create(const struct gr_create *c, struct gr_thread **out)
 	t = gr_thread_at(&st);
 	memset(t, 0, sizeof(*t));
 	t->stack = st;
+	t->canary = st.guard == GR_GUARD_CANARY;
 	t->start = c->start;
 	t->arg = c->arg;
 	t->detached = (unsigned char)c->detached;

@@ -49,6 +49,10 @@ static void dequeue(struct bucket *b, struct gr_thread *t)
 		b->tail = t->q_prev;
 	t->q_next = t->q_prev = NULL;
 	t->q_addr = NULL;
+	/* The next waiter is likely the next one woken (a mutex handed on,
+	 * a semaphore posted again): start fetching its cold block now. */
+	if (b->head)
+		__builtin_prefetch(b->head, 1);
 }
 
 void gr_wait_cancel(struct gr_thread *t)
@@ -119,6 +123,26 @@ void gr_wake_waiter(struct gr_thread *t, int result)
 {
 	dequeue(bucket_of(t->q_addr), t);
 	gr_wake(t, result);
+}
+
+struct gr_thread *gr_wake_first(const void *addr, int result, int *more)
+{
+	struct bucket *b = bucket_of(addr);
+	struct gr_thread *t = b->head, *n;
+
+	while (t && t->q_addr != addr)
+		t = t->q_next;
+	*more = 0;
+	if (!t)
+		return NULL;
+	for (n = t->q_next; n; n = n->q_next)
+		if (n->q_addr == addr) {
+			*more = 1;
+			break;
+		}
+	dequeue(b, t);
+	gr_wake(t, result);
+	return t;
 }
 
 struct gr_thread *gr_first_waiter(const void *addr)

@@ -28,6 +28,9 @@ int gr_requeue_addr(const void *addr, const void *to, int nwake, int nmove);
 /* Takes t, which waits on some address, off its queue and wakes it with
  * result. */
 void gr_wake_waiter(struct gr_thread *t, int result);
+/* Wakes the oldest waiter on addr with result and returns it (NULL if
+ * none); *more says whether others still wait on addr. */
+struct gr_thread *gr_wake_first(const void *addr, int result, int *more);
 /* The oldest waiter on addr, or NULL. */
 struct gr_thread *gr_first_waiter(const void *addr);
 

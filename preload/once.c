@@ -17,7 +17,7 @@ GR_EXPORT int pthread_barrier_wait(pthread_barrier_t *b)
 	if (!gr_green())
 		return GR_REAL(pthread_barrier_wait)(b);
 	r = gr_barrier_wait(b);
-	return r < 0 ? -r : r;
+	return r < 0 ? -r : r == 1 ? PTHREAD_BARRIER_SERIAL_THREAD : 0;
 }
 
 GR_EXPORT int pthread_once(pthread_once_t *once, void (*init)(void))

@@ -8,11 +8,14 @@
  * Once: glibc's pthread_once_t, bit 0 "in progress", bit 1 "done". An
  * initialiser that blocks makes the other callers wait for it.
  *
- * Spin lock: glibc's int (0 free, 1 held). A green thread that finds it
- * held yields until it is free: spinning would never let the holder run. */
+ * Spin lock: glibc's own trylock and unlock do the work, since the int
+ * means different things on different architectures (on x86_64 1 is free).
+ * A green thread that finds it held yields until it is free: spinning would
+ * never let the holder run. */
 #include <stdint.h>
 
 #include "lock.h"
+#include "real.h"
 #include "wait.h"
 
 struct barrier {
@@ -35,7 +38,7 @@ int gr_barrier_wait(pthread_barrier_t *pb)
 		b->in = 0;
 		b->current_round++;
 		gr_wake_addr(b, 0x7fffffff, GR_BITSET_ANY);
-		return PTHREAD_BARRIER_SERIAL_THREAD;
+		return 1; /* the preload says PTHREAD_BARRIER_SERIAL_THREAD */
 	}
 	gr_wait_addr(b, GR_BITSET_ANY, GR_WAIT_BARRIER, pb, 0);
 	return 0;
@@ -59,11 +62,10 @@ int gr_once(pthread_once_t *once, void (*init)(void))
 
 int gr_spin_lock(pthread_spinlock_t *l, int try_only)
 {
-	while (*l) {
+	while (gr_real.pthread_spin_trylock(l) != 0) {
 		if (try_only)
 			return -EBUSY;
 		gr_yield();
 	}
-	*l = 1;
 	return 0;
 }

@@ -12,8 +12,8 @@
 #include "lock.h"
 #include "wait.h"
 
-static long futex_wait(uint32_t *uaddr, uint32_t val, const struct timespec *ts, int absolute,
-		       clockid_t clk, uint32_t bitset)
+static long futex_wait(uint32_t *uaddr, const void *q, uint32_t val, const struct timespec *ts,
+		       int absolute, clockid_t clk, uint32_t bitset)
 {
 	int64_t deadline = 0;
 	int r;
@@ -34,14 +34,14 @@ static long futex_wait(uint32_t *uaddr, uint32_t val, const struct timespec *ts,
 			deadline = gr_now() + gr_ts_ns(ts);
 		}
 	}
-	r = gr_wait_addr(uaddr, bitset, GR_WAIT_FUTEX, uaddr, deadline);
+	r = gr_wait_addr(q, bitset, GR_WAIT_FUTEX, uaddr, deadline);
 	return r;
 }
 
 /* FUTEX_WAKE_OP: *uaddr2 = *uaddr2 OP oparg; wake val on uaddr; if the old
  * value CMP cmparg, wake val2 on uaddr2. */
-static long futex_wake_op(uint32_t *uaddr, uint32_t val, uint32_t val2, uint32_t *uaddr2,
-			  uint32_t val3)
+static long futex_wake_op(const void *q, uint32_t val, uint32_t val2, uint32_t *uaddr2,
+			  const void *q2, uint32_t val3)
 {
 	unsigned op = (val3 >> 28) & 7, cmp = (val3 >> 24) & 15;
 	uint32_t oparg = (val3 >> 12) & 0xfff, cmparg = val3 & 0xfff;
@@ -68,11 +68,16 @@ static long futex_wake_op(uint32_t *uaddr, uint32_t val, uint32_t val2, uint32_t
 	case FUTEX_OP_CMP_GE: hit = (int32_t)old >= (int32_t)cmparg; break;
 	default: return -ENOSYS;
 	}
-	woken = gr_wake_addr(uaddr, (int)(val > INT_MAX ? INT_MAX : val), GR_BITSET_ANY);
+	woken = gr_wake_addr(q, (int)(val > INT_MAX ? INT_MAX : val), GR_BITSET_ANY);
 	if (hit)
-		woken +=
-			gr_wake_addr(uaddr2, (int)(val2 > INT_MAX ? INT_MAX : val2), GR_BITSET_ANY);
+		woken += gr_wake_addr(q2, (int)(val2 > INT_MAX ? INT_MAX : val2), GR_BITSET_ANY);
 	return woken;
+}
+
+/* The queue a futex word waits in. */
+static uint32_t *key(uint32_t *uaddr, int op)
+{
+	return (op & FUTEX_PRIVATE_FLAG) ? uaddr : (uint32_t *)((char *)uaddr + 1);
 }
 
 long gr_futex(uint32_t *uaddr, int op, uint32_t val, const struct timespec *timeout,
@@ -83,24 +88,26 @@ long gr_futex(uint32_t *uaddr, int op, uint32_t val, const struct timespec *time
 	int n = (int)(val > INT_MAX ? INT_MAX : val);
 	/* REQUEUE and WAKE_OP pass a count, not a timeout, in this slot. */
 	uint32_t val2 = (uint32_t)(uintptr_t)timeout;
+	const void *q = key(uaddr, op);
 
 	if ((op & FUTEX_CLOCK_REALTIME) && cmd != FUTEX_WAIT_BITSET && cmd != FUTEX_WAIT)
 		return -ENOSYS;
 	switch (cmd) {
-	case FUTEX_WAIT: return futex_wait(uaddr, val, timeout, 0, clk, GR_BITSET_ANY);
-	case FUTEX_WAIT_BITSET: return futex_wait(uaddr, val, timeout, 1, clk, val3);
-	case FUTEX_WAKE: return gr_wake_addr(uaddr, n, GR_BITSET_ANY);
+	case FUTEX_WAIT: return futex_wait(uaddr, q, val, timeout, 0, clk, GR_BITSET_ANY);
+	case FUTEX_WAIT_BITSET: return futex_wait(uaddr, q, val, timeout, 1, clk, val3);
+	case FUTEX_WAKE: return gr_wake_addr(q, n, GR_BITSET_ANY);
 	case FUTEX_WAKE_BITSET:
 		if (val3 == 0)
 			return -EINVAL;
-		return gr_wake_addr(uaddr, n, val3);
+		return gr_wake_addr(q, n, val3);
 	case FUTEX_CMP_REQUEUE:
 		if (*(volatile uint32_t *)uaddr != val3)
 			return -EAGAIN;
 		/* fall through */
 	case FUTEX_REQUEUE:
-		return gr_requeue_addr(uaddr, uaddr2, n, (int)(val2 > INT_MAX ? INT_MAX : val2));
-	case FUTEX_WAKE_OP: return futex_wake_op(uaddr, val, val2, uaddr2, val3);
+		return gr_requeue_addr(q, key(uaddr2, op), n,
+				       (int)(val2 > INT_MAX ? INT_MAX : val2));
+	case FUTEX_WAKE_OP: return futex_wake_op(q, val, val2, uaddr2, key(uaddr2, op), val3);
 	default: return -ENOSYS;
 	}
 }

@@ -35,6 +35,7 @@ int gr_rwlock_unlock(pthread_rwlock_t *rw);
 int gr_sem_wait(sem_t *s, const struct gr_timeout *to);
 int gr_sem_post(sem_t *s);
 
+/* 1 for the one thread that completed the round, 0 for the others. */
 int gr_barrier_wait(pthread_barrier_t *b);
 int gr_once(pthread_once_t *once, void (*init)(void));
 int gr_spin_lock(pthread_spinlock_t *l, int try_only);

@@ -78,8 +78,7 @@ static void switch_to(struct gr_thread *next)
 		self->state = GR_RUNNING;
 		return;
 	}
-	if (__builtin_expect(self->canary, 0) &&
-	    *(uint64_t *)self->stack.lo != GR_CANARY)
+	if (__builtin_expect(self->canary, 0) && *(uint64_t *)self->stack.lo != GR_CANARY)
 		gr_report_overflow(self);
 	self->saved_errno = *gr_rt.errno_loc;
 	next->state = GR_RUNNING;

@@ -53,29 +53,29 @@ struct gr_thread {
 	const void *q_addr;	  /* address whose wait queue holds us */
 	struct gr_thread *q_next; /* wait-queue links */
 	struct gr_thread *q_prev;
-	unsigned char state;	  /* enum gr_state */
-	unsigned char wait;	  /* enum gr_wait while parked */
-	unsigned char in_heap;	  /* parked with a deadline in gr_rt.timers */
-	unsigned char canary;	  /* the stack has a canary, not a guard page */
-	int wake_result;	  /* what gr_wake() passed, or -ETIMEDOUT */
-	int saved_errno;	  /* errno while switched out */
-	int owner_id;		  /* what this thread writes as a lock's owner:
-				     the OS tid for main, as glibc does */
+	unsigned char state;   /* enum gr_state */
+	unsigned char wait;    /* enum gr_wait while parked */
+	unsigned char in_heap; /* parked with a deadline in gr_rt.timers */
+	unsigned char canary;  /* the stack has a canary, not a guard page */
+	int wake_result;       /* what gr_wake() passed, or -ETIMEDOUT */
+	int saved_errno;       /* errno while switched out */
+	int owner_id;	       /* what this thread writes as a lock's owner:
+				  the OS tid for main, as glibc does */
 	/* The rest. */
-	int64_t deadline;	  /* monotonic ns, while in_heap */
-	uint32_t q_bitset;	  /* FUTEX_WAIT_BITSET mask (all ones otherwise) */
-	uint32_t magic;		  /* GR_MAGIC while the handle is valid */
-	void *wait_obj;		  /* object waited on (joined thread, ...) */
-	uint64_t handle;	  /* the pthread_t the program sees */
-	uint64_t id;		  /* 1 for main, then 2, 3, ... in creation order */
-	unsigned char detached;	  /* no join will come: free at exit */
-	void *(*start)(void *);	  /* thread function */
-	void *arg;		  /* its argument */
-	void *retval;		  /* what main passed to pthread_exit (other
-				     threads hand theirs over at exit) */
-	void *join_ret;		  /* return value handed to this thread, the
-				     joiner, by the thread it joins */
-	struct gr_thread *joiner; /* thread parked in join on this one */
+	int64_t deadline;	    /* monotonic ns, while in_heap */
+	uint32_t q_bitset;	    /* FUTEX_WAIT_BITSET mask (all ones otherwise) */
+	uint32_t magic;		    /* GR_MAGIC while the handle is valid */
+	void *wait_obj;		    /* object waited on (joined thread, ...) */
+	uint64_t handle;	    /* the pthread_t the program sees */
+	uint64_t id;		    /* 1 for main, then 2, 3, ... in creation order */
+	unsigned char detached;	    /* no join will come: free at exit */
+	void *(*start)(void *);	    /* thread function */
+	void *arg;		    /* its argument */
+	void *retval;		    /* what main passed to pthread_exit (other
+				       threads hand theirs over at exit) */
+	void *join_ret;		    /* return value handed to this thread, the
+				       joiner, by the thread it joins */
+	struct gr_thread *joiner;   /* thread parked in join on this one */
 	struct specific *specific;  /* pthread_setspecific values (key.c) */
 	void *robust;		    /* robust mutexes held (mutex.c), newest first */
 	struct gr_stack stack;	    /* where this block and the stack live */
@@ -118,7 +118,7 @@ struct gr_runtime {
 	int foreign_runs;	       /* green threads seen on another OS thread */
 	struct gr_thread *all;	       /* unfinished threads (all_next list) */
 	int *errno_loc; /* the runtime thread's errno: TLS is shared, so one location for all */
-	uv_loop_t loop;		       /* the event loop the hub runs */
+	uv_loop_t loop; /* the event loop the hub runs */
 };
 
 extern struct gr_runtime gr_rt;

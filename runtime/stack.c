@@ -91,12 +91,12 @@ static struct gr_stack_stats stats;
  * off the critical path. It only ever touches slots not yet handed out,
  * and the races with the runtime are benign: both may install the same
  * guard, and populating a page that is already present does nothing. */
-static struct job *prep_job; /* the runtime's current mapping (atomic) */
-static unsigned prep_seq;    /* futex word: bumped to wake the preparer */
-static int prep_sleeping;    /* the preparer waits on prep_seq (atomic) */
-static int prep_state;	     /* 0 not started, 1 running, -1 off */
+static struct job *prep_job;		     /* the runtime's current mapping (atomic) */
+static unsigned prep_seq;		     /* futex word: bumped to wake the preparer */
+static int prep_sleeping;		     /* the preparer waits on prep_seq (atomic) */
+static int prep_state;			     /* 0 not started, 1 running, -1 off */
 static size_t prep_window = PREP_WINDOW_MIN; /* slots to keep ready (atomic) */
-static size_t carved_total; /* slots ever taken from mappings */
+static size_t carved_total;		     /* slots ever taken from mappings */
 
 void gr_stack_test_limit_guards(int allow_madvise, unsigned budget)
 {
@@ -214,7 +214,8 @@ static struct job *next_work(struct job *j, size_t *i)
 		size_t end = __atomic_load_n(&j->end, __ATOMIC_ACQUIRE);
 		*i = j->ready > carved ? j->ready : carved;
 		if (*i < end)
-			return *i < carved + __atomic_load_n(&prep_window, __ATOMIC_RELAXED) ? j : NULL;
+			return *i < carved + __atomic_load_n(&prep_window, __ATOMIC_RELAXED) ? j
+											     : NULL;
 		j = __atomic_load_n(&j->next, __ATOMIC_ACQUIRE);
 	}
 	return NULL;
@@ -319,7 +320,9 @@ static char *carve(struct stack_class *c, unsigned char *guard)
 	carved_total++;
 	if (prep_state > 0) {
 		size_t w = carved_total / 4;
-		w = w < PREP_WINDOW_MIN ? PREP_WINDOW_MIN : w > PREP_WINDOW_MAX ? PREP_WINDOW_MAX : w;
+		w = w < PREP_WINDOW_MIN	  ? PREP_WINDOW_MIN
+		    : w > PREP_WINDOW_MAX ? PREP_WINDOW_MAX
+					  : w;
 		__atomic_store_n(&prep_window, w, __ATOMIC_RELAXED);
 		/* Map the next mapping early so the preparer can move on. */
 		if (!j->next && (j->carved + j->nslots - j->end) * 2 >= j->nslots) {

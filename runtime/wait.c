@@ -50,9 +50,18 @@ static void dequeue(struct bucket *b, struct gr_thread *t)
 	t->q_next = t->q_prev = NULL;
 	t->q_addr = NULL;
 	/* The next waiter is likely the next one woken (a mutex handed on,
-	 * a semaphore posted again): start fetching its cold block now. */
-	if (b->head)
-		__builtin_prefetch(b->head, 1);
+	 * a semaphore posted again), and every waiter is cold: fetch the one
+	 * after it, and the frames the next one will return through, whose
+	 * block the previous call fetched. */
+	if (b->head) {
+		const struct gr_thread *h = b->head;
+		const char *sp = h->ctx.sp;
+		if (h->q_next)
+			__builtin_prefetch(h->q_next);
+		if (sp)
+			for (int i = 0; i < 512; i += 64)
+				__builtin_prefetch(sp + i);
+	}
 }
 
 void gr_wait_cancel(struct gr_thread *t)

@@ -10,5 +10,6 @@ Suite *timer_suite(void);
 Suite *zombie_suite(void);
 Suite *sched_suite(void);
 Suite *config_suite(void);
+Suite *lock_suite(void);
 
 #endif

@@ -145,6 +145,7 @@ bench: deps-bench
 	$(MAKE) --no-print-directory all $(BENCH)
 	scripts/demo.sh $(BUILD)
 	scripts/bench-refs.sh $(BUILD)
+	scripts/bench-locks.sh $(BUILD)
 
 # Sanitizer build: UBSan in the library and the unit tests (ASan does not
 # follow our stack switches), in its own build directory.

@@ -91,10 +91,11 @@ static void switch_to(struct gr_thread *next)
 
 /* Whether the hub should poll the loop before the next thread runs: timers
  * may be due or I/O ready although threads are still runnable. The clock is
- * read only every 32nd switch; a switch costs a few ns, the clock ~20. */
+ * read only every 128th switch: a switch costs a few ns, the clock ~20, and
+ * 128 switches take microseconds. */
 static int poll_due(void)
 {
-	return (++gr_rt.ticks & 31) == 0 && gr_now() >= gr_rt.poll_at;
+	return (++gr_rt.ticks & 127) == 0 && gr_now() >= gr_rt.poll_at;
 }
 
 void gr_schedule(void)
@@ -185,7 +186,7 @@ void gr_slice_check(void)
 	gr_rt.slice_owner = NULL;
 	/* Make the next gr_schedule() read the clock, so the hub runs the
 	 * timers and I/O that are due before this thread runs again. */
-	gr_rt.ticks |= 31;
+	gr_rt.ticks |= 127;
 	gr_yield();
 }
 

@@ -155,7 +155,7 @@ void gr_slice_check(void);
 
 static inline void gr_maybe_yield(void)
 {
-	if (__builtin_expect((++gr_rt.hook_ticks & 63) == 0, 0))
+	if (__builtin_expect((++gr_rt.hook_ticks & 255) == 0, 0))
 		gr_slice_check();
 }
 

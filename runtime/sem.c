@@ -29,12 +29,10 @@ int gr_sem_wait(sem_t *s, const struct gr_timeout *to)
 
 int gr_sem_post(sem_t *s)
 {
-	struct gr_thread *w = gr_first_waiter(s);
+	int more;
 
-	if (w) {
-		gr_wake_waiter(w, 0);
+	if (gr_wake_first(s, 0, &more))
 		return 0;
-	}
 	if (VALUE(s) >= SEM_VALUE_MAX)
 		return -EOVERFLOW;
 	VALUE(s)++;

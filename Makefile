@@ -125,6 +125,7 @@ check-symbols: $(LIB)
 
 integ: $(LIB) $(INTEG)
 	tests/run-integ.sh $(BUILD)
+	tests/run-deadlock.sh $(BUILD)
 
 # The aarch64 switch, cross-built and run under qemu-user.
 test-aarch64:

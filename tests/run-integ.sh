@@ -159,11 +159,18 @@ build() {
 	if [ -x "$bin" ] && [ "$bin" -nt "$src" ] && [ "$bin" -nt "$src_dir/check.h" ]; then
 		return 0
 	fi
+	mkdir -p "$bin_dir" || return 1
 	case $src in
+	*.py)
+		# Python programs run with Debian's interpreter (CPython threads
+		# are pthreads); the "binary" is a launcher.
+		printf '#!/bin/sh\nexec /usr/bin/python3 %s "$@"\n' "$(cd "${src%/*}" && pwd)/${src##*/}" >"$bin" &&
+			chmod +x "$bin"
+		return
+		;;
 	*.cc) compile="$cxx $cxxflags" ;;
 	*) compile="$cc $cflags" ;;
 	esac
-	mkdir -p "$bin_dir" || return 1
 	# shellcheck disable=SC2086 # word splitting of the command is intended
 	if ! $compile -o "$bin" "$src" >"$tmp/$name.compiler" 2>&1; then
 		fail "$name" build "${compile%% *} failed" "$tmp/$name.compiler"
@@ -231,7 +238,7 @@ check_mode() {
 		fail "$name" "$mode" "no 'greenify: stats' line on stderr" "$out.stderr"
 	elif ! [[ $stats =~ \ os_threads=1(\ |$) ]]; then
 		fail "$name" "$mode" "not on one OS thread: $stats" "$out.stderr"
-	elif grep -qE 'pthread_create|std::j?thread' "$src" &&
+	elif grep -qE 'pthread_create|std::j?thread|threading\.Thread' "$src" &&
 		! { [[ $stats =~ \ threads=([0-9]+) ]] && [ "${BASH_REMATCH[1]}" -gt 0 ]; }; then
 		fail "$name" "$mode" "no green threads counted: $stats" "$out.stderr"
 	else
@@ -241,7 +248,7 @@ check_mode() {
 
 names=("$@")
 if [ ${#names[@]} -eq 0 ]; then
-	for src in "$src_dir"/*.c "$src_dir"/*.cc; do
+	for src in "$src_dir"/*.c "$src_dir"/*.cc "$src_dir"/*.py; do
 		[ -f "$src" ] || continue
 		name=${src##*/}
 		names+=("${name%.*}")
@@ -251,8 +258,9 @@ fi
 for name in "${names[@]}"; do
 	src=$src_dir/$name.c
 	[ -f "$src" ] || src=$src_dir/$name.cc
+	[ -f "$src" ] || src=$src_dir/$name.py
 	if [ ! -f "$src" ]; then
-		fail "$name" build "no $src_dir/$name.c or .cc"
+		fail "$name" build "no $src_dir/$name.c, .cc or .py"
 		continue
 	fi
 	build "$name" "$src" || continue

@@ -1,0 +1,90 @@
+/* Hazard: a real lock-order deadlock.  Two threads, named "left" and
+ * "right", lock two mutexes in opposite order with a sleep in between, so
+ * each ends up waiting for the mutex the other holds; main waits in
+ * pthread_join for "left".  Nothing can ever wake any of them.
+ *
+ * NOT part of the normal suite: natively (and under a library that cannot
+ * see the deadlock) this hangs until the alarm below kills it with SIGALRM.
+ * Run it only under the preload with GREENIFY_DEADLOCK=abort.  Expected then:
+ *   - it dies of SIGABRT (not SIGALRM: that would mean no deadlock report);
+ *   - stdout holds exactly the line "both threads hold their first mutex"
+ *     (printed and flushed by main before it joins);
+ *   - stderr holds the runtime's report, naming for every parked green
+ *     thread what it waits on and who holds it, something like:
+ *       greenify: deadlock: every green thread is blocked
+ *         green thread 1 "left" waits on mutex 0x5555...(b) held by green thread 2 "right"
+ *         green thread 2 "right" waits on mutex 0x5555...(a) held by green thread 1 "left"
+ *         green thread 0 "main" waits to join green thread 1 "left"
+ *     so a harness can grep for both thread names, "left" and "right", and
+ *     for "deadlock".
+ * Without GREENIFY_DEADLOCK=abort the report is printed once and the
+ * program keeps waiting, as the native program would (the alarm then ends
+ * it with SIGALRM after 10 s).
+ */
+/* Tags for the harness, valid only for a GREENIFY_DEADLOCK=abort run:
+ * expect: signal SIGABRT
+ * expect-stderr-preload: deadlock
+ * expect-stderr-preload: "left"
+ * expect-stderr-preload: "right"
+ */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+static pthread_mutex_t mutex_a = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t mutex_b = PTHREAD_MUTEX_INITIALIZER;
+static atomic_int holding_first;
+
+struct side {
+	const char *name;
+	pthread_mutex_t *first, *second;
+};
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
+
+	nanosleep(&ts, NULL);
+}
+
+static void *lock_in_order(void *arg)
+{
+	struct side *s = arg;
+
+	pthread_setname_np(pthread_self(), s->name);
+	pthread_mutex_lock(s->first);
+	atomic_fetch_add(&holding_first, 1);
+	sleep_ms(100); /* both threads now hold their first mutex */
+	pthread_mutex_lock(s->second); /* never returns */
+	fprintf(stderr, "%s got its second mutex: no deadlock?\n", s->name);
+	pthread_mutex_unlock(s->second);
+	pthread_mutex_unlock(s->first);
+	return NULL;
+}
+
+int main(void)
+{
+	static struct side left_side = { "left", &mutex_a, &mutex_b };
+	static struct side right_side = { "right", &mutex_b, &mutex_a };
+	pthread_t left, right;
+
+	alarm(10);
+	pthread_setname_np(pthread_self(), "main");
+	if (pthread_create(&left, NULL, lock_in_order, &left_side) != 0 ||
+	    pthread_create(&right, NULL, lock_in_order, &right_side) != 0) {
+		perror("pthread_create");
+		return 2;
+	}
+	while (atomic_load(&holding_first) < 2)
+		sleep_ms(1);
+	printf("both threads hold their first mutex\n");
+	fflush(stdout);
+	pthread_join(left, NULL);
+	pthread_join(right, NULL);
+	printf("joined both: no deadlock?\n");
+	return 1;
+}

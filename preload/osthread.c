@@ -1,12 +1,11 @@
-/* pthread functions that take a pthread_t but act on the OS thread: signals,
- * scheduling, affinity, the CPU-time clock. glibc would dereference a green
- * pthread_t as its struct pthread and crash, so each is hooked, checks that
- * the thread exists (ESRCH otherwise, as glibc), and passes the real handle
- * of the runtime thread, the OS thread every green thread runs on.
+/* pthread functions that take a pthread_t but act on the OS thread:
+ * scheduling, affinity, the CPU-time clock (signals are in signal.c). glibc would dereference a
+ * green pthread_t as its struct pthread and crash, so each is hooked, checks that the thread exists
+ * (ESRCH otherwise, as glibc), and passes the real handle of the runtime thread, the OS thread
+ * every green thread runs on.
  *
- * pthread_kill(t, sig) therefore raises sig on the runtime thread: its
- * handler runs in whichever green thread is running. pthread_cancel of a
- * green thread is not implemented yet and answers ENOTSUP. */
+ * pthread_cancel of a green thread is not implemented yet and answers
+ * ENOTSUP. */
 #include "hook.h"
 
 #include <errno.h>
@@ -17,28 +16,6 @@
 static pthread_t os_thread(pthread_t th)
 {
 	return gr_thread_done((uint64_t)th) >= 0 ? (pthread_t)gr_main_thread.handle : 0;
-}
-
-GR_EXPORT int pthread_kill(pthread_t th, int sig)
-{
-	pthread_t os;
-
-	if (!gr_green())
-		return GR_REAL(pthread_kill)(th, sig);
-	os = os_thread(th);
-	if (!os)
-		return ESRCH;
-	return GR_REAL(pthread_kill)(os, sig);
-}
-
-GR_EXPORT int pthread_sigqueue(pthread_t th, int sig, const union sigval value)
-{
-	pthread_t os;
-
-	if (!gr_green())
-		return GR_REAL(pthread_sigqueue)(th, sig, value);
-	os = os_thread(th);
-	return os ? GR_REAL(pthread_sigqueue)(os, sig, value) : ESRCH;
 }
 
 GR_EXPORT int pthread_getschedparam(pthread_t th, int *policy, struct sched_param *param)

@@ -5,6 +5,13 @@
 
 #include "../runtime/lock.h"
 
+/* glibc's rwlocks, unlike its mutexes, reject a bad absolute time before
+ * anything else, even when the lock is free. */
+static int valid_abstime(const struct timespec *abstime)
+{
+	return abstime->tv_nsec >= 0 && abstime->tv_nsec < GR_NSEC;
+}
+
 #define RW_HOOKS(kind)                                                                             \
 	GR_EXPORT int pthread_rwlock_##kind##lock(pthread_rwlock_t *rw)                            \
 	{                                                                                          \
@@ -27,6 +34,8 @@
 		struct gr_timeout to = {abstime, CLOCK_REALTIME, 0};                               \
 		if (!gr_green())                                                                   \
 			return GR_REAL(pthread_rwlock_timed##kind##lock)(rw, abstime);             \
+		if (!valid_abstime(abstime))                                                       \
+			return EINVAL;                                                             \
 		return -gr_rwlock_##kind##lock(rw, &to);                                           \
 	}                                                                                          \
 	GR_EXPORT int pthread_rwlock_clock##kind##lock(pthread_rwlock_t *restrict rw,              \
@@ -36,7 +45,7 @@
 		struct gr_timeout to = {abstime, clk, 0};                                          \
 		if (!gr_green())                                                                   \
 			return GR_REAL(pthread_rwlock_clock##kind##lock)(rw, clk, abstime);        \
-		if (!gr_timeout_clock_ok(clk))                                                     \
+		if (!gr_timeout_clock_ok(clk) || !valid_abstime(abstime))                          \
 			return EINVAL;                                                             \
 		return -gr_rwlock_##kind##lock(rw, &to);                                           \
 	}

@@ -13,7 +13,8 @@
  * deadline: CPU-time clocks (they advance only while something runs), the
  * alarm clocks, and clocks the kernel rejects: the real call gives libc's
  * exact answer (and blocks the OS thread, as it would natively block the
- * thread). Not yet green: EINTR when a signal handler runs. */
+ * thread). A signal handler that runs meanwhile (runtime/signal.c) ends the
+ * sleep with EINTR and what was left in rem, as natively. */
 #include "hook.h"
 
 #include <errno.h>
@@ -26,8 +27,9 @@ static int green_clock(clockid_t clk)
 	       clk == CLOCK_TAI;
 }
 
-/* Returns 0 or -errno. */
-static int green_sleep(clockid_t clk, int flags, const struct timespec *req)
+/* Returns 0 or -errno; on -EINTR (a signal handler ran) *left_ns says how
+ * much of a relative sleep was left. */
+static int green_sleep(clockid_t clk, int flags, const struct timespec *req, int64_t *left_ns)
 {
 	struct timespec now;
 	int64_t deadline;
@@ -44,19 +46,37 @@ static int green_sleep(clockid_t clk, int flags, const struct timespec *req)
 			return 0;
 		}
 		deadline = gr_now() + d;
-		while (gr_park(GR_WAIT_SLEEP, NULL, deadline) != -ETIMEDOUT)
-			;
-		return 0;
+		for (;;) {
+			int r = gr_park(GR_WAIT_SLEEP, NULL, deadline);
+			if (r == -ETIMEDOUT)
+				return 0;
+			if (r == -EINTR) {
+				int64_t left = deadline - gr_now();
+				*left_ns = left > 0 ? left : 0;
+				return -EINTR;
+			}
+		}
 	}
 	for (;;) {
 		clock_gettime(clk, &now);
 		int64_t left = gr_ts_ns(req) - gr_ts_ns(&now);
 		if (left <= 0)
 			break;
-		gr_park(GR_WAIT_SLEEP, NULL, gr_now() + left);
+		if (gr_park(GR_WAIT_SLEEP, NULL, gr_now() + left) == -EINTR) {
+			*left_ns = 0; /* rem is not written for absolute sleeps */
+			return -EINTR;
+		}
 	}
 	gr_maybe_yield();
 	return 0;
+}
+
+static void set_rem(struct timespec *rem, int64_t left_ns)
+{
+	if (rem) {
+		rem->tv_sec = left_ns / GR_NSEC;
+		rem->tv_nsec = left_ns % GR_NSEC;
+	}
 }
 
 GR_EXPORT int nanosleep(const struct timespec *req, struct timespec *rem)
@@ -65,8 +85,12 @@ GR_EXPORT int nanosleep(const struct timespec *req, struct timespec *rem)
 
 	if (!gr_green())
 		return GR_REAL(nanosleep)(req, rem);
-	err = green_sleep(CLOCK_MONOTONIC, 0, req);
+	int64_t left = 0;
+
+	err = green_sleep(CLOCK_MONOTONIC, 0, req, &left);
 	if (err < 0) {
+		if (err == -EINTR)
+			set_rem(rem, left);
 		errno = -err;
 		return -1;
 	}
@@ -76,18 +100,27 @@ GR_EXPORT int nanosleep(const struct timespec *req, struct timespec *rem)
 GR_EXPORT int clock_nanosleep(clockid_t clk, int flags, const struct timespec *req,
 			      struct timespec *rem)
 {
+	int64_t left = 0;
+	int err;
+
 	if (!gr_green() || !green_clock(clk))
 		return GR_REAL(clock_nanosleep)(clk, flags, req, rem);
-	return -green_sleep(clk, flags, req);
+	err = green_sleep(clk, flags, req, &left);
+	if (err == -EINTR && !(flags & TIMER_ABSTIME))
+		set_rem(rem, left);
+	return -err;
 }
 
 GR_EXPORT unsigned int sleep(unsigned int seconds)
 {
 	struct timespec ts = {.tv_sec = seconds};
 
+	int64_t left = 0;
+
 	if (!gr_green())
 		return GR_REAL(sleep)(seconds);
-	green_sleep(CLOCK_MONOTONIC, 0, &ts);
+	if (green_sleep(CLOCK_MONOTONIC, 0, &ts, &left) == -EINTR)
+		return (unsigned int)((left + GR_NSEC - 1) / GR_NSEC); /* glibc rounds up */
 	return 0;
 }
 
@@ -95,9 +128,16 @@ GR_EXPORT int usleep(useconds_t usec)
 {
 	struct timespec ts = {.tv_sec = usec / 1000000, .tv_nsec = usec % 1000000 * 1000L};
 
+	int64_t left = 0;
+	int err;
+
 	if (!gr_green())
 		return GR_REAL(usleep)(usec);
-	green_sleep(CLOCK_MONOTONIC, 0, &ts);
+	err = green_sleep(CLOCK_MONOTONIC, 0, &ts, &left);
+	if (err < 0) {
+		errno = -err;
+		return -1;
+	}
 	return 0;
 }
 
@@ -107,7 +147,11 @@ GR_EXPORT int thrd_sleep(const struct timespec *req, struct timespec *rem)
 
 	if (!gr_green())
 		return GR_REAL(thrd_sleep)(req, rem);
+	int64_t left = 0;
+
 	/* glibc: 0, -1 when interrupted, another negative value on error. */
-	err = green_sleep(CLOCK_REALTIME, 0, req);
+	err = green_sleep(CLOCK_REALTIME, 0, req, &left);
+	if (err == -EINTR)
+		set_rem(rem, left);
 	return err == 0 ? 0 : (err == -EINTR ? -1 : -2);
 }

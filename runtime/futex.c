@@ -34,7 +34,16 @@ static long futex_wait(uint32_t *uaddr, const void *q, uint32_t val, const struc
 			deadline = gr_now() + gr_ts_ns(ts);
 		}
 	}
-	r = gr_wait_addr(q, bitset, GR_WAIT_FUTEX, uaddr, deadline);
+	for (;;) {
+		r = gr_wait_addr(q, bitset, GR_WAIT_FUTEX, uaddr, deadline);
+		/* A handler ran: the kernel restarts an untimed wait when every
+		 * handler had SA_RESTART, and the restarted wait checks the
+		 * word again. Timed waits fail with EINTR whatever the flags. */
+		if (r != -EINTR || ts || !gr_rt.cur->sig_restart)
+			break;
+		if (*(volatile uint32_t *)uaddr != val)
+			return -EAGAIN;
+	}
 	return r;
 }
 
@@ -90,8 +99,14 @@ long gr_futex(uint32_t *uaddr, int op, uint32_t val, const struct timespec *time
 	uint32_t val2 = (uint32_t)(uintptr_t)timeout;
 	const void *q = key(uaddr, op);
 
-	if ((op & FUTEX_CLOCK_REALTIME) && cmd != FUTEX_WAIT_BITSET && cmd != FUTEX_WAIT)
+	/* The kernel's answers: the clock flag only with WAIT_BITSET (and not
+	 * with plain WAIT, whatever futex(2) says), an aligned word. */
+	if ((op & FUTEX_CLOCK_REALTIME) && cmd != FUTEX_WAIT_BITSET)
 		return -ENOSYS;
+	if (!uaddr)
+		return -EFAULT;
+	if ((uintptr_t)uaddr & 3)
+		return -EINVAL;
 	switch (cmd) {
 	case FUTEX_WAIT: return futex_wait(uaddr, q, val, timeout, 0, clk, GR_BITSET_ANY);
 	case FUTEX_WAIT_BITSET: return futex_wait(uaddr, q, val, timeout, 1, clk, val3);

@@ -83,6 +83,9 @@
 	X(thrd_yield)                                                                              \
 	X(thrd_exit)                                                                               \
 	X(syscall)                                                                                 \
+	X(sigaction)                                                                               \
+	X(signal)                                                                                  \
+	X(raise)                                                                                   \
 	X(read)                                                                                    \
 	X(write)
 

@@ -14,6 +14,7 @@
 #include "config.h"
 #include "log.h"
 #include "real.h"
+#include "signal.h"
 
 struct gr_runtime gr_rt;
 struct gr_thread gr_main_thread;
@@ -87,6 +88,16 @@ static void switch_to(struct gr_thread *next)
 	gr_ctx_switch(&self->ctx, &next->ctx);
 	gr_sched_entered();
 	*gr_rt.errno_loc = self->saved_errno;
+	if (__builtin_expect(self->sig_pending != 0, 0) && self != &hub)
+		gr_signal_run();
+}
+
+void gr_signal_safe_point(void)
+{
+	if (gr_rt.sig_pending)
+		gr_signal_dispatch();
+	if (gr_rt.cur->sig_pending && gr_rt.cur != &hub)
+		gr_signal_run();
 }
 
 /* Whether the hub should poll the loop before the next thread runs: timers
@@ -102,6 +113,8 @@ void gr_schedule(void)
 {
 	struct gr_thread *next = NULL;
 
+	if (__builtin_expect(gr_rt.sig_pending, 0))
+		gr_signal_dispatch(); /* may make a parked target runnable */
 	if (!poll_due())
 		next = runq_pop();
 	switch_to(next ? next : &hub);
@@ -126,6 +139,7 @@ int gr_park(enum gr_wait why, void *obj, int64_t deadline)
 	gr_schedule();
 	self->wait = GR_WAIT_NONE;
 	self->wait_obj = NULL;
+	self->interrupted = 0;
 	return self->wake_result;
 }
 
@@ -150,7 +164,14 @@ static const struct gr_tentry *timers_top(void)
 
 void gr_wake(struct gr_thread *t, int result)
 {
-	GR_ASSERT(t->state == GR_PARKED);
+	if (t->state != GR_PARKED) {
+		/* A signal made it runnable first: a real wake-up wins, so the
+		 * wait completes as if the signal had come just after. */
+		GR_ASSERT(t->interrupted && t->state == GR_RUNNABLE);
+		t->wake_result = result;
+		t->interrupted = 0;
+		return;
+	}
 	if (t->in_heap) {
 		t->in_heap = 0;
 		gr_rt.live_timers--;
@@ -361,12 +382,16 @@ static void hub_main(void *arg)
 		int block = gr_rt.runq_head == NULL;
 		if (block) {
 			arm_timer();
-			if (gr_rt.live_timers == 0)
+			/* With a handler of the program's installed, a signal
+			 * may still wake someone: not a deadlock we can prove. */
+			if (gr_rt.live_timers == 0 && !gr_signal_any_handler())
 				report_deadlock();
 		}
 		gr_rt.inside = 1;
 		uv_run(&gr_rt.loop, block ? UV_RUN_ONCE : UV_RUN_NOWAIT);
 		gr_rt.inside = 0;
+		if (gr_rt.sig_pending)
+			gr_signal_dispatch();
 		expire(gr_now());
 		struct gr_thread *next = runq_pop();
 		if (next) {
@@ -393,6 +418,9 @@ static int start_loop(void)
 	if (err < 0)
 		goto out_fd;
 	err = uv_poll_start(&timer_poll, UV_READABLE, on_timer);
+	if (err < 0)
+		goto out_fd;
+	err = gr_signal_init(&gr_rt.loop);
 	if (err < 0)
 		goto out_fd;
 	gr_rt.inside = 0;

@@ -79,6 +79,11 @@ struct gr_thread {
 	struct specific *specific;  /* pthread_setspecific values (key.c) */
 	void *robust;		    /* robust mutexes held (mutex.c), newest first */
 	struct gr_stack stack;	    /* where this block and the stack live */
+	uint64_t sig_pending;	    /* signals whose handlers this thread owes */
+	unsigned char in_handler;   /* running a signal handler now */
+	unsigned char sig_restart;  /* the last handlers all had SA_RESTART */
+	unsigned char interrupted;  /* made runnable by a signal while parked;
+				       still on its wait queue */
 	struct gr_thread *all_prev; /* list of unfinished threads, for the */
 	struct gr_thread *all_next; /* deadlock report */
 	char name[16];		    /* pthread_setname_np name, NUL-terminated */
@@ -118,7 +123,8 @@ struct gr_runtime {
 	int foreign_runs;	       /* green threads seen on another OS thread */
 	struct gr_thread *all;	       /* unfinished threads (all_next list) */
 	int *errno_loc; /* the runtime thread's errno: TLS is shared, so one location for all */
-	uv_loop_t loop; /* the event loop the hub runs */
+	volatile int sig_pending; /* a signal arrived: dispatch at a safe point */
+	uv_loop_t loop;		  /* the event loop the hub runs */
 };
 
 extern struct gr_runtime gr_rt;
@@ -153,8 +159,12 @@ void gr_yield(void);
  * run a whole time slice, so busy threads cannot starve the others. */
 void gr_slice_check(void);
 
+void gr_signal_safe_point(void);
+
 static inline void gr_maybe_yield(void)
 {
+	if (__builtin_expect(gr_rt.sig_pending || gr_rt.cur->sig_pending, 0))
+		gr_signal_safe_point();
 	if (__builtin_expect((++gr_rt.hook_ticks & 255) == 0, 0))
 		gr_slice_check();
 }

@@ -15,16 +15,22 @@ int gr_sem_wait(sem_t *s, const struct gr_timeout *to)
 	int64_t deadline;
 	int r;
 
-	if (VALUE(s) > 0) {
-		VALUE(s)--;
-		return 0;
+	for (;;) {
+		if (VALUE(s) > 0) {
+			VALUE(s)--;
+			return 0;
+		}
+		r = gr_timeout_deadline(to, &deadline);
+		if (r == -EBUSY)
+			return -EAGAIN;
+		if (r < 0)
+			return r;
+		r = gr_wait_addr(s, GR_BITSET_ANY, GR_WAIT_SEM, s, deadline);
+		/* A handler ran: an untimed wait restarts if every handler had
+		 * SA_RESTART (the kernel restarts the futex wait), else EINTR. */
+		if (r != -EINTR || to->abs || !gr_rt.cur->sig_restart)
+			return r;
 	}
-	r = gr_timeout_deadline(to, &deadline);
-	if (r == -EBUSY)
-		return -EAGAIN;
-	if (r < 0)
-		return r;
-	return gr_wait_addr(s, GR_BITSET_ANY, GR_WAIT_SEM, s, deadline);
 }
 
 int gr_sem_post(sem_t *s)

@@ -150,9 +150,15 @@ int gr_thread_join(uint64_t handle, int64_t deadline, void **retval)
 	if (deadline > 0 && gr_now() >= deadline)
 		return -ETIMEDOUT;
 	t->joiner = self;
-	if (gr_park(GR_WAIT_JOIN, t, deadline) == -ETIMEDOUT) {
-		t->joiner = NULL;
-		return -ETIMEDOUT;
+	for (;;) {
+		int r = gr_park(GR_WAIT_JOIN, t, deadline);
+		if (r == 0)
+			break;
+		/* A signal handler ran (-EINTR): a join goes on waiting. */
+		if (r == -ETIMEDOUT || (deadline && gr_now() >= deadline)) {
+			t->joiner = NULL;
+			return -ETIMEDOUT;
+		}
 	}
 	/* t handed its return value over and is gone: do not touch it. */
 	if (retval)

@@ -10,11 +10,13 @@
  *   - stdout holds exactly the line "both threads hold their first mutex"
  *     (printed and flushed by main before it joins);
  *   - stderr holds the runtime's report, naming for every parked green
- *     thread what it waits on and who holds it, something like:
- *       greenify: deadlock: every green thread is blocked
- *         green thread 1 "left" waits on mutex 0x5555...(b) held by green thread 2 "right"
- *         green thread 2 "right" waits on mutex 0x5555...(a) held by green thread 1 "left"
- *         green thread 0 "main" waits to join green thread 1 "left"
+ *     thread what it waits on and who holds it, like this (thread numbers,
+ *     addresses and line order may differ):
+ *       greenify: error: deadlock: every green thread is blocked and nothing pending can wake one:
+ *       greenify:   thread 3 "right" waits for mutex 0x55de858e2160 held by thread 2 "left"
+ *       greenify:   thread 2 "left" waits for mutex 0x55de858e2120 held by thread 3 "right"
+ *       greenify:   thread 1 "main" joins thread 2 "left"
+ *       greenify: error: aborting (GREENIFY_DEADLOCK=abort)
  *     so a harness can grep for both thread names, "left" and "right", and
  *     for "deadlock".
  * Without GREENIFY_DEADLOCK=abort the report is printed once and the

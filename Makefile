@@ -154,9 +154,10 @@ sanitize: deps-test
 	$(MAKE) --no-print-directory BUILD=build-san OPT=-O1 \
 		SAN='-fsanitize=undefined -fno-sanitize-recover=all' all unit integ
 
+# The unit tests under memcheck, built apart with green stacks registered.
 valgrind: deps-test
-	$(MAKE) --no-print-directory $(UNIT)
-	CK_FORK=no valgrind --error-exitcode=1 -q $(UNIT)
+	$(MAKE) --no-print-directory BUILD=build-vg SAN=-DGR_VALGRIND build-vg/tests/unit/check_greenify
+	CK_TIMEOUT_MULTIPLIER=20 valgrind --error-exitcode=1 -q build-vg/tests/unit/check_greenify
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/bin
@@ -177,4 +178,4 @@ lint:
 		-I runtime -I arch arch runtime preload
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-vg

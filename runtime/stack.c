@@ -15,6 +15,16 @@
 #include "log.h"
 #include "real.h"
 
+/* Under valgrind every green stack is registered as a stack, or memcheck
+ * takes each switch for a wild stack-pointer move and the blocks at the top
+ * of other stacks for stale memory below it (make valgrind). */
+#if defined(GR_VALGRIND) && __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#define REGISTER_STACK(lo, hi) VALGRIND_STACK_REGISTER(lo, hi)
+#else
+#define REGISTER_STACK(lo, hi) ((void)(lo), (void)(hi))
+#endif
+
 #ifndef MADV_GUARD_INSTALL
 #define MADV_GUARD_INSTALL 102
 #endif
@@ -358,6 +368,7 @@ int gr_stack_alloc(size_t size, struct gr_stack *out)
 			return -EAGAIN;
 		out->lo = slot + page;
 		out->size = size;
+		REGISTER_STACK(out->lo, out->lo + size);
 	}
 	if (out->guard == GR_GUARD_CANARY)
 		*(uint64_t *)out->lo = GR_CANARY;

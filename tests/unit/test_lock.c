@@ -18,7 +18,7 @@ static pthread_mutex_t mu;
 
 static uint64_t spawn(void *(*fn)(void *), intptr_t arg)
 {
-	struct gr_create c = { .start = fn, .arg = (void *)arg };
+	struct gr_create c = {.start = fn, .arg = (void *)arg};
 	struct gr_thread *t;
 
 	ck_assert_int_eq(gr_thread_create(&c, &t), 0);
@@ -59,7 +59,7 @@ END_TEST
 static void *timed_locker(void *arg)
 {
 	struct timespec abs;
-	struct gr_timeout to = { &abs, CLOCK_MONOTONIC, 0 };
+	struct gr_timeout to = {&abs, CLOCK_MONOTONIC, 0};
 
 	(void)arg;
 	clock_gettime(CLOCK_MONOTONIC, &abs);
@@ -159,7 +159,7 @@ START_TEST(lock_cond_timeout_reacquires_mutex)
 {
 	pthread_cond_t c = PTHREAD_COND_INITIALIZER;
 	struct timespec abs;
-	struct gr_timeout to = { &abs, CLOCK_REALTIME, 0 };
+	struct gr_timeout to = {&abs, CLOCK_REALTIME, 0};
 
 	pthread_mutex_init(&mu, NULL);
 	ck_assert_int_eq(gr_start(), 0);
@@ -204,7 +204,7 @@ static uint32_t word;
 
 static void *shared_waiter(void *arg)
 {
-	struct timespec ts = { 0, 20000000 };
+	struct timespec ts = {0, 20000000};
 
 	(void)arg;
 	return (void *)gr_futex(&word, FUTEX_WAIT, 0, &ts, NULL, 0);

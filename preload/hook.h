@@ -34,4 +34,12 @@ static inline int gr_green_or_start(void)
 	return ok;
 }
 
+/* The real pthread_t of the OS thread green thread th runs on, for the
+ * calls that act on the OS thread; 0 when th names no green thread (one that
+ * finished but was not joined still counts, as in glibc). */
+static inline pthread_t gr_os_thread(pthread_t th)
+{
+	return gr_thread_done((uint64_t)th) >= 0 ? (pthread_t)gr_main_thread.handle : 0;
+}
+
 #endif

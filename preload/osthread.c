@@ -11,20 +11,13 @@
 #include <errno.h>
 #include <stdint.h>
 
-/* The real pthread_t for th, or 0 when th names no green thread. A thread
- * that finished but was not joined still counts, as in glibc. */
-static pthread_t os_thread(pthread_t th)
-{
-	return gr_thread_done((uint64_t)th) >= 0 ? (pthread_t)gr_main_thread.handle : 0;
-}
-
 GR_EXPORT int pthread_getschedparam(pthread_t th, int *policy, struct sched_param *param)
 {
 	pthread_t os;
 
 	if (!gr_green())
 		return GR_REAL(pthread_getschedparam)(th, policy, param);
-	os = os_thread(th);
+	os = gr_os_thread(th);
 	return os ? GR_REAL(pthread_getschedparam)(os, policy, param) : ESRCH;
 }
 
@@ -34,7 +27,7 @@ GR_EXPORT int pthread_setschedparam(pthread_t th, int policy, const struct sched
 
 	if (!gr_green())
 		return GR_REAL(pthread_setschedparam)(th, policy, param);
-	os = os_thread(th);
+	os = gr_os_thread(th);
 	return os ? GR_REAL(pthread_setschedparam)(os, policy, param) : ESRCH;
 }
 
@@ -44,7 +37,7 @@ GR_EXPORT int pthread_setschedprio(pthread_t th, int prio)
 
 	if (!gr_green())
 		return GR_REAL(pthread_setschedprio)(th, prio);
-	os = os_thread(th);
+	os = gr_os_thread(th);
 	return os ? GR_REAL(pthread_setschedprio)(os, prio) : ESRCH;
 }
 
@@ -54,7 +47,7 @@ GR_EXPORT int pthread_getcpuclockid(pthread_t th, clockid_t *clk)
 
 	if (!gr_green())
 		return GR_REAL(pthread_getcpuclockid)(th, clk);
-	os = os_thread(th);
+	os = gr_os_thread(th);
 	return os ? GR_REAL(pthread_getcpuclockid)(os, clk) : ESRCH;
 }
 
@@ -64,7 +57,7 @@ GR_EXPORT int pthread_setaffinity_np(pthread_t th, size_t size, const cpu_set_t 
 
 	if (!gr_green())
 		return GR_REAL(pthread_setaffinity_np)(th, size, set);
-	os = os_thread(th);
+	os = gr_os_thread(th);
 	return os ? GR_REAL(pthread_setaffinity_np)(os, size, set) : ESRCH;
 }
 
@@ -74,7 +67,7 @@ GR_EXPORT int pthread_getaffinity_np(pthread_t th, size_t size, cpu_set_t *set)
 
 	if (!gr_green())
 		return GR_REAL(pthread_getaffinity_np)(th, size, set);
-	os = os_thread(th);
+	os = gr_os_thread(th);
 	return os ? GR_REAL(pthread_getaffinity_np)(os, size, set) : ESRCH;
 }
 

@@ -64,13 +64,6 @@ GR_EXPORT int raise(int sig)
 	return 0;
 }
 
-/* The real pthread_t for th, or 0 when th names no green thread. A thread
- * that finished but was not joined still counts, as in glibc. */
-static pthread_t os_thread(pthread_t th)
-{
-	return gr_thread_done((uint64_t)th) >= 0 ? (pthread_t)gr_main_thread.handle : 0;
-}
-
 GR_EXPORT int pthread_kill(pthread_t th, int sig)
 {
 	struct gr_thread *t;
@@ -78,7 +71,7 @@ GR_EXPORT int pthread_kill(pthread_t th, int sig)
 
 	if (!gr_green())
 		return GR_REAL(pthread_kill)(th, sig);
-	os = os_thread(th);
+	os = gr_os_thread(th);
 	if (!os)
 		return ESRCH;
 	if (sig < 0 || sig >= NSIG)
@@ -97,6 +90,6 @@ GR_EXPORT int pthread_sigqueue(pthread_t th, int sig, const union sigval value)
 
 	if (!gr_green())
 		return GR_REAL(pthread_sigqueue)(th, sig, value);
-	os = os_thread(th);
+	os = gr_os_thread(th);
 	return os ? GR_REAL(pthread_sigqueue)(os, sig, value) : ESRCH;
 }

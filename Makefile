@@ -135,6 +135,7 @@ test: deps-test
 	$(MAKE) --no-print-directory all $(UNIT) $(INTEG)
 	$(MAKE) --no-print-directory unit
 	$(MAKE) --no-print-directory check-symbols
+	tests/run-cli.sh $(BUILD)
 	$(MAKE) --no-print-directory test-aarch64
 	$(MAKE) --no-print-directory integ
 

@@ -1,0 +1,39 @@
+#!/bin/sh
+# The greenify wrapper: --help and --version answer, bad options are
+# refused with status 2, the command's exit status and the signal that ends
+# it come through, the library is really preloaded (GREENIFY_STATS line),
+# and options reach the library.
+set -u
+build=${1:-build}
+g=$build/greenify
+passed=0
+failed=0
+check() { # description, then a command that must succeed
+	desc=$1
+	shift
+	if "$@" >/dev/null 2>&1; then
+		passed=$((passed + 1))
+		echo "PASS cli: $desc"
+	else
+		failed=$((failed + 1))
+		echo "FAIL cli: $desc"
+	fi
+}
+status_is() { # want, command...
+	want=$1
+	shift
+	"$@" >/dev/null 2>&1
+	[ $? -eq "$want" ]
+}
+check "--help prints usage" sh -c "'$g' --help | grep -q '^Usage: greenify'"
+check "--version prints the version" sh -c "'$g' --version | grep -q '^greenify [0-9]'"
+check "an unknown option exits 2" status_is 2 "$g" --no-such-option true
+check "no command exits 2" status_is 2 "$g"
+check "the command's exit status comes through" status_is 7 "$g" sh -c 'exit 7'
+check "a terminating signal comes through (143 = SIGTERM)" status_is 143 "$g" sh -c 'kill -TERM $$'
+check "the library is preloaded: --stats reports green threads" sh -c \
+	"'$g' --stats '$build/tests/integ/t_sleepers_overlap_1000' 2>&1 >/dev/null | grep -q 'greenify: stats threads=1000 .*os_threads=1'"
+check "--stack-size reaches the library" sh -c \
+	"'$g' --stack-size 64k --stats '$build/tests/integ/t_sleepers_overlap_1000' 2>&1 >/dev/null | grep -q 'peak_stack_kib=6[0-9][0-9][0-9][0-9] '"
+echo "cli: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

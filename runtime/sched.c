@@ -14,6 +14,7 @@
 #include "config.h"
 #include "log.h"
 #include "real.h"
+#include "fdwait.h"
 #include "signal.h"
 
 struct gr_runtime gr_rt;
@@ -288,6 +289,7 @@ static const char *wait_name(const struct gr_thread *t)
 	case GR_WAIT_BARRIER: return "waits at barrier";
 	case GR_WAIT_ONCE: return "waits for pthread_once";
 	case GR_WAIT_FUTEX: return "waits on futex";
+	case GR_WAIT_FD: return "waits on fd";
 	default: return "waits";
 	}
 }
@@ -384,7 +386,8 @@ static void hub_main(void *arg)
 			arm_timer();
 			/* With a handler of the program's installed, a signal
 			 * may still wake someone: not a deadlock we can prove. */
-			if (gr_rt.live_timers == 0 && !gr_signal_any_handler())
+			if (gr_rt.live_timers == 0 && gr_fd_waiters == 0 &&
+			    !gr_signal_any_handler())
 				report_deadlock();
 		}
 		gr_rt.inside = 1;

@@ -41,6 +41,7 @@ enum gr_wait {
 	GR_WAIT_BARRIER,
 	GR_WAIT_ONCE,
 	GR_WAIT_FUTEX,
+	GR_WAIT_FD,
 };
 
 /* A green thread's control block. It lives at the top of the thread's own

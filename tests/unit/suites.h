@@ -11,5 +11,6 @@ Suite *zombie_suite(void);
 Suite *sched_suite(void);
 Suite *config_suite(void);
 Suite *lock_suite(void);
+Suite *fdwait_suite(void);
 
 #endif

@@ -1,0 +1,149 @@
+#include "fdwait.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "log.h"
+#include "sched.h"
+#include "wait.h"
+
+/* Wait-queue keys must not move while threads wait, and the fd table grows
+ * by realloc; so the keys are addresses in a reserved, never-accessible
+ * range (two per fd: readers, writers), which no object of the program's
+ * can share. 2^22 fds: above Linux's largest nr_open default (2^20). */
+#define MAX_FDS (1 << 22)
+
+/* One per fd that was ever waited on; the table grows with the largest fd. */
+struct fdstate {
+	uv_poll_t *poll; /* NULL until the first wait; freed by close_cb */
+	int watching;	 /* UV_READABLE / UV_WRITABLE the poll is started with */
+};
+
+static struct fdstate *table;
+static int table_len;
+static char *keys;
+unsigned gr_fd_waiters;
+
+static const void *key(int fd, int what)
+{
+	return keys + 2 * (size_t)fd + (what == GR_FD_WRITE);
+}
+
+static struct fdstate *state_of(int fd)
+{
+	if (!keys) {
+		void *k = mmap(NULL, 2 * (size_t)MAX_FDS, PROT_NONE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (k == MAP_FAILED)
+			return NULL;
+		keys = k;
+	}
+	if (fd >= table_len) {
+		int n = table_len ? table_len : 64;
+		while (n <= fd)
+			n *= 2;
+		struct fdstate *t = realloc(table, (size_t)n * sizeof(*t));
+		if (!t)
+			return NULL;
+		memset(t + table_len, 0, (size_t)(n - table_len) * sizeof(*t));
+		table = t;
+		table_len = n;
+	}
+	return &table[fd];
+}
+
+static void close_cb(uv_handle_t *h)
+{
+	free(h);
+}
+
+static void on_ready(uv_poll_t *h, int status, int events);
+
+/* Watch exactly the events somebody waits for: epoll is level-triggered,
+ * and an event nobody waits for would wake the loop again and again. */
+static void rewatch(int fd)
+{
+	struct fdstate *s = &table[fd];
+	int want = (gr_first_waiter(key(fd, GR_FD_READ)) ? UV_READABLE : 0) |
+		   (gr_first_waiter(key(fd, GR_FD_WRITE)) ? UV_WRITABLE : 0);
+
+	if (!s->poll || want == s->watching)
+		return;
+	s->watching = want;
+	if (want)
+		uv_poll_start(s->poll, want, on_ready);
+	else
+		uv_poll_stop(s->poll);
+}
+
+static void on_ready(uv_poll_t *h, int status, int events)
+{
+	int fd = (int)(intptr_t)h->data;
+
+	/* An error counts as ready for both: the retried call reports it. */
+	if (status < 0 || (events & (UV_READABLE | UV_DISCONNECT)))
+		gr_wake_addr(key(fd, GR_FD_READ), 0x7fffffff, GR_BITSET_ANY);
+	if (status < 0 || (events & UV_WRITABLE))
+		gr_wake_addr(key(fd, GR_FD_WRITE), 0x7fffffff, GR_BITSET_ANY);
+	rewatch(fd);
+}
+
+int gr_fd_wait(int fd, int what, int64_t deadline)
+{
+	struct fdstate *s;
+	int ev = what == GR_FD_READ ? UV_READABLE : UV_WRITABLE;
+	int r;
+
+	if (fd < 0 || fd >= MAX_FDS)
+		return -EBADF;
+	s = state_of(fd);
+	if (!s)
+		return -ENOMEM;
+	if (!s->poll) {
+		uv_poll_t *p = malloc(sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		gr_rt.inside = 1;
+		r = uv_poll_init(&gr_rt.loop, p, fd);
+		gr_rt.inside = 0;
+		if (r < 0) {
+			free(p);
+			return r; /* -EPERM for a regular file, -EBADF */
+		}
+		p->data = (void *)(intptr_t)fd;
+		s->poll = p;
+		s->watching = 0;
+	}
+	if (!(s->watching & ev)) {
+		s->watching |= ev;
+		uv_poll_start(s->poll, s->watching, on_ready);
+	}
+	gr_fd_waiters++;
+	r = gr_wait_addr(key(fd, what), GR_BITSET_ANY, GR_WAIT_FD, (void *)(intptr_t)fd, deadline);
+	gr_fd_waiters--;
+	if (fd < table_len)
+		rewatch(fd);
+	return r;
+}
+
+void gr_fd_closing(int fd)
+{
+	struct fdstate *s;
+	struct gr_thread *t;
+
+	if (fd < 0 || fd >= table_len || !table[fd].poll)
+		return;
+	s = &table[fd];
+	while ((t = gr_first_waiter(key(fd, GR_FD_READ))))
+		gr_wake_waiter(t, -EBADF);
+	while ((t = gr_first_waiter(key(fd, GR_FD_WRITE))))
+		gr_wake_waiter(t, -EBADF);
+	gr_rt.inside = 1;
+	uv_poll_stop(s->poll);
+	uv_close((uv_handle_t *)s->poll, close_cb);
+	gr_rt.inside = 0;
+	s->poll = NULL;
+	s->watching = 0;
+}

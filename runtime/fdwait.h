@@ -1,0 +1,30 @@
+/* Waiting for a file descriptor to become ready (fdwait.c): the piece of
+ * green I/O under every hooked read, write, accept, connect and poll
+ * (issue 4). One uv_poll per fd, started on the first wait and watching
+ * only the events someone waits for; readers and writers queue apart.
+ * Closing an fd wakes everyone waiting on it with EBADF and stops the poll
+ * before the kernel fd goes away, so a number the kernel hands out again at
+ * once is safe. */
+#ifndef GR_FDWAIT_H
+#define GR_FDWAIT_H
+
+#include <stdint.h>
+
+#define GR_FD_READ  1 /* readable, or a peer hung up, or an error */
+#define GR_FD_WRITE 2 /* writable, or an error */
+
+/* Parks the current thread until fd is ready for what (GR_FD_READ or
+ * GR_FD_WRITE), or deadline (monotonic ns, 0 = none). Returns 0 (ready:
+ * retry the call), -ETIMEDOUT, -EBADF (closed meanwhile), -EINTR (a signal
+ * handler ran), or -EPERM when fd cannot be polled (a regular file: the
+ * caller makes the plain call, which does not block on readiness). */
+int gr_fd_wait(int fd, int what, int64_t deadline);
+
+/* fd is about to be closed (or replaced by dup2): wake its waiters with
+ * EBADF and stop polling it. */
+void gr_fd_closing(int fd);
+
+/* How many threads wait on fds now (the deadlock check counts them). */
+extern unsigned gr_fd_waiters;
+
+#endif

@@ -1,0 +1,142 @@
+/* Waiting on file descriptors (runtime/fdwait.c), driven directly: a reader
+ * parked on an empty pipe wakes when a writer writes, a writer parked on a
+ * full pipe wakes when the reader drains it, deadlines expire, closing the
+ * fd wakes its waiters with EBADF, and a regular file is refused (-EPERM:
+ * the caller reads it directly). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "../../runtime/clock.h"
+#include "../../runtime/fdwait.h"
+#include "../../runtime/sched.h"
+#include "suites.h"
+
+static int p[2];
+
+static uint64_t spawn(void *(*fn)(void *), intptr_t arg)
+{
+	struct gr_create c = {.start = fn, .arg = (void *)arg};
+	struct gr_thread *t;
+
+	ck_assert_int_eq(gr_thread_create(&c, &t), 0);
+	return t->handle;
+}
+
+static void *write_later(void *arg)
+{
+	(void)arg;
+	gr_park(GR_WAIT_SLEEP, NULL, gr_now() + 10000000);
+	ck_assert_int_eq(write(p[1], "x", 1), 1);
+	return NULL;
+}
+
+START_TEST(fdwait_reader_wakes_when_data_arrives)
+{
+	char c;
+
+	ck_assert_int_eq(pipe2(p, O_NONBLOCK), 0);
+	ck_assert_int_eq(gr_start(), 0);
+	uint64_t w = spawn(write_later, 0);
+	ck_assert_int_eq(read(p[0], &c, 1), -1);
+	ck_assert_int_eq(errno, EAGAIN);
+	int64_t t0 = gr_now();
+	ck_assert_int_eq(gr_fd_wait(p[0], GR_FD_READ, 0), 0);
+	ck_assert_int_ge(gr_now() - t0, 10000000);
+	ck_assert_int_eq(read(p[0], &c, 1), 1);
+	ck_assert_int_eq(c, 'x');
+	ck_assert_int_eq(gr_thread_join(w, 0, NULL), 0);
+	ck_assert_uint_eq(gr_fd_waiters, 0);
+}
+END_TEST
+
+static void *drain_later(void *arg)
+{
+	char buf[4096];
+
+	(void)arg;
+	gr_park(GR_WAIT_SLEEP, NULL, gr_now() + 10000000);
+	while (read(p[0], buf, sizeof(buf)) > 0)
+		;
+	return NULL;
+}
+
+START_TEST(fdwait_writer_wakes_when_pipe_drains)
+{
+	char buf[4096] = {0};
+
+	ck_assert_int_eq(pipe2(p, O_NONBLOCK), 0);
+	ck_assert_int_eq(gr_start(), 0);
+	while (write(p[1], buf, sizeof(buf)) > 0)
+		;
+	ck_assert_int_eq(errno, EAGAIN);
+	uint64_t d = spawn(drain_later, 0);
+	ck_assert_int_eq(gr_fd_wait(p[1], GR_FD_WRITE, 0), 0);
+	ck_assert_int_gt(write(p[1], buf, sizeof(buf)), 0);
+	ck_assert_int_eq(gr_thread_join(d, 0, NULL), 0);
+}
+END_TEST
+
+START_TEST(fdwait_deadline_expires)
+{
+	ck_assert_int_eq(pipe2(p, O_NONBLOCK), 0);
+	ck_assert_int_eq(gr_start(), 0);
+	int64_t t0 = gr_now();
+	ck_assert_int_eq(gr_fd_wait(p[0], GR_FD_READ, t0 + 20000000), -ETIMEDOUT);
+	ck_assert_int_ge(gr_now() - t0, 20000000);
+	/* and the fd can be waited on again */
+	ck_assert_int_eq(gr_fd_wait(p[0], GR_FD_READ, gr_now() + 1000000), -ETIMEDOUT);
+}
+END_TEST
+
+static void *close_later(void *arg)
+{
+	(void)arg;
+	gr_park(GR_WAIT_SLEEP, NULL, gr_now() + 10000000);
+	gr_fd_closing(p[0]);
+	close(p[0]);
+	return NULL;
+}
+
+START_TEST(fdwait_close_wakes_waiters_with_ebadf)
+{
+	ck_assert_int_eq(pipe2(p, O_NONBLOCK), 0);
+	ck_assert_int_eq(gr_start(), 0);
+	uint64_t c = spawn(close_later, 0);
+	ck_assert_int_eq(gr_fd_wait(p[0], GR_FD_READ, 0), -EBADF);
+	ck_assert_int_eq(gr_thread_join(c, 0, NULL), 0);
+	/* the number is reused at once, and waiting on the new fd works */
+	int q[2];
+	ck_assert_int_eq(pipe2(q, O_NONBLOCK), 0);
+	ck_assert_int_eq(gr_fd_wait(q[0], GR_FD_READ, gr_now() + 1000000), -ETIMEDOUT);
+}
+END_TEST
+
+START_TEST(fdwait_regular_file_is_refused)
+{
+	char path[] = "/tmp/gr-fdwait-XXXXXX";
+	int fd = mkstemp(path);
+
+	ck_assert_int_ge(fd, 0);
+	unlink(path);
+	ck_assert_int_eq(gr_start(), 0);
+	ck_assert_int_eq(gr_fd_wait(fd, GR_FD_READ, 0), -EPERM);
+	ck_assert_int_eq(gr_fd_wait(-1, GR_FD_READ, 0), -EBADF);
+}
+END_TEST
+
+Suite *fdwait_suite(void)
+{
+	Suite *s = suite_create("fdwait");
+	TCase *tc = tcase_create("fdwait");
+
+	tcase_add_test(tc, fdwait_reader_wakes_when_data_arrives);
+	tcase_add_test(tc, fdwait_writer_wakes_when_pipe_drains);
+	tcase_add_test(tc, fdwait_deadline_expires);
+	tcase_add_test(tc, fdwait_close_wakes_waiters_with_ebadf);
+	tcase_add_test(tc, fdwait_regular_file_is_refused);
+	suite_add_tcase(s, tc);
+	return s;
+}

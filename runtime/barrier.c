@@ -40,7 +40,11 @@ int gr_barrier_wait(pthread_barrier_t *pb)
 		gr_wake_addr(b, 0x7fffffff, GR_BITSET_ANY);
 		return 1; /* the preload says PTHREAD_BARRIER_SERIAL_THREAD */
 	}
-	gr_wait_addr(b, GR_BITSET_ANY, GR_WAIT_BARRIER, pb, 0);
+	/* Until the round ends: a signal handler that ran in between may
+	 * have made us miss the wake-up, never the round's end. */
+	unsigned round = b->current_round;
+	while (b->current_round == round)
+		gr_wait_addr(b, GR_BITSET_ANY, GR_WAIT_BARRIER, pb, 0);
 	return 0;
 }
 

@@ -24,8 +24,15 @@ int gr_cond_wait(pthread_cond_t *c, pthread_mutex_t *m, const struct gr_timeout 
 	if (r < 0)
 		return r;
 	waited = gr_timeout_deadline(to, &deadline);
-	if (waited == 0)
+	while (waited == 0) {
 		waited = gr_wait_addr(c, GR_BITSET_ANY, GR_WAIT_COND, c, deadline);
+		/* A signal handler ran: a condition wait carries on (glibc
+		 * does), until its deadline. */
+		if (waited == -EINTR)
+			waited = deadline && gr_now() >= deadline ? -ETIMEDOUT : 0;
+		else
+			break;
+	}
 	/* The mutex is ours again before we return, timeout or not. */
 	r = gr_mutex_lock(m, &GR_FOREVER);
 	if (r < 0)

@@ -102,6 +102,7 @@ int gr_mutex_lock(pthread_mutex_t *m, const struct gr_timeout *to)
 	int64_t deadline;
 	int r;
 
+again:
 	if (robust && d->__owner == NOTRECOVERABLE)
 		return -ENOTRECOVERABLE;
 	int h = holder(d);
@@ -132,6 +133,8 @@ int gr_mutex_lock(pthread_mutex_t *m, const struct gr_timeout *to)
 		return r;
 	mark_waiters(d);
 	r = gr_wait_addr(&d->__lock, GR_BITSET_ANY, GR_WAIT_MUTEX, m, deadline);
+	if (r == -EINTR)
+		goto again; /* a signal handler ran: a mutex wait carries on */
 	if (r == -ETIMEDOUT && !gr_first_waiter(&d->__lock) && holder(d)) {
 		/* The last waiter gave up: unlock need not look for more. */
 		if (robust)

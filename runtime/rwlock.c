@@ -37,6 +37,7 @@ int gr_rwlock_rdlock(pthread_rwlock_t *rw, const struct gr_timeout *to)
 	int64_t deadline;
 	int r;
 
+again:
 	if (write_held(rw) && rw->__data.__cur_writer == gr_rt.cur->owner_id)
 		return -EDEADLK;
 	if (!write_held(rw) && !(prefer_writers(rw) && gr_first_waiter(WQ(rw)))) {
@@ -48,7 +49,10 @@ int gr_rwlock_rdlock(pthread_rwlock_t *rw, const struct gr_timeout *to)
 	r = gr_timeout_deadline(to, &deadline);
 	if (r < 0)
 		return r;
-	return gr_wait_addr(RQ(rw), GR_BITSET_ANY, GR_WAIT_RWLOCK, rw, deadline);
+	r = gr_wait_addr(RQ(rw), GR_BITSET_ANY, GR_WAIT_RWLOCK, rw, deadline);
+	if (r == -EINTR)
+		goto again; /* a signal handler ran: carry on */
+	return r;
 }
 
 int gr_rwlock_wrlock(pthread_rwlock_t *rw, const struct gr_timeout *to)
@@ -56,6 +60,7 @@ int gr_rwlock_wrlock(pthread_rwlock_t *rw, const struct gr_timeout *to)
 	int64_t deadline;
 	int r;
 
+again:
 	if (write_held(rw) && rw->__data.__cur_writer == gr_rt.cur->owner_id)
 		return -EDEADLK;
 	if (!write_held(rw) && readers(rw) == 0) {
@@ -66,7 +71,10 @@ int gr_rwlock_wrlock(pthread_rwlock_t *rw, const struct gr_timeout *to)
 	r = gr_timeout_deadline(to, &deadline);
 	if (r < 0)
 		return r;
-	return gr_wait_addr(WQ(rw), GR_BITSET_ANY, GR_WAIT_RWLOCK, rw, deadline);
+	r = gr_wait_addr(WQ(rw), GR_BITSET_ANY, GR_WAIT_RWLOCK, rw, deadline);
+	if (r == -EINTR)
+		goto again;
+	return r;
 }
 
 /* The lock is free: give it to the next waiters. */

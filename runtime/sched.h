@@ -83,6 +83,7 @@ struct gr_thread {
 	uint64_t sig_pending;	    /* signals whose handlers this thread owes */
 	unsigned char in_handler;   /* running a signal handler now */
 	unsigned char sig_restart;  /* the last handlers all had SA_RESTART */
+	unsigned char join_done;    /* the thread we join handed its value over */
 	unsigned char interrupted;  /* made runnable by a signal while parked;
 				       still on its wait queue */
 	struct gr_thread *all_prev; /* list of unfinished threads, for the */

@@ -208,6 +208,13 @@ void gr_signal_run(void)
 	if (self->in_handler)
 		return; /* a handler's own hooks do not nest handlers */
 	self->in_handler = 1;
+	/* A handler may wait itself (sleep is async-signal-safe): take this
+	 * thread off the queue of the wait the signal interrupted, which
+	 * queues it again if it restarts, and give that wait its result back
+	 * afterwards (a real wake-up that came first, or -EINTR). */
+	int saved_result = self->wake_result;
+	if (self->q_addr)
+		gr_wait_cancel(self);
 	while ((bits = self->sig_pending) != 0) {
 		int sig = __builtin_ctzll(bits);
 		int saved = errno;
@@ -225,5 +232,6 @@ void gr_signal_run(void)
 		errno = saved;
 	}
 	self->sig_restart = restart;
+	self->wake_result = saved_result;
 	self->in_handler = 0;
 }

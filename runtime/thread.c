@@ -150,9 +150,10 @@ int gr_thread_join(uint64_t handle, int64_t deadline, void **retval)
 	if (deadline > 0 && gr_now() >= deadline)
 		return -ETIMEDOUT;
 	t->joiner = self;
+	self->join_done = 0;
 	for (;;) {
 		int r = gr_park(GR_WAIT_JOIN, t, deadline);
-		if (r == 0)
+		if (r == 0 || self->join_done)
 			break;
 		/* A signal handler ran (-EINTR): a join goes on waiting. */
 		if (r == -ETIMEDOUT || (deadline && gr_now() >= deadline)) {
@@ -199,8 +200,13 @@ void gr_thread_exit(void *retval)
 	if (--gr_rt.live == 0)
 		exit(0);
 	if (self->joiner) {
-		self->joiner->join_ret = retval;
-		gr_wake(self->joiner, 0);
+		struct gr_thread *j = self->joiner;
+		j->join_ret = retval;
+		j->join_done = 1;
+		/* A joiner running a signal handler may be parked in the
+		 * handler's own wait: it sees join_done when it returns. */
+		if (!j->in_handler)
+			gr_wake(j, 0);
 		gr_rt.zombie = self;
 	} else if (self->detached) {
 		gr_rt.zombie = self;

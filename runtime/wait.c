@@ -71,15 +71,6 @@ void gr_wait_cancel(struct gr_thread *t)
 		dequeue(bucket_of(t->q_addr), t);
 }
 
-/* Whether a wait returns EINTR to its caller when a signal handler ran:
- * semaphore and futex waits do, and their callers decide, as the kernel
- * does, between failing and restarting (SA_RESTART, no timeout). Locks,
- * conditions, barriers and once go back to waiting here. */
-static int interruptible(enum gr_wait why)
-{
-	return why == GR_WAIT_SEM || why == GR_WAIT_FUTEX;
-}
-
 int gr_wait_addr(const void *addr, uint32_t bitset, enum gr_wait why, void *obj, int64_t deadline)
 {
 	struct gr_thread *self = gr_rt.cur;
@@ -88,18 +79,9 @@ int gr_wait_addr(const void *addr, uint32_t bitset, enum gr_wait why, void *obj,
 	self->q_addr = addr;
 	self->q_bitset = bitset;
 	enqueue(bucket_of(addr), self);
-	for (;;) {
-		r = gr_park(why, obj, deadline);
-		if (r != -EINTR)
-			break; /* woken (off the queue), or timed out (taken off) */
-		/* A signal handler ran; we are still queued. */
-		if (interruptible(why))
-			break;
-		if (deadline && gr_now() >= deadline) {
-			r = -ETIMEDOUT;
-			break;
-		}
-	}
+	r = gr_park(why, obj, deadline);
+	/* Woken, or timed out: already off the queue. -EINTR: a signal
+	 * handler ran, and took us off too (it may have waited itself). */
 	if (self->q_addr)
 		dequeue(bucket_of(self->q_addr), self);
 	return r;

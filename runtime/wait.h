@@ -17,7 +17,10 @@
 #define GR_BITSET_ANY 0xffffffffu
 
 /* Queues the current thread on addr and parks it until gr_wake_addr() (0),
- * its deadline (-ETIMEDOUT; 0 waits forever), or another wake-up result. */
+ * its deadline (-ETIMEDOUT; 0 waits forever), another wake-up result, or
+ * a signal handler ran in it (-EINTR): then nothing was handed to it, and
+ * the caller re-checks its object and waits again, or fails with EINTR,
+ * as the call does natively. */
 int gr_wait_addr(const void *addr, uint32_t bitset, enum gr_wait why, void *obj, int64_t deadline);
 /* Wakes up to n threads waiting on addr whose bitset meets bitset, oldest
  * first, with result 0. Returns how many woke. */

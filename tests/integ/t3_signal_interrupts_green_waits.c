@@ -11,6 +11,9 @@
  *     0 after main unlocks, the handler having run meanwhile;
  *   - a handler that posts a semaphore wakes a thread parked in sem_wait
  *     on it (the waiter is another thread);
+ *   - a handler that sleeps (sleep is async-signal-safe) while its thread
+ *     waits for a mutex, a join and a barrier: the mutex, unlocked while
+ *     the handler sleeps, is still taken; the join still gets its value;
  *   - the same with a signal sent to the process by a timer while every
  *     thread is parked (under the preload the OS thread then sleeps in the
  *     event loop): with SA_RESTART, whichever thread the kernel picks, the
@@ -38,6 +41,29 @@ static void count(int sig)
 	(void)sig;
 	handled++;
 	handler_self = pthread_self();
+}
+
+static void nap(int sig)
+{
+	(void)sig;
+	handled++;
+	usleep(30 * 1000);
+}
+
+static void *return_7_later(void *arg)
+{
+	(void)arg;
+	sleep_ms(10);
+	return (void *)7;
+}
+
+static void *join_it(void *arg)
+{
+	void *v = NULL;
+
+	if (pthread_join(*(pthread_t *)arg, &v) != 0)
+		return NULL;
+	return v;
 }
 
 static void post(int sig)
@@ -144,6 +170,24 @@ int main(void)
 	MUST(pthread_join(t, NULL));
 	CHECK(rc4 == 0 && handled == 4, "a mutex wait is not interrupted; the handler ran");
 
+	install(nap, 0);
+	MUST(pthread_mutex_lock(&mu));
+	MUST(pthread_create(&t, NULL, lock_mu, NULL));
+	sleep_ms(20);
+	MUST(pthread_kill(t, SIGUSR1));
+	sleep_ms(5); /* the handler naps 30 ms; unlock in the middle of it */
+	MUST(pthread_mutex_unlock(&mu));
+	MUST(pthread_join(t, NULL));
+	CHECK(rc4 == 0 && handled == 5, "a mutex freed while the waiter's handler slept is taken");
+
+	pthread_t late, joiner;
+	MUST(pthread_create(&late, NULL, return_7_later, NULL));
+	MUST(pthread_create(&joiner, NULL, join_it, &late));
+	sleep_ms(2);
+	MUST(pthread_kill(joiner, SIGUSR1)); /* its handler naps past late's end */
+	MUST(pthread_join(joiner, &r));
+	CHECK(r == (void *)7 && handled == 6, "a join whose thread ended during a handler gets its value");
+
 	install(post, 0);
 	MUST(pthread_create(&u, NULL, wait_posted, NULL));
 	MUST(pthread_create(&t, NULL, sleep_2s, NULL));
@@ -164,7 +208,7 @@ int main(void)
 	its.it_value.tv_nsec = 100 * 1000 * 1000;
 	MUST(timer_settime(timer, 0, &its, NULL));
 	MUST(pthread_join(u, &r));
-	CHECK(r == NULL && handled == 6, "a timer's signal to the process posted; the waiter woke");
+	CHECK(r == NULL && handled == 8, "a timer's signal to the process posted; the waiter woke");
 	MUST(timer_delete(timer));
 	return check_done();
 }

@@ -1,6 +1,7 @@
 #include "fdwait.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -105,9 +106,15 @@ int gr_fd_wait(int fd, int what, int64_t deadline)
 		uv_poll_t *p = malloc(sizeof(*p));
 		if (!p)
 			return -ENOMEM;
+		/* uv_poll_init makes the fd non-blocking; the program must
+		 * keep seeing (and other processes sharing the file keep
+		 * getting) the flags it had, and polling does not need it. */
+		int fl = fcntl(fd, F_GETFL);
 		gr_rt.inside = 1;
 		r = uv_poll_init(&gr_rt.loop, p, fd);
 		gr_rt.inside = 0;
+		if (r == 0 && fl >= 0 && !(fl & O_NONBLOCK))
+			fcntl(fd, F_SETFL, fl);
 		if (r < 0) {
 			free(p);
 			return r; /* -EPERM for a regular file, -EBADF */
@@ -133,9 +140,11 @@ void gr_fd_closing(int fd)
 	struct fdstate *s;
 	struct gr_thread *t;
 
-	if (fd < 0 || fd >= table_len || !table[fd].poll)
+	if (fd < 0 || fd >= table_len)
 		return;
 	s = &table[fd];
+	if (!s->poll)
+		return;
 	while ((t = gr_first_waiter(key(fd, GR_FD_READ))))
 		gr_wake_waiter(t, -EBADF);
 	while ((t = gr_first_waiter(key(fd, GR_FD_WRITE))))

@@ -5,7 +5,10 @@
 #ifndef GR_REAL_H
 #define GR_REAL_H
 
+#include <poll.h>
 #include <pthread.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 #include <semaphore.h>
 #include <sched.h>
 #include <signal.h>
@@ -87,6 +90,21 @@
 	X(signal)                                                                                  \
 	X(raise)                                                                                   \
 	X(read)                                                                                    \
+	X(poll)                                                                                    \
+	X(readv)                                                                                   \
+	X(writev)                                                                                  \
+	X(recv)                                                                                    \
+	X(recvfrom)                                                                                \
+	X(recvmsg)                                                                                 \
+	X(send)                                                                                    \
+	X(sendto)                                                                                  \
+	X(sendmsg)                                                                                 \
+	X(accept)                                                                                  \
+	X(accept4)                                                                                 \
+	X(connect)                                                                                 \
+	X(close)                                                                                   \
+	X(dup2)                                                                                    \
+	X(dup3)                                                                                    \
 	X(write)
 
 struct gr_real_table {

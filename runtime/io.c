@@ -1,0 +1,91 @@
+#include "io.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include "clock.h"
+#include "fdwait.h"
+#include "real.h"
+#include "sched.h"
+
+/* Whether the program set O_NONBLOCK (or fd is bad: the plain call then
+ * gives libc's answer). */
+static int nonblocking(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	return fl < 0 || (fl & O_NONBLOCK);
+}
+
+/* A regular file or block device: never waits for readiness. */
+static int plain_file(int fd)
+{
+	struct stat st;
+
+	return fstat(fd, &st) < 0 || S_ISREG(st.st_mode) || S_ISBLK(st.st_mode) ||
+	       S_ISDIR(st.st_mode);
+}
+
+/* The socket's SO_RCVTIMEO / SO_SNDTIMEO as a deadline from now, or 0. */
+static int64_t socket_deadline(int fd, int what)
+{
+	struct timeval tv;
+	socklen_t len = sizeof(tv);
+
+	if (getsockopt(fd, SOL_SOCKET, what == GR_FD_READ ? SO_RCVTIMEO : SO_SNDTIMEO, &tv, &len) <
+		    0 ||
+	    (tv.tv_sec == 0 && tv.tv_usec == 0))
+		return 0;
+	return gr_now() + (int64_t)tv.tv_sec * GR_NSEC + (int64_t)tv.tv_usec * 1000;
+}
+
+int gr_io_ready(int fd, int what)
+{
+	struct pollfd p = {.fd = fd, .events = what == GR_FD_READ ? POLLIN : POLLOUT};
+
+	return gr_real.poll(&p, 1, 0) != 0;
+}
+
+ssize_t gr_io(int fd, int what, gr_io_op op, void *ctx)
+{
+	ssize_t r = op(ctx, GR_IO_DONTWAIT);
+	int sock = r != -ENOTSOCK;
+	int64_t deadline = 0;
+
+	if (sock) {
+		if (r != -EAGAIN || nonblocking(fd))
+			return r;
+		deadline = socket_deadline(fd, what);
+	} else {
+		if (nonblocking(fd) || plain_file(fd))
+			return op(ctx, GR_IO_PLAIN);
+		if (gr_io_ready(fd, what))
+			return op(ctx, GR_IO_READY);
+	}
+	for (;;) {
+		int w = gr_fd_wait(fd, what, deadline);
+		switch (w) {
+		case 0: break;
+		case -EPERM: /* epoll refuses it (/dev/null...): it never blocks */
+			return op(ctx, GR_IO_PLAIN);
+		case -ETIMEDOUT: return -EAGAIN; /* socket(7): the timeout expired */
+		case -EINTR:
+			/* signal(7): restarted under SA_RESTART, unless the
+			 * socket has a timeout. */
+			if (deadline || !gr_rt.cur->sig_restart)
+				return -EINTR;
+			break;
+		default: return w; /* -EBADF: closed while we waited */
+		}
+		if (sock) {
+			r = op(ctx, GR_IO_DONTWAIT);
+			if (r != -EAGAIN)
+				return r;
+		} else if (gr_io_ready(fd, what)) {
+			return op(ctx, GR_IO_READY);
+		}
+	}
+}

@@ -4,9 +4,12 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/epoll.h>
 #include <sys/mman.h>
 
 #include "log.h"
+#include "real.h"
 #include "sched.h"
 #include "wait.h"
 
@@ -155,4 +158,39 @@ void gr_fd_closing(int fd)
 	gr_rt.inside = 0;
 	s->poll = NULL;
 	s->watching = 0;
+}
+
+int gr_fd_wait_any(const struct pollfd *fds, unsigned long n, int64_t deadline)
+{
+	int ep, r = 0;
+
+	/* One fd, one direction: wait on it directly. */
+	if (n == 1 && fds[0].fd >= 0 &&
+	    ((fds[0].events & (POLLIN | POLLOUT)) == POLLIN ||
+	     (fds[0].events & (POLLIN | POLLOUT)) == POLLOUT)) {
+		r = gr_fd_wait(fds[0].fd, (fds[0].events & POLLIN) ? GR_FD_READ : GR_FD_WRITE,
+			       deadline);
+		return r == -EPERM || r == -EBADF ? 0 : r; /* poll reports those */
+	}
+	/* Several: an epoll set of them is readable when one is ready, and is
+	 * itself an fd the loop can wait on. */
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	if (ep < 0)
+		return -errno;
+	for (unsigned long i = 0; i < n; i++) {
+		struct epoll_event ev = {0};
+		if (fds[i].fd < 0)
+			continue;
+		ev.events = (uint32_t)(fds[i].events & (POLLIN | POLLOUT | POLLPRI | POLLRDHUP));
+		ev.data.fd = fds[i].fd;
+		if (epoll_ctl(ep, EPOLL_CTL_ADD, fds[i].fd, &ev) < 0 && errno != EEXIST) {
+			r = 0; /* not pollable (a regular file is always ready): look again */
+			goto out;
+		}
+	}
+	r = gr_fd_wait(ep, GR_FD_READ, deadline);
+	gr_fd_closing(ep);
+out:
+	gr_real.close(ep);
+	return r;
 }

@@ -20,6 +20,12 @@
  * caller makes the plain call, which does not block on readiness). */
 int gr_fd_wait(int fd, int what, int64_t deadline);
 
+/* Parks the current thread until one of the n pollfds may be ready (its
+ * events), or deadline. Returns 0 (call poll again to see), -ETIMEDOUT,
+ * -EINTR, or -errno when the wait cannot be set up. */
+struct pollfd;
+int gr_fd_wait_any(const struct pollfd *fds, unsigned long n, int64_t deadline);
+
 /* fd is about to be closed (or replaced by dup2): wake its waiters with
  * EBADF and stop polling it. */
 void gr_fd_closing(int fd);

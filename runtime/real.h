@@ -8,6 +8,8 @@
 #include <poll.h>
 #include <pthread.h>
 #include <sys/socket.h>
+#include <sys/epoll.h>
+#include <sys/select.h>
 #include <sys/uio.h>
 #include <semaphore.h>
 #include <sched.h>
@@ -105,6 +107,11 @@
 	X(close)                                                                                   \
 	X(dup2)                                                                                    \
 	X(dup3)                                                                                    \
+	X(ppoll)                                                                                   \
+	X(select)                                                                                  \
+	X(pselect)                                                                                 \
+	X(epoll_wait)                                                                              \
+	X(epoll_pwait)                                                                             \
 	X(write)
 
 struct gr_real_table {

@@ -135,7 +135,9 @@ static int join_green(pthread_t th, void **ret, int kind, clockid_t clk,
 
 GR_EXPORT int pthread_join(pthread_t th, void **ret)
 {
-	if (!gr_green())
+	/* An OS thread of the runtime's own (libuv's pool, joined by libuv
+	 * at exit) is glibc's to join. */
+	if (!gr_green() || !gr_thread_is_green_handle((uint64_t)th))
 		return GR_REAL(pthread_join)(th, ret);
 	return join_green(th, ret, 0, CLOCK_REALTIME, NULL);
 }
@@ -166,7 +168,7 @@ GR_EXPORT int pthread_clockjoin_np(pthread_t th, void **ret, clockid_t clk,
 
 GR_EXPORT int pthread_detach(pthread_t th)
 {
-	if (!gr_green())
+	if (!gr_green() || !gr_thread_is_green_handle((uint64_t)th))
 		return GR_REAL(pthread_detach)(th);
 	return -gr_thread_detach((uint64_t)th);
 }

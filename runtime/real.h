@@ -5,6 +5,7 @@
 #ifndef GR_REAL_H
 #define GR_REAL_H
 
+#include <netdb.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sys/socket.h>
@@ -107,6 +108,12 @@
 	X(close)                                                                                   \
 	X(dup2)                                                                                    \
 	X(dup3)                                                                                    \
+	X(getaddrinfo)                                                                             \
+	X(getnameinfo)                                                                             \
+	X(gethostbyname)                                                                           \
+	X(gethostbyname_r)                                                                         \
+	X(gethostbyname2_r)                                                                        \
+	X(gethostbyaddr_r)                                                                         \
 	X(ppoll)                                                                                   \
 	X(select)                                                                                  \
 	X(pselect)                                                                                 \

@@ -15,6 +15,7 @@
 #include "log.h"
 #include "real.h"
 #include "fdwait.h"
+#include "pool.h"
 #include "signal.h"
 
 struct gr_runtime gr_rt;
@@ -290,6 +291,7 @@ static const char *wait_name(const struct gr_thread *t)
 	case GR_WAIT_ONCE: return "waits for pthread_once";
 	case GR_WAIT_FUTEX: return "waits on futex";
 	case GR_WAIT_FD: return "waits on fd";
+	case GR_WAIT_POOL: return "waits for a pool job";
 	default: return "waits";
 	}
 }
@@ -386,7 +388,7 @@ static void hub_main(void *arg)
 			arm_timer();
 			/* With a handler of the program's installed, a signal
 			 * may still wake someone: not a deadlock we can prove. */
-			if (gr_rt.live_timers == 0 && gr_fd_waiters == 0 &&
+			if (gr_rt.live_timers == 0 && gr_fd_waiters == 0 && gr_pool_jobs == 0 &&
 			    !gr_signal_any_handler())
 				report_deadlock();
 		}
@@ -490,4 +492,13 @@ int gr_start(void)
 	gr_log(GR_LOG_DEBUG, "runtime started on OS thread %d (%s switch)", gr_rt.os_tid,
 	       gr_ctx_ucontext ? "ucontext" : "asm");
 	return 0;
+}
+
+/* The process is exiting (our library's destructors run before libuv's):
+ * from now on every hook calls libc. libuv's own destructor joins its pool
+ * threads through pthread mutexes and conditions that those threads wait
+ * on for real; green versions would never wake them. */
+__attribute__((destructor)) static void pass_through_at_exit(void)
+{
+	gr_rt.inside = 1;
 }

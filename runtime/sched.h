@@ -42,6 +42,7 @@ enum gr_wait {
 	GR_WAIT_ONCE,
 	GR_WAIT_FUTEX,
 	GR_WAIT_FD,
+	GR_WAIT_POOL,
 };
 
 /* A green thread's control block. It lives at the top of the thread's own
@@ -188,6 +189,10 @@ int gr_thread_detach(uint64_t handle);
  * -ESRCH when handle names no thread. */
 int gr_thread_done(uint64_t handle);
 void gr_thread_exit(void *retval) __attribute__((noreturn));
+/* Whether handle could name a green thread (live, finished, or stale), as
+ * opposed to an OS thread the runtime itself started (libuv's pool), which
+ * the real pthread functions handle. */
+int gr_thread_is_green_handle(uint64_t handle);
 /* The unfinished thread behind a handle (or main, finished or not), or NULL. */
 struct gr_thread *gr_thread_find(uint64_t handle);
 

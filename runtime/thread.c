@@ -90,6 +90,15 @@ int gr_thread_create(const struct gr_create *c, struct gr_thread **out)
 	return 0;
 }
 
+int gr_thread_is_green_handle(uint64_t handle)
+{
+	struct gr_stack st;
+	int in_guard;
+
+	return handle == gr_main_thread.handle ||
+	       gr_stack_find((void *)(uintptr_t)(handle & HANDLE_ADDR_MASK), &st, &in_guard);
+}
+
 struct gr_thread *gr_thread_find(uint64_t handle)
 {
 	struct gr_stack st;

@@ -11,10 +11,13 @@
 #include <sys/socket.h>
 #include <sys/epoll.h>
 #include <sys/select.h>
+#include <sys/resource.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
 #include <semaphore.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -108,6 +111,12 @@
 	X(close)                                                                                   \
 	X(dup2)                                                                                    \
 	X(dup3)                                                                                    \
+	X(fork)                                                                                    \
+	X(waitpid)                                                                                 \
+	X(wait)                                                                                    \
+	X(wait4)                                                                                   \
+	X(waitid)                                                                                  \
+	X(system)                                                                                  \
 	X(getaddrinfo)                                                                             \
 	X(getnameinfo)                                                                             \
 	X(gethostbyname)                                                                           \

@@ -1,0 +1,175 @@
+/* Processes: fork, waitpid, wait, wait4, waitid, system.
+ *
+ * A wait for a child parks only the green thread. For one child (pid > 0,
+ * P_PID, P_PIDFD) the thread waits on a pidfd, which becomes readable when
+ * the child ends; for "any child" or a process group it asks again with
+ * WNOHANG on a short timer (1 ms, backing off to 20 ms): there is no fd
+ * for those. Stopped and continued children (WUNTRACED, WCONTINUED) are
+ * seen by the same timer. system() is rebuilt on posix_spawn and such a
+ * wait, keeping its contract: SIGINT and SIGQUIT ignored and SIGCHLD
+ * blocked in the caller while the command runs, the shell's status back.
+ *
+ * fork: the child has only the thread that called fork, on its stack, and
+ * the event loop's epoll instance is shared with the parent: the child's
+ * runtime stands down, every hook in it calls libc (a single-threaded
+ * process may block), and threads it creates are OS threads. */
+#include "hook.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "../runtime/clock.h"
+#include "../runtime/fdwait.h"
+
+extern char **environ;
+
+GR_EXPORT pid_t fork(void)
+{
+	pid_t pid = GR_REAL(fork)();
+
+	if (pid == 0 && gr_rt.started)
+		gr_rt.inside = 1; /* the child's runtime stands down */
+	return pid;
+}
+
+/* Parks until pid (> 0) has ended, using a pidfd; 0, -EINTR, or -errno
+ * when there is no pidfd for it (the caller then polls). */
+static int wait_pidfd(pid_t pid)
+{
+	int fd = (int)syscall(SYS_pidfd_open, pid, 0), r;
+
+	if (fd < 0)
+		return -errno;
+	r = gr_fd_wait(fd, GR_FD_READ, 0);
+	gr_fd_closing(fd);
+	GR_REAL(close)(fd);
+	return r;
+}
+
+/* Sleeps a little before asking again: the back-off for waits with no fd. */
+static int nap(int64_t *ns)
+{
+	int r = gr_park(GR_WAIT_SLEEP, NULL, gr_now() + *ns);
+
+	if (*ns < 20000000)
+		*ns *= 2;
+	return r == -EINTR ? -EINTR : 0;
+}
+
+static pid_t green_wait4(pid_t pid, int *status, int options, struct rusage *ru)
+{
+	int64_t backoff = 1000000;
+
+	for (;;) {
+		pid_t r = GR_REAL(wait4)(pid, status, options | WNOHANG, ru);
+		if (r != 0 || (options & WNOHANG))
+			return r;
+		int w = pid > 0 && !(options & (WUNTRACED | WCONTINUED)) ? wait_pidfd(pid)
+									 : nap(&backoff);
+		if (w == -EINTR) {
+			errno = EINTR; /* wait is never restarted after a handler */
+			return -1;
+		}
+		if (w < 0 && nap(&backoff) == -EINTR) {
+			errno = EINTR;
+			return -1;
+		}
+	}
+}
+
+GR_EXPORT pid_t wait4(pid_t pid, int *status, int options, struct rusage *ru)
+{
+	if (!gr_green())
+		return GR_REAL(wait4)(pid, status, options, ru);
+	return green_wait4(pid, status, options, ru);
+}
+
+GR_EXPORT pid_t waitpid(pid_t pid, int *status, int options)
+{
+	if (!gr_green())
+		return GR_REAL(waitpid)(pid, status, options);
+	return green_wait4(pid, status, options, NULL);
+}
+
+GR_EXPORT pid_t wait(int *status)
+{
+	if (!gr_green())
+		return GR_REAL(wait)(status);
+	return green_wait4(-1, status, 0, NULL);
+}
+
+GR_EXPORT int waitid(idtype_t type, id_t id, siginfo_t *info, int options)
+{
+	int64_t backoff = 1000000;
+
+	if (!gr_green() || (options & WNOHANG))
+		return GR_REAL(waitid)(type, id, info, options);
+	for (;;) {
+		info->si_pid = 0;
+		int r = GR_REAL(waitid)(type, id, info, options | WNOHANG);
+		if (r != 0 || info->si_pid != 0)
+			return r;
+		int w;
+		if (type == P_PIDFD && (options & WEXITED) && !(options & (WSTOPPED | WCONTINUED)))
+			w = gr_fd_wait((int)id, GR_FD_READ, 0);
+		else if (type == P_PID && (options & WEXITED) &&
+			 !(options & (WSTOPPED | WCONTINUED)))
+			w = wait_pidfd((pid_t)id);
+		else
+			w = nap(&backoff);
+		if (w == -EINTR) {
+			errno = EINTR;
+			return -1;
+		}
+		if (w < 0 && nap(&backoff) == -EINTR) {
+			errno = EINTR;
+			return -1;
+		}
+	}
+}
+
+GR_EXPORT int system(const char *cmd)
+{
+	struct sigaction ign = {.sa_handler = SIG_IGN}, old_int, old_quit;
+	sigset_t chld, old_mask, dfl;
+	posix_spawnattr_t attr;
+	pid_t pid;
+	int status = -1, err;
+
+	if (!gr_green() || !cmd)
+		return GR_REAL(system)(cmd);
+	sigemptyset(&ign.sa_mask);
+	GR_REAL(sigaction)(SIGINT, &ign, &old_int);
+	GR_REAL(sigaction)(SIGQUIT, &ign, &old_quit);
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &chld, &old_mask);
+	sigemptyset(&dfl);
+	if (old_int.sa_handler != SIG_IGN)
+		sigaddset(&dfl, SIGINT);
+	if (old_quit.sa_handler != SIG_IGN)
+		sigaddset(&dfl, SIGQUIT);
+	posix_spawnattr_init(&attr);
+	posix_spawnattr_setsigmask(&attr, &old_mask);
+	posix_spawnattr_setsigdefault(&attr, &dfl);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+	char *argv[] = {"sh", "-c", (char *)cmd, NULL};
+	err = posix_spawn(&pid, "/bin/sh", NULL, &attr, argv, environ);
+	posix_spawnattr_destroy(&attr);
+	if (err == 0) {
+		while (green_wait4(pid, &status, 0, NULL) < 0)
+			if (errno != EINTR) {
+				status = -1;
+				break;
+			}
+	} else {
+		status = 127 << 8; /* as glibc: the shell could not run */
+	}
+	GR_REAL(sigaction)(SIGINT, &old_int, NULL);
+	GR_REAL(sigaction)(SIGQUIT, &old_quit, NULL);
+	sigprocmask(SIG_SETMASK, &old_mask, NULL);
+	return status;
+}

@@ -15,6 +15,7 @@ struct gr_config {
 	int disable;	    /* 1: every hook calls libc (GREENIFY_DISABLE) */
 	int prefault;	    /* 1: a helper thread prepares stacks (GREENIFY_PREFAULT) */
 	int deadlock_abort; /* 1: abort after a deadlock report (GREENIFY_DEADLOCK) */
+	int file_io_pool;   /* 1: regular-file I/O on the pool (GREENIFY_FILE_IO) */
 };
 
 extern struct gr_config gr_config;

@@ -7,7 +7,9 @@
 #include <sys/stat.h>
 
 #include "clock.h"
+#include "config.h"
 #include "fdwait.h"
+#include "pool.h"
 #include "real.h"
 #include "sched.h"
 
@@ -49,6 +51,28 @@ int gr_io_ready(int fd, int what)
 	return gr_real.poll(&p, 1, 0) != 0;
 }
 
+struct pooled {
+	gr_io_op op;
+	void *ctx;
+	ssize_t r;
+};
+
+static void run_pooled(void *arg)
+{
+	struct pooled *p = arg;
+
+	p->r = p->op(p->ctx, GR_IO_PLAIN);
+}
+
+ssize_t gr_io_file(gr_io_op op, void *ctx)
+{
+	struct pooled p = {op, ctx, 0};
+
+	if (!gr_config.file_io_pool || gr_pool_run(run_pooled, &p) < 0)
+		return op(ctx, GR_IO_PLAIN);
+	return p.r;
+}
+
 ssize_t gr_io(int fd, int what, gr_io_op op, void *ctx)
 {
 	ssize_t r = op(ctx, GR_IO_DONTWAIT);
@@ -60,8 +84,10 @@ ssize_t gr_io(int fd, int what, gr_io_op op, void *ctx)
 			return r;
 		deadline = socket_deadline(fd, what);
 	} else {
-		if (nonblocking(fd) || plain_file(fd))
+		if (nonblocking(fd))
 			return op(ctx, GR_IO_PLAIN);
+		if (plain_file(fd))
+			return gr_io_file(op, ctx);
 		if (gr_io_ready(fd, what))
 			return op(ctx, GR_IO_READY);
 	}

@@ -32,6 +32,10 @@ typedef ssize_t (*gr_io_op)(void *ctx, enum gr_io_mode mode);
  * timeout expired, -EINTR when a signal handler interrupted the wait). */
 ssize_t gr_io(int fd, int what, gr_io_op op, void *ctx);
 
+/* A call on a regular file: on the thread pool with GREENIFY_FILE_IO=pool
+ * (the green thread parks meanwhile), else made directly. */
+ssize_t gr_io_file(gr_io_op op, void *ctx);
+
 /* Whether fd is ready for what now (errors and hang-ups count as ready). */
 int gr_io_ready(int fd, int what);
 

@@ -111,6 +111,12 @@
 	X(close)                                                                                   \
 	X(dup2)                                                                                    \
 	X(dup3)                                                                                    \
+	X(pread)                                                                                   \
+	X(pwrite)                                                                                  \
+	X(pread64)                                                                                 \
+	X(pwrite64)                                                                                \
+	X(fsync)                                                                                   \
+	X(fdatasync)                                                                               \
 	X(fork)                                                                                    \
 	X(waitpid)                                                                                 \
 	X(wait)                                                                                    \

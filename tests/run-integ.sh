@@ -118,8 +118,8 @@ run() {
 	local mode=$1 bin=$2 out=$3 rc
 	local -a envs=(-u LD_PRELOAD)
 	case $mode in
-	preload) envs=("LD_PRELOAD=$lib" GREENIFY_STATS=1) ;;
-	ucontext) envs=("LD_PRELOAD=$lib" GREENIFY_STATS=1 GREENIFY_SWITCH=ucontext) ;;
+	preload) envs=("LD_PRELOAD=$lib" GREENIFY_STATS=1 ${extra_env:+"$extra_env"}) ;;
+	ucontext) envs=("LD_PRELOAD=$lib" GREENIFY_STATS=1 GREENIFY_SWITCH=ucontext ${extra_env:+"$extra_env"}) ;;
 	disable) envs=("LD_PRELOAD=$lib" GREENIFY_STATS=1 GREENIFY_DISABLE=1) ;;
 	esac
 	# env after timeout, so that timeout itself never runs under the preload.
@@ -278,6 +278,8 @@ for name in "${names[@]}"; do
 			fail "$name" "$mode" "$lib does not exist"
 			continue
 		fi
+		# /* env-preload: VAR=value */ adds a setting to the preloaded runs.
+		extra_env=$(tag "$src" env-preload)
 		run "$mode" "$bin_dir/$name" "$tmp/$name.$mode"
 		check_mode "$name" "$src" "$ref" "$tmp/$name.$mode" "$mode"
 	done

@@ -126,6 +126,7 @@ check-symbols: $(LIB)
 integ: $(LIB) $(INTEG)
 	tests/run-integ.sh $(BUILD)
 	tests/run-deadlock.sh $(BUILD)
+	tests/run-iperf.sh $(BUILD)
 
 # The aarch64 switch, cross-built and run under qemu-user.
 test-aarch64:

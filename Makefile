@@ -52,7 +52,8 @@ INTEG := $(patsubst tests/integ/%.c,$(BUILD)/tests/integ/%,$(INTEG_SRC))
 INTEG_CXX_SRC := $(sort $(wildcard tests/integ/*.cc))
 INTEG += $(patsubst tests/integ/%.cc,$(BUILD)/tests/integ/%,$(INTEG_CXX_SRC))
 BENCH_SRC := $(sort $(wildcard bench/*.c))
-BENCH := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC)) $(BUILD)/bench/micro_switch
+BENCH := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC)) $(BUILD)/bench/micro_switch \
+	$(BUILD)/bench/echo_threads $(BUILD)/bench/echo_uv $(BUILD)/bench/echo_load
 
 .PHONY: all test unit integ demo bench install uninstall clean format lint \
 	sanitize valgrind deps-build deps-test deps-demo deps-bench check-symbols \
@@ -110,6 +111,17 @@ $(BUILD)/bench/%: bench/%.c bench/bench.h
 	@mkdir -p $(dir $@)
 	$(call say,CC)
 	$(Q)$(CC) $(CFLAGS_BENCH) -o $@ $<
+
+$(BUILD)/bench/echo_threads $(BUILD)/bench/echo_load: $(BUILD)/bench/%: bench/echo/%.c
+	@mkdir -p $(dir $@)
+	$(call say,CC)
+	$(Q)$(CC) $(CFLAGS_BENCH) -o $@ $<
+
+# The event-loop reference server links libuv.
+$(BUILD)/bench/echo_uv: bench/echo/echo_uv.c
+	@mkdir -p $(dir $@)
+	$(call say,CC)
+	$(Q)$(CC) $(CFLAGS_BENCH) $(UV_CFLAGS) -o $@ $< $(UV_LIBS)
 
 # The raw context switch, without the scheduler: links arch/ only.
 $(BUILD)/bench/micro_switch: bench/micro/switch.c $(ARCH_OBJ)

@@ -66,7 +66,10 @@ static void close_cb(uv_handle_t *h)
 static void on_ready(uv_poll_t *h, int status, int events);
 
 /* Watch exactly the events somebody waits for: epoll is level-triggered,
- * and an event nobody waits for would wake the loop again and again. */
+ * and an event nobody waits for would wake the loop again and again. It is
+ * called when an event arrives, not when a wait ends: a thread that reads,
+ * answers and waits again (an echo, a request loop) keeps its fd watched
+ * without two epoll_ctl calls per message. */
 static void rewatch(int fd)
 {
 	struct fdstate *s = &table[fd];
@@ -133,8 +136,6 @@ int gr_fd_wait(int fd, int what, int64_t deadline)
 	gr_fd_waiters++;
 	r = gr_wait_addr(key(fd, what), GR_BITSET_ANY, GR_WAIT_FD, (void *)(intptr_t)fd, deadline);
 	gr_fd_waiters--;
-	if (fd < table_len)
-		rewatch(fd);
 	return r;
 }
 

@@ -1,0 +1,65 @@
+#!/bin/bash
+# bench/echo: an unmodified thread-per-connection echo server, natively and
+# under greenify, against an echo server written on libuv; 100, 1,000 and
+# 10,000 concurrent connections from echo_load, a separate process. Prints
+# messages per second, p99 latency and server memory per connection, side by
+# side; raw lines in bench/results/echo-<date>.txt and echo-latest.txt.
+# Usage: scripts/bench-echo.sh BUILD_DIR [SECONDS=3]
+set -u
+build=${1:-build}
+secs=${2:-3}
+lib=$(cd "$build" && pwd)/libgreenify.so
+out_dir=bench/results
+raw=$out_dir/echo-$(date +%Y%m%d-%H%M%S).txt
+mkdir -p "$out_dir"
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+port=$((30000 + $$ % 20000))
+
+# run_one LABEL CONNS: start the server, wait for "ready", load it.
+run_one() {
+	local label=$1 conns=$2 fifo line spid
+	port=$((port + 1))
+	fifo=$(mktemp -u)
+	mkfifo "$fifo"
+	case $label in
+	native) "$build/bench/echo_threads" "$port" >"$fifo" 2>/dev/null & ;;
+	greenify) env LD_PRELOAD="$lib" "$build/bench/echo_threads" "$port" >"$fifo" 2>/dev/null & ;;
+	libuv) "$build/bench/echo_uv" "$port" >"$fifo" 2>/dev/null & ;;
+	esac
+	spid=$!
+	if read -r -t 10 line <"$fifo" && [ "$line" = ready ]; then
+		line=$(timeout -k 5 $((secs + 60)) "$build/bench/echo_load" "$port" "$conns" "$secs" "$spid" 2>&1 | tail -n 1)
+	else
+		line="echo_load conns=$conns fail server did not start"
+	fi
+	kill "$spid" 2>/dev/null
+	wait "$spid" 2>/dev/null
+	rm -f "$fifo"
+	echo "$label $line" | tee -a "$raw" >/dev/null
+}
+
+field() { # line key
+	printf '%s\n' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"
+}
+
+{
+	echo "# scripts/bench-echo.sh $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, $(uname -r), ${secs}s per run"
+} >"$raw"
+for conns in 100 1000 10000; do
+	for label in native greenify libuv; do
+		run_one "$label" "$conns"
+	done
+done
+cp "$raw" "$out_dir/echo-latest.txt"
+
+printf '%8s  %-9s %12s %9s %14s\n' conns server "msgs/s" "p99 (us)" "server B/conn"
+grep -v '^#' "$raw" | while read -r label rest; do
+	if printf '%s' "$rest" | grep -q fail; then
+		printf '%8s  %-9s %s\n' "$(field "$rest" conns)" "$label" "${rest#echo_load }"
+		continue
+	fi
+	printf '%8s  %-9s %12s %9s %14s\n' "$(field "$rest" conns)" "$label" \
+		"$(field "$rest" msgs_per_s)" "$(field "$rest" p99_us)" \
+		"$(field "$rest" server_per_conn_bytes)"
+done
+echo "raw: $raw"

@@ -161,6 +161,7 @@ bench: deps-bench
 	scripts/demo.sh $(BUILD)
 	scripts/bench-refs.sh $(BUILD)
 	scripts/bench-locks.sh $(BUILD)
+	scripts/bench-echo.sh $(BUILD)
 
 # Sanitizer build: UBSan in the library and the unit tests (ASan does not
 # follow our stack switches), in its own build directory.

@@ -37,6 +37,8 @@ static ssize_t op_accept(void *ctx, enum gr_io_mode mode)
 	if (mode == GR_IO_DONTWAIT && !gr_io_ready(a->fd, GR_FD_READ))
 		return -EAGAIN;
 	r = GR_REAL(accept4)(a->fd, a->addr, a->len, a->flags);
+	if (r >= 0)
+		gr_fd_forget(r); /* a new socket under a number maybe used before */
 	return r < 0 ? -errno : r;
 }
 

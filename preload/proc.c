@@ -133,7 +133,7 @@ GR_EXPORT int waitid(idtype_t type, id_t id, siginfo_t *info, int options)
 
 GR_EXPORT int system(const char *cmd)
 {
-	struct sigaction ign = {.sa_handler = SIG_IGN}, old_int, old_quit;
+	struct sigaction ign = {.sa_handler = SIG_IGN}, old_int = {0}, old_quit = {0};
 	sigset_t chld, old_mask, dfl;
 	posix_spawnattr_t attr;
 	pid_t pid;

@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 
 #include "log.h"
 #include "real.h"
@@ -21,8 +22,11 @@
 
 /* One per fd that was ever waited on; the table grows with the largest fd. */
 struct fdstate {
-	uv_poll_t *poll; /* NULL until the first wait; freed by close_cb */
-	int watching;	 /* UV_READABLE / UV_WRITABLE the poll is started with */
+	uv_poll_t *poll;	/* NULL until the first wait; freed by close_cb */
+	int watching;		/* UV_READABLE / UV_WRITABLE the poll is started with */
+	unsigned char known;	/* the socket facts below are valid */
+	unsigned char nonblock; /* the program set O_NONBLOCK */
+	int64_t timeo[2];	/* SO_RCVTIMEO, SO_SNDTIMEO in ns (0: none) */
 };
 
 static struct fdstate *table;
@@ -115,12 +119,12 @@ int gr_fd_wait(int fd, int what, int64_t deadline)
 		/* uv_poll_init makes the fd non-blocking; the program must
 		 * keep seeing (and other processes sharing the file keep
 		 * getting) the flags it had, and polling does not need it. */
-		int fl = fcntl(fd, F_GETFL);
+		int fl = gr_real.fcntl(fd, F_GETFL);
 		gr_rt.inside = 1;
 		r = uv_poll_init(&gr_rt.loop, p, fd);
 		gr_rt.inside = 0;
 		if (r == 0 && fl >= 0 && !(fl & O_NONBLOCK))
-			fcntl(fd, F_SETFL, fl);
+			gr_real.fcntl(fd, F_SETFL, fl);
 		if (r < 0) {
 			free(p);
 			return r; /* -EPERM for a regular file, -EBADF */
@@ -139,6 +143,48 @@ int gr_fd_wait(int fd, int what, int64_t deadline)
 	return r;
 }
 
+static int64_t timeo_ns(int fd, int opt)
+{
+	struct timeval tv;
+	socklen_t len = sizeof(tv);
+
+	if (getsockopt(fd, SOL_SOCKET, opt, &tv, &len) < 0)
+		return 0;
+	return (int64_t)tv.tv_sec * 1000000000LL + (int64_t)tv.tv_usec * 1000;
+}
+
+int gr_fd_socket_facts(int fd, int *nonblock, int64_t *rcvtimeo, int64_t *sndtimeo)
+{
+	struct fdstate *s = fd >= 0 && fd < MAX_FDS ? state_of(fd) : NULL;
+
+	if (!s || !s->known) {
+		int fl = gr_real.fcntl(fd, F_GETFL);
+		struct fdstate tmp;
+		if (fl < 0)
+			return -errno;
+		if (!s)
+			s = &tmp;
+		s->nonblock = (fl & O_NONBLOCK) != 0;
+		s->timeo[0] = timeo_ns(fd, SO_RCVTIMEO);
+		s->timeo[1] = timeo_ns(fd, SO_SNDTIMEO);
+		s->known = s != &tmp;
+		*nonblock = s->nonblock;
+		*rcvtimeo = s->timeo[0];
+		*sndtimeo = s->timeo[1];
+		return 0;
+	}
+	*nonblock = s->nonblock;
+	*rcvtimeo = s->timeo[0];
+	*sndtimeo = s->timeo[1];
+	return 0;
+}
+
+void gr_fd_forget(int fd)
+{
+	if (fd >= 0 && fd < table_len)
+		table[fd].known = 0;
+}
+
 void gr_fd_closing(int fd)
 {
 	struct fdstate *s;
@@ -147,6 +193,7 @@ void gr_fd_closing(int fd)
 	if (fd < 0 || fd >= table_len)
 		return;
 	s = &table[fd];
+	s->known = 0;
 	if (!s->poll)
 		return;
 	while ((t = gr_first_waiter(key(fd, GR_FD_READ))))

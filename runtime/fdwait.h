@@ -30,6 +30,14 @@ int gr_fd_wait_any(const struct pollfd *fds, unsigned long n, int64_t deadline);
  * EBADF and stop polling it. */
 void gr_fd_closing(int fd);
 
+/* For a socket: whether the program made it non-blocking, and its
+ * SO_RCVTIMEO / SO_SNDTIMEO (ns, 0: none). Read with fcntl and getsockopt
+ * once and cached until gr_fd_forget(fd) or gr_fd_closing(fd): the hooks of
+ * fcntl, ioctl(FIONBIO), setsockopt and of every call that makes an fd
+ * forget it. Returns 0 or -errno (a bad fd). */
+int gr_fd_socket_facts(int fd, int *nonblock, int64_t *rcvtimeo, int64_t *sndtimeo);
+void gr_fd_forget(int fd);
+
 /* How many threads wait on fds now (the deadlock check counts them). */
 extern unsigned gr_fd_waiters;
 

@@ -17,7 +17,7 @@
  * gives libc's answer). */
 static int nonblocking(int fd)
 {
-	int fl = fcntl(fd, F_GETFL);
+	int fl = gr_real.fcntl(fd, F_GETFL);
 
 	return fl < 0 || (fl & O_NONBLOCK);
 }
@@ -29,19 +29,6 @@ static int plain_file(int fd)
 
 	return fstat(fd, &st) < 0 || S_ISREG(st.st_mode) || S_ISBLK(st.st_mode) ||
 	       S_ISDIR(st.st_mode);
-}
-
-/* The socket's SO_RCVTIMEO / SO_SNDTIMEO as a deadline from now, or 0. */
-static int64_t socket_deadline(int fd, int what)
-{
-	struct timeval tv;
-	socklen_t len = sizeof(tv);
-
-	if (getsockopt(fd, SOL_SOCKET, what == GR_FD_READ ? SO_RCVTIMEO : SO_SNDTIMEO, &tv, &len) <
-		    0 ||
-	    (tv.tv_sec == 0 && tv.tv_usec == 0))
-		return 0;
-	return gr_now() + (int64_t)tv.tv_sec * GR_NSEC + (int64_t)tv.tv_usec * 1000;
 }
 
 int gr_io_ready(int fd, int what)
@@ -80,9 +67,12 @@ ssize_t gr_io(int fd, int what, gr_io_op op, void *ctx)
 	int64_t deadline = 0;
 
 	if (sock) {
-		if (r != -EAGAIN || nonblocking(fd))
+		int nb;
+		int64_t timeo[2];
+		if (r != -EAGAIN || gr_fd_socket_facts(fd, &nb, &timeo[0], &timeo[1]) < 0 || nb)
 			return r;
-		deadline = socket_deadline(fd, what);
+		if (timeo[what == GR_FD_WRITE])
+			deadline = gr_now() + timeo[what == GR_FD_WRITE];
 	} else {
 		if (nonblocking(fd))
 			return op(ctx, GR_IO_PLAIN);

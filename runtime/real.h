@@ -5,7 +5,9 @@
 #ifndef GR_REAL_H
 #define GR_REAL_H
 
+#include <fcntl.h>
 #include <netdb.h>
+#include <sys/ioctl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sys/socket.h>
@@ -111,6 +113,13 @@
 	X(close)                                                                                   \
 	X(dup2)                                                                                    \
 	X(dup3)                                                                                    \
+	X(fcntl)                                                                                   \
+	X(fcntl64)                                                                                 \
+	X(ioctl)                                                                                   \
+	X(setsockopt)                                                                              \
+	X(socket)                                                                                  \
+	X(socketpair)                                                                              \
+	X(dup)                                                                                     \
 	X(pread)                                                                                   \
 	X(pwrite)                                                                                  \
 	X(pread64)                                                                                 \

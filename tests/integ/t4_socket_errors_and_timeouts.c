@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -105,5 +106,24 @@ int main(void)
 	block_flag_kept = (fcntl(sp[0], F_GETFL) & O_NONBLOCK) == 0;
 	CHECK(block_flag_kept, "the blocking socket still reports no O_NONBLOCK");
 	MUST(pthread_join(w, NULL));
+
+	/* Flags and timeouts changed after the socket was already used:
+	 * the runtime must not answer from what it knew before. */
+	int on = 1;
+	fcntl(sp[0], F_SETFL, fcntl(sp[0], F_GETFL) | O_NONBLOCK);
+	CHECK(read(sp[0], &c, 1) == -1 && errno == EAGAIN, "O_NONBLOCK set later: EAGAIN");
+	fcntl(sp[0], F_SETFL, fcntl(sp[0], F_GETFL) & ~O_NONBLOCK);
+	MUST(pthread_create(&w, NULL, late_writer, NULL));
+	CHECK(read(sp[0], &c, 1) == 1, "cleared again: the read waits for the byte");
+	MUST(pthread_join(w, NULL));
+	ioctl(sp[0], FIONBIO, &on);
+	CHECK(read(sp[0], &c, 1) == -1 && errno == EAGAIN, "FIONBIO on: EAGAIN");
+	on = 0;
+	ioctl(sp[0], FIONBIO, &on);
+	struct timeval tv = { 0, 30 * 1000 };
+	setsockopt(sp[0], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	int64_t t0 = mono_ns();
+	CHECK(recv(sp[0], &c, 1, 0) == -1 && errno == EAGAIN && mono_ns() - t0 >= MS(30),
+	      "SO_RCVTIMEO set after use: EAGAIN after 30 ms");
 	return check_done();
 }

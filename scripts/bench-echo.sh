@@ -13,21 +13,29 @@ out_dir=bench/results
 raw=$out_dir/echo-$(date +%Y%m%d-%H%M%S).txt
 mkdir -p "$out_dir"
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
-port=$((30000 + $$ % 20000))
+# Below the ephemeral range (32768-60999), which 10,000 client sockets fill.
+port=$((20000 + $$ % 8000))
 
 # run_one LABEL CONNS: start the server, wait for "ready", load it.
 run_one() {
-	local label=$1 conns=$2 fifo line spid
-	port=$((port + 1))
+	local label=$1 conns=$2 fifo line spid try
 	fifo=$(mktemp -u)
 	mkfifo "$fifo"
-	case $label in
-	native) "$build/bench/echo_threads" "$port" >"$fifo" 2>/dev/null & ;;
-	greenify) env LD_PRELOAD="$lib" "$build/bench/echo_threads" "$port" >"$fifo" 2>/dev/null & ;;
-	libuv) "$build/bench/echo_uv" "$port" >"$fifo" 2>/dev/null & ;;
-	esac
-	spid=$!
-	if read -r -t 10 line <"$fifo" && [ "$line" = ready ]; then
+	for try in 1 2 3 4 5; do # a port still held by a closing connection: the next
+		port=$((port + 1))
+		case $label in
+		native) "$build/bench/echo_threads" "$port" >"$fifo" 2>/dev/null & ;;
+		greenify) env LD_PRELOAD="$lib" "$build/bench/echo_threads" "$port" >"$fifo" 2>/dev/null & ;;
+		libuv) "$build/bench/echo_uv" "$port" >"$fifo" 2>/dev/null & ;;
+		esac
+		spid=$!
+		if read -r -t 10 line <"$fifo" && [ "$line" = ready ]; then
+			break
+		fi
+		wait "$spid" 2>/dev/null
+		line=
+	done
+	if [ "$line" = ready ]; then
 		line=$(timeout -k 5 $((secs + 60)) "$build/bench/echo_load" "$port" "$conns" "$secs" "$spid" 2>&1 | tail -n 1)
 	else
 		line="echo_load conns=$conns fail server did not start"

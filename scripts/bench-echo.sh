@@ -18,10 +18,10 @@ port=$((20000 + $$ % 8000))
 
 # run_one LABEL CONNS: start the server, wait for "ready", load it.
 run_one() {
-	local label=$1 conns=$2 fifo line spid try
+	local label=$1 conns=$2 fifo line spid
 	fifo=$(mktemp -u)
 	mkfifo "$fifo"
-	for try in 1 2 3 4 5; do # a port still held by a closing connection: the next
+	for _ in 1 2 3 4 5; do # a port still held by a closing connection: the next
 		port=$((port + 1))
 		case $label in
 		native) "$build/bench/echo_threads" "$port" >"$fifo" 2>/dev/null & ;;

@@ -79,6 +79,14 @@ static int on_pool(struct lookup *l)
 	return 0;
 }
 
+/* What a reentrant gethostby* lookup gives back: its result and h_errno. */
+static int answer_r(const struct lookup *l, int *h_errnop)
+{
+	if (h_errnop)
+		*h_errnop = l->herr;
+	return l->rc;
+}
+
 GR_EXPORT int getaddrinfo(const char *restrict node, const char *restrict service,
 			  const struct addrinfo *restrict hints, struct addrinfo **restrict res)
 {
@@ -130,9 +138,7 @@ GR_EXPORT int gethostbyname_r(const char *restrict name, struct hostent *restric
 
 	if (!gr_green() || on_pool(&l) < 0)
 		return GR_REAL(gethostbyname_r)(name, ret, buf, buflen, result, h_errnop);
-	if (h_errnop)
-		*h_errnop = l.herr;
-	return l.rc;
+	return answer_r(&l, h_errnop);
 }
 
 GR_EXPORT int gethostbyname2_r(const char *restrict name, int af, struct hostent *restrict ret,
@@ -149,9 +155,7 @@ GR_EXPORT int gethostbyname2_r(const char *restrict name, int af, struct hostent
 
 	if (!gr_green() || on_pool(&l) < 0)
 		return GR_REAL(gethostbyname2_r)(name, af, ret, buf, buflen, result, h_errnop);
-	if (h_errnop)
-		*h_errnop = l.herr;
-	return l.rc;
+	return answer_r(&l, h_errnop);
 }
 
 GR_EXPORT int gethostbyaddr_r(const void *restrict addr, socklen_t len, int af,
@@ -169,7 +173,5 @@ GR_EXPORT int gethostbyaddr_r(const void *restrict addr, socklen_t len, int af,
 
 	if (!gr_green() || on_pool(&l) < 0)
 		return GR_REAL(gethostbyaddr_r)(addr, len, af, ret, buf, buflen, result, h_errnop);
-	if (h_errnop)
-		*h_errnop = l.herr;
-	return l.rc;
+	return answer_r(&l, h_errnop);
 }

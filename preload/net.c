@@ -74,10 +74,9 @@ GR_EXPORT int accept4(int fd, struct sockaddr *restrict addr, socklen_t *restric
 
 GR_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
 {
-	struct timeval tv;
-	socklen_t tvlen = sizeof(tv);
-	int64_t deadline = 0;
-	int fl, r, e, w;
+	socklen_t elen = sizeof(int);
+	int64_t deadline = 0, timeo[2];
+	int fl, r, e, w, nb;
 
 	if (!gr_green())
 		return GR_REAL(connect)(fd, addr, len);
@@ -92,8 +91,8 @@ GR_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
 		errno = r == 0 ? errno : e;
 		return r;
 	}
-	if (getsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, &tvlen) == 0 && (tv.tv_sec || tv.tv_usec))
-		deadline = gr_now() + (int64_t)tv.tv_sec * GR_NSEC + (int64_t)tv.tv_usec * 1000;
+	if (gr_fd_socket_facts(fd, &nb, &timeo[0], &timeo[1]) == 0 && timeo[1])
+		deadline = gr_now() + timeo[1];
 	do
 		w = gr_fd_wait(fd, GR_FD_WRITE, deadline);
 	while (w == -EINTR && !deadline && gr_rt.cur->sig_restart);
@@ -105,8 +104,7 @@ GR_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
 		errno = -w;
 		return -1;
 	}
-	tvlen = sizeof(e);
-	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &tvlen) < 0)
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &elen) < 0)
 		return -1;
 	if (e) {
 		errno = e;

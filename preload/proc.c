@@ -59,6 +59,18 @@ static int nap(int64_t *ns)
 	return r == -EINTR ? -EINTR : 0;
 }
 
+/* What follows a wait step w: -1 with errno EINTR when a signal handler
+ * ran (a wait for a child is never restarted after one), else 0 to ask
+ * again; a pidfd that could not be had falls back on the timer. */
+static int after_wait(int w, int64_t *backoff)
+{
+	if (w == -EINTR || (w < 0 && nap(backoff) == -EINTR)) {
+		errno = EINTR;
+		return -1;
+	}
+	return 0;
+}
+
 static pid_t green_wait4(pid_t pid, int *status, int options, struct rusage *ru)
 {
 	int64_t backoff = 1000000;
@@ -69,14 +81,8 @@ static pid_t green_wait4(pid_t pid, int *status, int options, struct rusage *ru)
 			return r;
 		int w = pid > 0 && !(options & (WUNTRACED | WCONTINUED)) ? wait_pidfd(pid)
 									 : nap(&backoff);
-		if (w == -EINTR) {
-			errno = EINTR; /* wait is never restarted after a handler */
+		if (after_wait(w, &backoff) < 0)
 			return -1;
-		}
-		if (w < 0 && nap(&backoff) == -EINTR) {
-			errno = EINTR;
-			return -1;
-		}
 	}
 }
 
@@ -120,14 +126,8 @@ GR_EXPORT int waitid(idtype_t type, id_t id, siginfo_t *info, int options)
 			w = wait_pidfd((pid_t)id);
 		else
 			w = nap(&backoff);
-		if (w == -EINTR) {
-			errno = EINTR;
+		if (after_wait(w, &backoff) < 0)
 			return -1;
-		}
-		if (w < 0 && nap(&backoff) == -EINTR) {
-			errno = EINTR;
-			return -1;
-		}
 	}
 }
 

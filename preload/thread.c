@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "../runtime/clock.h"
+#include "../runtime/timeout.h"
 
 /* Whether attr was given a stack size. pthread_attr_getstacksize reports
  * glibc's default (RLIMIT_STACK) for an attr never given one, the same as
@@ -89,17 +90,6 @@ GR_EXPORT int pthread_create(pthread_t *restrict th, const pthread_attr_t *restr
 	return create_green(th, attr, start, arg);
 }
 
-/* Converts an absolute time on clk to a monotonic deadline. */
-static int64_t mono_deadline(clockid_t clk, const struct timespec *abstime)
-{
-	struct timespec now;
-
-	if (clk == CLOCK_MONOTONIC)
-		return gr_ts_ns(abstime);
-	clock_gettime(clk, &now);
-	return gr_now() + (gr_ts_ns(abstime) - gr_ts_ns(&now));
-}
-
 /* kind: 0 waits forever, -1 does not wait, 1 waits until abstime on clk.
  * glibc's order: tryjoin answers EBUSY for any running thread (itself
  * included) before other checks; a timed join looks at the time only when
@@ -123,9 +113,9 @@ static int join_green(pthread_t th, void **ret, int kind, clockid_t clk,
 	if (kind > 0 && !done && abstime->tv_nsec >= 0 && abstime->tv_nsec < GR_NSEC) {
 		if (abstime->tv_sec < 0)
 			return ETIMEDOUT;
-		deadline = mono_deadline(clk, abstime);
-		if (deadline <= 0)
-			deadline = 1;
+		struct gr_timeout to = {abstime, clk, 0};
+		if (gr_timeout_deadline(&to, &deadline) == -ETIMEDOUT)
+			deadline = 1; /* passed: the join says so after its own checks */
 	}
 	err = -gr_thread_join((uint64_t)th, deadline, ret);
 	if (err != ETIMEDOUT)

@@ -28,3 +28,24 @@ void *gr_ctx_make_asm(void *stack_top, void (*fn)(void *), void *arg)
 void gr_ctx_fpu_changing(void)
 {
 }
+
+/* Thread pointer: tpidr_el0, writable from user space. */
+int gr_ctx_tp_fast = 1;
+
+int gr_ctx_tp_init(void)
+{
+	return 0;
+}
+
+void *gr_ctx_get_tp(void)
+{
+	void *tp;
+
+	__asm__ volatile("mrs %0, tpidr_el0" : "=r"(tp));
+	return tp;
+}
+
+void gr_ctx_set_tp_slow(void *tp)
+{
+	__asm__ volatile("msr tpidr_el0, %0" : : "r"(tp) : "memory");
+}

@@ -32,14 +32,12 @@ void gr_ctx_make(struct gr_ctx *ctx, void *stack_lo, size_t size, void (*fn)(voi
 	char *top = (char *)stack_lo + size;
 
 	if (!gr_ctx_ucontext) {
-		ctx->uc = NULL;
 		ctx->sp = gr_ctx_make_asm(top, fn, arg);
 		return;
 	}
 	top -= sizeof(ucontext_t);
 	top = (char *)((uintptr_t)top & ~(uintptr_t)63);
 	ctx->uc = (ucontext_t *)top;
-	ctx->sp = NULL;
 	getcontext(ctx->uc);
 	ctx->uc->uc_link = NULL;
 	ctx->uc->uc_stack.ss_sp = stack_lo;
@@ -51,6 +49,5 @@ void gr_ctx_make(struct gr_ctx *ctx, void *stack_lo, size_t size, void (*fn)(voi
 
 void gr_ctx_init_current(struct gr_ctx *ctx, ucontext_t *storage)
 {
-	ctx->sp = NULL;
-	ctx->uc = storage;
+	ctx->uc = gr_ctx_ucontext ? storage : NULL;
 }

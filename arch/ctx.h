@@ -14,8 +14,12 @@
 #include <ucontext.h>
 
 struct gr_ctx {
-	void *sp;	/* saved stack pointer (assembly switch) */
-	ucontext_t *uc; /* saved context (ucontext switch); lives on the stack */
+	union {
+		void *sp;	/* saved stack pointer (assembly switch) */
+		ucontext_t *uc; /* saved context (ucontext switch); lives on the stack */
+	};
+	void *tp; /* thread pointer to load when resuming (TLS of its own), or
+		     NULL for one shared with the context switching to it */
 };
 
 /* Non-zero when the ucontext implementation is in use. */
@@ -51,9 +55,42 @@ void *gr_ctx_make_asm(void *stack_top, void (*fn)(void *), void *arg);
  * pointer is new_sp (arch/<cpu>.S). */
 void gr_switch_asm(void **save_sp, void *new_sp);
 
-/* Saves the running context in from and resumes to. */
+/* Whether gr_ctx_set_tp can write the thread pointer with an unprivileged
+ * instruction (x86_64: wrfsbase, when the kernel enabled FSGSBASE; aarch64:
+ * always), rather than a system call. Set by gr_ctx_tp_init(). */
+extern int gr_ctx_tp_fast;
+
+/* Returns 0 when this architecture can switch thread pointers (private TLS
+ * per context), -ENOTSUP otherwise; also sets gr_ctx_tp_fast. */
+int gr_ctx_tp_init(void);
+
+/* The calling OS thread's thread pointer, and setting it: the value the C
+ * library's TLS is addressed from (x86_64: the fs base; aarch64: tpidr_el0). */
+void *gr_ctx_get_tp(void);
+void gr_ctx_set_tp_slow(void *tp);
+
+static inline void gr_ctx_set_tp(void *tp)
+{
+#if defined(__x86_64__)
+	if (__builtin_expect(gr_ctx_tp_fast, 1))
+		__asm__ volatile("wrfsbase %0" : : "r"(tp) : "memory");
+	else
+		gr_ctx_set_tp_slow(tp);
+#elif defined(__aarch64__)
+	__asm__ volatile("msr tpidr_el0, %0" : : "r"(tp) : "memory");
+#else
+	gr_ctx_set_tp_slow(tp);
+#endif
+}
+
+/* Saves the running context in from and resumes to. When the two have
+ * thread pointers of their own that differ, to's is loaded first: nothing
+ * between here and the switch touches TLS, and a signal handler that runs
+ * in between finds the same runtime flags in every thread's TLS. */
 static inline void gr_ctx_switch(struct gr_ctx *from, struct gr_ctx *to)
 {
+	if (to->tp != from->tp)
+		gr_ctx_set_tp(to->tp);
 	if (__builtin_expect(gr_ctx_ucontext, 0))
 		swapcontext(from->uc, to->uc);
 	else

@@ -1,5 +1,6 @@
 /* Architectures without an assembly switch: only ucontext is available, and
  * gr_ctx_select() refuses the assembly one, so these are never called. */
+#include <errno.h>
 #include <stdlib.h>
 
 #include "ctx.h"
@@ -24,4 +25,23 @@ void gr_switch_asm(void **save_sp, void *new_sp)
 /* swapcontext saves the whole floating-point environment. */
 void gr_ctx_fpu_changing(void)
 {
+}
+
+/* No known way to move the thread pointer here: TLS stays shared. */
+int gr_ctx_tp_fast;
+
+int gr_ctx_tp_init(void)
+{
+	return -ENOTSUP;
+}
+
+void *gr_ctx_get_tp(void)
+{
+	return NULL;
+}
+
+void gr_ctx_set_tp_slow(void *tp)
+{
+	(void)tp;
+	abort();
 }

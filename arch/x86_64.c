@@ -1,5 +1,10 @@
 /* Building the first frame of an x86_64 context (see x86_64.S for its layout). */
+#include <asm/prctl.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <sys/auxv.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "ctx.h"
 
@@ -39,4 +44,35 @@ void *gr_ctx_make_asm(void *stack_top, void (*fn)(void *), void *arg)
 	*--sp = 0;				   /* r15 */
 	*--sp = (uint64_t)mxcsr | (uint64_t)fpucw << 32 | (uint64_t)1 << 48;
 	return sp;
+}
+
+/* Thread pointer: the fs base. wrfsbase needs the kernel to have set
+ * CR4.FSGSBASE (Linux 5.9 and later, on CPUs that have it), which it
+ * reports in AT_HWCAP2; without it the instruction faults, and
+ * arch_prctl(ARCH_SET_FS) does the same job in a system call. */
+#ifndef HWCAP2_FSGSBASE
+#define HWCAP2_FSGSBASE (1 << 1)
+#endif
+
+int gr_ctx_tp_fast;
+
+int gr_ctx_tp_init(void)
+{
+	gr_ctx_tp_fast = (getauxval(AT_HWCAP2) & HWCAP2_FSGSBASE) != 0;
+	return 0;
+}
+
+void *gr_ctx_get_tp(void)
+{
+	void *tp;
+
+	/* The x86_64 TLS ABI: the word at fs:0 is the thread pointer itself. */
+	__asm__ volatile("movq %%fs:0, %0" : "=r"(tp));
+	return tp;
+}
+
+void gr_ctx_set_tp_slow(void *tp)
+{
+	if (syscall(SYS_arch_prctl, ARCH_SET_FS, tp) != 0)
+		abort(); /* cannot happen for a mapped address; TLS would be lost */
 }

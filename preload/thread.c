@@ -167,7 +167,7 @@ GR_EXPORT void pthread_exit(void *ret)
 {
 	if (!gr_green())
 		GR_REAL(pthread_exit)(ret);
-	gr_thread_exit(ret);
+	gr_thread_unwind(ret);
 }
 
 GR_EXPORT pthread_t pthread_self(void)

@@ -13,7 +13,6 @@
 struct gr_config gr_config = {
 	.stack_size = 256 * 1024,
 	.slice_ns = 10 * 1000000LL,
-	.tls_shared = 1,
 	.prefault = 1,
 };
 
@@ -147,9 +146,5 @@ void gr_config_load(void)
 	load_stack_size();
 	load_slice();
 	load_choice("GREENIFY_SWITCH", "asm", "ucontext", &gr_config.ucontext);
-	int shared = 0;
-	load_choice("GREENIFY_TLS", "private", "shared", &shared);
-	if (!shared && secure_getenv("GREENIFY_TLS"))
-		gr_log(GR_LOG_INFO, "GREENIFY_TLS=private is not implemented yet; TLS is shared "
-				    "(errno is per thread)");
+	load_choice("GREENIFY_TLS", "private", "shared", &gr_config.tls_shared);
 }

@@ -17,6 +17,7 @@
 #include "fdwait.h"
 #include "pool.h"
 #include "signal.h"
+#include "tls.h"
 
 struct gr_runtime gr_rt;
 struct gr_thread gr_main_thread;
@@ -485,6 +486,10 @@ int gr_start(void)
 	hub.state = GR_RUNNABLE;
 	strcpy(hub.name, "greenify-hub");
 	gr_ctx_make(&hub.ctx, hs.lo, hs.size, hub_main, NULL);
+	/* Main and the hub keep the OS thread's TLS; green threads get their
+	 * own unless TLS is shared (then every thread pointer is NULL). */
+	if (!gr_config.tls_shared && gr_tls_init() == 0)
+		m->ctx.tp = hub.ctx.tp = gr_tls_base();
 
 	gr_guard_init();
 	gr_tls_runtime = 1;

@@ -189,6 +189,10 @@ int gr_thread_detach(uint64_t handle);
  * -ESRCH when handle names no thread. */
 int gr_thread_done(uint64_t handle);
 void gr_thread_exit(void *retval) __attribute__((noreturn));
+/* pthread_exit: with TLS of its own, the thread unwinds its stack first
+ * (cleanup handlers, C++ destructors), as glibc's threads do; then, and
+ * for main or with shared TLS, gr_thread_exit. */
+void gr_thread_unwind(void *retval) __attribute__((noreturn));
 /* Whether handle could name a green thread (live, finished, or stale), as
  * opposed to an OS thread the runtime itself started (libuv's pool), which
  * the real pthread functions handle. */

@@ -1,5 +1,7 @@
 /* Green thread lifecycle: create, join, detach, exit, and finding a thread
  * from the pthread_t the program holds. */
+#include <pthread.h>
+#include <setjmp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -11,6 +13,7 @@
 #include "sched.h"
 #include "key.h"
 #include "lock.h"
+#include "tls.h"
 #include "zombie.h"
 
 /* A pthread_t is the control block's address with a generation number in
@@ -20,15 +23,52 @@
 
 static uint16_t next_gen;
 
+/* Where pthread_exit's unwinding ends: the cleanup routine of the buffer
+ * thread_entry registered, run in thread_entry's frame once every frame
+ * above it ran its cleanups and destructors. */
+static void unwound(void *arg)
+{
+	struct gr_thread *t = arg;
+
+	gr_thread_exit(t->retval);
+}
+
 static void thread_entry(void *arg)
 {
 	struct gr_thread *t = arg;
+	__pthread_unwind_buf_t ub;
 
 	gr_sched_entered();
 	if (gr_config.stats && (int)gettid() != gr_rt.os_tid)
 		gr_rt.foreign_runs++;
 	errno = 0;
+	if (t->ctx.tp) {
+		/* As glibc's start_thread: the outermost cancellation buffer
+		 * of the thread's own control block, where the forced unwind
+		 * of pthread_exit (gr_thread_unwind) lands. The same thing the
+		 * pthread_cleanup_push macro does, spelled out so that it does
+		 * not depend on -fexceptions. */
+		if (__builtin_expect(__sigsetjmp_cancel(ub.__cancel_jmp_buf, 0), 0))
+			unwound(t);
+		__pthread_register_cancel(&ub);
+	}
 	gr_thread_exit(t->start(t->arg));
+}
+
+void gr_thread_unwind(void *retval)
+{
+	struct gr_thread *self = gr_rt.cur;
+	__pthread_unwind_buf_t head;
+
+	if (!self->ctx.tp || self == &gr_main_thread)
+		gr_thread_exit(retval);
+	self->retval = retval;
+	/* Registering one more buffer finds the innermost one (glibc keeps
+	 * the chain in the control block); unwinding "from" it unwinds from
+	 * here through every frame up to thread_entry's buffer, running
+	 * cleanup handlers and C++ destructors on the way. */
+	__pthread_register_cancel(&head);
+	__pthread_unwind_next(&head);
 }
 
 static void list_add(struct gr_thread *t)
@@ -62,6 +102,7 @@ int gr_thread_create(const struct gr_create *c, struct gr_thread **out)
 {
 	struct gr_stack st;
 	struct gr_thread *t;
+	char *hi;
 	int err;
 
 	err = gr_stack_alloc(c->stack_size ? c->stack_size : gr_config.stack_size, &st);
@@ -80,7 +121,15 @@ int gr_thread_create(const struct gr_create *c, struct gr_thread **out)
 	t->magic = GR_MAGIC;
 	/* A new thread is named like its creator, as clone() copies comm. */
 	memcpy(t->name, gr_rt.cur->name, sizeof(t->name));
-	gr_ctx_make(&t->ctx, st.lo, (size_t)((char *)t - st.lo), thread_entry, t);
+	hi = (char *)t;
+	if (gr_tls_private) {
+		t->ctx.tp = gr_tls_make(hi, &hi);
+		if (!t->ctx.tp) {
+			gr_stack_free(&st);
+			return -EAGAIN;
+		}
+	}
+	gr_ctx_make(&t->ctx, st.lo, (size_t)(hi - st.lo), thread_entry, t);
 	list_add(t);
 	gr_rt.created++;
 	if (++gr_rt.live > gr_rt.peak_live)
@@ -121,8 +170,11 @@ void gr_thread_release(struct gr_thread *t)
 
 	t->magic = 0;
 	t->handle = 0;
-	if (t != &gr_main_thread)
+	if (t != &gr_main_thread) {
+		if (t->ctx.tp)
+			gr_tls_free(t->ctx.tp);
 		gr_stack_free(&st);
+	}
 }
 
 int gr_thread_done(uint64_t handle)
@@ -198,8 +250,10 @@ void gr_thread_exit(void *retval)
 {
 	struct gr_thread *self = gr_rt.cur;
 
-	/* As glibc: key destructors first (they may still lock and wait),
-	 * then robust mutexes pass on. */
+	/* As glibc: C++ thread_local destructors, then key destructors
+	 * (both may still lock and wait), then robust mutexes pass on. */
+	if (self->ctx.tp && self != &gr_main_thread)
+		gr_tls_thread_exit();
 	gr_key_thread_exit(self);
 	gr_mutex_owner_exit(self);
 	self->state = GR_DONE;

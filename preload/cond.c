@@ -13,7 +13,12 @@ static int wait_green(pthread_cond_t *c, pthread_mutex_t *m, const struct gr_tim
 {
 	if (to->abs && (to->abs->tv_nsec < 0 || to->abs->tv_nsec >= GR_NSEC))
 		return EINVAL;
-	return -gr_cond_wait(c, m, to);
+	int r;
+
+	gr_cancel_begin();
+	r = gr_cond_wait(c, m, to);
+	gr_cancel_end(1); /* a cancel ends the wait early, mutex held */
+	return -r;
 }
 
 GR_EXPORT int pthread_cond_wait(pthread_cond_t *restrict c, pthread_mutex_t *restrict m)

@@ -36,8 +36,11 @@ static ssize_t op_file(void *ctx, enum gr_io_mode mode)
 
 static ssize_t file_call(struct fileop *a)
 {
-	ssize_t r = gr_io_file(op_file, a);
+	ssize_t r;
 
+	gr_cancel_begin(); /* each of these is a cancellation point */
+	r = gr_io_file(op_file, a);
+	gr_cancel_end(r == -EINTR);
 	if (r < 0) {
 		errno = (int)-r;
 		return -1;

@@ -4,8 +4,8 @@
  * (ESRCH otherwise, as glibc), and passes the real handle of the runtime thread, the OS thread
  * every green thread runs on.
  *
- * pthread_cancel of a green thread is not implemented yet and answers
- * ENOTSUP. */
+ * Cancellation is the green thread's own: pthread_cancel, the cancel state
+ * and type, and pthread_testcancel (runtime/cancel.c). */
 #include "hook.h"
 
 #include <errno.h>
@@ -75,8 +75,31 @@ GR_EXPORT int pthread_cancel(pthread_t th)
 {
 	if (!gr_green())
 		return GR_REAL(pthread_cancel)(th);
-	if (gr_thread_done((uint64_t)th) < 0)
-		return ESRCH;
-	gr_log(GR_LOG_WARN, "pthread_cancel of a green thread is not supported yet");
-	return ENOTSUP;
+	struct gr_thread *t = gr_thread_find((uint64_t)th);
+
+	if (!t)
+		return gr_thread_done((uint64_t)th) < 0 ? ESRCH : 0;
+	return -gr_cancel(t);
+}
+
+GR_EXPORT int pthread_setcancelstate(int state, int *old)
+{
+	if (!gr_green())
+		return GR_REAL(pthread_setcancelstate)(state, old);
+	return -gr_cancel_setstate(state, old);
+}
+
+GR_EXPORT int pthread_setcanceltype(int type, int *old)
+{
+	if (!gr_green())
+		return GR_REAL(pthread_setcanceltype)(type, old);
+	return -gr_cancel_settype(type, old);
+}
+
+GR_EXPORT void pthread_testcancel(void)
+{
+	if (!gr_green())
+		GR_REAL(pthread_testcancel)();
+	else
+		gr_cancel_test();
 }

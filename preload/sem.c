@@ -24,11 +24,22 @@ static int valid_abstime(const struct timespec *abstime)
 	return abstime->tv_nsec >= 0 && abstime->tv_nsec < GR_NSEC;
 }
 
+/* sem_wait and the timed waits are cancellation points (trywait is not). */
+static int cancellable_wait(sem_t *s, const struct gr_timeout *to)
+{
+	int r;
+
+	gr_cancel_begin();
+	r = gr_sem_wait(s, to);
+	gr_cancel_end(r == -EINTR);
+	return r;
+}
+
 GR_EXPORT int sem_wait(sem_t *s)
 {
 	if (!gr_green())
 		return GR_REAL(sem_wait)(s);
-	return result(gr_sem_wait(s, &GR_FOREVER));
+	return result(cancellable_wait(s, &GR_FOREVER));
 }
 
 GR_EXPORT int sem_trywait(sem_t *s)
@@ -46,7 +57,7 @@ GR_EXPORT int sem_timedwait(sem_t *restrict s, const struct timespec *restrict a
 		return GR_REAL(sem_timedwait)(s, abstime);
 	if (!valid_abstime(abstime))
 		return result(-EINVAL);
-	return result(gr_sem_wait(s, &to));
+	return result(cancellable_wait(s, &to));
 }
 
 GR_EXPORT int sem_clockwait(sem_t *restrict s, clockid_t clk,
@@ -58,7 +69,7 @@ GR_EXPORT int sem_clockwait(sem_t *restrict s, clockid_t clk,
 		return GR_REAL(sem_clockwait)(s, clk, abstime);
 	if (!gr_timeout_clock_ok(clk) || !valid_abstime(abstime))
 		return result(-EINVAL);
-	return result(gr_sem_wait(s, &to));
+	return result(cancellable_wait(s, &to));
 }
 
 GR_EXPORT int sem_post(sem_t *s)

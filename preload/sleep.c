@@ -29,7 +29,7 @@ static int green_clock(clockid_t clk)
 
 /* Returns 0 or -errno; on -EINTR (a signal handler ran) *left_ns says how
  * much of a relative sleep was left. */
-static int green_sleep(clockid_t clk, int flags, const struct timespec *req, int64_t *left_ns)
+static int sleep_for(clockid_t clk, int flags, const struct timespec *req, int64_t *left_ns)
 {
 	struct timespec now;
 	int64_t deadline;
@@ -69,6 +69,17 @@ static int green_sleep(clockid_t clk, int flags, const struct timespec *req, int
 	}
 	gr_maybe_yield();
 	return 0;
+}
+
+/* Every sleep is a cancellation point. */
+static int green_sleep(clockid_t clk, int flags, const struct timespec *req, int64_t *left_ns)
+{
+	int r;
+
+	gr_cancel_begin();
+	r = sleep_for(clk, flags, req, left_ns);
+	gr_cancel_end(r == -EINTR);
+	return r;
 }
 
 static void set_rem(struct timespec *rem, int64_t left_ns)

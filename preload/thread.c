@@ -117,7 +117,15 @@ static int join_green(pthread_t th, void **ret, int kind, clockid_t clk,
 		if (gr_timeout_deadline(&to, &deadline) == -ETIMEDOUT)
 			deadline = 1; /* passed: the join says so after its own checks */
 	}
-	err = -gr_thread_join((uint64_t)th, deadline, ret);
+	/* A join is a cancellation point; a cancel ends its wait (-EINTR,
+	 * which a join never returns otherwise). */
+	gr_cancel_begin();
+	do {
+		err = -gr_thread_join((uint64_t)th, deadline, ret);
+		gr_cancel_end(err == EINTR);
+		if (err == EINTR)
+			gr_cancel_begin();
+	} while (err == EINTR);
 	if (err != ETIMEDOUT)
 		gr_maybe_yield();
 	return err;

@@ -28,7 +28,7 @@ int gr_cond_wait(pthread_cond_t *c, pthread_mutex_t *m, const struct gr_timeout 
 		waited = gr_wait_addr(c, GR_BITSET_ANY, GR_WAIT_COND, c, deadline);
 		/* A signal handler ran: a condition wait carries on (glibc
 		 * does), until its deadline. */
-		if (waited == -EINTR)
+		if (waited == -EINTR && !gr_rt.cur->cancel_kicked)
 			waited = deadline && gr_now() >= deadline ? -ETIMEDOUT : 0;
 		else
 			break;
@@ -37,6 +37,8 @@ int gr_cond_wait(pthread_cond_t *c, pthread_mutex_t *m, const struct gr_timeout 
 	r = gr_mutex_lock(m, &GR_FOREVER);
 	if (r < 0)
 		return r; /* EOWNERDEAD / ENOTRECOVERABLE of a robust mutex */
+	/* Woken by pthread_cancel: the caller acts on it now that the mutex
+	 * is held again, as POSIX wants for the cleanup handlers. */
 	return waited == -ETIMEDOUT ? -ETIMEDOUT : 0;
 }
 

@@ -60,7 +60,7 @@ ssize_t gr_io_file(gr_io_op op, void *ctx)
 	return p.r;
 }
 
-ssize_t gr_io(int fd, int what, gr_io_op op, void *ctx)
+static ssize_t io(int fd, int what, gr_io_op op, void *ctx)
 {
 	ssize_t r = op(ctx, GR_IO_DONTWAIT);
 	int sock = r != -ENOTSOCK;
@@ -104,4 +104,16 @@ ssize_t gr_io(int fd, int what, gr_io_op op, void *ctx)
 			return op(ctx, GR_IO_READY);
 		}
 	}
+}
+
+/* Every call that comes here (reads, writes, sends, receives, accept) is a
+ * cancellation point. */
+ssize_t gr_io(int fd, int what, gr_io_op op, void *ctx)
+{
+	ssize_t r;
+
+	gr_cancel_begin();
+	r = io(fd, what, op, ctx);
+	gr_cancel_end(r == -EINTR);
+	return r;
 }

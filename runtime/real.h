@@ -40,6 +40,9 @@
 	X(pthread_getname_np)                                                                      \
 	X(pthread_kill)                                                                            \
 	X(pthread_cancel)                                                                          \
+	X(pthread_setcancelstate)                                                                  \
+	X(pthread_setcanceltype)                                                                   \
+	X(pthread_testcancel)                                                                      \
 	X(pthread_sigqueue)                                                                        \
 	X(pthread_getschedparam)                                                                   \
 	X(pthread_setschedparam)                                                                   \

@@ -488,8 +488,11 @@ int gr_start(void)
 	gr_ctx_make(&hub.ctx, hs.lo, hs.size, hub_main, NULL);
 	/* Main and the hub keep the OS thread's TLS; green threads get their
 	 * own unless TLS is shared (then every thread pointer is NULL). */
-	if (!gr_config.tls_shared && gr_tls_init() == 0)
+	if (!gr_config.tls_shared && gr_tls_init() == 0) {
 		m->ctx.tp = hub.ctx.tp = gr_tls_base();
+		/* The block, TLS and the first frames of a thread that sleeps. */
+		gr_stack_set_prefault(sizeof(struct gr_thread) + gr_tls_room() + 1024);
+	}
 
 	gr_guard_init();
 	gr_tls_runtime = 1;

@@ -64,32 +64,38 @@ struct gr_thread {
 	int owner_id;	       /* what this thread writes as a lock's owner:
 				  the OS tid for main, as glibc does */
 	/* The rest. */
-	int64_t deadline;	    /* monotonic ns, while in_heap */
-	uint32_t q_bitset;	    /* FUTEX_WAIT_BITSET mask (all ones otherwise) */
-	uint32_t magic;		    /* GR_MAGIC while the handle is valid */
-	void *wait_obj;		    /* object waited on (joined thread, ...) */
-	uint64_t handle;	    /* the pthread_t the program sees */
-	uint64_t id;		    /* 1 for main, then 2, 3, ... in creation order */
-	unsigned char detached;	    /* no join will come: free at exit */
-	void *(*start)(void *);	    /* thread function */
-	void *arg;		    /* its argument */
-	void *retval;		    /* what main passed to pthread_exit (other
-				       threads hand theirs over at exit) */
-	void *join_ret;		    /* return value handed to this thread, the
-				       joiner, by the thread it joins */
-	struct gr_thread *joiner;   /* thread parked in join on this one */
-	struct specific *specific;  /* pthread_setspecific values (key.c) */
-	void *robust;		    /* robust mutexes held (mutex.c), newest first */
-	struct gr_stack stack;	    /* where this block and the stack live */
-	uint64_t sig_pending;	    /* signals whose handlers this thread owes */
-	unsigned char in_handler;   /* running a signal handler now */
-	unsigned char sig_restart;  /* the last handlers all had SA_RESTART */
-	unsigned char join_done;    /* the thread we join handed its value over */
-	unsigned char interrupted;  /* made runnable by a signal while parked;
-				       still on its wait queue */
-	struct gr_thread *all_prev; /* list of unfinished threads, for the */
-	struct gr_thread *all_next; /* deadlock report */
-	char name[16];		    /* pthread_setname_np name, NUL-terminated */
+	int64_t deadline;	       /* monotonic ns, while in_heap */
+	uint32_t q_bitset;	       /* FUTEX_WAIT_BITSET mask (all ones otherwise) */
+	uint32_t magic;		       /* GR_MAGIC while the handle is valid */
+	void *wait_obj;		       /* object waited on (joined thread, ...) */
+	uint64_t handle;	       /* the pthread_t the program sees */
+	uint64_t id;		       /* 1 for main, then 2, 3, ... in creation order */
+	unsigned char detached;	       /* no join will come: free at exit */
+	void *(*start)(void *);	       /* thread function */
+	void *arg;		       /* its argument */
+	void *retval;		       /* what main passed to pthread_exit (other
+					  threads hand theirs over at exit) */
+	void *join_ret;		       /* return value handed to this thread, the
+					  joiner, by the thread it joins */
+	struct gr_thread *joiner;      /* thread parked in join on this one */
+	struct specific *specific;     /* pthread_setspecific values (key.c) */
+	void *robust;		       /* robust mutexes held (mutex.c), newest first */
+	struct gr_stack stack;	       /* where this block and the stack live */
+	uint64_t sig_pending;	       /* signals whose handlers this thread owes */
+	unsigned char in_handler;      /* running a signal handler now */
+	unsigned char sig_restart;     /* the last handlers all had SA_RESTART */
+	unsigned char join_done;       /* the thread we join handed its value over */
+	unsigned char interrupted;     /* made runnable by a signal while parked;
+					  still on its wait queue */
+	unsigned char cancel_pending;  /* pthread_cancel asked; acted on at a
+					  cancellation point when enabled */
+	unsigned char cancel_disabled; /* PTHREAD_CANCEL_DISABLE */
+	unsigned char cancel_async;    /* PTHREAD_CANCEL_ASYNCHRONOUS */
+	unsigned char cancel_point;    /* parked inside a cancellation point */
+	unsigned char cancel_kicked;   /* a cancel interrupted that wait */
+	struct gr_thread *all_prev;    /* list of unfinished threads, for the */
+	struct gr_thread *all_next;    /* deadlock report */
+	char name[16];		       /* pthread_setname_np name, NUL-terminated */
 };
 
 /* Where a pool stack's control block sits: at its top, cache-line aligned. */
@@ -199,6 +205,40 @@ void gr_thread_unwind(void *retval) __attribute__((noreturn));
 int gr_thread_is_green_handle(uint64_t handle);
 /* The unfinished thread behind a handle (or main, finished or not), or NULL. */
 struct gr_thread *gr_thread_find(uint64_t handle);
+
+/* Cancellation (cancel.c). gr_cancel asks t to cancel (0 or -ESRCH for a
+ * finished thread, which glibc accepts too: 0). Cancellation points call
+ * gr_cancel_begin on the way in and gr_cancel_end on the way out: a
+ * request pending on the way in, or one that interrupted the wait (the
+ * wait returns -EINTR), unwinds the thread with PTHREAD_CANCELED, once
+ * the call's own state is clean (a condition wait has its mutex back). */
+int gr_cancel(struct gr_thread *t);
+int gr_cancel_setstate(int state, int *old);
+int gr_cancel_settype(int type, int *old);
+void gr_cancel_test(void);
+
+static inline void gr_cancel_begin(void)
+{
+	struct gr_thread *self = gr_rt.cur;
+
+	if (__builtin_expect(self->cancel_pending, 0))
+		gr_cancel_test();
+	self->cancel_point = 1;
+}
+
+/* interrupted: the call failed with EINTR, or may end early on a cancel
+ * anyway (a condition wait, a join). */
+static inline void gr_cancel_end(int interrupted)
+{
+	struct gr_thread *self = gr_rt.cur;
+
+	self->cancel_point = 0;
+	if (__builtin_expect(self->cancel_kicked, 0)) {
+		self->cancel_kicked = 0;
+		if (interrupted)
+			gr_cancel_test();
+	}
+}
 
 /* Internal to the runtime: used by thread.c and guard.c. */
 void gr_schedule(void);

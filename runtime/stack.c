@@ -107,6 +107,14 @@ static int prep_sleeping;		     /* the preparer waits on prep_seq (atomic) */
 static int prep_state;			     /* 0 not started, 1 running, -1 off */
 static size_t prep_window = PREP_WINDOW_MIN; /* slots to keep ready (atomic) */
 static size_t carved_total;		     /* slots ever taken from mappings */
+static size_t prep_pages = 1;		     /* top pages to fault in per slot */
+
+void gr_stack_set_prefault(size_t bytes)
+{
+	size_t p = page ? page : (size_t)sysconf(_SC_PAGESIZE);
+
+	__atomic_store_n(&prep_pages, (bytes + p - 1) / p, __ATOMIC_RELAXED);
+}
 
 void gr_stack_test_limit_guards(int allow_madvise, unsigned budget)
 {
@@ -202,16 +210,18 @@ static void futex(unsigned *word, int op, unsigned val)
 }
 
 /* Prepares the slot at slot (slot_size bytes, guard page first): its guard,
- * and the top page the control block and first frames will use. Returns
+ * and the top pages the control blocks and first frames will use. Returns
  * 0, or -1 if guards stopped working. */
 static int prepare(char *slot, size_t slot_size)
 {
-	char *top_page = slot + slot_size - page;
+	size_t n = __atomic_load_n(&prep_pages, __ATOMIC_RELAXED);
+	char *top = slot + slot_size - n * page;
 
 	if (madvise(slot, page, MADV_GUARD_INSTALL) < 0)
 		return -1;
-	if (madvise(top_page, page, MADV_POPULATE_WRITE) < 0)
-		*(volatile char *)top_page = 0;
+	if (madvise(top, n * page, MADV_POPULATE_WRITE) < 0)
+		for (size_t i = 0; i < n; i++)
+			*(volatile char *)(top + i * page) = 0;
 	return 0;
 }
 

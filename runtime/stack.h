@@ -29,6 +29,9 @@ struct gr_stack {
 /* Hands out a stack of at least size bytes: 0, or -EAGAIN when the memory
  * cannot be had (pthread_create's answer). */
 int gr_stack_alloc(size_t size, struct gr_stack *out);
+/* How many bytes at the top of a slot a new thread touches at once (the
+ * control blocks and first frames): what the preparer faults in ahead. */
+void gr_stack_set_prefault(size_t bytes);
 /* Returns a stack to its pool. */
 void gr_stack_free(const struct gr_stack *s);
 

@@ -216,6 +216,10 @@ int gr_thread_join(uint64_t handle, int64_t deadline, void **retval)
 		int r = gr_park(GR_WAIT_JOIN, t, deadline);
 		if (r == 0 || self->join_done)
 			break;
+		if (self->cancel_kicked) { /* pthread_cancel: the caller acts */
+			t->joiner = NULL;
+			return -EINTR;
+		}
 		/* A signal handler ran (-EINTR): a join goes on waiting. */
 		if (r == -ETIMEDOUT || (deadline && gr_now() >= deadline)) {
 			t->joiner = NULL;

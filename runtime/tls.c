@@ -32,6 +32,9 @@ int gr_tls_private;
 #define MAX_SHARED  4	 /* malloc words shared with the OS thread */
 
 static void *(*dl_allocate_tls)(void *mem);
+/* glibc 2.39 added a second parameter (main_thread, false for us); an
+ * older one ignores it. */
+static void *(*dl_allocate_tls_init)(void *tcb, bool main_thread);
 static void (*dl_deallocate_tls)(void *tcb, bool dealloc_tcb);
 static void (*call_tls_dtors)(void);
 
@@ -46,6 +49,24 @@ static ptrdiff_t off_shared[MAX_SHARED]; /* malloc's tcache and arena */
 static int n_shared;
 static void *base_tp; /* the runtime thread's block */
 
+/* The dynamic thread vector: glibc's dtv_t, one per module with TLS, after
+ * a counter of entries (dtv[-1]) and the generation (dtv[0]). */
+typedef union {
+	size_t counter;
+	struct {
+		void *val;     /* the module's block, or TLS_DTV_UNALLOCATED */
+		void *to_free; /* malloc'd dynamic TLS to free, or NULL */
+	} pointer;
+} dtv_t;
+
+/* Entries of the vector a block carries in its own slot. glibc sizes a
+ * thread's vector for the modules loaded so far plus 14 and grows it (with
+ * realloc) past that; ours has room for 64 more modules with TLS loaded by
+ * dlopen, so that glibc never needs to, and costs no malloc per thread. 0
+ * when the vector is glibc's own (malloc'd by _dl_allocate_tls). */
+static size_t dtv_slots;
+#define DTV_HEADROOM 64
+
 void *gr_tls_base(void)
 {
 	return base_tp;
@@ -53,7 +74,7 @@ void *gr_tls_base(void)
 
 size_t gr_tls_room(void)
 {
-	return static_size + static_align;
+	return static_size + static_align + (dtv_slots ? (dtv_slots + 2) * sizeof(dtv_t) + 63 : 0);
 }
 
 /* A libthread_db field descriptor's offset, or 0 when absent or odd. */
@@ -66,17 +87,25 @@ static size_t field_offset(const char *name, unsigned bits)
 	return d[2];
 }
 
+/* The vector of the block at tp, when it lives in the slot. */
+static dtv_t *slot_dtv(char *tp)
+{
+	return (dtv_t *)(((uintptr_t)tp + tcb_size + 63) & ~(uintptr_t)63);
+}
+
+/* Builds a block whose memory is all zeros (fresh, or cleared by
+ * gr_tls_free), with the vector between the block and hi. */
 static void *make(char *hi, char **lo)
 {
-	char *tp = (char *)(((uintptr_t)hi - tcb_size) & ~(uintptr_t)(static_align - 1));
+	size_t dtv_bytes = dtv_slots ? (dtv_slots + 2) * sizeof(dtv_t) + 63 : 0;
+	char *tp =
+		(char *)(((uintptr_t)hi - dtv_bytes - tcb_size) & ~(uintptr_t)(static_align - 1));
 
-	/* A recycled slot holds the last thread's block: start from zeros,
-	 * as glibc does with a fresh thread's struct pthread. */
-	memset(tp, 0, tcb_size);
 	memcpy(tp, base_tp, HEADER_COPY);
 	((void **)tp)[0] = tp;	 /* header.tcb: the thread pointer */
-	((void **)tp)[1] = NULL; /* header.dtv: _dl_allocate_tls sets it */
+	((void **)tp)[1] = NULL; /* header.dtv: set below */
 	((void **)tp)[2] = tp;	 /* header.self: THREAD_SELF */
+	((int *)tp)[6] = 1;	 /* header.multiple_threads: see gr_tls_init */
 	((int *)tp)[7] = 0;	 /* header.gscope_flag: not in a dl scope */
 	*(int *)(tp + off_tid) = gr_rt.os_tid;
 	/* An empty list node, linked to itself: glibc's fork child unlinks
@@ -87,8 +116,14 @@ static void *make(char *hi, char **lo)
 	 * sched_getcpu to the system call. */
 	if (off_rseq >= 0)
 		((int32_t *)(tp + off_rseq))[1] = -1;
-	if (!dl_allocate_tls(tp))
+	if (dtv_slots) {
+		dtv_t *d = slot_dtv(tp);
+		d[0].counter = dtv_slots;
+		((void **)tp)[1] = &d[1];
+		dl_allocate_tls_init(tp, false);
+	} else if (!dl_allocate_tls(tp)) {
 		return NULL;
+	}
 	*(int *)(tp + off_runtime_flag) = 1;
 	for (int i = 0; i < n_shared; i++)
 		*(void **)(tp + off_shared[i]) = *(void **)((char *)base_tp + off_shared[i]);
@@ -103,7 +138,20 @@ void *gr_tls_make(char *hi, char **lo)
 
 void gr_tls_free(void *tp)
 {
-	dl_deallocate_tls(tp, false);
+	dtv_t *d = dtv_slots ? slot_dtv(tp) : NULL;
+
+	if (d && ((void **)tp)[1] == &d[1]) {
+		/* What _dl_deallocate_tls does, but the vector is ours. */
+		for (size_t i = 0; i < dtv_slots; i++)
+			if (d[2 + i].pointer.to_free)
+				free(d[2 + i].pointer.to_free);
+		memset(d, 0, (dtv_slots + 2) * sizeof(dtv_t));
+	} else {
+		dl_deallocate_tls(tp, false);
+	}
+	/* The next thread of this slot starts from zeros, as glibc's do;
+	 * clearing here spares a fresh slot's pages the work. */
+	memset(tp, 0, tcb_size);
 }
 
 void gr_tls_thread_exit(void)
@@ -137,6 +185,10 @@ static void find_malloc_words(void)
 	tp = make(mem + room, &lo);
 	if (!tp)
 		goto out;
+	/* glibc's vector for a new thread: its length tells how many modules
+	 * have TLS; ours adds headroom. */
+	if (dl_allocate_tls_init)
+		dtv_slots = ((dtv_t **)(void *)tp)[1][-1].counter + DTV_HEADROOM;
 	area = (uint64_t *)(void *)(tp - words * sizeof(uint64_t));
 	memcpy(before, area, words * sizeof(uint64_t));
 	/* No handler may run on the scratch block. */
@@ -192,6 +244,7 @@ int gr_tls_init(void)
 		return no("no way to set the thread pointer on this architecture");
 	dl_allocate_tls = dlvsym(RTLD_DEFAULT, "_dl_allocate_tls", "GLIBC_PRIVATE");
 	dl_deallocate_tls = dlvsym(RTLD_DEFAULT, "_dl_deallocate_tls", "GLIBC_PRIVATE");
+	dl_allocate_tls_init = dlvsym(RTLD_DEFAULT, "_dl_allocate_tls_init", "GLIBC_PRIVATE");
 	static_info = dlvsym(RTLD_DEFAULT, "_dl_get_tls_static_info", "GLIBC_PRIVATE");
 	call_tls_dtors = dlvsym(RTLD_DEFAULT, "__call_tls_dtors", "GLIBC_PRIVATE");
 	sz = dlvsym(RTLD_DEFAULT, "_thread_db_sizeof_pthread", "GLIBC_PRIVATE");
@@ -213,6 +266,12 @@ int gr_tls_init(void)
 	if (rseq_off && rseq_size && *rseq_off > 0 && (size_t)*rseq_off + 8 <= tcb_size)
 		off_rseq = *rseq_off;
 	off_runtime_flag = (char *)&gr_tls_runtime - (char *)base_tp;
+	/* glibc sets header.multiple_threads only in the block of the thread
+	 * that creates the first OS thread, and malloc takes no locks in a
+	 * block without it. OS threads (libuv's pool) may come from any green
+	 * thread later, and they free into main's arena: every block says
+	 * "multiple threads", main's too. */
+	((int *)base_tp)[6] = 1;
 	if (off_runtime_flag >= 0 || (size_t)-off_runtime_flag > static_size - tcb_size)
 		return no("the runtime's TLS flag is not in static TLS");
 	find_malloc_words();

@@ -1,0 +1,84 @@
+/* Deferred cancellation of green threads (pthread_cancel).
+ *
+ * A request is noted in the target; the target acts on it at its next
+ * cancellation point (the hooks of the calls POSIX names: sleeps, reads
+ * and writes, waits for readiness, condition waits, joins, semaphore and
+ * child waits, pthread_testcancel), or at once if it is parked in one: it
+ * is made runnable with -EINTR, as a signal would, so that the call undoes
+ * what it started (leaves its wait queue, takes a condition's mutex back)
+ * before it unwinds. Acting means pthread_exit(PTHREAD_CANCELED): with TLS
+ * of its own the thread unwinds through its cleanup handlers and C++
+ * destructors. PTHREAD_CANCEL_ASYNCHRONOUS acts at the next hook the thread
+ * calls, not at any instruction: a green thread only stops in our code. */
+#include <pthread.h>
+
+#include "sched.h"
+
+static void interrupt(struct gr_thread *t)
+{
+	if (t->in_heap) {
+		t->in_heap = 0;
+		gr_rt.live_timers--;
+	}
+	t->wake_result = -EINTR;
+	t->interrupted = 1;
+	t->cancel_kicked = 1;
+	t->sig_restart = 0; /* an interrupted call must not restart */
+	gr_runq_push(t);
+}
+
+int gr_cancel(struct gr_thread *t)
+{
+	t->cancel_pending = 1;
+	if (t->cancel_disabled || t->state == GR_DONE)
+		return 0;
+	if (t == gr_rt.cur) {
+		if (t->cancel_async)
+			gr_cancel_test();
+		return 0;
+	}
+	if (t->state == GR_PARKED && t->cancel_point)
+		interrupt(t);
+	return 0;
+}
+
+void gr_cancel_test(void)
+{
+	struct gr_thread *self = gr_rt.cur;
+
+	if (!self->cancel_pending || self->cancel_disabled || self->in_handler)
+		return;
+	/* Once: cleanup handlers may call cancellation points themselves. */
+	self->cancel_disabled = 1;
+	self->cancel_point = 0;
+	gr_thread_unwind(PTHREAD_CANCELED);
+}
+
+int gr_cancel_setstate(int state, int *old)
+{
+	struct gr_thread *self = gr_rt.cur;
+
+	if (state != PTHREAD_CANCEL_ENABLE && state != PTHREAD_CANCEL_DISABLE)
+		return -EINVAL;
+	if (old)
+		*old = self->cancel_disabled ? PTHREAD_CANCEL_DISABLE : PTHREAD_CANCEL_ENABLE;
+	self->cancel_disabled = state == PTHREAD_CANCEL_DISABLE;
+	/* glibc: enabling with a request pending in asynchronous mode acts. */
+	if (!self->cancel_disabled && self->cancel_async)
+		gr_cancel_test();
+	return 0;
+}
+
+int gr_cancel_settype(int type, int *old)
+{
+	struct gr_thread *self = gr_rt.cur;
+
+	if (type != PTHREAD_CANCEL_DEFERRED && type != PTHREAD_CANCEL_ASYNCHRONOUS)
+		return -EINVAL;
+	if (old)
+		*old = self->cancel_async ? PTHREAD_CANCEL_ASYNCHRONOUS : PTHREAD_CANCEL_DEFERRED;
+	self->cancel_async = type == PTHREAD_CANCEL_ASYNCHRONOUS;
+	if (self->cancel_async)
+		gr_cancel_test();
+	return 0;
+}

@@ -3,6 +3,8 @@
 
 VERSION := 0.1.0
 CC ?= cc
+# Debian's rustc (scripts/deps.sh test), not a rustup toolchain in $PATH.
+RUSTC ?= /usr/bin/rustc
 BUILD ?= build
 PREFIX ?= /usr/local
 DESTDIR ?=
@@ -51,6 +53,15 @@ INTEG_SRC := $(sort $(wildcard tests/integ/*.c))
 INTEG := $(patsubst tests/integ/%.c,$(BUILD)/tests/integ/%,$(INTEG_SRC))
 INTEG_CXX_SRC := $(sort $(wildcard tests/integ/*.cc))
 INTEG += $(patsubst tests/integ/%.cc,$(BUILD)/tests/integ/%,$(INTEG_CXX_SRC))
+# Programs tagged /* build-also: shared */ dlopen a library built from their
+# own source (tests/run-integ.sh says how).
+INTEG_SHARED_SRC := $(shell grep -l '^/\* build-also: shared \*/$$' $(INTEG_SRC) /dev/null)
+INTEG += $(patsubst tests/integ/%.c,$(BUILD)/tests/integ/%.so,$(INTEG_SHARED_SRC))
+# Rust programs only when rustc is there: tests/run-integ.sh then skips them.
+INTEG_RS_SRC := $(sort $(wildcard tests/integ/*.rs))
+ifneq ($(wildcard $(RUSTC)),)
+INTEG += $(patsubst tests/integ/%.rs,$(BUILD)/tests/integ/%,$(INTEG_RS_SRC))
+endif
 BENCH_SRC := $(sort $(wildcard bench/*.c))
 BENCH := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC)) $(BUILD)/bench/micro_switch \
 	$(BUILD)/bench/echo_threads $(BUILD)/bench/echo_uv $(BUILD)/bench/echo_load
@@ -106,6 +117,16 @@ $(BUILD)/tests/integ/%: tests/integ/%.cc tests/integ/check.h
 	@mkdir -p $(dir $@)
 	$(call say,CXX)
 	$(Q)g++ -std=gnu++17 -O1 -g -Wall -Wextra -Werror -pthread -o $@ $<
+
+$(BUILD)/tests/integ/%.so: tests/integ/%.c tests/integ/check.h
+	@mkdir -p $(dir $@)
+	$(call say,CC)
+	$(Q)$(CC) $(CFLAGS_PROG) -DINTEG_SHARED -shared -fPIC -o $@ $<
+
+$(BUILD)/tests/integ/%: tests/integ/%.rs
+	@mkdir -p $(dir $@)
+	$(call say,RUSTC)
+	$(Q)$(RUSTC) -O --edition 2021 -C debuginfo=1 -D warnings -o $@ $<
 
 $(BUILD)/bench/%: bench/%.c bench/bench.h
 	@mkdir -p $(dir $@)

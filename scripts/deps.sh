@@ -8,7 +8,7 @@ want="build-essential pkg-config libuv1-dev check"
 for role in "${@:-build}"; do
 	case "$role" in
 	build) ;;
-	test) want="$want g++ python3 qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross valgrind iperf" ;;
+	test) want="$want g++ python3 qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross valgrind iperf rustc" ;;
 	demo) want="$want gnuplot-nox" ;;
 	bench) want="$want gnuplot-nox python3-gevent golang-go" ;;
 	*) echo "deps.sh: unknown role '$role'" >&2; exit 2 ;;

@@ -1,18 +1,24 @@
 #!/usr/bin/env bash
-# Integration tests: run every tests/integ/<name>.c (or .cc) program natively, then
-# under the preload (default switch, then GREENIFY_SWITCH=ucontext), and
-# compare.  The native run is the reference: a preload run passes when it
-# prints the same stdout and ends the same way (exit status or signal), and
-# its stderr carries the library's stats line with os_threads=1, the proof
-# that every program thread ran on the one OS thread.
+# Integration tests: run every tests/integ/<name>.c (or .cc, .py, .rs) program
+# natively, then under the preload (default switch, then
+# GREENIFY_SWITCH=ucontext), and compare.  The native run is the reference: a
+# preload run passes when it prints the same stdout and ends the same way
+# (exit status or signal), and its stderr carries the library's stats line
+# with os_threads=1, the proof that every program thread ran on the one OS
+# thread.
 #
 # Usage: tests/run-integ.sh BUILD_DIR [NAME...]
 #   BUILD_DIR/libgreenify.so          the library
 #   BUILD_DIR/tests/integ/<name>      the programs, built by the Makefile; a
 #                                     missing or stale one is built here with
-#                                     $CC (default cc) or $CXX (default g++),
-#                                     so this also works before the Makefile
-#                                     knows about it
+#                                     $CC (default cc), $CXX (default g++) or
+#                                     $RUSTC (default Debian's /usr/bin/rustc,
+#                                     not a rustup one), so this also works
+#                                     before the Makefile knows about it; .rs
+#                                     programs are skipped, and said so, when
+#                                     $RUSTC is missing (scripts/deps.sh test
+#                                     installs it); a .py program runs with
+#                                     /usr/bin/python3 through a launcher
 #   NAME...                           run only these programs
 # Environment:
 #   INTEG_MODES    preload modes to run, default "preload ucontext disable"
@@ -21,19 +27,26 @@
 #   GREENIFY_*     passed through, except SWITCH, DISABLE and STATS, which
 #                  each mode sets itself
 #
-# Tags, in a comment line of the program's source:
+# Tags, in a /* */ comment line of the program's source (C, C++ or Rust):
 #   /* expect: exit N */          exit status N instead of 0
 #   /* expect: signal SIGSEGV */  dies of that signal (then no stats line is
 #                                 required: the library cannot print at exit)
 #   /* expect-stderr-preload: TEXT */  preload runs' stderr must contain TEXT
 #   /* run-also: disable */       also run with GREENIFY_DISABLE=1, which must
 #                                 behave natively
+#   /* build-also: shared */      (.c only) also compile the source with
+#                                 -DINTEG_SHARED -shared -fPIC into
+#                                 BUILD_DIR/tests/integ/<name>.so, a library
+#                                 the program dlopens (found next to itself
+#                                 through /proc/self/exe): one file holds
+#                                 both halves
 # A program that prints "probe: os_tasks=K program_threads=N" on stderr
 # (the kernel tasks it counted while N threads were alive) is checked for
 # K >= N natively and when disabled, and for K <= N/10 under the preload.
 #
-# Prints "PASS name [mode]" or "FAIL name [mode]: reason" (then the details)
-# per run, ends with "N passed, M failed", and exits 1 if M > 0.
+# Prints "PASS name [mode]", "FAIL name [mode]: reason" (then the details) or
+# "SKIP name: reason" per run, ends with "N passed, M failed" (", K skipped"
+# when K > 0), and exits 1 if M > 0.
 set -u
 
 if [ $# -lt 1 ]; then
@@ -53,8 +66,10 @@ modes=${INTEG_MODES-preload ucontext disable}
 limit=${INTEG_TIMEOUT:-30}
 cc=${CC:-cc}
 cxx=${CXX:-g++}
+rustc=${RUSTC:-/usr/bin/rustc}
 cflags="-O1 -g -pthread -Wall -Wextra -Werror -std=gnu11"
 cxxflags="-O1 -g -pthread -Wall -Wextra -Werror -std=gnu++17"
+rustflags="-O --edition 2021 -C debuginfo=1 -D warnings"
 
 for mode in $modes; do
 	case $mode in
@@ -74,6 +89,7 @@ unset GREENIFY_SWITCH GREENIFY_DISABLE GREENIFY_STATS
 
 passed=0
 failed=0
+skipped=0
 probe_why= # why probe_ok failed
 
 pass() {
@@ -153,10 +169,19 @@ probe_ok() {
 	esac
 }
 
-# build NAME SRC: make sure the program exists and is newer than its sources.
+# fresh FILE SRC: FILE exists and is newer than SRC and check.h.
+fresh() {
+	[ -e "$1" ] && [ "$1" -nt "$2" ] && [ "$1" -nt "$src_dir/check.h" ]
+}
+
+# build NAME SRC: make sure the program (and the library it dlopens, if it is
+# tagged build-also: shared) exists and is newer than its sources.
 build() {
-	local name=$1 src=$2 bin=$bin_dir/$1 compile
-	if [ -x "$bin" ] && [ "$bin" -nt "$src" ] && [ "$bin" -nt "$src_dir/check.h" ]; then
+	local name=$1 src=$2 bin=$bin_dir/$1 compile shared=
+	if [ "$(tag "$src" build-also)" = shared ]; then
+		shared=$bin.so
+	fi
+	if [ -x "$bin" ] && fresh "$bin" "$src" && { [ -z "$shared" ] || fresh "$shared" "$src"; }; then
 		return 0
 	fi
 	mkdir -p "$bin_dir" || return 1
@@ -168,9 +193,24 @@ build() {
 			chmod +x "$bin"
 		return
 		;;
+	*.rs)
+		if [ ! -x "$rustc" ]; then
+			echo "SKIP $name: no $rustc to build it (scripts/deps.sh test installs Debian's rustc)"
+			skipped=$((skipped + 1))
+			return 1
+		fi
+		compile="$rustc $rustflags"
+		;;
 	*.cc) compile="$cxx $cxxflags" ;;
 	*) compile="$cc $cflags" ;;
 	esac
+	if [ -n "$shared" ]; then
+		# shellcheck disable=SC2086 # word splitting of the command is intended
+		if ! $compile -DINTEG_SHARED -shared -fPIC -o "$shared" "$src" >"$tmp/$name.compiler" 2>&1; then
+			fail "$name" build "${compile%% *} -shared failed" "$tmp/$name.compiler"
+			return 1
+		fi
+	fi
 	# shellcheck disable=SC2086 # word splitting of the command is intended
 	if ! $compile -o "$bin" "$src" >"$tmp/$name.compiler" 2>&1; then
 		fail "$name" build "${compile%% *} failed" "$tmp/$name.compiler"
@@ -238,7 +278,7 @@ check_mode() {
 		fail "$name" "$mode" "no 'greenify: stats' line on stderr" "$out.stderr"
 	elif ! [[ $stats =~ \ os_threads=1(\ |$) ]]; then
 		fail "$name" "$mode" "not on one OS thread: $stats" "$out.stderr"
-	elif grep -qE 'pthread_create|std::j?thread|threading\.Thread' "$src" &&
+	elif grep -qE 'pthread_create|std::j?thread|threading\.Thread|thread::(spawn|scope)' "$src" &&
 		! { [[ $stats =~ \ threads=([0-9]+) ]] && [ "${BASH_REMATCH[1]}" -gt 0 ]; }; then
 		fail "$name" "$mode" "no green threads counted: $stats" "$out.stderr"
 	else
@@ -248,7 +288,7 @@ check_mode() {
 
 names=("$@")
 if [ ${#names[@]} -eq 0 ]; then
-	for src in "$src_dir"/*.c "$src_dir"/*.cc "$src_dir"/*.py; do
+	for src in "$src_dir"/*.c "$src_dir"/*.cc "$src_dir"/*.py "$src_dir"/*.rs; do
 		[ -f "$src" ] || continue
 		name=${src##*/}
 		names+=("${name%.*}")
@@ -259,8 +299,9 @@ for name in "${names[@]}"; do
 	src=$src_dir/$name.c
 	[ -f "$src" ] || src=$src_dir/$name.cc
 	[ -f "$src" ] || src=$src_dir/$name.py
+	[ -f "$src" ] || src=$src_dir/$name.rs
 	if [ ! -f "$src" ]; then
-		fail "$name" build "no $src_dir/$name.c, .cc or .py"
+		fail "$name" build "no $src_dir/$name.c, .cc, .py or .rs"
 		continue
 	fi
 	build "$name" "$src" || continue
@@ -285,5 +326,9 @@ for name in "${names[@]}"; do
 	done
 done
 
-echo "$passed passed, $failed failed"
+if [ "$skipped" -gt 0 ]; then
+	echo "$passed passed, $failed failed, $skipped skipped"
+else
+	echo "$passed passed, $failed failed"
+fi
 [ "$failed" -eq 0 ]

@@ -43,6 +43,7 @@ static void thread_entry(void *arg)
 		gr_rt.foreign_runs++;
 	errno = 0;
 	if (t->ctx.tp) {
+		gr_tls_thread_start();
 		/* As glibc's start_thread: the outermost cancellation buffer
 		 * of the thread's own control block, where the forced unwind
 		 * of pthread_exit (gr_thread_unwind) lands. The same thing the

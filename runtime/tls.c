@@ -37,6 +37,7 @@ static void *(*dl_allocate_tls)(void *mem);
 static void *(*dl_allocate_tls_init)(void *tcb, bool main_thread);
 static void (*dl_deallocate_tls)(void *tcb, bool dealloc_tcb);
 static void (*call_tls_dtors)(void);
+static void (*ctype_init)(void);
 
 static size_t static_size; /* control block + static TLS + surplus */
 static size_t static_align;
@@ -154,6 +155,14 @@ void gr_tls_free(void *tp)
 	memset(tp, 0, tcb_size);
 }
 
+void gr_tls_thread_start(void)
+{
+	/* glibc's start_thread does this: the <ctype.h> tables (isdigit and
+	 * friends read them through TLS pointers) for the thread's locale. */
+	if (ctype_init)
+		ctype_init();
+}
+
 void gr_tls_thread_exit(void)
 {
 	if (call_tls_dtors)
@@ -247,8 +256,9 @@ int gr_tls_init(void)
 	dl_allocate_tls_init = dlvsym(RTLD_DEFAULT, "_dl_allocate_tls_init", "GLIBC_PRIVATE");
 	static_info = dlvsym(RTLD_DEFAULT, "_dl_get_tls_static_info", "GLIBC_PRIVATE");
 	call_tls_dtors = dlvsym(RTLD_DEFAULT, "__call_tls_dtors", "GLIBC_PRIVATE");
+	ctype_init = dlvsym(RTLD_DEFAULT, "__ctype_init", "GLIBC_PRIVATE");
 	sz = dlvsym(RTLD_DEFAULT, "_thread_db_sizeof_pthread", "GLIBC_PRIVATE");
-	if (!dl_allocate_tls || !dl_deallocate_tls || !static_info || !sz)
+	if (!dl_allocate_tls || !dl_deallocate_tls || !static_info || !sz || !ctype_init)
 		return no("the dynamic linker's TLS allocator is not exported");
 	static_info(&static_size, &static_align);
 	tcb_size = *sz;

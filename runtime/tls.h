@@ -39,6 +39,10 @@ void *gr_tls_make(char *hi, char **lo);
  * the TLS of modules loaded later (dlopen). */
 void gr_tls_free(void *tp);
 
+/* Sets up what glibc sets up in a new thread before its function runs
+ * (the <ctype.h> table pointers); called first thing in a green thread. */
+void gr_tls_thread_start(void);
+
 /* Runs the calling green thread's C++ thread_local destructors
  * (__cxa_thread_atexit_impl), as glibc does first when a thread exits. */
 void gr_tls_thread_exit(void);

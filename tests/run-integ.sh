@@ -21,7 +21,8 @@
 #                                     /usr/bin/python3 through a launcher
 #   NAME...                           run only these programs
 # Environment:
-#   INTEG_MODES    preload modes to run, default "preload ucontext disable"
+#   INTEG_MODES    preload modes to run, default "preload ucontext shared disable"
+#                  (shared: GREENIFY_TLS=shared, one TLS for all green threads)
 #                  ("" runs natively only: checks the programs themselves)
 #   INTEG_TIMEOUT  seconds per run, default 30
 #   GREENIFY_*     passed through, except SWITCH, DISABLE and STATS, which
@@ -32,6 +33,8 @@
 #   /* expect: signal SIGSEGV */  dies of that signal (then no stats line is
 #                                 required: the library cannot print at exit)
 #   /* expect-stderr-preload: TEXT */  preload runs' stderr must contain TEXT
+#   /* needs: private-tls */      not run in the shared mode (about per-thread
+#                                 state, which that mode shares by design)
 #   /* run-also: disable */       also run with GREENIFY_DISABLE=1, which must
 #                                 behave natively
 #   /* build-also: shared */      (.c only) also compile the source with
@@ -62,7 +65,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 src_dir=$here/integ
 bin_dir=$build/tests/integ
 lib=$build/libgreenify.so
-modes=${INTEG_MODES-preload ucontext disable}
+modes=${INTEG_MODES-preload ucontext shared disable}
 limit=${INTEG_TIMEOUT:-30}
 cc=${CC:-cc}
 cxx=${CXX:-g++}
@@ -73,7 +76,7 @@ rustflags="-O --edition 2021 -C debuginfo=1 -D warnings"
 
 for mode in $modes; do
 	case $mode in
-	preload | ucontext | disable) ;;
+	preload | ucontext | shared | disable) ;;
 	*)
 		echo "$0: unknown mode '$mode' in INTEG_MODES" >&2
 		exit 2
@@ -85,7 +88,7 @@ tmp=$(mktemp -d) || exit 2
 trap 'rm -rf "$tmp"' EXIT
 # A program that dies of a signal must not leave a core file behind.
 ulimit -c 0
-unset GREENIFY_SWITCH GREENIFY_DISABLE GREENIFY_STATS
+unset GREENIFY_SWITCH GREENIFY_DISABLE GREENIFY_STATS GREENIFY_TLS
 
 passed=0
 failed=0
@@ -112,7 +115,7 @@ fail() {
 
 # The value of a tag such as "expect" in a source file, or nothing.
 tag() {
-	sed -n "s|^/\* $2: \(.*\) \*/\$|\1|p" "$1" | head -n 1
+	sed -n -e "s|^/\* $2: \(.*\) \*/\$|\1|p" -e "s|^# $2: \(.*\)\$|\1|p" "$1" | head -n 1
 }
 
 # How a run ended, from the status the shell saw through timeout(1): timeout
@@ -136,6 +139,7 @@ run() {
 	case $mode in
 	preload) envs=("LD_PRELOAD=$lib" GREENIFY_STATS=1 ${extra_env:+"$extra_env"}) ;;
 	ucontext) envs=("LD_PRELOAD=$lib" GREENIFY_STATS=1 GREENIFY_SWITCH=ucontext ${extra_env:+"$extra_env"}) ;;
+	shared) envs=("LD_PRELOAD=$lib" GREENIFY_STATS=1 GREENIFY_TLS=shared ${extra_env:+"$extra_env"}) ;;
 	disable) envs=("LD_PRELOAD=$lib" GREENIFY_STATS=1 GREENIFY_DISABLE=1) ;;
 	esac
 	# env after timeout, so that timeout itself never runs under the preload.
@@ -313,6 +317,11 @@ for name in "${names[@]}"; do
 	check_native "$name" "$ref" "$expect" || continue
 	for mode in $modes; do
 		if [ "$mode" = disable ] && [ "$(tag "$src" run-also)" != disable ]; then
+			continue
+		fi
+		# Programs about per-thread state need TLS of their own: the
+		# shared mode gives every green thread one TLS by design.
+		if [ "$mode" = shared ] && [ "$(tag "$src" needs)" = private-tls ]; then
 			continue
 		fi
 		if [ ! -f "$lib" ]; then

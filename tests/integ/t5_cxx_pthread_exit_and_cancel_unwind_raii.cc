@@ -1,3 +1,4 @@
+/* needs: private-tls */
 // Hazard: in C++, pthread_exit and a deferred pthread_cancel leave a thread
 // by a forced unwind (abi::__forced_unwind), so every frame between the call
 // and the thread's start runs its local destructors (RAII), a catch (...)

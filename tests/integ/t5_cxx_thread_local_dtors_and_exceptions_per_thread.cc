@@ -1,3 +1,4 @@
+/* needs: private-tls */
 // Hazard: C++ keeps per-thread state in TLS that green threads must not share:
 // thread_local objects (constructed on first use in each thread, destroyed at
 // that thread's exit through __cxa_thread_atexit_impl), and the exception

@@ -1,3 +1,4 @@
+/* needs: private-tls */
 /* Hazard: deferred cancellation of a green thread.  pthread_cancel must wake
  * a thread parked in a cancellation point and unwind it there, running its
  * cleanup handlers (innermost first), and join must give PTHREAD_CANCELED.

@@ -1,3 +1,4 @@
+/* needs: private-tls */
 /* Hazard: pthread_exit is an unwind, not a jump.  Called from a nested
  * function it must run the thread's pending pthread_cleanup_push handlers,
  * innermost first, then its key destructors, and join must return its

@@ -22,6 +22,7 @@
 #     each get theirs, sleep while the others get their own, and still read
 #     their own message; libc's __errno_location() differs in 20 live
 #     threads.
+# needs: private-tls
 import concurrent.futures
 import ctypes
 import hashlib

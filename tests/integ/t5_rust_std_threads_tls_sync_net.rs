@@ -1,3 +1,4 @@
+/* needs: private-tls */
 /* Hazard: an unmodified Rust program (std only, built by Debian's rustc).
  * Rust's std keeps per-thread state in TLS that green threads must not
  * share: each thread's handle (thread::current: its name and id), the

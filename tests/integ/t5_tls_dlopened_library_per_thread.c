@@ -1,3 +1,4 @@
+/* needs: private-tls */
 /* Hazard: TLS of a library loaded with dlopen after the threads exist.  Its
  * block is not in any thread's static TLS: glibc hands it out lazily, per
  * thread, through the thread's DTV (__tls_get_addr), and a DTV made before

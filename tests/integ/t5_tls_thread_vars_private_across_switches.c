@@ -1,3 +1,4 @@
+/* needs: private-tls */
 /* Hazard: __thread variables belong to the thread.  Green threads that share
  * one OS thread must each get their own static TLS block, kept across every
  * switch, or one thread's counter is another's:

@@ -27,6 +27,8 @@
 #include "sched.h"
 
 int gr_tls_private;
+size_t gr_tls_delta;
+ptrdiff_t gr_tls_hot[3];
 
 #define HEADER_COPY 0x80 /* tcbhead_t up to __glibc_unused2 (x86_64 ABI) */
 #define MAX_SHARED  4	 /* malloc words shared with the OS thread */
@@ -129,6 +131,7 @@ static void *make(char *hi, char **lo)
 	for (int i = 0; i < n_shared; i++)
 		*(void **)(tp + off_shared[i]) = *(void **)((char *)base_tp + off_shared[i]);
 	*lo = tp - (static_size - tcb_size);
+	GR_ASSERT(!gr_tls_delta || hi - tp == (ptrdiff_t)gr_tls_delta);
 	return tp;
 }
 
@@ -285,6 +288,15 @@ int gr_tls_init(void)
 	if (off_runtime_flag >= 0 || (size_t)-off_runtime_flag > static_size - tcb_size)
 		return no("the runtime's TLS flag is not in static TLS");
 	find_malloc_words();
+	/* make(hi) with hi a 64-byte aligned control block puts the thread
+	 * pointer this far below it. */
+	gr_tls_delta = ((dtv_slots ? (dtv_slots + 2) * sizeof(dtv_t) + 63 : 0) + tcb_size + 63) &
+		       ~(size_t)63;
+	gr_tls_hot[0] = 0x28; /* the stack guard's line */
+	gr_tls_hot[1] = (char *)&errno - (char *)base_tp;
+	gr_tls_hot[2] = off_runtime_flag;
+	if (static_align > 64)
+		gr_tls_delta = 0; /* not a constant then: no prefetch */
 	gr_tls_private = 1;
 	return 0;
 }

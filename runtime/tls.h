@@ -47,6 +47,21 @@ void gr_tls_thread_start(void);
  * (__cxa_thread_atexit_impl), as glibc does first when a thread exits. */
 void gr_tls_thread_exit(void);
 
+/* Where a green thread's TLS lies relative to its control block (every
+ * block is built the same way below it), and the lines of it a thread
+ * reads as soon as it runs: set by gr_tls_init. */
+extern size_t gr_tls_delta;
+extern ptrdiff_t gr_tls_hot[3];
+
+static inline void gr_tls_prefetch(const void *thread)
+{
+	const char *tp = (const char *)thread - gr_tls_delta;
+
+	__builtin_prefetch(tp + gr_tls_hot[0]);
+	__builtin_prefetch(tp + gr_tls_hot[1]);
+	__builtin_prefetch(tp + gr_tls_hot[2]);
+}
+
 /* The runtime thread's own thread pointer (main's and the hub's). */
 void *gr_tls_base(void);
 

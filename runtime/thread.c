@@ -11,6 +11,7 @@
 #include "sched.h"
 #include "key.h"
 #include "lock.h"
+#include "signal.h"
 #include "zombie.h"
 
 /* A pthread_t is the control block's address with a generation number in
@@ -85,6 +86,7 @@ int gr_thread_create(const struct gr_create *c, struct gr_thread **out)
 	gr_rt.created++;
 	if (++gr_rt.live > gr_rt.peak_live)
 		gr_rt.peak_live = gr_rt.live;
+	gr_signal_thread_created(t);
 	gr_runq_push(t);
 	*out = t;
 	return 0;
@@ -208,6 +210,7 @@ void gr_thread_exit(void *retval)
 	 * whether or not main returned. */
 	if (--gr_rt.live == 0)
 		exit(0);
+	gr_signal_thread_exited(self);
 	if (self->joiner) {
 		struct gr_thread *j = self->joiner;
 		j->join_ret = retval;

@@ -6,8 +6,11 @@
  * they are never restarted after a signal handler: EINTR. select writes the
  * time left into its timeout, as Linux does.
  *
- * Not yet: the signal mask of ppoll, pselect and epoll_pwait is not applied
- * while the green thread waits (the mask is the OS thread's: README). */
+ * The signal mask of ppoll, pselect and epoll_pwait becomes the green
+ * thread's for the call (runtime/sigmask.c), atomically as natively: a
+ * signal it lets through, already pending or arriving during the wait,
+ * runs its handler in this thread and the call fails with EINTR, unless
+ * an fd was ready first; then the mask the thread had is back. */
 #include "hook.h"
 
 #include <errno.h>
@@ -15,16 +18,47 @@
 
 #include "../runtime/clock.h"
 #include "../runtime/fdwait.h"
+#include "../runtime/signal.h"
 
-/* poll with a timeout in ns (-1: none). */
-static int green_poll(struct pollfd *fds, nfds_t n, int64_t timeout_ns)
+/* A call with a signal mask (ppoll, pselect, epoll_pwait) found nothing
+ * ready: whether a signal its mask lets through has run its handler, which
+ * ends the call with EINTR (the kernel checks before a zero timeout too). */
+static int interrupted(const sigset_t *mask)
+{
+	if (mask && gr_signal_interrupted() > 0) {
+		errno = EINTR;
+		return 1;
+	}
+	return 0;
+}
+
+/* Ends a call with a signal mask: the thread's own mask is back, and
+ * what it lets through runs, before the call returns r (errno kept). */
+static int masked_end(int r, uint64_t old)
+{
+	int saved = errno;
+
+	gr_sigmask_leave(old);
+	errno = saved;
+	if (r >= 0)
+		gr_maybe_yield();
+	return r;
+}
+
+/* poll with a timeout in ns (-1: none) and the signal mask of the call
+ * (NULL: the thread's), which the caller applied. */
+static int green_poll(struct pollfd *fds, nfds_t n, int64_t timeout_ns, const sigset_t *mask)
 {
 	int64_t deadline = timeout_ns < 0 ? 0 : gr_now() + timeout_ns;
 	int r;
 
 	for (;;) {
 		r = GR_REAL(poll)(fds, n, 0);
-		if (r != 0 || timeout_ns == 0)
+		if (r != 0)
+			break;
+		if (interrupted(mask))
+			return -1;
+		if (timeout_ns == 0)
 			break;
 		if (deadline && gr_now() >= deadline)
 			break;
@@ -42,7 +76,7 @@ static int green_poll(struct pollfd *fds, nfds_t n, int64_t timeout_ns)
 			break;
 		}
 	}
-	if (r >= 0)
+	if (r >= 0 && !mask) /* a masked call yields once its mask is gone */
 		gr_maybe_yield();
 	return r;
 }
@@ -51,7 +85,7 @@ GR_EXPORT int poll(struct pollfd *fds, nfds_t n, int timeout)
 {
 	if (!gr_green())
 		return GR_REAL(poll)(fds, n, timeout);
-	return green_poll(fds, n, timeout < 0 ? -1 : (int64_t)timeout * 1000000);
+	return green_poll(fds, n, timeout < 0 ? -1 : (int64_t)timeout * 1000000, NULL);
 }
 
 GR_EXPORT int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *tmo, const sigset_t *mask)
@@ -62,11 +96,16 @@ GR_EXPORT int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *tmo, co
 		errno = EINVAL;
 		return -1;
 	}
-	return green_poll(fds, n, tmo ? gr_ts_ns(tmo) : -1);
+	if (!mask)
+		return green_poll(fds, n, tmo ? gr_ts_ns(tmo) : -1, NULL);
+	uint64_t old = gr_sigmask_enter(gr_sigset_bits(mask));
+	int r = green_poll(fds, n, tmo ? gr_ts_ns(tmo) : -1, mask);
+	return masked_end(r, old);
 }
 
 /* select on top of poll: the sets become pollfds and back. */
-static int green_select(int nfds, fd_set *rd, fd_set *wr, fd_set *ex, int64_t timeout_ns)
+static int green_select(int nfds, fd_set *rd, fd_set *wr, fd_set *ex, int64_t timeout_ns,
+			const sigset_t *mask)
 {
 	struct pollfd pf[FD_SETSIZE];
 	nfds_t n = 0;
@@ -87,7 +126,7 @@ static int green_select(int nfds, fd_set *rd, fd_set *wr, fd_set *ex, int64_t ti
 			n++;
 		}
 	}
-	r = green_poll(pf, n, timeout_ns);
+	r = green_poll(pf, n, timeout_ns, mask);
 	if (r < 0)
 		return r;
 	for (nfds_t i = 0; i < n; i++)
@@ -136,7 +175,7 @@ GR_EXPORT int select(int nfds, fd_set *restrict rd, fd_set *restrict wr, fd_set 
 		timeout_ns = (int64_t)tv->tv_sec * GR_NSEC + (int64_t)tv->tv_usec * 1000;
 	}
 	t0 = gr_now();
-	r = green_select(nfds, rd, wr, ex, timeout_ns);
+	r = green_select(nfds, rd, wr, ex, timeout_ns, NULL);
 	if (tv && r >= 0) { /* Linux: the time not slept */
 		int64_t left = timeout_ns - (gr_now() - t0);
 		if (left < 0 || r == 0)
@@ -156,17 +195,26 @@ GR_EXPORT int pselect(int nfds, fd_set *restrict rd, fd_set *restrict wr, fd_set
 		errno = EINVAL;
 		return -1;
 	}
-	return green_select(nfds, rd, wr, ex, tmo ? gr_ts_ns(tmo) : -1);
+	if (!mask)
+		return green_select(nfds, rd, wr, ex, tmo ? gr_ts_ns(tmo) : -1, NULL);
+	uint64_t old = gr_sigmask_enter(gr_sigset_bits(mask));
+	int r = green_select(nfds, rd, wr, ex, tmo ? gr_ts_ns(tmo) : -1, mask);
+	return masked_end(r, old);
 }
 
-static int green_epoll_wait(int ep, struct epoll_event *ev, int max, int timeout)
+static int green_epoll_wait(int ep, struct epoll_event *ev, int max, int timeout,
+			    const sigset_t *mask)
 {
 	int64_t deadline = timeout < 0 ? 0 : gr_now() + (int64_t)timeout * 1000000;
 	int r;
 
 	for (;;) {
 		r = GR_REAL(epoll_wait)(ep, ev, max, 0);
-		if (r != 0 || timeout == 0 || (deadline && gr_now() >= deadline))
+		if (r != 0)
+			break;
+		if (interrupted(mask))
+			return -1;
+		if (timeout == 0 || (deadline && gr_now() >= deadline))
 			break;
 		int w = gr_fd_wait(ep, GR_FD_READ, deadline);
 		if (w == -EINTR) {
@@ -180,7 +228,7 @@ static int green_epoll_wait(int ep, struct epoll_event *ev, int max, int timeout
 			return -1;
 		}
 	}
-	if (r >= 0)
+	if (r >= 0 && !mask) /* a masked call yields once its mask is gone */
 		gr_maybe_yield();
 	return r;
 }
@@ -189,7 +237,7 @@ GR_EXPORT int epoll_wait(int ep, struct epoll_event *ev, int max, int timeout)
 {
 	if (!gr_green())
 		return GR_REAL(epoll_wait)(ep, ev, max, timeout);
-	return green_epoll_wait(ep, ev, max, timeout);
+	return green_epoll_wait(ep, ev, max, timeout, NULL);
 }
 
 GR_EXPORT int epoll_pwait(int ep, struct epoll_event *ev, int max, int timeout,
@@ -197,5 +245,9 @@ GR_EXPORT int epoll_pwait(int ep, struct epoll_event *ev, int max, int timeout,
 {
 	if (!gr_green())
 		return GR_REAL(epoll_pwait)(ep, ev, max, timeout, mask);
-	return green_epoll_wait(ep, ev, max, timeout);
+	if (!mask)
+		return green_epoll_wait(ep, ev, max, timeout, NULL);
+	uint64_t old = gr_sigmask_enter(gr_sigset_bits(mask));
+	int r = green_epoll_wait(ep, ev, max, timeout, mask);
+	return masked_end(r, old);
 }

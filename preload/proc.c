@@ -12,7 +12,8 @@
  * fork: the child has only the thread that called fork, on its stack, and
  * the event loop's epoll instance is shared with the parent: the child's
  * runtime stands down, every hook in it calls libc (a single-threaded
- * process may block), and threads it creates are OS threads. */
+ * process may block), and threads it creates are OS threads. Its signal
+ * mask is the forking thread's, as natively. */
 #include "hook.h"
 
 #include <errno.h>
@@ -23,15 +24,20 @@
 
 #include "../runtime/clock.h"
 #include "../runtime/fdwait.h"
+#include "../runtime/signal.h"
 
 extern char **environ;
 
 GR_EXPORT pid_t fork(void)
 {
+	int green = gr_green();
 	pid_t pid = GR_REAL(fork)();
 
-	if (pid == 0 && gr_rt.started)
+	if (pid == 0 && gr_rt.started) {
 		gr_rt.inside = 1; /* the child's runtime stands down */
+		if (green)
+			gr_signal_forked();
+	}
 	return pid;
 }
 

@@ -1,4 +1,6 @@
-/* Signal hooks: sigaction, signal, raise, pthread_kill, pthread_sigqueue.
+/* Signal hooks: sigaction, signal, raise, pthread_kill, pthread_sigqueue;
+ * the masks: pthread_sigmask, sigprocmask, sigpending; the waits:
+ * sigsuspend, pause, sigwait, sigwaitinfo, sigtimedwait.
  *
  * The program's handlers go behind runtime/signal.c's trampoline, so that
  * once threads are green each handler runs at a safe point in the green
@@ -6,20 +8,36 @@
  * (EINTR from sem_wait, sleeps, futex waits without SA_RESTART). sigaction
  * still reports the program's own handler, flags and mask.
  *
- * pthread_kill and raise of a signal with a handler go straight to the
- * green target: the handler runs in it (before raise returns, when it is
- * the caller). Other signals (default action, ignored, sig 0) go to the
- * OS thread, since their effect is the process's.
+ * Every green thread has its own signal mask (runtime/sigmask.c), inherited
+ * by the threads it creates. The OS thread blocks a signal only while every
+ * green thread does; one that arrives goes to a thread that does not block
+ * it (main first, as the kernel chooses), and one that every thread blocks
+ * stays pending until a thread unblocks it, which then runs its handler
+ * before pthread_sigmask returns.
+ *
+ * pthread_kill, raise and pthread_sigqueue go straight to the green target
+ * when it blocks the signal (it stays pending on that thread) or when the
+ * signal has a handler (the handler runs in the target, before raise
+ * returns when the target is the caller). Other signals (default action,
+ * ignored, sig 0) go to the OS thread, since their effect is the process's.
+ *
+ * sigsuspend and pause park the thread until a handler has run; sigwait and
+ * its variants park it until a signal of their set is pending and take it.
  *
  * Left to libc: synchronous fault signals (SIGSEGV, SIGBUS, SIGILL, SIGFPE,
  * SIGTRAP, SIGSYS), whose handlers must run on the faulting stack at once;
- * sigprocmask and pthread_sigmask (the mask is still the OS thread's, shared
- * by all green threads: README); signalfd, sigwait and sigsuspend. */
+ * signalfd (read on it is green, and it reports what the OS thread has
+ * pending, which is every signal all threads block); the old BSD and System
+ * V calls (sigblock, sigsetmask, sighold, sigrelse, sigpause), which glibc
+ * builds on its internal sigprocmask and sigsuspend, out of our reach, and
+ * sigsetjmp/siglongjmp's saved mask, for the same reason: those change or
+ * wait with the OS thread's mask (README). */
 #include "hook.h"
 
 #include <errno.h>
 #include <stdint.h>
 
+#include "../runtime/clock.h"
 #include "../runtime/signal.h"
 
 GR_EXPORT int sigaction(int sig, const struct sigaction *restrict act,
@@ -56,12 +74,29 @@ GR_EXPORT sighandler_t signal(int sig, sighandler_t handler)
 	return old.sa_handler;
 }
 
+/* What the target's handler or sigwait sees for a signal sent to one
+ * thread: glibc sends pthread_kill and raise with tgkill (SI_TKILL),
+ * pthread_sigqueue with rt_tgsigqueueinfo (SI_QUEUE). */
+static siginfo_t thread_info(int sig, int code)
+{
+	siginfo_t info;
+
+	memset(&info, 0, sizeof(info));
+	info.si_signo = sig;
+	info.si_code = code;
+	info.si_pid = getpid();
+	info.si_uid = getuid();
+	return info;
+}
+
 GR_EXPORT int raise(int sig)
 {
-	if (!gr_green() || !gr_signal_has_handler(sig))
+	if (!gr_green() || sig <= 0 || sig >= GR_NSIG)
 		return GR_REAL(raise)(sig);
-	gr_signal_thread(gr_rt.cur, sig);
-	return 0;
+	siginfo_t info = thread_info(sig, SI_TKILL);
+	if (gr_signal_send(gr_rt.cur, sig, &info))
+		return 0;
+	return GR_REAL(raise)(sig);
 }
 
 GR_EXPORT int pthread_kill(pthread_t th, int sig)
@@ -77,19 +112,157 @@ GR_EXPORT int pthread_kill(pthread_t th, int sig)
 	if (sig < 0 || sig >= NSIG)
 		return EINVAL;
 	t = gr_thread_find((uint64_t)th);
-	if (sig != 0 && t && t->state != GR_DONE && gr_signal_has_handler(sig)) {
-		gr_signal_thread(t, sig);
-		return 0;
+	if (sig != 0 && t && t->state != GR_DONE) {
+		siginfo_t info = thread_info(sig, SI_TKILL);
+		if (gr_signal_send(t, sig, &info))
+			return 0;
 	}
 	return GR_REAL(pthread_kill)(os, sig);
 }
 
 GR_EXPORT int pthread_sigqueue(pthread_t th, int sig, const union sigval value)
 {
+	struct gr_thread *t;
 	pthread_t os;
 
 	if (!gr_green())
 		return GR_REAL(pthread_sigqueue)(th, sig, value);
 	os = gr_os_thread(th);
-	return os ? GR_REAL(pthread_sigqueue)(os, sig, value) : ESRCH;
+	if (!os)
+		return ESRCH;
+	t = gr_thread_find((uint64_t)th);
+	if (sig > 0 && sig < GR_NSIG && t && t->state != GR_DONE) {
+		siginfo_t info = thread_info(sig, SI_QUEUE);
+		info.si_value = value;
+		if (gr_signal_send(t, sig, &info))
+			return 0;
+	}
+	return GR_REAL(pthread_sigqueue)(os, sig, value);
+}
+
+/* Returns the error number, as pthread_sigmask does; *old is written as
+ * the kernel writes it (its first word), set is read before, so the two
+ * may be one object. */
+static int green_sigmask(int how, const sigset_t *set, sigset_t *old)
+{
+	uint64_t want = 0, was;
+	int err;
+
+	if (set)
+		want = gr_sigset_bits(set);
+	err = gr_sigmask(how, set ? &want : NULL, &was);
+	if (err < 0)
+		return -err;
+	if (old)
+		gr_sigset_put(old, was);
+	return 0;
+}
+
+GR_EXPORT int pthread_sigmask(int how, const sigset_t *restrict set, sigset_t *restrict old)
+{
+	if (!gr_green())
+		return GR_REAL(pthread_sigmask)(how, set, old);
+	return green_sigmask(how, set, old);
+}
+
+GR_EXPORT int sigprocmask(int how, const sigset_t *restrict set, sigset_t *restrict old)
+{
+	int err;
+
+	if (!gr_green())
+		return GR_REAL(sigprocmask)(how, set, old);
+	err = green_sigmask(how, set, old);
+	if (err) {
+		errno = err;
+		return -1;
+	}
+	return 0;
+}
+
+GR_EXPORT int sigpending(sigset_t *set)
+{
+	if (!gr_green())
+		return GR_REAL(sigpending)(set);
+	gr_sigset_put(set, gr_sigpending());
+	return 0;
+}
+
+/* The kernel's answer to a NULL set, which glibc's prototypes rule out. */
+static int efault(const void *p)
+{
+	if (p)
+		return 0;
+	errno = EFAULT;
+	return 1;
+}
+
+GR_EXPORT int sigsuspend(const sigset_t *mask)
+{
+	if (!gr_green())
+		return GR_REAL(sigsuspend)(mask);
+	if (!efault(mask))
+		errno = -gr_sigsuspend(gr_sigset_bits(mask));
+	return -1;
+}
+
+GR_EXPORT int pause(void)
+{
+	if (!gr_green())
+		return GR_REAL(pause)();
+	errno = -gr_sigsuspend(gr_rt.cur->sig_mask);
+	return -1;
+}
+
+/* sigtimedwait with a relative timeout in ns (-1: none). */
+static int green_sigtimedwait(const sigset_t *set, siginfo_t *info, int64_t timeout_ns)
+{
+	int64_t deadline = timeout_ns < 0 ? 0 : timeout_ns == 0 ? -1 : gr_now() + timeout_ns;
+	int r;
+
+	if (efault(set))
+		return -1;
+	r = gr_sigwait(gr_sigset_bits(set), deadline, info);
+
+	if (r < 0) {
+		errno = -r;
+		return -1;
+	}
+	return r;
+}
+
+GR_EXPORT int sigtimedwait(const sigset_t *restrict set, siginfo_t *restrict info,
+			   const struct timespec *restrict tmo)
+{
+	if (!gr_green())
+		return GR_REAL(sigtimedwait)(set, info, tmo);
+	if (tmo && (tmo->tv_sec < 0 || tmo->tv_nsec < 0 || tmo->tv_nsec >= GR_NSEC)) {
+		errno = EINVAL;
+		return -1;
+	}
+	return green_sigtimedwait(set, info, tmo ? gr_ts_ns(tmo) : -1);
+}
+
+GR_EXPORT int sigwaitinfo(const sigset_t *restrict set, siginfo_t *restrict info)
+{
+	if (!gr_green())
+		return GR_REAL(sigwaitinfo)(set, info);
+	return green_sigtimedwait(set, info, -1);
+}
+
+/* glibc's sigwait retries after EINTR and returns the error number. */
+GR_EXPORT int sigwait(const sigset_t *restrict set, int *restrict sig)
+{
+	int r;
+
+	if (!gr_green())
+		return GR_REAL(sigwait)(set, sig);
+	if (efault(set))
+		return EFAULT;
+	do
+		r = gr_sigwait(gr_sigset_bits(set), 0, NULL);
+	while (r == -EINTR);
+	if (r < 0)
+		return -r;
+	*sig = r;
+	return 0;
 }

@@ -1,7 +1,8 @@
 /* Thread lifecycle hooks: pthread_create, join and its timed and non-blocking
  * variants, detach, exit, self, equal, yield, getattr_np, names, and the C11
  * thrd_* functions (glibc implements those with internal calls that would
- * bypass our pthread_* symbols).
+ * bypass our pthread_* symbols). A new thread takes its creator's signal
+ * mask, or the attr's (pthread_attr_setsigmask_np), as natively.
  *
  * A green pthread_t is not a glibc struct pthread, so every pthread function
  * that takes one must be hooked: the ones that only make sense for the OS
@@ -19,6 +20,7 @@
 #include <string.h>
 
 #include "../runtime/clock.h"
+#include "../runtime/signal.h"
 #include "../runtime/timeout.h"
 
 /* Whether attr was given a stack size. pthread_attr_getstacksize reports
@@ -77,6 +79,10 @@ static int create_green(pthread_t *th, const pthread_attr_t *attr, void *(*start
 	errno = saved;
 	if (err < 0)
 		return -err;
+	/* It inherited the creator's mask, unless the attr names one. */
+	sigset_t mask;
+	if (attr && pthread_attr_getsigmask_np(attr, &mask) == 0)
+		gr_sigmask_set(t, gr_sigset_bits(&mask) & ~GR_SIG_UNBLOCKABLE);
 	*th = (pthread_t)t->handle;
 	gr_maybe_yield();
 	return 0;

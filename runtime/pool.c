@@ -45,11 +45,11 @@ int gr_pool_run(void (*fn)(void *), void *arg)
 	/* Pool threads start on the first job and inherit this mask: they must
 	 * take none of the program's signals, which belong to green threads. */
 	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
+	gr_real.pthread_sigmask(SIG_SETMASK, &all, &old);
 	gr_rt.inside = 1;
 	r = uv_queue_work(&gr_rt.loop, &j.req, work, after_work);
 	gr_rt.inside = 0;
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	gr_real.pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (r < 0)
 		return r;
 	gr_pool_jobs++;

@@ -100,6 +100,14 @@
 	X(sigaction)                                                                               \
 	X(signal)                                                                                  \
 	X(raise)                                                                                   \
+	X(pthread_sigmask)                                                                         \
+	X(sigprocmask)                                                                             \
+	X(sigpending)                                                                              \
+	X(sigsuspend)                                                                              \
+	X(pause)                                                                                   \
+	X(sigwait)                                                                                 \
+	X(sigwaitinfo)                                                                             \
+	X(sigtimedwait)                                                                            \
 	X(read)                                                                                    \
 	X(poll)                                                                                    \
 	X(readv)                                                                                   \

@@ -87,7 +87,10 @@ static void switch_to(struct gr_thread *next)
 	struct gr_thread *self = gr_rt.cur;
 
 	if (next == self) {
+		/* A signal made this thread runnable while it parked. */
 		self->state = GR_RUNNING;
+		if (__builtin_expect(self->sig_pending != 0, 0) && self != &hub)
+			gr_signal_run();
 		return;
 	}
 	if (__builtin_expect(self->canary, 0) && *(uint64_t *)self->stack.lo != GR_CANARY)
@@ -96,6 +99,8 @@ static void switch_to(struct gr_thread *next)
 	next->state = GR_RUNNING;
 	gr_rt.cur = next;
 	gr_rt.switches++;
+	if (__builtin_expect(gr_ctx_ucontext, 0))
+		gr_signal_carry_mask(next->ctx.uc); /* the OS thread's mask stays */
 	gr_ctx_switch(&self->ctx, &next->ctx);
 	gr_sched_entered();
 	*gr_rt.errno_loc = self->saved_errno;
@@ -301,6 +306,7 @@ static const char *wait_name(const struct gr_thread *t)
 	case GR_WAIT_FUTEX: return "waits on futex";
 	case GR_WAIT_FD: return "waits on fd";
 	case GR_WAIT_POOL: return "waits for a pool job";
+	case GR_WAIT_SIGNAL: return "waits for a signal";
 	default: return "waits";
 	}
 }
@@ -395,10 +401,11 @@ static void hub_main(void *arg)
 		int block = gr_rt.runq_head == NULL;
 		if (block) {
 			arm_timer();
-			/* With a handler of the program's installed, a signal
-			 * may still wake someone: not a deadlock we can prove. */
+			/* With a handler of the program's installed, or a
+			 * sigwait parked, a signal may still wake someone: not
+			 * a deadlock we can prove. */
 			if (gr_rt.live_timers == 0 && gr_fd_waiters == 0 && gr_pool_jobs == 0 &&
-			    !gr_signal_any_handler())
+			    !gr_signal_can_wake())
 				report_deadlock();
 		}
 		gr_rt.inside = 1;

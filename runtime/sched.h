@@ -43,6 +43,7 @@ enum gr_wait {
 	GR_WAIT_FUTEX,
 	GR_WAIT_FD,
 	GR_WAIT_POOL,
+	GR_WAIT_SIGNAL, /* sigsuspend; sigwait when wait_obj (its set) is set */
 };
 
 /* A green thread's control block. It lives at the top of the thread's own
@@ -81,7 +82,8 @@ struct gr_thread {
 	struct specific *specific;     /* pthread_setspecific values (key.c) */
 	void *robust;		       /* robust mutexes held (mutex.c), newest first */
 	struct gr_stack stack;	       /* where this block and the stack live */
-	uint64_t sig_pending;	       /* signals whose handlers this thread owes */
+	uint64_t sig_pending;	       /* signals pending on this thread (bit sig - 1) */
+	uint64_t sig_mask;	       /* signals this thread blocks (signal.h) */
 	unsigned char in_handler;      /* running a signal handler now */
 	unsigned char sig_restart;     /* the last handlers all had SA_RESTART */
 	unsigned char join_done;       /* the thread we join handed its value over */

@@ -1,3 +1,4 @@
+/* The program's signal handlers, run in green threads (signal.h). */
 #include "signal.h"
 
 #include <errno.h>
@@ -9,8 +10,6 @@
 #include "log.h"
 #include "real.h"
 
-#define GR_NSIG 65
-
 /* The program's sigaction per signal, when it has a handler behind our
  * trampoline. Written by gr_sigaction, read by the trampoline. */
 static struct sigaction user[GR_NSIG];
@@ -20,6 +19,13 @@ static volatile sig_atomic_t installed[GR_NSIG];
  * of one number coalesce here too). */
 static uint64_t arrived; /* atomic bit mask */
 static siginfo_t arrived_info[GR_NSIG];
+/* Process-directed signals that every thread blocked when they were
+ * dispatched (a mask changed after they arrived): the kernel would keep
+ * them pending for the process, so do we. */
+static uint64_t proc_pending;
+/* Signals that may be pending on some thread that blocks them: sigaction
+ * walks the threads to discard one only when its bit is here. */
+static uint64_t held;
 static int sig_fd = -1;
 static uv_poll_t sig_poll;
 
@@ -30,10 +36,8 @@ static int synchronous(int sig)
 	       sig == SIGTRAP || sig == SIGSYS;
 }
 
-static void call_handler(int sig, siginfo_t *info, void *uc)
+static void call_handler(const struct sigaction *a, int sig, siginfo_t *info, void *uc)
 {
-	const struct sigaction *a = &user[sig];
-
 	if (a->sa_flags & SA_SIGINFO)
 		a->sa_sigaction(sig, info, uc);
 	else
@@ -47,12 +51,12 @@ static void trampoline(int sig, siginfo_t *info, void *uc)
 	if (!gr_tls_runtime || !gr_rt.started) {
 		/* Before the runtime, or on an OS thread of its own: as is. */
 		int saved = errno;
-		call_handler(sig, info, uc);
+		call_handler(&user[sig], sig, info, uc);
 		errno = saved;
 		return;
 	}
 	arrived_info[sig] = *info;
-	__atomic_or_fetch(&arrived, (uint64_t)1 << sig, __ATOMIC_SEQ_CST);
+	__atomic_or_fetch(&arrived, GR_SIGBIT(sig), __ATOMIC_SEQ_CST);
 	gr_rt.sig_pending = 1;
 	if (sig_fd >= 0) {
 		uint64_t one = 1;
@@ -80,6 +84,9 @@ int gr_signal_init(uv_loop_t *loop)
 {
 	int err;
 
+	err = gr_sigmask_init();
+	if (err < 0)
+		return err;
 	sig_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (sig_fd < 0)
 		return -errno;
@@ -92,17 +99,41 @@ int gr_signal_init(uv_loop_t *loop)
 	return err;
 }
 
-int gr_signal_any_handler(void)
+int gr_signal_can_wake(void)
 {
 	for (int sig = 1; sig < GR_NSIG; sig++)
 		if (installed[sig])
 			return 1;
-	return 0;
+	return gr_sigwait_parked();
 }
 
 int gr_signal_has_handler(int sig)
 {
 	return sig > 0 && sig < GR_NSIG && installed[sig];
+}
+
+/* Whether the disposition act gives sig makes the kernel discard it. */
+static int ignores(int sig, const struct sigaction *act)
+{
+	if (act->sa_handler == SIG_IGN)
+		return 1;
+	return act->sa_handler == SIG_DFL &&
+	       (sig == SIGCHLD || sig == SIGCONT || sig == SIGURG || sig == SIGWINCH);
+}
+
+/* POSIX: setting a pending signal to be ignored discards it, whether or
+ * not it is blocked. */
+static void discard(int sig)
+{
+	uint64_t bit = GR_SIGBIT(sig);
+
+	__atomic_and_fetch(&arrived, ~bit, __ATOMIC_SEQ_CST);
+	proc_pending &= ~bit;
+	if (held & bit) {
+		for (struct gr_thread *t = gr_rt.all; t; t = t->all_next)
+			t->sig_pending &= ~bit;
+		held &= ~bit;
+	}
 }
 
 int gr_sigaction(int sig, const struct sigaction *act, struct sigaction *old)
@@ -136,14 +167,17 @@ int gr_sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 	}
 	if (r < 0)
 		return -errno;
+	if (act && gr_rt.started && ignores(sig, act))
+		discard(sig);
 	if (old)
 		*old = was ? prev : kernel_old;
 	return 0;
 }
 
-/* Makes t runnable if it is parked, so that it runs its handlers. It stays
- * on its wait queue: a wake-up that comes before it runs still counts, and
- * a wait that restarts after the handler loses its place to nobody. */
+/* Makes t runnable if it is parked, so that it runs its handlers (or its
+ * sigwait sees the signal). It stays on its wait queue: a wake-up that
+ * comes before it runs still counts, and a wait that restarts after the
+ * handler loses its place to nobody. */
 static void kick(struct gr_thread *t)
 {
 	if (t->state != GR_PARKED)
@@ -157,56 +191,117 @@ static void kick(struct gr_thread *t)
 	gr_runq_push(t);
 }
 
-void gr_signal_thread(struct gr_thread *t, int sig)
+/* Leaves sig pending on t; wakes t if it takes it now. */
+static void post(struct gr_thread *t, uint64_t bit)
 {
-	memset(&arrived_info[sig], 0, sizeof(arrived_info[sig]));
-	arrived_info[sig].si_signo = sig;
-	arrived_info[sig].si_code = SI_TKILL;
-	arrived_info[sig].si_pid = getpid();
-	t->sig_pending |= (uint64_t)1 << sig;
-	if (t == gr_rt.cur)
-		gr_signal_run();
-	else
-		kick(t);
+	t->sig_pending |= bit;
+	if (t->sig_mask & bit)
+		held |= bit;
+	if (gr_signal_accepts(t, bit))
+		kick(t); /* a no-op unless parked: a running or runnable
+			    thread runs it at its next safe point */
 }
 
-/* The thread a process-directed signal interrupts. */
-static struct gr_thread *process_target(void)
+int gr_signal_send(struct gr_thread *t, int sig, const siginfo_t *info)
+{
+	uint64_t bit = GR_SIGBIT(sig);
+
+	if (!installed[sig] && !(t->sig_mask & bit))
+		return 0;
+	arrived_info[sig] = *info;
+	post(t, bit);
+	if (t == gr_rt.cur)
+		gr_signal_run();
+	return 1;
+}
+
+/* The thread a process-directed signal goes to: main if it takes it (the
+ * kernel's first choice), else the oldest thread that does, else none
+ * (every thread blocks it). */
+static struct gr_thread *process_target(uint64_t bit)
 {
 	struct gr_thread *t, *oldest = NULL;
 
-	if (gr_main_thread.state != GR_DONE && gr_main_thread.magic == GR_MAGIC)
+	if (gr_main_thread.state != GR_DONE && gr_main_thread.magic == GR_MAGIC &&
+	    gr_signal_accepts(&gr_main_thread, bit))
 		return &gr_main_thread;
-	for (t = gr_rt.all; t; t = t->all_next)
-		oldest = t; /* the list is newest first */
+	for (t = gr_rt.all; t; t = t->all_next) /* the list is newest first */
+		if (gr_signal_accepts(t, bit))
+			oldest = t;
 	return oldest;
 }
 
 void gr_signal_dispatch(void)
 {
 	uint64_t bits;
-	struct gr_thread *t;
 
 	gr_rt.sig_pending = 0;
 	bits = __atomic_exchange_n(&arrived, 0, __ATOMIC_SEQ_CST);
-	if (!bits)
-		return;
-	t = process_target();
-	if (!t)
-		return;
-	t->sig_pending |= bits;
-	if (t != gr_rt.cur)
-		kick(t);
+	while (bits) {
+		uint64_t bit = bits & -bits;
+		struct gr_thread *t = process_target(bit);
+		bits &= ~bit;
+		if (t)
+			post(t, bit);
+		else
+			proc_pending |= bit;
+	}
 }
 
-void gr_signal_run(void)
+uint64_t gr_signal_process_pending(void)
+{
+	return proc_pending;
+}
+
+void gr_signal_take_process(uint64_t bits)
+{
+	proc_pending &= ~bits;
+}
+
+void gr_signal_info(int sig, siginfo_t *info)
+{
+	*info = arrived_info[sig];
+}
+
+/* Signals t owes a handler (or the kernel's action) now. */
+static uint64_t deliverable(const struct gr_thread *t)
+{
+	uint64_t d = t->sig_pending & ~t->sig_mask;
+
+	if (t->wait == GR_WAIT_SIGNAL && t->wait_obj)
+		d &= ~*(const uint64_t *)t->wait_obj; /* its sigwait takes those */
+	return d;
+}
+
+/* Runs sig's handler as the kernel would: with the handler's sa_mask and
+ * sig itself (unless SA_NODEFER) added to the thread's mask, and the mask
+ * as it was afterwards, whatever the handler did to it (sigreturn). */
+static void run_one(struct gr_thread *self, int sig)
+{
+	struct sigaction a = user[sig];
+	uint64_t mask = self->sig_mask;
+	siginfo_t info = arrived_info[sig];
+
+	if (a.sa_flags & SA_RESETHAND) {
+		struct sigaction dfl = {.sa_handler = SIG_DFL};
+		gr_sigaction(sig, &dfl, NULL);
+	}
+	uint64_t during = mask | gr_sigset_bits(&a.sa_mask);
+	if (!(a.sa_flags & SA_NODEFER))
+		during |= GR_SIGBIT(sig);
+	gr_sigmask_set(self, during & ~GR_SIG_UNBLOCKABLE);
+	call_handler(&a, sig, &info, NULL);
+	gr_sigmask_set(self, mask);
+}
+
+int gr_signal_run(void)
 {
 	struct gr_thread *self = gr_rt.cur;
 	uint64_t bits;
-	int restart = 1;
+	int restart = 1, ran = 0;
 
-	if (self->in_handler)
-		return; /* a handler's own hooks do not nest handlers */
+	if (self->in_handler || !deliverable(self))
+		return 0; /* a handler's own hooks do not nest handlers */
 	self->in_handler = 1;
 	/* A handler may wait itself (sleep is async-signal-safe): take this
 	 * thread off the queue of the wait the signal interrupted, which
@@ -215,23 +310,37 @@ void gr_signal_run(void)
 	int saved_result = self->wake_result;
 	if (self->q_addr)
 		gr_wait_cancel(self);
-	while ((bits = self->sig_pending) != 0) {
-		int sig = __builtin_ctzll(bits);
+	while ((bits = deliverable(self)) != 0) {
+		int sig = __builtin_ctzll(bits) + 1;
 		int saved = errno;
-		self->sig_pending &= ~((uint64_t)1 << sig);
-		if (!installed[sig])
-			continue; /* reset to SIG_DFL or SIG_IGN meanwhile */
-		if (!(user[sig].sa_flags & SA_RESTART))
-			restart = 0;
-		siginfo_t info = arrived_info[sig];
-		call_handler(sig, &info, NULL);
-		if (user[sig].sa_flags & SA_RESETHAND) {
-			struct sigaction dfl = {.sa_handler = SIG_DFL};
-			gr_sigaction(sig, &dfl, NULL);
+		self->sig_pending &= ~GR_SIGBIT(sig);
+		if (installed[sig]) {
+			if (!(user[sig].sa_flags & SA_RESTART))
+				restart = 0;
+			run_one(self, sig);
+			ran++;
+		} else {
+			/* Reset to SIG_DFL or SIG_IGN since it was sent, or
+			 * never had a handler and was blocked: the kernel's
+			 * action, now that this thread takes it. */
+			gr_real.raise(sig);
 		}
 		errno = saved;
+		if (gr_rt.sig_pending) /* the handler's mask changes let some in */
+			gr_signal_dispatch();
 	}
 	self->sig_restart = restart;
+	/* sigsuspend ends only when a handler ran. */
+	if (!ran && self->wait == GR_WAIT_SIGNAL && saved_result == -EINTR)
+		saved_result = 0;
 	self->wake_result = saved_result;
 	self->in_handler = 0;
+	return ran;
+}
+
+int gr_signal_interrupted(void)
+{
+	if (gr_rt.sig_pending)
+		gr_signal_dispatch();
+	return gr_signal_run();
 }

@@ -1,45 +1,169 @@
-/* Signal handlers of the program, delivered to green threads (signal.c).
+/* Signals of the program, delivered to green threads.
  *
- * A handler cannot run whenever the kernel interrupts the runtime thread:
- * it could land in the middle of a queue update, or in the event loop, and
- * the green thread it is meant for may be parked. So the program's handlers
- * are installed behind a trampoline: once the runtime runs, the trampoline
- * only notes the signal and wakes the loop; the handler runs at the next
- * safe point, in the target green thread: the thread pthread_kill named, or
- * for a signal sent to the process, main (the kernel's choice for a
- * process-directed signal when main does not block it), else the oldest
- * thread. A parked target is woken: a semaphore wait, a futex wait without
- * SA_RESTART and a sleep then fail with EINTR as they do natively; mutex,
- * condition, rwlock, barrier and join waits go back to waiting. */
+ * signal.c: handlers. A handler cannot run whenever the kernel interrupts
+ * the runtime thread: it could land in the middle of a queue update, or in
+ * the event loop, and the green thread it is meant for may be parked. So
+ * the program's handlers are installed behind a trampoline: once the
+ * runtime runs, the trampoline only notes the signal and wakes the loop;
+ * the handler runs at the next safe point, in the target green thread: the
+ * thread pthread_kill named, or for a signal sent to the process, main if it
+ * does not block it (the kernel's first choice too), else the oldest thread
+ * that does not. A parked target is woken: a semaphore wait, a futex wait
+ * without SA_RESTART and a sleep then fail with EINTR as they do natively;
+ * mutex, condition, rwlock, barrier and join waits go back to waiting.
+ *
+ * sigmask.c: every green thread has its own signal mask. The OS thread's
+ * real mask is their intersection, so a signal that some green thread
+ * accepts still reaches the trampoline, and one that every thread blocks
+ * stays pending in the kernel until a thread unblocks it.
+ *
+ * sigwait.c: sigsuspend, and sigwait and its variants, park only the
+ * calling green thread.
+ *
+ * Signal sets are uint64_t: signal sig is bit sig - 1, as in the first word
+ * of the kernel's sigset (Linux has 64 signals on x86_64 and aarch64). */
 #ifndef GR_SIGNAL_H
 #define GR_SIGNAL_H
 
 #include <signal.h>
+#include <stdint.h>
+#include <string.h>
 
 #include "sched.h"
 
+#define GR_NSIG 65 /* signals are 1 .. GR_NSIG - 1 */
+
+#define GR_SIGBIT(sig) ((uint64_t)1 << ((sig)-1))
+
+/* What no mask can block: the kernel drops SIGKILL and SIGSTOP from every
+ * mask, glibc drops its own SIGCANCEL and SIGSETXID (32, 33). */
+#define GR_SIG_UNBLOCKABLE (GR_SIGBIT(SIGKILL) | GR_SIGBIT(SIGSTOP) | GR_SIGBIT(32) | GR_SIGBIT(33))
+
+/* The signals of a sigset_t: its first word, all the kernel reads. */
+static inline uint64_t gr_sigset_bits(const sigset_t *s)
+{
+	uint64_t b;
+
+	memcpy(&b, s, sizeof(b));
+	return b;
+}
+
+/* Writes a set into a sigset_t the way the kernel does: its first word
+ * only, leaving the rest of the caller's object as it was. */
+static inline void gr_sigset_put(sigset_t *s, uint64_t b)
+{
+	memcpy(s, &b, sizeof(b));
+}
+
+/* ---- Handlers and delivery (signal.c) ---- */
+
 /* The program's view of sigaction(): installs act behind the trampoline
- * (or as is, for SIG_DFL, SIG_IGN and synchronous fault signals). Returns
- * 0 or -errno. */
+ * (or as is, for SIG_DFL, SIG_IGN and synchronous fault signals). Setting
+ * a signal to be ignored discards its pending instances, as the kernel
+ * does. Returns 0 or -errno. */
 int gr_sigaction(int sig, const struct sigaction *act, struct sigaction *old);
 
-/* Whether sig has a handler of the program's behind the trampoline, and
- * whether any signal has. */
+/* Whether sig has a handler of the program's behind the trampoline. */
 int gr_signal_has_handler(int sig);
-int gr_signal_any_handler(void);
 
-/* Directs sig at green thread t (pthread_kill): t runs the handler at its
- * next safe point, at once if t is the caller. */
-void gr_signal_thread(struct gr_thread *t, int sig);
+/* Whether a signal could still make a parked thread runnable: a handler
+ * is installed, or a thread waits in sigwait (for the deadlock report). */
+int gr_signal_can_wake(void);
+
+/* Directs sig (1 .. GR_NSIG - 1) at green thread t, as pthread_kill,
+ * raise and pthread_sigqueue do, with the siginfo the handler or sigwait
+ * will see. Returns 1 when the runtime took it: t blocks it (it stays
+ * pending on t until t unblocks it or waits for it), or it has a handler
+ * behind the trampoline (t runs it at its next safe point, at once if t is
+ * the caller). Returns 0 when the caller must send it to the OS thread: no
+ * handler of ours, and t accepts it, so the kernel's action (default or
+ * ignore) applies at once, as natively. */
+int gr_signal_send(struct gr_thread *t, int sig, const siginfo_t *info);
 
 /* Hands signals that arrived to their threads; the scheduler calls it at
  * safe points when gr_rt.sig_pending is set. */
 void gr_signal_dispatch(void);
 
-/* Runs the current thread's pending handlers (it must be at a safe point). */
-void gr_signal_run(void);
+/* Runs the current thread's pending handlers that its mask lets through
+ * (it must be at a safe point). Returns how many handlers ran. */
+int gr_signal_run(void);
 
-/* Sets up the eventfd the trampoline wakes the loop with. */
+/* Dispatches what arrived, then runs the current thread's deliverable
+ * handlers; returns how many ran. A wait with a signal mask of its own
+ * (ppoll, pselect, epoll_pwait) ends with EINTR when this is not 0. */
+int gr_signal_interrupted(void);
+
+/* Sets up the eventfd the trampoline wakes the loop with, and the main
+ * thread's mask. */
 int gr_signal_init(uv_loop_t *loop);
+
+/* Internal to signal*.c: process-directed signals that every thread
+ * blocked when they were dispatched (taken by the first thread to unblock
+ * or wait for one), and the siginfo of a signal delivered by the runtime. */
+uint64_t gr_signal_process_pending(void);
+void gr_signal_take_process(uint64_t bits);
+void gr_signal_info(int sig, siginfo_t *info);
+
+/* Whether t takes sig's bit now: it does not block it, or it is parked in
+ * sigwait for it (which takes it without running the handler). */
+static inline int gr_signal_accepts(const struct gr_thread *t, uint64_t bit)
+{
+	return !(t->sig_mask & bit) ||
+	       (t->wait == GR_WAIT_SIGNAL && t->wait_obj && (*(const uint64_t *)t->wait_obj & bit));
+}
+
+/* ---- Masks (sigmask.c) ---- */
+
+/* pthread_sigmask for the current thread: how is SIG_BLOCK, SIG_UNBLOCK or
+ * SIG_SETMASK (checked only when set is given, as the kernel does); *old
+ * gets the mask before. Pending signals it unblocks run their handlers
+ * before it returns. Returns 0 or -EINVAL. */
+int gr_sigmask(int how, const uint64_t *set, uint64_t *old);
+
+/* Sets t's mask (t is the current thread or one just created): keeps the
+ * OS thread's mask the intersection of all, with a system call only when
+ * that changes, and hands t the process-pending signals it unblocks. Runs
+ * nothing. */
+void gr_sigmask_set(struct gr_thread *t, uint64_t mask);
+
+/* The mask of a wait (ppoll, pselect, epoll_pwait, sigsuspend): applied
+ * for its duration and returned with what it replaced, which
+ * gr_sigmask_leave puts back before running what that mask lets through. */
+uint64_t gr_sigmask_enter(uint64_t mask);
+void gr_sigmask_leave(uint64_t old);
+
+/* sigpending for the current thread: its pending signals and the
+ * process's (runtime's and kernel's), those its mask blocks. */
+uint64_t gr_sigpending(void);
+
+/* Thread lifecycle: a new thread inherits its creator's mask (gr_rt.cur),
+ * an exiting one stops counting (call both after gr_rt.live changed). */
+void gr_signal_thread_created(struct gr_thread *t);
+void gr_signal_thread_exited(struct gr_thread *t);
+
+/* In the child of fork: the OS thread takes the forking thread's mask, as
+ * a native child takes its one thread's. */
+void gr_signal_forked(void);
+
+/* For the ucontext switch, which loads the mask saved in the context it
+ * resumes: makes that the OS thread's mask as it is now. */
+void gr_signal_carry_mask(ucontext_t *uc);
+
+int gr_sigmask_init(void);
+
+/* ---- Waiting for signals (sigwait.c) ---- */
+
+/* sigsuspend: parks with mask until a handler has run. Returns -EINTR. */
+int gr_sigsuspend(uint64_t mask);
+
+/* sigtimedwait: takes a pending signal of set (the thread's, the
+ * process's, then the kernel's), parking until one comes or deadline
+ * (monotonic ns; 0: none; -1: do not wait). Returns the signal number with
+ * *info filled (may be NULL), -EAGAIN when the deadline passed, or -EINTR
+ * when a handler of another signal ran. */
+int gr_sigwait(uint64_t set, int64_t deadline, siginfo_t *info);
+
+/* Whether a thread is parked in sigwait. */
+int gr_sigwait_parked(void);
 
 #endif

@@ -289,7 +289,7 @@ static void prep_start(void)
 	/* The preparer takes no signals: they are the program's, and belong
 	 * to the runtime thread. It inherits this mask. */
 	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
+	gr_real.pthread_sigmask(SIG_SETMASK, &all, &old);
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	pthread_attr_setstacksize(&attr, 64 * 1024);
@@ -298,7 +298,7 @@ static void prep_start(void)
 		gr_real.pthread_setname_np(th, "greenify-prep");
 	}
 	pthread_attr_destroy(&attr);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	gr_real.pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
 /* A never-used slot of c, and the guard it has. */

@@ -13,6 +13,7 @@
 #include "sched.h"
 #include "key.h"
 #include "lock.h"
+#include "signal.h"
 #include "tls.h"
 #include "zombie.h"
 
@@ -135,6 +136,7 @@ int gr_thread_create(const struct gr_create *c, struct gr_thread **out)
 	gr_rt.created++;
 	if (++gr_rt.live > gr_rt.peak_live)
 		gr_rt.peak_live = gr_rt.live;
+	gr_signal_thread_created(t);
 	gr_runq_push(t);
 	*out = t;
 	return 0;
@@ -267,6 +269,7 @@ void gr_thread_exit(void *retval)
 	 * whether or not main returned. */
 	if (--gr_rt.live == 0)
 		exit(0);
+	gr_signal_thread_exited(self);
 	if (self->joiner) {
 		struct gr_thread *j = self->joiner;
 		j->join_ret = retval;

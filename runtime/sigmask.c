@@ -1,0 +1,206 @@
+/* Per-green-thread signal masks (signal.h).
+ *
+ * Each green thread has its own mask (gr_thread.sig_mask). The OS thread's
+ * real mask is their intersection: it blocks a signal only while every
+ * live green thread blocks it. So a signal that some thread accepts still
+ * reaches the trampoline, which hands it to such a thread (signal.c), and
+ * one that every thread blocks stays pending in the kernel, which delivers
+ * it the moment a thread unblocks it and the intersection shrinks.
+ *
+ * Counting, per signal, the live threads that block it makes a mask change
+ * cost a few additions, and a system call only when the intersection
+ * changes; threads that never touch their mask cost nothing, at creation,
+ * at exit or at a switch. */
+#include "signal.h"
+
+#include <errno.h>
+
+#include "real.h"
+
+/* Live threads blocking signal i + 1: base + delta[i] (mod 2^32). A mask
+ * with more than half the signals counts on base and takes its gaps off
+ * delta, so that a thread blocking everything (the sigwait pattern) costs
+ * as few additions as one blocking a single signal. */
+static uint32_t base;
+static uint32_t delta[GR_NSIG - 1];
+static uint64_t nonempty;  /* live threads whose mask is not empty */
+static uint64_t ever;	   /* a superset of what some live thread blocks */
+static uint64_t real_mask; /* the OS thread's mask as last set */
+static sigset_t real_set;  /* the same, for ucontext switches */
+
+/* Adds (d 1) or removes (-1) one thread's mask m. */
+static void count(uint64_t m, int d)
+{
+	uint64_t bits = m;
+
+	if (!m)
+		return;
+	nonempty += (uint64_t)(int64_t)d;
+	ever = nonempty ? ever | m : 0;
+	if (__builtin_popcountll(m) > 32) {
+		base += (uint32_t)d;
+		bits = ~m;
+		d = -d;
+	}
+	while (bits) {
+		int i = __builtin_ctzll(bits);
+		bits &= bits - 1;
+		delta[i] += (uint32_t)d;
+	}
+}
+
+/* Makes want the OS thread's mask. A signal it unblocks that is pending in
+ * the kernel reaches the trampoline before this returns. */
+static void apply(uint64_t want)
+{
+	if (want == real_mask)
+		return;
+	real_mask = want;
+	gr_sigset_put(&real_set, want);
+	gr_real.pthread_sigmask(SIG_SETMASK, &real_set, NULL);
+}
+
+/* Of the signals in m, those every live thread blocks. */
+static uint64_t all_block(uint64_t m)
+{
+	uint64_t all = 0;
+
+	while (m) {
+		int i = __builtin_ctzll(m);
+		m &= m - 1;
+		if ((uint32_t)(base + delta[i]) == gr_rt.live)
+			all |= (uint64_t)1 << i;
+	}
+	return all;
+}
+
+int gr_sigmask_init(void)
+{
+	sigset_t cur;
+
+	if (gr_real.pthread_sigmask(SIG_BLOCK, NULL, &cur) != 0)
+		return -EINVAL;
+	real_set = cur;
+	real_mask = gr_sigset_bits(&cur);
+	gr_rt.cur->sig_mask = real_mask & ~GR_SIG_UNBLOCKABLE;
+	count(gr_rt.cur->sig_mask, 1);
+	return 0;
+}
+
+void gr_sigmask_set(struct gr_thread *t, uint64_t mask)
+{
+	uint64_t old = t->sig_mask, on = mask & ~old, off = old & ~mask;
+
+	if (mask == old)
+		return;
+	t->sig_mask = mask;
+	count(old, -1);
+	count(mask, 1);
+	/* What t now unblocks no longer has every thread blocking it; what
+	 * it now blocks may. The rest is as it was. */
+	apply((real_mask & ~off) | all_block(on));
+	/* Process-pending signals go to the first thread that takes them. */
+	if (off & gr_signal_process_pending()) {
+		uint64_t take = off & gr_signal_process_pending();
+		gr_signal_take_process(take);
+		t->sig_pending |= take;
+	}
+}
+
+void gr_signal_thread_created(struct gr_thread *t)
+{
+	uint64_t mask = gr_rt.cur->sig_mask;
+
+	t->sig_mask = mask;
+	count(mask, 1);
+	/* Blocked by all before, and by the newcomer. */
+	apply(real_mask & mask);
+	if (gr_signal_process_pending() & ~mask) {
+		uint64_t take = gr_signal_process_pending() & ~mask;
+		gr_signal_take_process(take);
+		t->sig_pending |= take;
+	}
+}
+
+void gr_signal_thread_exited(struct gr_thread *t)
+{
+	uint64_t mask = t->sig_mask;
+
+	count(mask, -1);
+	/* The signals only t accepted are now blocked by all: the kernel
+	 * keeps them pending for the next thread to unblock one. Those t
+	 * blocked keep their state. */
+	apply(real_mask | all_block(ever & ~real_mask & ~mask));
+	t->sig_pending = 0; /* a thread's own pending signals end with it */
+}
+
+void gr_signal_forked(void)
+{
+	sigset_t s;
+
+	sigemptyset(&s);
+	gr_sigset_put(&s, gr_rt.cur->sig_mask);
+	gr_real.pthread_sigmask(SIG_SETMASK, &s, NULL);
+}
+
+void gr_signal_carry_mask(ucontext_t *uc)
+{
+	uc->uc_sigmask = real_set;
+}
+
+int gr_sigmask(int how, const uint64_t *set, uint64_t *old)
+{
+	struct gr_thread *self = gr_rt.cur;
+	uint64_t mask = self->sig_mask;
+
+	if (set) {
+		switch (how) {
+		case SIG_BLOCK: mask |= *set; break;
+		case SIG_UNBLOCK: mask &= ~*set; break;
+		case SIG_SETMASK: mask = *set; break;
+		default: return -EINVAL;
+		}
+		mask &= ~GR_SIG_UNBLOCKABLE;
+	}
+	*old = self->sig_mask;
+	if (mask == self->sig_mask)
+		return 0;
+	/* What arrived so far goes by the masks it arrived under. */
+	if (gr_rt.sig_pending)
+		gr_signal_dispatch();
+	gr_sigmask_set(self, mask);
+	/* As natively, what this unblocks is handled before it returns. */
+	gr_signal_interrupted();
+	return 0;
+}
+
+uint64_t gr_sigmask_enter(uint64_t mask)
+{
+	struct gr_thread *self = gr_rt.cur;
+	uint64_t old = self->sig_mask;
+
+	if (gr_rt.sig_pending)
+		gr_signal_dispatch();
+	gr_sigmask_set(self, mask & ~GR_SIG_UNBLOCKABLE);
+	if (gr_rt.sig_pending)
+		gr_signal_dispatch();
+	return old;
+}
+
+void gr_sigmask_leave(uint64_t old)
+{
+	gr_sigmask_set(gr_rt.cur, old);
+	gr_signal_interrupted();
+}
+
+uint64_t gr_sigpending(void)
+{
+	struct gr_thread *self = gr_rt.cur;
+	sigset_t k;
+	uint64_t kernel = 0;
+
+	gr_signal_interrupted();
+	if (gr_real.sigpending(&k) == 0)
+		kernel = gr_sigset_bits(&k);
+	return (self->sig_pending | gr_signal_process_pending() | kernel) & self->sig_mask;
+}

@@ -47,7 +47,7 @@ static int masked_end(int r, uint64_t old)
 
 /* poll with a timeout in ns (-1: none) and the signal mask of the call
  * (NULL: the thread's), which the caller applied. */
-static int green_poll(struct pollfd *fds, nfds_t n, int64_t timeout_ns, const sigset_t *mask)
+static int poll_for(struct pollfd *fds, nfds_t n, int64_t timeout_ns, const sigset_t *mask)
 {
 	int64_t deadline = timeout_ns < 0 ? 0 : gr_now() + timeout_ns;
 	int r;
@@ -78,6 +78,17 @@ static int green_poll(struct pollfd *fds, nfds_t n, int64_t timeout_ns, const si
 	}
 	if (r >= 0 && !mask) /* a masked call yields once its mask is gone */
 		gr_maybe_yield();
+	return r;
+}
+
+/* Every call here is a cancellation point. */
+static int green_poll(struct pollfd *fds, nfds_t n, int64_t timeout_ns, const sigset_t *mask)
+{
+	int r;
+
+	gr_cancel_begin();
+	r = poll_for(fds, n, timeout_ns, mask);
+	gr_cancel_end(r < 0 && errno == EINTR);
 	return r;
 }
 
@@ -202,8 +213,7 @@ GR_EXPORT int pselect(int nfds, fd_set *restrict rd, fd_set *restrict wr, fd_set
 	return masked_end(r, old);
 }
 
-static int green_epoll_wait(int ep, struct epoll_event *ev, int max, int timeout,
-			    const sigset_t *mask)
+static int epoll_for(int ep, struct epoll_event *ev, int max, int timeout, const sigset_t *mask)
 {
 	int64_t deadline = timeout < 0 ? 0 : gr_now() + (int64_t)timeout * 1000000;
 	int r;
@@ -230,6 +240,17 @@ static int green_epoll_wait(int ep, struct epoll_event *ev, int max, int timeout
 	}
 	if (r >= 0 && !mask) /* a masked call yields once its mask is gone */
 		gr_maybe_yield();
+	return r;
+}
+
+static int green_epoll_wait(int ep, struct epoll_event *ev, int max, int timeout,
+			    const sigset_t *mask)
+{
+	int r;
+
+	gr_cancel_begin();
+	r = epoll_for(ep, ev, max, timeout, mask);
+	gr_cancel_end(r < 0 && errno == EINTR);
 	return r;
 }
 

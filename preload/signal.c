@@ -200,8 +200,11 @@ GR_EXPORT int sigsuspend(const sigset_t *mask)
 {
 	if (!gr_green())
 		return GR_REAL(sigsuspend)(mask);
-	if (!efault(mask))
+	if (!efault(mask)) {
+		gr_cancel_begin(); /* a cancellation point, as pause and sigwait */
 		errno = -gr_sigsuspend(gr_sigset_bits(mask));
+		gr_cancel_end(errno == EINTR);
+	}
 	return -1;
 }
 
@@ -209,7 +212,9 @@ GR_EXPORT int pause(void)
 {
 	if (!gr_green())
 		return GR_REAL(pause)();
+	gr_cancel_begin();
 	errno = -gr_sigsuspend(gr_rt.cur->sig_mask);
+	gr_cancel_end(errno == EINTR);
 	return -1;
 }
 
@@ -221,7 +226,9 @@ static int green_sigtimedwait(const sigset_t *set, siginfo_t *info, int64_t time
 
 	if (efault(set))
 		return -1;
+	gr_cancel_begin();
 	r = gr_sigwait(gr_sigset_bits(set), deadline, info);
+	gr_cancel_end(r == -EINTR);
 
 	if (r < 0) {
 		errno = -r;
@@ -258,9 +265,11 @@ GR_EXPORT int sigwait(const sigset_t *restrict set, int *restrict sig)
 		return GR_REAL(sigwait)(set, sig);
 	if (efault(set))
 		return EFAULT;
-	do
+	do {
+		gr_cancel_begin();
 		r = gr_sigwait(gr_sigset_bits(set), 0, NULL);
-	while (r == -EINTR);
+		gr_cancel_end(r == -EINTR);
+	} while (r == -EINTR);
 	if (r < 0)
 		return -r;
 	*sig = r;

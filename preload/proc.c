@@ -1,4 +1,5 @@
-/* Processes: fork, waitpid, wait, wait4, waitid, system.
+/* Processes: waitpid, wait, wait4, waitid, system; the fork family:
+ * pthread_atfork's registration, _Fork.
  *
  * A wait for a child parks only the green thread. For one child (pid > 0,
  * P_PID, P_PIDFD) the thread waits on a pidfd, which becomes readable when
@@ -9,10 +10,18 @@
  * wait, keeping its contract: SIGINT and SIGQUIT ignored and SIGCHLD
  * blocked in the caller while the command runs, the shell's status back.
  *
- * fork: the child has only the thread that called fork, on its stack, and
- * the event loop's epoll instance is shared with the parent: the child's
- * runtime stands down, every hook in it calls libc (a single-threaded
- * process may block), and threads it creates are OS threads. */
+ * fork is glibc's, and its child keeps a green runtime: it goes on as the
+ * thread that called fork, on that thread's stack, the other threads gone
+ * (a join of one answers as in glibc's child). runtime/fork.c rebuilds the
+ * event loop there (the parent's epoll set, timerfd and eventfds reach the
+ * child through fork and must stay the parent's) in a pthread_atfork child
+ * handler. Every registration passes through __register_atfork below,
+ * which puts that handler first: the program's child handlers, and all
+ * that follows, find threads, sleeps and waits green again, while its
+ * prepare handlers run as green code in the parent before the fork.
+ * _Fork runs no handlers: its child's runtime stands down (every hook calls
+ * libc; only async-signal-safe calls are allowed there anyway).
+ * posix_spawn, and system built on it, run nothing of ours in the child. */
 #include "hook.h"
 
 #include <errno.h>
@@ -23,15 +32,29 @@
 
 #include "../runtime/clock.h"
 #include "../runtime/fdwait.h"
+#include "../runtime/fork.h"
 
 extern char **environ;
 
-GR_EXPORT pid_t fork(void)
+/* Every pthread_atfork (a static function in each caller, from
+ * libc_nonshared.a) registers through here: the runtime's child handler
+ * goes in first, so that it runs before every other one in a fork child. */
+GR_EXPORT int __register_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void),
+				void *dso_handle)
 {
-	pid_t pid = GR_REAL(fork)();
+	gr_fork_init();
+	return GR_REAL(__register_atfork)(prepare, parent, child, dso_handle);
+}
 
-	if (pid == 0 && gr_rt.started)
-		gr_rt.inside = 1; /* the child's runtime stands down */
+/* _Fork runs no fork handlers, so its child cannot rebuild the runtime
+ * (nor may it: only async-signal-safe calls are allowed there): the
+ * child's runtime stands down, and every hook in it calls libc. */
+GR_EXPORT pid_t _Fork(void)
+{
+	pid_t pid = GR_REAL(_Fork)();
+
+	if (pid == 0)
+		gr_fork_child_stands_down();
 	return pid;
 }
 
@@ -43,6 +66,7 @@ static int wait_pidfd(pid_t pid)
 
 	if (fd < 0)
 		return -errno;
+	gr_fd_own(fd);
 	r = gr_fd_wait(fd, GR_FD_READ, 0);
 	gr_fd_closing(fd);
 	GR_REAL(close)(fd);

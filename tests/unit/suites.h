@@ -12,5 +12,6 @@ Suite *sched_suite(void);
 Suite *config_suite(void);
 Suite *lock_suite(void);
 Suite *fdwait_suite(void);
+Suite *fork_suite(void);
 
 #endif

@@ -7,8 +7,8 @@
  * runs first: the program's child handlers, and everything after fork
  * returns, find a working runtime, while the program's prepare handlers run
  * in the parent as green code like any other. A fork that runs no handlers
- * (_Fork) or a child of an OS thread that is not the runtime's is left as
- * it is: the hooks there call libc (preload/proc.c). */
+ * (_Fork, vfork) or a child of an OS thread that is not the runtime's is
+ * left as it is: the hooks there call libc (preload/proc.c). */
 #include "fork.h"
 
 #include <stdlib.h>

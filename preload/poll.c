@@ -81,13 +81,20 @@ static int poll_for(struct pollfd *fds, nfds_t n, int64_t timeout_ns, const sigs
 	return r;
 }
 
-/* Every call here is a cancellation point. */
+/* Every call here is a cancellation point. A call's own mask applies from
+ * after its way in (where signals that came before it run their handlers
+ * under the thread's mask) to its way out. */
 static int green_poll(struct pollfd *fds, nfds_t n, int64_t timeout_ns, const sigset_t *mask)
 {
+	uint64_t old = 0;
 	int r;
 
 	gr_cancel_begin();
+	if (mask)
+		old = gr_sigmask_enter(gr_sigset_bits(mask));
 	r = poll_for(fds, n, timeout_ns, mask);
+	if (mask)
+		r = masked_end(r, old);
 	gr_cancel_end(r < 0 && errno == EINTR);
 	return r;
 }
@@ -107,11 +114,7 @@ GR_EXPORT int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *tmo, co
 		errno = EINVAL;
 		return -1;
 	}
-	if (!mask)
-		return green_poll(fds, n, tmo ? gr_ts_ns(tmo) : -1, NULL);
-	uint64_t old = gr_sigmask_enter(gr_sigset_bits(mask));
-	int r = green_poll(fds, n, tmo ? gr_ts_ns(tmo) : -1, mask);
-	return masked_end(r, old);
+	return green_poll(fds, n, tmo ? gr_ts_ns(tmo) : -1, mask);
 }
 
 /* select on top of poll: the sets become pollfds and back. */
@@ -206,11 +209,7 @@ GR_EXPORT int pselect(int nfds, fd_set *restrict rd, fd_set *restrict wr, fd_set
 		errno = EINVAL;
 		return -1;
 	}
-	if (!mask)
-		return green_select(nfds, rd, wr, ex, tmo ? gr_ts_ns(tmo) : -1, NULL);
-	uint64_t old = gr_sigmask_enter(gr_sigset_bits(mask));
-	int r = green_select(nfds, rd, wr, ex, tmo ? gr_ts_ns(tmo) : -1, mask);
-	return masked_end(r, old);
+	return green_select(nfds, rd, wr, ex, tmo ? gr_ts_ns(tmo) : -1, mask);
 }
 
 static int epoll_for(int ep, struct epoll_event *ev, int max, int timeout, const sigset_t *mask)
@@ -246,10 +245,15 @@ static int epoll_for(int ep, struct epoll_event *ev, int max, int timeout, const
 static int green_epoll_wait(int ep, struct epoll_event *ev, int max, int timeout,
 			    const sigset_t *mask)
 {
+	uint64_t old = 0;
 	int r;
 
 	gr_cancel_begin();
+	if (mask)
+		old = gr_sigmask_enter(gr_sigset_bits(mask));
 	r = epoll_for(ep, ev, max, timeout, mask);
+	if (mask)
+		r = masked_end(r, old);
 	gr_cancel_end(r < 0 && errno == EINTR);
 	return r;
 }
@@ -266,9 +270,5 @@ GR_EXPORT int epoll_pwait(int ep, struct epoll_event *ev, int max, int timeout,
 {
 	if (!gr_green())
 		return GR_REAL(epoll_pwait)(ep, ev, max, timeout, mask);
-	if (!mask)
-		return green_epoll_wait(ep, ev, max, timeout, NULL);
-	uint64_t old = gr_sigmask_enter(gr_sigset_bits(mask));
-	int r = green_epoll_wait(ep, ev, max, timeout, mask);
-	return masked_end(r, old);
+	return green_epoll_wait(ep, ev, max, timeout, mask);
 }

@@ -1,4 +1,5 @@
-/* Processes: fork, waitpid, wait, wait4, waitid, system.
+/* Processes: waitpid, wait, wait4, waitid, system; the fork family:
+ * pthread_atfork's registration, _Fork, vfork.
  *
  * A wait for a child parks only the green thread. For one child (pid > 0,
  * P_PID, P_PIDFD) the thread waits on a pidfd, which becomes readable when
@@ -9,11 +10,22 @@
  * wait, keeping its contract: SIGINT and SIGQUIT ignored and SIGCHLD
  * blocked in the caller while the command runs, the shell's status back.
  *
- * fork: the child has only the thread that called fork, on its stack, and
- * the event loop's epoll instance is shared with the parent: the child's
- * runtime stands down, every hook in it calls libc (a single-threaded
- * process may block), and threads it creates are OS threads. Its signal
- * mask is the forking thread's, as natively. */
+ * fork is glibc's, and its child keeps a green runtime: it goes on as the
+ * thread that called fork, on that thread's stack, the other threads gone
+ * (a join of one answers as in glibc's child). runtime/fork.c rebuilds the
+ * event loop there (the parent's epoll set, timerfd and eventfds reach the
+ * child through fork and must stay the parent's) in a pthread_atfork child
+ * handler. Every registration passes through __register_atfork below,
+ * which puts that handler first: the program's child handlers, and all
+ * that follows, find threads, sleeps and waits green again, while its
+ * prepare handlers run as green code in the parent before the fork.
+ * _Fork runs no handlers: its child's runtime stands down (every hook calls
+ * libc; only async-signal-safe calls are allowed there anyway). A vfork
+ * child borrows the parent's memory until it execs or exits: the runtime
+ * stays "inside" meanwhile, so the child's hooks call libc and leave the
+ * parent's runtime alone. posix_spawn, and system built on it, run nothing
+ * of ours in the child. A child's signal mask is the forking thread's, as
+ * natively (the OS thread's mask is only what every thread blocks). */
 #include "hook.h"
 
 #include <errno.h>
@@ -25,21 +37,148 @@
 #include "../runtime/clock.h"
 #include "../runtime/fdwait.h"
 #include "../runtime/signal.h"
+#include "../runtime/fork.h"
 
 extern char **environ;
 
-GR_EXPORT pid_t fork(void)
+/* Every pthread_atfork (a static function in each caller, from
+ * libc_nonshared.a) registers through here: the runtime's child handler
+ * goes in first, so that it runs before every other one in a fork child. */
+GR_EXPORT int __register_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void),
+				void *dso_handle)
+{
+	gr_fork_init();
+	return GR_REAL(__register_atfork)(prepare, parent, child, dso_handle);
+}
+
+/* _Fork runs no fork handlers, so its child cannot rebuild the runtime
+ * (nor may it: only async-signal-safe calls are allowed there): the
+ * child's runtime stands down, and every hook in it calls libc. */
+GR_EXPORT pid_t _Fork(void)
 {
 	int green = gr_green();
-	pid_t pid = GR_REAL(fork)();
+	pid_t pid = GR_REAL(_Fork)();
 
-	if (pid == 0 && gr_rt.started) {
-		gr_rt.inside = 1; /* the child's runtime stands down */
+	if (pid == 0) {
 		if (green)
 			gr_signal_forked();
+		gr_fork_child_stands_down();
 	}
 	return pid;
 }
+
+/* vfork: the child borrows the parent's memory until it execs or exits,
+ * while the parent waits. A hook in the child would change the parent's
+ * runtime (a close would wake the parent's readers with EBADF and take the
+ * fd out of its epoll set; a blocking read would run the parent's threads),
+ * so the runtime is "inside" while the child runs: every hook there calls
+ * libc. vfork cannot be wrapped in C: the child returns through the
+ * caller's frame and goes on using the stack below it, where a frame of
+ * ours would be overwritten before the parent returns through it. So, as
+ * glibc's vfork does, the entry below keeps the return address in a
+ * register the kernel preserves, and calls these two around the system
+ * call. */
+__attribute__((used)) static int vfork_enter(void)
+{
+	int was = gr_rt.inside;
+
+	if (gr_tls_runtime) /* not a foreign OS thread: its hooks pass anyway */
+		gr_rt.inside = 1;
+	return was;
+}
+
+/* In the parent: restores the runtime, turns the raw result into libc's. */
+__attribute__((used)) static pid_t vfork_leave(int was, long raw)
+{
+	gr_rt.inside = was;
+	if ((unsigned long)raw > -4096UL) {
+		errno = (int)-raw;
+		return -1;
+	}
+	return (pid_t)raw;
+}
+
+#define STR_(x) #x
+#define STR(x)	STR_(x)
+
+/* clang-format off */
+#if defined(__x86_64__)
+/* pid_t vfork(void)
+ * rsi: what vfork_enter returned, rdi: the return address; the kernel
+ * keeps both for the parent (syscall clobbers only rax, rcx, r11). */
+__asm__(".text\n"
+	".globl vfork\n"
+	".type vfork, @function\n"
+	".p2align 4\n"
+	"vfork:\n"
+	".cfi_startproc\n"
+	"	subq $8, %rsp\n"
+	".cfi_adjust_cfa_offset 8\n"
+	"	call vfork_enter\n"
+	"	addq $8, %rsp\n"
+	".cfi_adjust_cfa_offset -8\n"
+	"	movl %eax, %esi\n"
+	"	popq %rdi\n"
+	".cfi_adjust_cfa_offset -8\n"
+	".cfi_register %rip, %rdi\n"
+	"	movl $" STR(SYS_vfork) ", %eax\n"
+	"	syscall\n"
+	"	pushq %rdi\n"
+	".cfi_adjust_cfa_offset 8\n"
+	".cfi_rel_offset %rip, 0\n"
+	"	testq %rax, %rax\n"
+	"	jz 1f\n" /* the child: returns with the runtime inside */
+	"	movl %esi, %edi\n"
+	"	movq %rax, %rsi\n"
+	"	subq $8, %rsp\n"
+	".cfi_adjust_cfa_offset 8\n"
+	"	call vfork_leave\n"
+	"	addq $8, %rsp\n"
+	".cfi_adjust_cfa_offset -8\n"
+	"1:	ret\n"
+	".cfi_endproc\n"
+	".size vfork, .-vfork\n");
+#elif defined(__aarch64__)
+/* pid_t vfork(void): clone(CLONE_VM | CLONE_VFORK | SIGCHLD, sp), as glibc.
+ * x9: what vfork_enter returned; x30: the return address; the kernel keeps
+ * every register but x0 for the parent. */
+__asm__(".text\n"
+	".globl vfork\n"
+	".type vfork, %function\n"
+	".p2align 2\n"
+	"vfork:\n"
+	".cfi_startproc\n"
+	"	stp x29, x30, [sp, -16]!\n"
+	".cfi_def_cfa_offset 16\n"
+	".cfi_offset x29, -16\n"
+	".cfi_offset x30, -8\n"
+	"	bl vfork_enter\n"
+	"	ldp x29, x30, [sp], 16\n"
+	".cfi_restore x29\n"
+	".cfi_restore x30\n"
+	".cfi_def_cfa_offset 0\n"
+	"	mov w9, w0\n"
+	"	mov x0, #0x4111\n"
+	"	mov x1, sp\n"
+	"	mov x8, #" STR(SYS_clone) "\n"
+	"	svc #0\n"
+	"	cbz x0, 1f\n" /* the child: returns with the runtime inside */
+	"	mov x1, x0\n"
+	"	mov w0, w9\n"
+	"	stp x29, x30, [sp, -16]!\n"
+	".cfi_def_cfa_offset 16\n"
+	".cfi_offset x29, -16\n"
+	".cfi_offset x30, -8\n"
+	"	bl vfork_leave\n"
+	"	ldp x29, x30, [sp], 16\n"
+	".cfi_restore x29\n"
+	".cfi_restore x30\n"
+	".cfi_def_cfa_offset 0\n"
+	"1:	ret\n"
+	".cfi_endproc\n"
+	".size vfork, .-vfork\n");
+#endif
+/* clang-format on */
 
 /* Parks until pid (> 0) has ended, using a pidfd; 0, -EINTR, or -errno
  * when there is no pidfd for it (the caller then polls). */
@@ -49,6 +188,7 @@ static int wait_pidfd(pid_t pid)
 
 	if (fd < 0)
 		return -errno;
+	gr_fd_own(fd);
 	r = gr_fd_wait(fd, GR_FD_READ, 0);
 	gr_fd_closing(fd);
 	GR_REAL(close)(fd);

@@ -45,7 +45,11 @@ GR_EXPORT int sigaction(int sig, const struct sigaction *restrict act,
 {
 	int err;
 
-	if (gr_config.disable)
+	/* While the runtime is inside on its own thread (a vfork child, which
+	 * shares our memory with its parent; a _Fork child; the exit path),
+	 * the program's handlers are its own business: our table is the
+	 * parent's, or nobody's any more. */
+	if (gr_config.disable || (gr_rt.inside && gr_tls_runtime))
 		return GR_REAL(sigaction)(sig, act, old);
 	gr_real_init();
 	err = gr_sigaction(sig, act, old);

@@ -9,6 +9,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 
+#include "fork.h"
 #include "log.h"
 #include "real.h"
 #include "sched.h"
@@ -27,6 +28,8 @@ struct fdstate {
 	unsigned char known;	/* the socket facts below are valid */
 	unsigned char nonblock; /* the program set O_NONBLOCK */
 	int64_t timeo[2];	/* SO_RCVTIMEO, SO_SNDTIMEO in ns (0: none) */
+	struct gr_thread *own;	/* the thread that made this fd to wait on
+				   (gr_fd_own), until gr_fd_closing */
 };
 
 static struct fdstate *table;
@@ -194,6 +197,7 @@ void gr_fd_closing(int fd)
 		return;
 	s = &table[fd];
 	s->known = 0;
+	s->own = NULL;
 	if (!s->poll)
 		return;
 	while ((t = gr_first_waiter(key(fd, GR_FD_READ))))
@@ -206,6 +210,36 @@ void gr_fd_closing(int fd)
 	gr_rt.inside = 0;
 	s->poll = NULL;
 	s->watching = 0;
+}
+
+void gr_fd_own(int fd)
+{
+	struct fdstate *s = fd >= 0 && fd < MAX_FDS ? state_of(fd) : NULL;
+
+	if (s)
+		s->own = gr_rt.cur;
+}
+
+void gr_fd_after_fork(void)
+{
+	/* No thread waits on an fd any more. Forget every poll (the loop
+	 * already has its own epoll set, so stopping one changes nothing for
+	 * the parent), and close what dead threads opened for their waits. */
+	for (int fd = 0; fd < table_len; fd++) {
+		struct fdstate *s = &table[fd];
+		if (s->poll) {
+			uv_poll_stop(s->poll);
+			uv_close((uv_handle_t *)s->poll, close_cb);
+			s->poll = NULL;
+			s->watching = 0;
+		}
+		if (s->own && s->own != gr_rt.cur) {
+			gr_real.close(fd);
+			s->own = NULL;
+			s->known = 0;
+		}
+	}
+	gr_fd_waiters = 0;
 }
 
 int gr_fd_wait_any(const struct pollfd *fds, unsigned long n, int64_t deadline)
@@ -236,6 +270,7 @@ int gr_fd_wait_any(const struct pollfd *fds, unsigned long n, int64_t deadline)
 			goto out;
 		}
 	}
+	gr_fd_own(ep);
 	r = gr_fd_wait(ep, GR_FD_READ, deadline);
 	gr_fd_closing(ep);
 out:

@@ -30,6 +30,12 @@ int gr_fd_wait_any(const struct pollfd *fds, unsigned long n, int64_t deadline);
  * EBADF and stop polling it. */
 void gr_fd_closing(int fd);
 
+/* fd was opened by the current thread only to wait on it (a pidfd, an
+ * epoll set of several fds), and is closed by that thread with
+ * gr_fd_closing: a fork child in which the thread does not survive closes
+ * it instead (fork.c). */
+void gr_fd_own(int fd);
+
 /* For a socket: whether the program made it non-blocking, and its
  * SO_RCVTIMEO / SO_SNDTIMEO (ns, 0: none). Read with fcntl and getsockopt
  * once and cached until gr_fd_forget(fd) or gr_fd_closing(fd): the hooks of

@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include "fork.h"
 #include "real.h"
 #include "sched.h"
 
@@ -13,9 +14,13 @@ struct job {
 	void *arg;		 /* its argument */
 	struct gr_thread *owner; /* the parked green thread */
 	int done;		 /* after_work ran */
+	unsigned gen;		 /* the process's generation when queued */
 };
 
 unsigned gr_pool_jobs;
+/* Bumped in every fork child: a completion the parent's pool posted before
+ * the fork may still come in, for a job of a thread that is gone. */
+static unsigned generation;
 
 static void work(uv_work_t *req)
 {
@@ -29,27 +34,38 @@ static void after_work(uv_work_t *req, int status)
 	struct job *j = req->data;
 
 	(void)status;
+	if (j->gen != generation)
+		return; /* the parent's: its thread is gone (fork.c keeps its stack) */
 	j->done = 1;
 	gr_pool_jobs--;
 	if (j->owner->state == GR_PARKED && j->owner->wait == GR_WAIT_POOL)
 		gr_wake(j->owner, 0);
 }
 
-int gr_pool_run(void (*fn)(void *), void *arg)
+/* Queues req; pool threads start on the first job and inherit the mask
+ * they are started with: they must take none of the program's signals,
+ * which belong to green threads. */
+static int queue(uv_work_t *req, uv_work_cb fn, uv_after_work_cb after)
 {
-	struct job j = {.fn = fn, .arg = arg, .owner = gr_rt.cur};
 	sigset_t all, old;
-	int r;
+	int was = gr_rt.inside, r;
 
-	j.req.data = &j;
-	/* Pool threads start on the first job and inherit this mask: they must
-	 * take none of the program's signals, which belong to green threads. */
 	sigfillset(&all);
 	gr_real.pthread_sigmask(SIG_SETMASK, &all, &old);
 	gr_rt.inside = 1;
-	r = uv_queue_work(&gr_rt.loop, &j.req, work, after_work);
-	gr_rt.inside = 0;
+	r = uv_queue_work(&gr_rt.loop, req, fn, after);
+	gr_rt.inside = was;
 	gr_real.pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return r;
+}
+
+int gr_pool_run(void (*fn)(void *), void *arg)
+{
+	struct job j = {.fn = fn, .arg = arg, .owner = gr_rt.cur, .gen = generation};
+	int r;
+
+	j.req.data = &j;
+	r = queue(&j.req, work, after_work);
 	if (r < 0)
 		return r;
 	gr_pool_jobs++;
@@ -58,4 +74,36 @@ int gr_pool_run(void (*fn)(void *), void *arg)
 	while (!j.done)
 		gr_park(GR_WAIT_POOL, &j, 0);
 	return 0;
+}
+
+void gr_pool_after_fork(void)
+{
+	/* libuv's own child handler makes the pool start new threads at the
+	 * next job: the parent's are not the child's. */
+	generation++;
+	gr_pool_jobs = 0;
+}
+
+static void nothing(uv_work_t *req)
+{
+	(void)req;
+}
+
+/* At exit (after sched.c has made every hook call libc, before libuv's own
+ * destructor). libuv's exit path ends its pool: it joins the pool threads
+ * and destroys the pool's mutex and condition. In a fork child whose parent
+ * had started the pool, those are the parent's threads, which glibc's
+ * child may have unmapped (the join crashes), and which "hold" the mutex
+ * and wait on the condition for ever (destroying them aborts, or hangs).
+ * libuv 1.44 does this natively too, but the program did not ask for
+ * libuv. So a child that has not started a pool of its own starts one now,
+ * with a job that does nothing: libuv's own fork handler has reset the
+ * pool, so this makes a new mutex, condition and threads, which its exit
+ * path then ends as in any process. */
+__attribute__((destructor)) static void own_pool_before_libuv_exits(void)
+{
+	static uv_work_t req;
+
+	if (gr_rt.started && gr_fork_os_threads_gone())
+		queue(&req, nothing, NULL);
 }

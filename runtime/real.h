@@ -25,6 +25,11 @@
 
 #include <threads.h>
 
+/* What pthread_atfork (in libc_nonshared.a, linked into every caller) calls;
+ * glibc exports it but declares it in no public header. */
+extern int __register_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void),
+			     void *dso_handle);
+
 #define GR_REAL_FUNCS(X)                                                                           \
 	X(pthread_create)                                                                          \
 	X(pthread_join)                                                                            \
@@ -137,7 +142,8 @@
 	X(pwrite64)                                                                                \
 	X(fsync)                                                                                   \
 	X(fdatasync)                                                                               \
-	X(fork)                                                                                    \
+	X(_Fork)                                                                                   \
+	X(__register_atfork)                                                                       \
 	X(waitpid)                                                                                 \
 	X(wait)                                                                                    \
 	X(wait4)                                                                                   \

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/prctl.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
@@ -15,6 +16,7 @@
 #include "log.h"
 #include "real.h"
 #include "fdwait.h"
+#include "fork.h"
 #include "pool.h"
 #include "signal.h"
 #include "tls.h"
@@ -510,10 +512,65 @@ int gr_start(void)
 	}
 
 	gr_guard_init();
+	gr_fork_init();
 	gr_tls_runtime = 1;
 	gr_rt.started = 1;
 	gr_log(GR_LOG_DEBUG, "runtime started on OS thread %d (%s switch)", gr_rt.os_tid,
 	       gr_ctx_ucontext ? "ucontext" : "asm");
+	return 0;
+}
+
+/* In the child of fork (fork.c), running the thread that forked: the other
+ * threads are gone, and the loop's kernel objects are the parent's too. An
+ * epoll set is shared through fork (a change by one process is a change for
+ * both), and so are the timerfd (one process would re-arm, or read away, the
+ * other's deadline) and the eventfds: each process needs its own. */
+int gr_rt_after_fork_child(void)
+{
+	struct gr_thread *self = gr_rt.cur;
+	int err, fd;
+
+	/* A new epoll set with every started watcher in it, and new eventfds
+	 * for libuv's own wake-ups. */
+	err = uv_loop_fork(&gr_rt.loop);
+	if (err < 0)
+		return err;
+	/* libuv's pool may have signalled a completion just before the fork:
+	 * its flag, still set, would swallow every later wake-up, since the
+	 * eventfd that carried it is not the child's (uv_loop_fork leaves the
+	 * flag as it was). The completions themselves are the parent's jobs,
+	 * which pool.c ignores. */
+	gr_rt.loop.wq_async.pending = 0;
+	/* A new timerfd under the old number: timer_poll watches that number. */
+	fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (gr_real.dup3(fd, timer_fd, O_CLOEXEC) < 0) {
+		err = -errno;
+		gr_real.close(fd);
+		return err;
+	}
+	gr_real.close(fd);
+	gr_rt.armed = 0;
+
+	gr_rt.runq_head = gr_rt.runq_tail = NULL;
+	gr_rt.timers.n = 0;
+	gr_rt.live_timers = 0;
+	gr_rt.poll_at = INT64_MAX;
+	gr_rt.zombie = NULL;
+	gr_rt.slice_owner = NULL;
+	gr_rt.sig_pending = 0; /* a child starts with no signal pending */
+	self->sig_pending = 0;
+	self->joiner = NULL; /* a thread of the parent's */
+	self->all_prev = self->all_next = NULL;
+	gr_rt.all = self;
+	gr_rt.live = gr_rt.peak_live = 1;
+	/* The child's statistics are its own. */
+	gr_rt.created = 0;
+	gr_rt.switches = 0;
+	gr_rt.foreign_runs = 0;
+	gr_rt.os_tid = (int)gettid();
+	deadlock_reported = 0;
 	return 0;
 }
 

@@ -223,6 +223,12 @@ static inline void gr_cancel_begin(void)
 {
 	struct gr_thread *self = gr_rt.cur;
 
+	/* The way into a blocking call is a safe point too: a signal that
+	 * came before the call (a kill() of the caller's own process) runs
+	 * its handler first, as the kernel does on the way out of kill, and
+	 * then does not interrupt the call. */
+	if (__builtin_expect(gr_rt.sig_pending || self->sig_pending, 0))
+		gr_signal_safe_point();
 	if (__builtin_expect(self->cancel_pending, 0))
 		gr_cancel_test();
 	self->cancel_point = 1;

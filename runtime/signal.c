@@ -2,11 +2,13 @@
 #include "signal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "fork.h"
 #include "log.h"
 #include "real.h"
 
@@ -96,6 +98,26 @@ int gr_signal_init(uv_loop_t *loop)
 	/* A loop with only this handle must not keep uv_run from returning. */
 	if (err == 0)
 		uv_unref((uv_handle_t *)&sig_poll);
+	return err;
+}
+
+/* In a fork child: the eventfd is the parent's too (the trampoline of one
+ * process would wake the other's loop, and either could read away the
+ * other's wake-up); a new one takes its number, which sig_poll watches.
+ * Signals that reached the parent are not the child's. */
+int gr_signal_after_fork(void)
+{
+	int fd, err = 0;
+
+	__atomic_store_n(&arrived, 0, __ATOMIC_SEQ_CST);
+	if (sig_fd < 0)
+		return 0;
+	fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (gr_real.dup3(fd, sig_fd, O_CLOEXEC) < 0)
+		err = -errno;
+	gr_real.close(fd);
 	return err;
 }
 

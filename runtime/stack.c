@@ -12,6 +12,7 @@
 #include <sys/syscall.h>
 
 #include "config.h"
+#include "fork.h"
 #include "log.h"
 #include "real.h"
 
@@ -423,6 +424,18 @@ int gr_stack_find(const void *addr, struct gr_stack *out, int *in_guard)
 		}
 	}
 	return 0;
+}
+
+void gr_stack_after_fork(void)
+{
+	/* The preparer did not survive the fork. The runtime carves for
+	 * itself now (what the preparer had readied is just carved again), and
+	 * may start a preparer of the child's own at a later mapping. */
+	if (prep_state > 0)
+		prep_state = 0;
+	prep_sleeping = 0;
+	stats.peak = stats.in_use; /* the child's figures are its own */
+	stats.prepared = 0;
 }
 
 void gr_stack_stats(struct gr_stack_stats *out)

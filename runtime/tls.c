@@ -300,3 +300,9 @@ int gr_tls_init(void)
 	gr_tls_private = 1;
 	return 0;
 }
+
+void gr_tls_after_fork(void)
+{
+	if (gr_tls_private)
+		*(int *)((char *)base_tp + off_tid) = gr_rt.os_tid;
+}

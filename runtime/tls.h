@@ -62,6 +62,9 @@ static inline void gr_tls_prefetch(const void *thread)
 	__builtin_prefetch(tp + gr_tls_hot[2]);
 }
 
+/* In a fork child: the OS thread's block gets the child's tid. */
+void gr_tls_after_fork(void);
+
 /* The runtime thread's own thread pointer (main's and the hub's). */
 void *gr_tls_base(void);
 

@@ -2,8 +2,10 @@
 
 #include <errno.h>
 #include <stddef.h>
+#include <string.h>
 
 #include "clock.h"
+#include "fork.h"
 #include "log.h"
 
 /* Buckets of a fixed table, each a doubly linked FIFO of waiters of the
@@ -161,4 +163,10 @@ struct gr_thread *gr_first_waiter(const void *addr)
 		if (t->q_addr == addr)
 			return t;
 	return NULL;
+}
+
+void gr_wait_after_fork(void)
+{
+	/* Only the thread that forked survives, and it waits for nothing. */
+	memset(buckets, 0, sizeof(buckets));
 }

@@ -13,5 +13,6 @@ Suite *config_suite(void);
 Suite *lock_suite(void);
 Suite *fdwait_suite(void);
 Suite *sigmask_suite(void);
+Suite *fork_suite(void);
 
 #endif

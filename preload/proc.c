@@ -217,7 +217,7 @@ static int after_wait(int w, int64_t *backoff)
 	return 0;
 }
 
-static pid_t green_wait4(pid_t pid, int *status, int options, struct rusage *ru)
+static pid_t wait4_for(pid_t pid, int *status, int options, struct rusage *ru)
 {
 	int64_t backoff = 1000000;
 
@@ -230,6 +230,17 @@ static pid_t green_wait4(pid_t pid, int *status, int options, struct rusage *ru)
 		if (after_wait(w, &backoff) < 0)
 			return -1;
 	}
+}
+
+/* The waits are cancellation points (with WNOHANG too, as glibc's). */
+static pid_t green_wait4(pid_t pid, int *status, int options, struct rusage *ru)
+{
+	pid_t r;
+
+	gr_cancel_begin();
+	r = wait4_for(pid, status, options, ru);
+	gr_cancel_end(r < 0 && errno == EINTR);
+	return r;
 }
 
 GR_EXPORT pid_t wait4(pid_t pid, int *status, int options, struct rusage *ru)
@@ -253,12 +264,10 @@ GR_EXPORT pid_t wait(int *status)
 	return green_wait4(-1, status, 0, NULL);
 }
 
-GR_EXPORT int waitid(idtype_t type, id_t id, siginfo_t *info, int options)
+static int waitid_for(idtype_t type, id_t id, siginfo_t *info, int options)
 {
 	int64_t backoff = 1000000;
 
-	if (!gr_green() || (options & WNOHANG))
-		return GR_REAL(waitid)(type, id, info, options);
 	for (;;) {
 		info->si_pid = 0;
 		int r = GR_REAL(waitid)(type, id, info, options | WNOHANG);
@@ -275,6 +284,18 @@ GR_EXPORT int waitid(idtype_t type, id_t id, siginfo_t *info, int options)
 		if (after_wait(w, &backoff) < 0)
 			return -1;
 	}
+}
+
+GR_EXPORT int waitid(idtype_t type, id_t id, siginfo_t *info, int options)
+{
+	int r;
+
+	if (!gr_green() || (options & WNOHANG))
+		return GR_REAL(waitid)(type, id, info, options);
+	gr_cancel_begin();
+	r = waitid_for(type, id, info, options);
+	gr_cancel_end(r < 0 && errno == EINTR);
+	return r;
 }
 
 GR_EXPORT int system(const char *cmd)
@@ -306,7 +327,7 @@ GR_EXPORT int system(const char *cmd)
 	err = posix_spawn(&pid, "/bin/sh", NULL, &attr, argv, environ);
 	posix_spawnattr_destroy(&attr);
 	if (err == 0) {
-		while (green_wait4(pid, &status, 0, NULL) < 0)
+		while (wait4_for(pid, &status, 0, NULL) < 0)
 			if (errno != EINTR) {
 				status = -1;
 				break;

@@ -14,6 +14,7 @@
 #ifndef INTEG_CHECK_H
 #define INTEG_CHECK_H
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -143,6 +144,23 @@ static inline int check_done(void)
 	else
 		printf("%d checks FAILED\n", n);
 	return n == 0 ? 0 : 1;
+}
+
+/* The kernel tasks (OS threads) of this process now: the probe that tells
+ * green threads (one task) from OS threads. -1 if /proc is unreadable. */
+static inline int count_tasks(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	int n = 0;
+
+	if (d == NULL)
+		return -1;
+	while ((e = readdir(d)) != NULL)
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
 }
 
 #endif

@@ -32,21 +32,6 @@ static void note(const char *what)
 	strcat(trace, what);
 }
 
-static int count_tasks(void)
-{
-	DIR *d = opendir("/proc/self/task");
-	struct dirent *e;
-	int n = 0;
-
-	if (d == NULL)
-		return -1;
-	while ((e = readdir(d)) != NULL)
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n;
-}
-
 static void *napper(void *arg)
 {
 	sleep_ms(50);

@@ -52,21 +52,6 @@ static void *child_writer(void *arg)
 	return NULL;
 }
 
-static int count_tasks(void)
-{
-	DIR *d = opendir("/proc/self/task");
-	struct dirent *e;
-	int n = 0;
-
-	if (d == NULL)
-		return -1;
-	while ((e = readdir(d)) != NULL)
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n;
-}
-
 static void in_child(void)
 {
 	struct pollfd p = {.fd = watched[0], .events = POLLIN};

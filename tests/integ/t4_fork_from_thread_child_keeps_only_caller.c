@@ -30,21 +30,6 @@ static pthread_t sleepers[NSLEEPERS], forker_th;
 static atomic_int ghost_ran; /* a sleeper ran in the child */
 static int child_status = -1;
 
-static int count_tasks(void)
-{
-	DIR *d = opendir("/proc/self/task");
-	struct dirent *e;
-	int n = 0;
-
-	if (d == NULL)
-		return -1;
-	while ((e = readdir(d)) != NULL)
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n;
-}
-
 static void *sleeper(void *arg)
 {
 	sleep_ms(100);

@@ -25,21 +25,6 @@
 
 static atomic_int ticks, stop, short_sleeps;
 
-static int count_tasks(void)
-{
-	DIR *d = opendir("/proc/self/task");
-	struct dirent *e;
-	int n = 0;
-
-	if (d == NULL)
-		return -1;
-	while ((e = readdir(d)) != NULL)
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n;
-}
-
 static void timed_sleep(int ms)
 {
 	int64_t t0 = mono_ns();

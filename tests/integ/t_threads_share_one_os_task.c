@@ -25,21 +25,6 @@ static void *wait_for_release(void *arg)
 	return arg;
 }
 
-static int count_tasks(void)
-{
-	DIR *d = opendir("/proc/self/task");
-	struct dirent *e;
-	int n = 0;
-
-	if (d == NULL)
-		return -1;
-	while ((e = readdir(d)) != NULL)
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n;
-}
-
 int main(void)
 {
 	pthread_t tids[NTHREADS];

@@ -1,5 +1,7 @@
 #include "wait.h"
 
+#include "tls.h"
+
 #include <errno.h>
 #include <stddef.h>
 #include <string.h>
@@ -64,6 +66,8 @@ static void dequeue(struct bucket *b, struct gr_thread *t)
 		if (sp)
 			for (int i = 0; i < 512; i += 64)
 				__builtin_prefetch(sp + i);
+		if (gr_tls_delta) /* and the TLS lines it reads first */
+			gr_tls_prefetch(h);
 	}
 }
 

@@ -183,6 +183,8 @@ bench: deps-bench
 	scripts/bench-refs.sh $(BUILD)
 	scripts/bench-locks.sh $(BUILD)
 	scripts/bench-echo.sh $(BUILD)
+	scripts/bench-tls.sh $(BUILD)
+	scripts/bench-python.sh $(BUILD)
 
 # Sanitizer build: UBSan in the library and the unit tests (ASan does not
 # follow our stack switches), in its own build directory.

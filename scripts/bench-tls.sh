@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# What private TLS costs: every benchmark below runs under greenify with
+# GREENIFY_TLS=shared and GREENIFY_TLS=private (the default), interleaved
+# (shared, private, shared, private, ...) so that a noisy neighbour hits
+# both alike, BENCH_REPS times each (default 3). Prints min and median per
+# mode and the difference of the medians; raw lines go to
+# bench/results/tls-<date>.txt and tls-latest.txt.
+#
+#   scripts/bench-tls.sh BUILD_DIR
+#
+# Issue 5's targets: a sleeping thread costs at most one page more with
+# private TLS (prog2: <= 9 KB per thread at 1M), a switch at most 10 ns more.
+set -u
+
+usage() {
+	echo "usage: scripts/bench-tls.sh BUILD_DIR" >&2
+	exit 2
+}
+
+[ $# -eq 1 ] || usage
+build=$(cd "$1" 2>/dev/null && pwd) || usage
+root=$(cd "$(dirname "$0")/.." && pwd)
+bin=$build/bench
+lib=$build/libgreenify.so
+reps=${BENCH_REPS:-3}
+out_dir=$root/bench/results
+stamp=$(date +%Y%m%d-%H%M%S)
+raw=$out_dir/tls-$stamp.txt
+modes="shared private"
+
+for p in prog1 prog2 switch handoff contended create_join; do
+	if [ ! -x "$bin/$p" ]; then
+		echo "bench-tls: $bin/$p is missing; build first (make all, then the bench/ programs)" >&2
+		exit 2
+	fi
+done
+[ -f "$lib" ] || {
+	echo "bench-tls: no $lib" >&2
+	exit 2
+}
+mkdir -p "$out_dir" || exit 1
+
+# One case per line: NAME|ARGS|KEY|UNIT|TARGET. NAME is what the table
+# says, ARGS the program and its arguments under $bin, KEY the field of its
+# result line, TARGET "bytes" (delta at most one page), "ns" (delta at most
+# 10 ns) or empty (for information).
+cases="prog2: memory per sleeping thread, 100K|prog2 100000|per_thread_bytes|B|bytes
+prog2: memory per sleeping thread, 1M|prog2 1000000|per_thread_bytes|B|bytes
+sched_yield between 2 threads (switch)|switch 5000000 same|ns_per_yield|ns|ns
+... the 2 threads' MXCSR differ (switch mixed)|switch 5000000 mixed|ns_per_yield|ns|
+handoff through mutex + condition|handoff cond 200000|ns_per_handoff|ns|ns
+handoff through two semaphores|handoff sem 200000|ns_per_handoff|ns|ns
+1,000 threads, mutex held across a yield|contended yield 1000 1000|ns_per_lock|ns|ns
+10,000 threads, mutex held across a yield|contended yield 10000 100|ns_per_lock|ns|ns
+create + join|create_join 200000|ns_per_pair|ns|
+prog1 100K: N threads sleep 200 ms, joined|prog1 100000|wall_ms|ms|"
+
+field() { # LINE KEY
+	printf '%s\n' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"
+}
+
+{
+	echo "# scripts/bench-tls.sh $(date '+%Y-%m-%d %H:%M:%S %z') on $(uname -n), $(nproc) CPUs, $(uname -r), $(getconf GNU_LIBC_VERSION)"
+	echo "# library: $lib; $reps repetitions, modes interleaved"
+	echo "# raw lines: MODE REP: RESULT LINE (ARGS)"
+} >"$raw"
+
+declare -A VALS
+for rep in $(seq 1 "$reps"); do
+	while IFS='|' read -r name args key _ _; do
+		prog=${args%% *}
+		for mode in $modes; do
+			# shellcheck disable=SC2086 # the program's arguments are words
+			line=$(GREENIFY_TLS=$mode timeout -k 5 300 env LD_PRELOAD="$lib" \
+				"$bin/$prog" ${args#* } 2>&1 | grep "^$prog " | tail -n 1)
+			echo "$mode $rep: ${line:-(no result line)} ($args)" >>"$raw"
+			v=$(field "$line" "$key")
+			[ -n "$v" ] && VALS[$mode|$name]="${VALS[$mode|$name]:-} $v"
+			printf '  rep %s  %-8s %-48s %s\n' "$rep" "$mode" "$name" "${v:-?}" >&2
+		done
+	done <<<"$cases"
+done
+
+# minmed VALUES: "min median" of a list of numbers, or "? ?".
+minmed() {
+	# shellcheck disable=SC2086 # one number per word
+	printf '%s\n' $1 | sort -g | awk 'NF { v[++n] = $1 }
+		END {
+			if (n == 0) { print "? ?"; exit }
+			m = n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+			print v[1], m
+		}'
+}
+
+fmt() { # VALUE UNIT
+	case $1 in
+	\?) echo "?" ;;
+	*) awk -v v="$1" -v u="$2" 'BEGIN {
+		if (u == "B") printf "%d B", v
+		else if (u == "ms") printf "%.0f ms", v
+		else printf "%.1f ns", v }' ;;
+	esac
+}
+
+out() {
+	printf '%s\n' "$*" >>"$raw"
+	printf '%s\n' "$*"
+}
+
+out ""
+out "GREENIFY_TLS=shared against private (default): min / median of $reps runs each"
+out "$(printf '%-48s  %-21s  %-21s  %-13s  %s' "" "shared" "private" "private-shared" "target")"
+while IFS='|' read -r name _ _ unit target; do
+	read -r smin smed <<<"$(minmed "${VALS[shared|$name]:-}")"
+	read -r pmin pmed <<<"$(minmed "${VALS[private|$name]:-}")"
+	delta="?"
+	verdict=""
+	if [ "$smed" != "?" ] && [ "$pmed" != "?" ]; then
+		delta=$(awk -v a="$pmed" -v b="$smed" 'BEGIN { printf "%+.1f", a - b }')
+		case $target in
+		bytes) verdict=$(awk -v d="$delta" -v p="$pmed" 'BEGIN {
+			printf "<= +4096 B: %s", d <= 4096 ? "met" : "NOT met" }') ;;
+		ns) verdict=$(awk -v d="$delta" 'BEGIN {
+			printf "<= +10 ns: %s", d <= 10 ? "met" : "NOT met" }') ;;
+		esac
+	fi
+	out "$(printf '%-48s  %-21s  %-21s  %-13s  %s' "$name" \
+		"$(fmt "$smin" "$unit") / $(fmt "$smed" "$unit")" \
+		"$(fmt "$pmin" "$unit") / $(fmt "$pmed" "$unit")" \
+		"$delta $unit" "$verdict")"
+done <<<"$cases"
+out "Switch benchmarks make one green switch per call, handoff or lock (the"
+out "contended ones among many threads, whose blocks and stacks are cold);"
+out "prog2's growth is RSS + page tables over N. mixed: one player has the"
+out "inexact flag set, so every switch reloads MXCSR."
+cp "$raw" "$out_dir/tls-latest.txt"
+echo "raw: $raw" >&2

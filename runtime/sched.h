@@ -18,6 +18,7 @@
 #include "../arch/ctx.h"
 #include "stack.h"
 #include "timer.h"
+#include "tls.h"
 
 enum gr_state {
 	GR_RUNNABLE, /* in the run queue */
@@ -106,13 +107,19 @@ struct gr_thread {
  * offset in a page and compete for the same few cache sets (L1 sets are
  * picked by the offset in the page). 8 colours of 64 bytes, from the
  * slot's address. */
+static inline char *gr_slot_top(const struct gr_stack *s)
+{
+	return s->lo + s->size - ((uintptr_t)s->lo >> 12 & 7) * 64;
+}
+
+/* With TLS of its own the block sits below the TLS (tls.h). */
 static inline struct gr_thread *gr_thread_at(const struct gr_stack *s)
 {
-	uintptr_t color = ((uintptr_t)s->lo >> 12 & 7) * 64;
+	char *hi = gr_slot_top(s);
 
-	return (struct gr_thread *)(((uintptr_t)(s->lo + s->size) - sizeof(struct gr_thread) -
-				     color) &
-				    ~(uintptr_t)63);
+	if (gr_tls_private)
+		hi = gr_tls_stack_top(hi);
+	return (struct gr_thread *)(((uintptr_t)hi - sizeof(struct gr_thread)) & ~(uintptr_t)63);
 }
 
 /* The scheduler: one runtime thread, so plain globals. */

@@ -125,11 +125,13 @@ int gr_thread_create(const struct gr_create *c, struct gr_thread **out)
 	memcpy(t->name, gr_rt.cur->name, sizeof(t->name));
 	hi = (char *)t;
 	if (gr_tls_private) {
-		t->ctx.tp = gr_tls_make(hi, &hi);
+		char *lo;
+		t->ctx.tp = gr_tls_make(gr_slot_top(&st), &lo);
 		if (!t->ctx.tp) {
 			gr_stack_free(&st);
 			return -EAGAIN;
 		}
+		GR_ASSERT(lo >= hi + sizeof(*t));
 	}
 	gr_ctx_make(&t->ctx, st.lo, (size_t)(hi - st.lo), thread_entry, t);
 	list_add(t);

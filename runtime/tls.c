@@ -28,7 +28,10 @@
 
 int gr_tls_private;
 size_t gr_tls_delta;
-ptrdiff_t gr_tls_hot[3];
+ptrdiff_t gr_tls_hot[1];
+size_t gr_tls_gap;
+size_t gr_tls_align = 64;
+size_t gr_tls_below;
 
 #define HEADER_COPY 0x80 /* tcbhead_t up to __glibc_unused2 (x86_64 ABI) */
 #define MAX_SHARED  4	 /* malloc words shared with the OS thread */
@@ -77,7 +80,7 @@ void *gr_tls_base(void)
 
 size_t gr_tls_room(void)
 {
-	return static_size + static_align + (dtv_slots ? (dtv_slots + 2) * sizeof(dtv_t) + 63 : 0);
+	return gr_tls_gap + gr_tls_align + gr_tls_below;
 }
 
 /* A libthread_db field descriptor's offset, or 0 when absent or odd. */
@@ -96,13 +99,24 @@ static dtv_t *slot_dtv(char *tp)
 	return (dtv_t *)(((uintptr_t)tp + tcb_size + 63) & ~(uintptr_t)63);
 }
 
+/* The layout (tls.h): the thread pointer 64 bytes below the top page,
+ * unless the control block and the DTV need more room above it. */
+static void set_layout(void)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	size_t dtv_bytes = dtv_slots ? (dtv_slots + 2) * sizeof(dtv_t) + 63 : 0;
+	size_t above = tcb_size + dtv_bytes;
+
+	gr_tls_gap = page + 64 > above ? page + 64 : above;
+	gr_tls_align = static_align;
+	gr_tls_below = static_size - tcb_size;
+}
+
 /* Builds a block whose memory is all zeros (fresh, or cleared by
- * gr_tls_free), with the vector between the block and hi. */
+ * gr_tls_free) below hi, the vector above it. */
 static void *make(char *hi, char **lo)
 {
-	size_t dtv_bytes = dtv_slots ? (dtv_slots + 2) * sizeof(dtv_t) + 63 : 0;
-	char *tp =
-		(char *)(((uintptr_t)hi - dtv_bytes - tcb_size) & ~(uintptr_t)(static_align - 1));
+	char *tp = gr_tls_tp_for(hi);
 
 	memcpy(tp, base_tp, HEADER_COPY);
 	((void **)tp)[0] = tp;	 /* header.tcb: the thread pointer */
@@ -130,8 +144,7 @@ static void *make(char *hi, char **lo)
 	*(int *)(tp + off_runtime_flag) = 1;
 	for (int i = 0; i < n_shared; i++)
 		*(void **)(tp + off_shared[i]) = *(void **)((char *)base_tp + off_shared[i]);
-	*lo = tp - (static_size - tcb_size);
-	GR_ASSERT(!gr_tls_delta || hi - tp == (ptrdiff_t)gr_tls_delta);
+	*lo = tp - gr_tls_below;
 	return tp;
 }
 
@@ -287,14 +300,22 @@ int gr_tls_init(void)
 	((int *)base_tp)[6] = 1;
 	if (off_runtime_flag >= 0 || (size_t)-off_runtime_flag > static_size - tcb_size)
 		return no("the runtime's TLS flag is not in static TLS");
+	set_layout();
 	find_malloc_words();
-	/* make(hi) with hi a 64-byte aligned control block puts the thread
-	 * pointer this far below it. */
-	gr_tls_delta = ((dtv_slots ? (dtv_slots + 2) * sizeof(dtv_t) + 63 : 0) + tcb_size + 63) &
-		       ~(size_t)63;
-	gr_tls_hot[0] = 0x28; /* the stack guard's line */
-	gr_tls_hot[1] = (char *)&errno - (char *)base_tp;
-	gr_tls_hot[2] = off_runtime_flag;
+	set_layout(); /* now with the DTV's size */
+	/* For a top aligned to 64 bytes (slot tops are, colour included), the
+	 * thread pointer is this far above our block. */
+	{
+		char *hi = (char *)(uintptr_t)0x100000000;
+		char *tp = gr_tls_tp_for(hi);
+		uintptr_t t = ((uintptr_t)gr_tls_stack_top(hi) - sizeof(struct gr_thread)) &
+			      ~(uintptr_t)63;
+		gr_tls_delta = (size_t)((uintptr_t)tp - t);
+	}
+	/* Every hook reads our flag first; the stack guard (fs:0x28) and
+	 * errno only some calls: fetching them too cost more than it saved
+	 * with 10,000 threads. */
+	gr_tls_hot[0] = off_runtime_flag;
 	if (static_align > 64)
 		gr_tls_delta = 0; /* not a constant then: no prefetch */
 	gr_tls_private = 1;

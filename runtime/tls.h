@@ -18,6 +18,7 @@
 #define GR_TLS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Whether green threads get TLS of their own (set by gr_tls_init). */
 extern int gr_tls_private;
@@ -47,19 +48,39 @@ void gr_tls_thread_start(void);
  * (__cxa_thread_atexit_impl), as glibc does first when a thread exits. */
 void gr_tls_thread_exit(void);
 
-/* Where a green thread's TLS lies relative to its control block (every
- * block is built the same way below it), and the lines of it a thread
- * reads as soon as it runs: set by gr_tls_init. */
+/* A slot with TLS of its own, from its (coloured) top down: the DTV, the
+ * thread control block, whose start (the thread pointer) lies just below
+ * the top page, the static TLS below it, then our control block and the
+ * stack. So a switch to a cold thread touches one page: our block, the
+ * first frames and the TLS words our hooks and errno read share it; the
+ * top page holds what only creation and glibc's own calls touch. Set by
+ * gr_tls_init. */
+extern size_t gr_tls_gap;   /* top of slot to thread pointer, before alignment */
+extern size_t gr_tls_align; /* the thread pointer's alignment */
+extern size_t gr_tls_below; /* static TLS below the thread pointer */
+
+static inline char *gr_tls_tp_for(char *hi)
+{
+	return (char *)(((uintptr_t)hi - gr_tls_gap) & ~(uintptr_t)(gr_tls_align - 1));
+}
+
+/* Where the rest of the slot (our block, then the stack) ends. */
+static inline char *gr_tls_stack_top(char *hi)
+{
+	return gr_tls_tp_for(hi) - gr_tls_below;
+}
+
+/* The thread pointer of the block built above a thread, from the thread
+ * (0 when not a constant: no prefetch), and the lines of TLS a thread reads
+ * as soon as it runs. */
 extern size_t gr_tls_delta;
-extern ptrdiff_t gr_tls_hot[3];
+extern ptrdiff_t gr_tls_hot[1];
 
 static inline void gr_tls_prefetch(const void *thread)
 {
-	const char *tp = (const char *)thread - gr_tls_delta;
+	const char *tp = (const char *)thread + gr_tls_delta;
 
 	__builtin_prefetch(tp + gr_tls_hot[0]);
-	__builtin_prefetch(tp + gr_tls_hot[1]);
-	__builtin_prefetch(tp + gr_tls_hot[2]);
 }
 
 /* In a fork child: the OS thread's block gets the child's tid. */

@@ -14,19 +14,6 @@
 
 #include "sched.h"
 
-static void interrupt(struct gr_thread *t)
-{
-	if (t->in_heap) {
-		t->in_heap = 0;
-		gr_rt.live_timers--;
-	}
-	t->wake_result = -EINTR;
-	t->interrupted = 1;
-	t->cancel_kicked = 1;
-	t->sig_restart = 0; /* an interrupted call must not restart */
-	gr_runq_push(t);
-}
-
 int gr_cancel(struct gr_thread *t)
 {
 	t->cancel_pending = 1;
@@ -37,8 +24,11 @@ int gr_cancel(struct gr_thread *t)
 			gr_cancel_test();
 		return 0;
 	}
-	if (t->state == GR_PARKED && t->cancel_point)
-		interrupt(t);
+	if (t->state == GR_PARKED && t->cancel_point) {
+		t->cancel_kicked = 1;
+		t->sig_restart = 0; /* an interrupted call must not restart */
+		gr_interrupt(t);
+	}
 	return 0;
 }
 

@@ -203,6 +203,19 @@ void gr_wake(struct gr_thread *t, int result)
 	gr_runq_push(t);
 }
 
+void gr_interrupt(struct gr_thread *t)
+{
+	if (t->state != GR_PARKED)
+		return;
+	if (t->in_heap) {
+		t->in_heap = 0;
+		gr_rt.live_timers--;
+	}
+	t->wake_result = -EINTR;
+	t->interrupted = 1;
+	gr_runq_push(t);
+}
+
 void gr_yield(void)
 {
 	gr_runq_push(gr_rt.cur);

@@ -175,6 +175,11 @@ int gr_start(void);
 int gr_park(enum gr_wait why, void *obj, int64_t deadline);
 /* Makes a parked thread runnable; its gr_park() returns result. */
 void gr_wake(struct gr_thread *t, int result);
+/* Makes a parked thread runnable with -EINTR, as a signal does, leaving it
+ * on its wait queue: a real wake-up before it runs still counts (gr_wake),
+ * and the wait it returns to decides whether to restart. No-op unless t is
+ * parked. */
+void gr_interrupt(struct gr_thread *t);
 /* Takes a parked thread off the wait queue it is on (wait.c), if any. */
 void gr_wait_cancel(struct gr_thread *t);
 /* Owner id written into locks by thread number id (1 is main). */

@@ -196,23 +196,6 @@ int gr_sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 	return 0;
 }
 
-/* Makes t runnable if it is parked, so that it runs its handlers (or its
- * sigwait sees the signal). It stays on its wait queue: a wake-up that
- * comes before it runs still counts, and a wait that restarts after the
- * handler loses its place to nobody. */
-static void kick(struct gr_thread *t)
-{
-	if (t->state != GR_PARKED)
-		return;
-	if (t->in_heap) {
-		t->in_heap = 0;
-		gr_rt.live_timers--;
-	}
-	t->wake_result = -EINTR;
-	t->interrupted = 1;
-	gr_runq_push(t);
-}
-
 /* Leaves sig pending on t; wakes t if it takes it now. */
 static void post(struct gr_thread *t, uint64_t bit)
 {
@@ -220,8 +203,11 @@ static void post(struct gr_thread *t, uint64_t bit)
 	if (t->sig_mask & bit)
 		held |= bit;
 	if (gr_signal_accepts(t, bit))
-		kick(t); /* a no-op unless parked: a running or runnable
-			    thread runs it at its next safe point */
+		gr_interrupt(t); /* a no-op unless parked: a running or
+				    runnable thread runs it at its next safe
+				    point; a parked one runs its handlers (or
+				    its sigwait sees the signal) and its wait
+				    loses its place to nobody if it restarts */
 }
 
 int gr_signal_send(struct gr_thread *t, int sig, const siginfo_t *info)

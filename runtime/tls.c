@@ -28,7 +28,7 @@
 
 int gr_tls_private;
 size_t gr_tls_delta;
-ptrdiff_t gr_tls_hot[1];
+ptrdiff_t gr_tls_hot;
 size_t gr_tls_gap;
 size_t gr_tls_align = 64;
 size_t gr_tls_below;
@@ -114,7 +114,7 @@ static void set_layout(void)
 
 /* Builds a block whose memory is all zeros (fresh, or cleared by
  * gr_tls_free) below hi, the vector above it. */
-static void *make(char *hi, char **lo)
+void *gr_tls_make(char *hi, char **lo)
 {
 	char *tp = gr_tls_tp_for(hi);
 
@@ -146,11 +146,6 @@ static void *make(char *hi, char **lo)
 		*(void **)(tp + off_shared[i]) = *(void **)((char *)base_tp + off_shared[i]);
 	*lo = tp - gr_tls_below;
 	return tp;
-}
-
-void *gr_tls_make(char *hi, char **lo)
-{
-	return make(hi, lo);
 }
 
 void gr_tls_free(void *tp)
@@ -207,7 +202,7 @@ static void find_malloc_words(void)
 	before = malloc(words * sizeof(uint64_t));
 	if (mem == MAP_FAILED || !before)
 		goto out;
-	tp = make(mem + room, &lo);
+	tp = gr_tls_make(mem + room, &lo);
 	if (!tp)
 		goto out;
 	/* glibc's vector for a new thread: its length tells how many modules
@@ -315,7 +310,7 @@ int gr_tls_init(void)
 	/* Every hook reads our flag first; the stack guard (fs:0x28) and
 	 * errno only some calls: fetching them too cost more than it saved
 	 * with 10,000 threads. */
-	gr_tls_hot[0] = off_runtime_flag;
+	gr_tls_hot = off_runtime_flag;
 	if (static_align > 64)
 		gr_tls_delta = 0; /* not a constant then: no prefetch */
 	gr_tls_private = 1;

@@ -71,16 +71,14 @@ static inline char *gr_tls_stack_top(char *hi)
 }
 
 /* The thread pointer of the block built above a thread, from the thread
- * (0 when not a constant: no prefetch), and the lines of TLS a thread reads
- * as soon as it runs. */
+ * (0 when not a constant: no prefetch), and where, from the thread
+ * pointer, the TLS word every hook reads first lies (gr_tls_runtime). */
 extern size_t gr_tls_delta;
-extern ptrdiff_t gr_tls_hot[1];
+extern ptrdiff_t gr_tls_hot;
 
 static inline void gr_tls_prefetch(const void *thread)
 {
-	const char *tp = (const char *)thread + gr_tls_delta;
-
-	__builtin_prefetch(tp + gr_tls_hot[0]);
+	__builtin_prefetch((const char *)thread + gr_tls_delta + gr_tls_hot);
 }
 
 /* In a fork child: the OS thread's block gets the child's tid. */

@@ -1,7 +1,5 @@
 #include "wait.h"
 
-#include "tls.h"
-
 #include <errno.h>
 #include <stddef.h>
 #include <string.h>

@@ -81,22 +81,29 @@ static int poll_for(struct pollfd *fds, nfds_t n, int64_t timeout_ns, const sigs
 	return r;
 }
 
-/* Every call here is a cancellation point. A call's own mask applies from
- * after its way in (where signals that came before it run their handlers
- * under the thread's mask) to its way out. */
-static int green_poll(struct pollfd *fds, nfds_t n, int64_t timeout_ns, const sigset_t *mask)
+/* The way into and out of every call here: each is a cancellation point,
+ * and a call's own mask applies from after its way in (where signals that
+ * came before it run their handlers under the thread's mask) to its way
+ * out. call_begin returns the mask to restore. */
+static uint64_t call_begin(const sigset_t *mask)
 {
-	uint64_t old = 0;
-	int r;
-
 	gr_cancel_begin();
-	if (mask)
-		old = gr_sigmask_enter(gr_sigset_bits(mask));
-	r = poll_for(fds, n, timeout_ns, mask);
+	return mask ? gr_sigmask_enter(gr_sigset_bits(mask)) : 0;
+}
+
+static int call_end(int r, const sigset_t *mask, uint64_t old)
+{
 	if (mask)
 		r = masked_end(r, old);
 	gr_cancel_end(r < 0 && errno == EINTR);
 	return r;
+}
+
+static int green_poll(struct pollfd *fds, nfds_t n, int64_t timeout_ns, const sigset_t *mask)
+{
+	uint64_t old = call_begin(mask);
+
+	return call_end(poll_for(fds, n, timeout_ns, mask), mask, old);
 }
 
 GR_EXPORT int poll(struct pollfd *fds, nfds_t n, int timeout)
@@ -245,17 +252,9 @@ static int epoll_for(int ep, struct epoll_event *ev, int max, int timeout, const
 static int green_epoll_wait(int ep, struct epoll_event *ev, int max, int timeout,
 			    const sigset_t *mask)
 {
-	uint64_t old = 0;
-	int r;
+	uint64_t old = call_begin(mask);
 
-	gr_cancel_begin();
-	if (mask)
-		old = gr_sigmask_enter(gr_sigset_bits(mask));
-	r = epoll_for(ep, ev, max, timeout, mask);
-	if (mask)
-		r = masked_end(r, old);
-	gr_cancel_end(r < 0 && errno == EINTR);
-	return r;
+	return call_end(epoll_for(ep, ev, max, timeout, mask), mask, old);
 }
 
 GR_EXPORT int epoll_wait(int ep, struct epoll_event *ev, int max, int timeout)

@@ -118,7 +118,9 @@ void *gr_tls_make(char *hi, char **lo)
 {
 	char *tp = gr_tls_tp_for(hi);
 
+#ifdef __x86_64__
 	memcpy(tp, base_tp, HEADER_COPY);
+#endif
 	((void **)tp)[0] = tp;	 /* header.tcb: the thread pointer */
 	((void **)tp)[1] = NULL; /* header.dtv: set below */
 	((void **)tp)[2] = tp;	 /* header.self: THREAD_SELF */

@@ -95,6 +95,7 @@ static void after_fork_child(void)
 	if (!gr_green())
 		return;
 	gr_rt.inside = 1;
+	gr_tls_fork_child();
 	for (t = gr_rt.all; t; t = next) {
 		next = t->all_next;
 		if (t != self) {

@@ -6,9 +6,17 @@
  * for libthread_db (_thread_db_* descriptors: {bits, count, offset}) and
  * the rseq area's offset (__rseq_offset, glibc 2.35). Anything missing or
  * not as checked on the runtime thread turns private TLS off with a message,
- * never a guess. The first 128 bytes of the block, tcbhead_t's fixed part
- * (thread pointer, DTV, self, the multiple-threads flag, the stack and
- * pointer guards at fs:0x28 and fs:0x30, CET features), are x86_64 ABI. */
+ * never a guess.
+ *
+ * Two layouts, as the ABIs define them:
+ * - x86_64 (TLS variant II): the thread pointer is the start of struct
+ *   pthread, whose first 128 bytes are tcbhead_t's fixed part (thread
+ *   pointer, DTV, self, the multiple-threads flag, the stack and pointer
+ *   guards at fs:0x28 and fs:0x30, CET features); the static TLS lies below
+ *   the thread pointer.
+ * - aarch64 (variant I): the thread pointer points at a 16-byte tcbhead_t
+ *   (DTV, private) with the static TLS above it and struct pthread just
+ *   below; the guards are globals there, not per thread. */
 #include "tls.h"
 
 #include <dlfcn.h>
@@ -19,11 +27,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <linux/futex.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "../arch/ctx.h"
 #include "log.h"
+#include "real.h"
 #include "sched.h"
 
 int gr_tls_private;
@@ -33,8 +43,16 @@ size_t gr_tls_gap;
 size_t gr_tls_align = 64;
 size_t gr_tls_below;
 
-#define HEADER_COPY 0x80 /* tcbhead_t up to __glibc_unused2 (x86_64 ABI) */
-#define MAX_SHARED  4	 /* malloc words shared with the OS thread */
+#if defined(__x86_64__)
+#define TLS_VARIANT_II 1
+#define HEADER_COPY    0x80 /* tcbhead_t up to __glibc_unused2 (x86_64 ABI) */
+#define TCB_DTV	       1    /* word of the thread pointer's block holding the DTV */
+#else
+#define TLS_VARIANT_II 0
+#define HEADER_COPY    8 /* struct pthread's header: multiple_threads, gscope_flag */
+#define TCB_DTV	       0
+#endif
+#define MAX_SHARED 4 /* malloc words shared with the OS thread */
 
 static void *(*dl_allocate_tls)(void *mem);
 /* glibc 2.39 added a second parameter (main_thread, false for us); an
@@ -44,16 +62,44 @@ static void (*dl_deallocate_tls)(void *tcb, bool dealloc_tcb);
 static void (*call_tls_dtors)(void);
 static void (*ctype_init)(void);
 
-static size_t static_size; /* control block + static TLS + surplus */
+static size_t static_size; /* glibc's static size: see static_bytes */
 static size_t static_align;
-static size_t tcb_size; /* sizeof(struct pthread) */
-static size_t off_tid;	/* struct pthread fields, from the thread pointer */
+static size_t tcb_size;	    /* sizeof(struct pthread) */
+static size_t static_bytes; /* static TLS (with the surplus), not struct pthread */
+static size_t off_tid;	    /* struct pthread fields, from its start */
 static size_t off_list;
-static ptrdiff_t off_rseq = -1;		 /* rseq area, or -1 */
+static ptrdiff_t off_rseq; /* rseq area from the thread pointer */
+static bool have_rseq;
 static ptrdiff_t off_runtime_flag;	 /* gr_tls_runtime */
 static ptrdiff_t off_shared[MAX_SHARED]; /* malloc's tcache and arena */
 static int n_shared;
 static void *base_tp; /* the runtime thread's block */
+
+/* glibc's list of threads whose stacks the application gave
+ * (GL(dl_stack_user)), and the lock over it. The dynamic linker walks it,
+ * and the list of its own stacks, when a library loaded later gets static
+ * TLS (initial-exec TLS; on aarch64 any TLS accessed through descriptors
+ * while the surplus lasts): it copies the library's initial TLS into every
+ * listed thread. So every green block is listed. A listed block's
+ * cancelhandling says "exiting", which makes glibc's set*id() skip it (it
+ * signals every listed thread and waits for each, and a green thread is
+ * none) and gdb's thread list ignore it, as the OS thread is the one
+ * there (the OS thread's own block says so too: see find_stack_list).
+ * NULL when glibc's layout is not as checked: then a library loaded
+ * later with static TLS has zeros in green threads made before it. */
+struct dl_list {
+	struct dl_list *next, *prev;
+};
+static struct dl_list *stack_user;
+static int *stack_lock;
+static size_t off_cancel;
+#define EXITING_BITMASK 0x10
+/* In every block: whether it is listed, as the epoch it was listed in. A
+ * fork child starts a new epoch: glibc's child empties the lists, so a
+ * block of the parent's is in none. */
+static __thread unsigned gr_tls_listed __attribute__((tls_model("initial-exec")));
+static ptrdiff_t off_listed;
+static unsigned listed_epoch = 1;
 
 /* The dynamic thread vector: glibc's dtv_t, one per module with TLS, after
  * a counter of entries (dtv[-1]) and the generation (dtv[0]). */
@@ -93,53 +139,133 @@ static size_t field_offset(const char *name, unsigned bits)
 	return d[2];
 }
 
-/* The vector of the block at tp, when it lives in the slot. */
-static dtv_t *slot_dtv(char *tp)
+/* struct pthread of the block whose thread pointer is tp. */
+static char *pd_of(char *tp)
 {
-	return (dtv_t *)(((uintptr_t)tp + tcb_size + 63) & ~(uintptr_t)63);
+	return TLS_VARIANT_II ? tp : tp - tcb_size;
 }
 
-/* The layout (tls.h): the thread pointer 64 bytes below the top page,
- * unless the control block and the DTV need more room above it. */
+/* The static TLS of the block at tp. */
+static char *static_lo(char *tp)
+{
+	return TLS_VARIANT_II ? tp - static_bytes : tp;
+}
+
+/* Bytes of the DTV a block carries in its slot, alignment included. */
+static size_t dtv_bytes(void)
+{
+	return dtv_slots ? (dtv_slots + 2) * sizeof(dtv_t) + 63 : 0;
+}
+
+/* The vector of the block at tp, when it lives in the slot: above struct
+ * pthread on x86_64, below it on aarch64. */
+static dtv_t *slot_dtv(char *tp)
+{
+	if (TLS_VARIANT_II)
+		return (dtv_t *)(((uintptr_t)tp + tcb_size + 63) & ~(uintptr_t)63);
+	return (dtv_t *)(((uintptr_t)pd_of(tp) - (dtv_slots + 2) * sizeof(dtv_t)) & ~(uintptr_t)63);
+}
+
+/* The layout (tls.h). x86_64: the thread pointer 64 bytes below the top
+ * page, unless the control block and the DTV need more room above it.
+ * aarch64: the static TLS at the top, then struct pthread and the DTV. */
 static void set_layout(void)
 {
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
-	size_t dtv_bytes = dtv_slots ? (dtv_slots + 2) * sizeof(dtv_t) + 63 : 0;
-	size_t above = tcb_size + dtv_bytes;
+	size_t above = tcb_size + dtv_bytes();
 
-	gr_tls_gap = page + 64 > above ? page + 64 : above;
-	gr_tls_align = static_align;
-	gr_tls_below = static_size - tcb_size;
+	gr_tls_align = static_align > 64 ? static_align : 64;
+	if (TLS_VARIANT_II) {
+		gr_tls_gap = page + 64 > above ? page + 64 : above;
+		gr_tls_below = static_bytes;
+	} else {
+		gr_tls_gap = static_bytes;
+		gr_tls_below = tcb_size + dtv_bytes();
+	}
+}
+
+/* glibc's lll_lock and lll_unlock, on GL(dl_stack_cache_lock): 0 free, 1
+ * taken, 2 taken with waiters. Whoever else takes it is another OS thread
+ * (a dlopen in libuv's pool, say), for microseconds. */
+static void stack_list_lock(void)
+{
+	int c = 0;
+
+	if (__atomic_compare_exchange_n(stack_lock, &c, 1, false, __ATOMIC_ACQUIRE,
+					__ATOMIC_RELAXED))
+		return;
+	if (c != 2)
+		c = __atomic_exchange_n(stack_lock, 2, __ATOMIC_ACQUIRE);
+	while (c != 0) {
+		gr_real.syscall(SYS_futex, stack_lock, FUTEX_WAIT_PRIVATE, 2, NULL, NULL, 0);
+		c = __atomic_exchange_n(stack_lock, 2, __ATOMIC_ACQUIRE);
+	}
+}
+
+static void stack_list_unlock(void)
+{
+	if (__atomic_exchange_n(stack_lock, 0, __ATOMIC_RELEASE) > 1)
+		gr_real.syscall(SYS_futex, stack_lock, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
+/* As glibc's list_add and list_del: forward links stay walkable. */
+static void list_link(struct dl_list *n)
+{
+	n->next = stack_user->next;
+	n->prev = stack_user;
+	stack_user->next->prev = n;
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	stack_user->next = n;
+}
+
+static void list_unlink(struct dl_list *n)
+{
+	n->next->prev = n->prev;
+	n->prev->next = n->next;
 }
 
 /* Builds a block whose memory is all zeros (fresh, or cleared by
  * gr_tls_free) below hi, the vector above it. */
 void *gr_tls_make(char *hi, char **lo)
 {
-	char *tp = gr_tls_tp_for(hi);
+	char *tp = gr_tls_tp_for(hi), *pd = pd_of(tp);
 
-#ifdef __x86_64__
+#if TLS_VARIANT_II
 	memcpy(tp, base_tp, HEADER_COPY);
+	((void **)tp)[0] = tp; /* header.tcb: the thread pointer */
+	((void **)tp)[2] = tp; /* header.self: THREAD_SELF */
+	((int *)tp)[6] = 1;    /* header.multiple_threads: see gr_tls_init */
+	((int *)tp)[7] = 0;    /* header.gscope_flag: not in a dl scope */
+#else
+	((int *)pd)[0] = 1; /* header.multiple_threads */
+	((int *)pd)[1] = 0; /* header.gscope_flag */
 #endif
-	((void **)tp)[0] = tp;	 /* header.tcb: the thread pointer */
-	((void **)tp)[1] = NULL; /* header.dtv: set below */
-	((void **)tp)[2] = tp;	 /* header.self: THREAD_SELF */
-	((int *)tp)[6] = 1;	 /* header.multiple_threads: see gr_tls_init */
-	((int *)tp)[7] = 0;	 /* header.gscope_flag: not in a dl scope */
-	*(int *)(tp + off_tid) = gr_rt.os_tid;
+	((void **)tp)[TCB_DTV] = NULL; /* set below */
+	*(int *)(pd + off_tid) = gr_rt.os_tid;
 	/* An empty list node, linked to itself: glibc's fork child unlinks
 	 * the calling thread's node from its thread list. */
-	((void **)(tp + off_list))[0] = tp + off_list;
-	((void **)(tp + off_list))[1] = tp + off_list;
+	((void **)(pd + off_list))[0] = pd + off_list;
+	((void **)(pd + off_list))[1] = pd + off_list;
 	/* The kernel updates only the OS thread's rseq area: -1 sends
 	 * sched_getcpu to the system call. */
-	if (off_rseq >= 0)
+	if (have_rseq)
 		((int32_t *)(tp + off_rseq))[1] = -1;
 	if (dtv_slots) {
 		dtv_t *d = slot_dtv(tp);
 		d[0].counter = dtv_slots;
-		((void **)tp)[1] = &d[1];
+		((void **)tp)[TCB_DTV] = &d[1];
+		/* Listed first, as glibc lists a new thread before it builds
+		 * its TLS: a library that takes static TLS meanwhile (in
+		 * another OS thread) is either in the image or copied in. */
+		if (stack_user) {
+			*(int *)(pd + off_cancel) = EXITING_BITMASK;
+			stack_list_lock();
+			list_link((struct dl_list *)(void *)(pd + off_list));
+			stack_list_unlock();
+		}
 		dl_allocate_tls_init(tp, false);
+		if (stack_user)
+			*(unsigned *)(tp + off_listed) = listed_epoch;
 	} else if (!dl_allocate_tls(tp)) {
 		return NULL;
 	}
@@ -147,6 +273,7 @@ void *gr_tls_make(char *hi, char **lo)
 	for (int i = 0; i < n_shared; i++)
 		*(void **)(tp + off_shared[i]) = *(void **)((char *)base_tp + off_shared[i]);
 	*lo = tp - gr_tls_below;
+	GR_ASSERT(!dtv_slots || (char *)slot_dtv(tp) >= *lo);
 	return tp;
 }
 
@@ -154,7 +281,12 @@ void gr_tls_free(void *tp)
 {
 	dtv_t *d = dtv_slots ? slot_dtv(tp) : NULL;
 
-	if (d && ((void **)tp)[1] == &d[1]) {
+	if (stack_user && *(unsigned *)((char *)tp + off_listed) == listed_epoch) {
+		stack_list_lock();
+		list_unlink((struct dl_list *)(void *)(pd_of(tp) + off_list));
+		stack_list_unlock();
+	}
+	if (d && ((void **)tp)[TCB_DTV] == &d[1]) {
 		/* What _dl_deallocate_tls does, but the vector is ours. */
 		for (size_t i = 0; i < dtv_slots; i++)
 			if (d[2 + i].pointer.to_free)
@@ -165,7 +297,9 @@ void gr_tls_free(void *tp)
 	}
 	/* The next thread of this slot starts from zeros, as glibc's do;
 	 * clearing here spares a fresh slot's pages the work. */
-	memset(tp, 0, tcb_size);
+	memset(pd_of(tp), 0, tcb_size);
+	if (!TLS_VARIANT_II)
+		memset(tp, 0, 2 * sizeof(void *)); /* tcbhead_t */
 }
 
 void gr_tls_thread_start(void)
@@ -191,7 +325,7 @@ void gr_tls_thread_exit(void)
  * thread does. */
 static void find_malloc_words(void)
 {
-	size_t room = gr_tls_room(), words = (static_size - tcb_size) / sizeof(uint64_t);
+	size_t room = gr_tls_room(), words = static_bytes / sizeof(uint64_t);
 	char *mem, *lo, *tp;
 	uint64_t *before, *area;
 	sigset_t all, old;
@@ -210,8 +344,8 @@ static void find_malloc_words(void)
 	/* glibc's vector for a new thread: its length tells how many modules
 	 * have TLS; ours adds headroom. */
 	if (dl_allocate_tls_init)
-		dtv_slots = ((dtv_t **)(void *)tp)[1][-1].counter + DTV_HEADROOM;
-	area = (uint64_t *)(void *)(tp - words * sizeof(uint64_t));
+		dtv_slots = ((dtv_t **)(void *)tp)[TCB_DTV][-1].counter + DTV_HEADROOM;
+	area = (uint64_t *)(void *)static_lo(tp);
 	memcpy(before, area, words * sizeof(uint64_t));
 	/* No handler may run on the scratch block. */
 	sigfillset(&all);
@@ -243,6 +377,54 @@ out:
 		munmap(mem, room);
 }
 
+/* Finds GL(dl_stack_user) and its lock in the dynamic linker's globals:
+ * libthread_db's descriptors give where the two lists are; the lock comes
+ * after them, the stack cache's list, its size and the in-flight word
+ * (glibc 2.34's struct rtld_global). Each is checked as far as it can be:
+ * the cache a well-formed list, nothing in flight, the lock free, and the
+ * runtime thread's own block in the list, as glibc lists the main thread. */
+static void find_stack_list(void)
+{
+	char *rg = dlvsym(RTLD_DEFAULT, "_rtld_global", "GLIBC_PRIVATE");
+	size_t used = field_offset("_thread_db_rtld_global__dl_stack_used", 128);
+	size_t user = field_offset("_thread_db_rtld_global__dl_stack_user", 128);
+	struct dl_list *head, *cache, *p, *base_node;
+	uintptr_t *after; /* the cache's size, the in-flight word, the lock */
+	int n = 0;
+
+	off_cancel = field_offset("_thread_db_pthread_cancelhandling", 32);
+	off_listed = (char *)&gr_tls_listed - (char *)base_tp;
+	if (!rg || !used || user != used + sizeof(struct dl_list) || !off_cancel ||
+	    off_cancel + 4 > tcb_size || static_lo(base_tp) > (char *)&gr_tls_listed ||
+	    static_lo(base_tp) + static_bytes < (char *)(&gr_tls_listed + 1))
+		goto no;
+	head = (struct dl_list *)(void *)(rg + user);
+	cache = head + 1;
+	base_node = (struct dl_list *)(void *)(pd_of(base_tp) + off_list);
+	after = (uintptr_t *)(void *)(cache + 1);
+	if (cache->next->prev != cache || cache->prev->next != cache || after[1] != 0)
+		goto no;
+	stack_lock = (int *)(void *)&after[2];
+	if (*stack_lock != 0)
+		goto no;
+	for (p = head->next; p != head && p != base_node && n < 100000; p = p->next)
+		n++;
+	if (p != base_node)
+		goto no;
+	stack_user = head;
+	/* The OS thread's block says "exiting" too: a set*id() called by a
+	 * green thread would signal it, and the OS thread's answer (the
+	 * handler clears the flag of the running block, the caller's) would
+	 * never clear it. The calling thread changes the OS thread's ids
+	 * itself, as it does its own. */
+	__atomic_or_fetch((int *)(pd_of(base_tp) + off_cancel), EXITING_BITMASK, __ATOMIC_RELAXED);
+	return;
+no:
+	gr_log(GR_LOG_WARN,
+	       "private TLS: glibc's thread list not found; a library loaded "
+	       "later with static TLS starts from zeros in green threads made before it");
+}
+
 static int no(const char *why)
 {
 	gr_log(GR_LOG_WARN, "private TLS unavailable (%s); TLS is shared (GREENIFY_TLS=shared)",
@@ -257,10 +439,8 @@ int gr_tls_init(void)
 	const ptrdiff_t *rseq_off;
 	const unsigned *rseq_size;
 
-#if !defined(__x86_64__)
-	/* aarch64 keeps the block above the thread pointer (TLS variant I);
-	 * only the x86_64 layout is built so far. */
-	return no("only x86_64 is supported so far");
+#if !defined(__x86_64__) && !defined(__aarch64__)
+	return no("no TLS layout for this architecture");
 #endif
 	if (gr_ctx_tp_init() < 0)
 		return no("no way to set the thread pointer on this architecture");
@@ -275,31 +455,43 @@ int gr_tls_init(void)
 		return no("the dynamic linker's TLS allocator is not exported");
 	static_info(&static_size, &static_align);
 	tcb_size = *sz;
+	/* x86_64's static size counts struct pthread, aarch64's does not. */
+	static_bytes = TLS_VARIANT_II ? static_size - tcb_size : static_size;
 	off_tid = field_offset("_thread_db_pthread_tid", 32);
 	off_list = field_offset("_thread_db_pthread_list", 128);
 	base_tp = gr_ctx_get_tp();
-	if (tcb_size < HEADER_COPY || static_size <= tcb_size || static_align < 16 ||
-	    (static_align & (static_align - 1)) || !off_tid || off_tid + 4 > tcb_size ||
-	    !off_list || off_list + 16 > tcb_size)
+	if (tcb_size < HEADER_COPY || (TLS_VARIANT_II && static_size <= tcb_size) ||
+	    tcb_size % 64 || static_align < 16 || (static_align & (static_align - 1)) || !off_tid ||
+	    off_tid + 4 > tcb_size || !off_list || off_list + 16 > tcb_size)
 		return no("unexpected struct pthread layout");
-	if (*(int *)((char *)base_tp + off_tid) != gr_rt.os_tid)
+	if (*(int *)(pd_of(base_tp) + off_tid) != gr_rt.os_tid)
 		return no("the tid is not where libthread_db says");
 	rseq_off = dlsym(RTLD_DEFAULT, "__rseq_offset");
 	rseq_size = dlsym(RTLD_DEFAULT, "__rseq_size");
-	if (rseq_off && rseq_size && *rseq_off > 0 && (size_t)*rseq_off + 8 <= tcb_size)
-		off_rseq = *rseq_off;
+	if (rseq_off && rseq_size) {
+		/* In struct pthread: above the thread pointer on x86_64, below it
+		 * on aarch64. */
+		ptrdiff_t lo = pd_of(base_tp) - (char *)base_tp;
+		if (*rseq_off >= lo && *rseq_off + 8 <= lo + (ptrdiff_t)tcb_size) {
+			off_rseq = *rseq_off;
+			have_rseq = true;
+		}
+	}
 	off_runtime_flag = (char *)&gr_tls_runtime - (char *)base_tp;
 	/* glibc sets header.multiple_threads only in the block of the thread
 	 * that creates the first OS thread, and malloc takes no locks in a
-	 * block without it. OS threads (libuv's pool) may come from any green
-	 * thread later, and they free into main's arena: every block says
-	 * "multiple threads", main's too. */
-	((int *)base_tp)[6] = 1;
-	if (off_runtime_flag >= 0 || (size_t)-off_runtime_flag > static_size - tcb_size)
+	 * block without it (x86_64; aarch64's malloc reads a global). OS
+	 * threads (libuv's pool) may come from any green thread later, and
+	 * they free into main's arena: every block says "multiple threads",
+	 * main's too. */
+	((int *)pd_of(base_tp))[TLS_VARIANT_II ? 6 : 0] = 1;
+	if (static_lo(base_tp) > (char *)&gr_tls_runtime ||
+	    static_lo(base_tp) + static_bytes < (char *)(&gr_tls_runtime + 1))
 		return no("the runtime's TLS flag is not in static TLS");
 	set_layout();
 	find_malloc_words();
 	set_layout(); /* now with the DTV's size */
+	find_stack_list();
 	/* For a top aligned to 64 bytes (slot tops are, colour included), the
 	 * thread pointer is this far above our block. */
 	{
@@ -319,8 +511,30 @@ int gr_tls_init(void)
 	return 0;
 }
 
+void gr_tls_fork_child(void)
+{
+	char *tp = gr_ctx_get_tp();
+	struct dl_list *n;
+
+	if (!gr_tls_private || !stack_user)
+		return;
+	/* glibc's child emptied its lists but for the running block, which it
+	 * put in the list of glibc's own stacks (the OS thread's block: back
+	 * in this one): the parent's other blocks are in no list any more,
+	 * and the running one goes back to this list. Only this thread runs
+	 * here: no lock (another thread of the parent may have left it
+	 * taken, and it is the child's own memory). */
+	listed_epoch++;
+	if (tp == base_tp)
+		return;
+	n = (struct dl_list *)(void *)(pd_of(tp) + off_list);
+	list_unlink(n);
+	list_link(n);
+	*(unsigned *)(tp + off_listed) = listed_epoch;
+}
+
 void gr_tls_after_fork(void)
 {
 	if (gr_tls_private)
-		*(int *)((char *)base_tp + off_tid) = gr_rt.os_tid;
+		*(int *)(pd_of(base_tp) + off_tid) = gr_rt.os_tid;
 }

@@ -81,6 +81,11 @@ static inline void gr_tls_prefetch(const void *thread)
 	__builtin_prefetch((const char *)thread + gr_tls_delta + gr_tls_hot);
 }
 
+/* In a fork child, first: the blocks of threads that did not survive are in
+ * no glibc list any more (gr_tls_free then leaves the lists alone); the
+ * running thread's block is listed again. */
+void gr_tls_fork_child(void);
+
 /* In a fork child: the OS thread's block gets the child's tid. */
 void gr_tls_after_fork(void);
 

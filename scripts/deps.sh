@@ -5,10 +5,21 @@
 set -eu
 
 want="build-essential pkg-config libuv1-dev check"
+# Packages of the arm64 foreign architecture: on an x86_64 host, `make test`
+# cross-builds the whole library against arm64 libuv and runs integration
+# programs under qemu-user, whose guest finds its libraries in the multiarch
+# directories (the *-arm64-cross packages keep theirs apart).
+foreign=""
 for role in "${@:-build}"; do
 	case "$role" in
 	build) ;;
-	test) want="$want g++ python3 qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross valgrind iperf rustc" ;;
+	test)
+		want="$want g++ python3 qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross valgrind iperf rustc"
+		if [ "$(uname -m)" = x86_64 ]; then
+			want="$want g++-aarch64-linux-gnu"
+			foreign="libuv1-dev:arm64 libc6-dev:arm64 libstdc++6:arm64"
+		fi
+		;;
 	demo) want="$want gnuplot-nox" ;;
 	bench) want="$want gnuplot-nox python3-gevent golang-go" ;;
 	*) echo "deps.sh: unknown role '$role'" >&2; exit 2 ;;
@@ -16,19 +27,27 @@ for role in "${@:-build}"; do
 done
 
 missing=""
-for p in $want; do
+for p in $want $foreign; do
 	if ! dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$'; then
 		missing="$missing $p"
 	fi
 done
-[ -z "$missing" ] && exit 0
+add_arch=""
+if [ -n "$foreign" ] && ! dpkg --print-foreign-architectures | grep -qx arm64; then
+	add_arch=arm64
+fi
+[ -z "$missing" ] && [ -z "$add_arch" ] && exit 0
 
-echo "deps.sh: installing:$missing" >&2
 if [ "$(id -u)" != 0 ]; then
 	SUDO=sudo
 else
 	SUDO=
 fi
+if [ -n "$add_arch" ]; then
+	echo "deps.sh: adding the $add_arch foreign architecture" >&2
+	$SUDO dpkg --add-architecture "$add_arch"
+fi
+echo "deps.sh: installing:$missing" >&2
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq >&2
 # shellcheck disable=SC2086 # word splitting of the package list is intended

@@ -28,6 +28,15 @@
 #                  (shared: GREENIFY_TLS=shared, one TLS for all green threads)
 #                  ("" runs natively only: checks the programs themselves)
 #   INTEG_TIMEOUT  seconds per run, default 30
+#   INTEG_RUNNER   command that runs every program, native runs too, default
+#                  none; for a BUILD_DIR built for another architecture, an
+#                  emulator such as tests/arch/qemu-aarch64.sh, with CC and
+#                  CXX set to that architecture's compilers. It gets the
+#                  library to preload as GUEST_LD_PRELOAD, never as
+#                  LD_PRELOAD, which would reach the host's loader (of the
+#                  runner itself) too. .py and .rs programs are skipped, and
+#                  said so: the host's python3 and Debian's rustc serve the
+#                  host only
 #   GREENIFY_*     passed through, except SWITCH, DISABLE and STATS, which
 #                  each mode sets itself
 #
@@ -73,6 +82,11 @@ modes=${INTEG_MODES-preload ucontext shared disable}
 limit=${INTEG_TIMEOUT:-30}
 cc=${CC:-cc}
 cxx=${CXX:-g++}
+runner=${INTEG_RUNNER:-}
+preload_var=LD_PRELOAD
+if [ -n "$runner" ]; then
+	preload_var=GUEST_LD_PRELOAD
+fi
 rustc=${RUSTC:-/usr/bin/rustc}
 cflags="-O1 -g -pthread -Wall -Wextra -Werror -std=gnu11"
 cxxflags="-O1 -g -pthread -Wall -Wextra -Werror -std=gnu++17"
@@ -92,7 +106,7 @@ tmp=$(mktemp -d) || exit 2
 trap 'rm -rf "$tmp"' EXIT
 # A program that dies of a signal must not leave a core file behind.
 ulimit -c 0
-unset GREENIFY_SWITCH GREENIFY_DISABLE GREENIFY_STATS GREENIFY_TLS
+unset GREENIFY_SWITCH GREENIFY_DISABLE GREENIFY_STATS GREENIFY_TLS GUEST_LD_PRELOAD
 
 passed=0
 failed=0
@@ -141,14 +155,15 @@ run() {
 	local mode=$1 bin=$2 out=$3 rc
 	local -a envs=(-u LD_PRELOAD)
 	case $mode in
-	preload) envs=("LD_PRELOAD=$lib" GREENIFY_STATS=1 ${extra_env:+"$extra_env"}) ;;
-	ucontext) envs=("LD_PRELOAD=$lib" GREENIFY_STATS=1 GREENIFY_SWITCH=ucontext ${extra_env:+"$extra_env"}) ;;
-	shared) envs=("LD_PRELOAD=$lib" GREENIFY_STATS=1 GREENIFY_TLS=shared ${extra_env:+"$extra_env"}) ;;
-	disable) envs=("LD_PRELOAD=$lib" GREENIFY_STATS=1 GREENIFY_DISABLE=1) ;;
+	preload) envs=("$preload_var=$lib" GREENIFY_STATS=1 ${extra_env:+"$extra_env"}) ;;
+	ucontext) envs=("$preload_var=$lib" GREENIFY_STATS=1 GREENIFY_SWITCH=ucontext ${extra_env:+"$extra_env"}) ;;
+	shared) envs=("$preload_var=$lib" GREENIFY_STATS=1 GREENIFY_TLS=shared ${extra_env:+"$extra_env"}) ;;
+	disable) envs=("$preload_var=$lib" GREENIFY_STATS=1 GREENIFY_DISABLE=1) ;;
 	esac
 	# env after timeout, so that timeout itself never runs under the preload.
 	# The braces catch the shell's own "Segmentation fault" notice.
-	{ timeout -k 5 "$limit" env "${envs[@]}" "$bin" >"$out.stdout" 2>"$out.stderr"; } 2>/dev/null
+	# shellcheck disable=SC2086 # the runner is a command with its arguments
+	{ timeout -k 5 "$limit" env "${envs[@]}" $runner "$bin" >"$out.stdout" 2>"$out.stderr"; } 2>/dev/null
 	rc=$?
 	describe "$rc" >"$out.end"
 }
@@ -186,6 +201,15 @@ fresh() {
 # tagged build-also: shared) exists and is newer than its sources.
 build() {
 	local name=$1 src=$2 bin=$bin_dir/$1 compile shared=
+	case $src in
+	*.py | *.rs)
+		if [ -n "$runner" ]; then
+			echo "SKIP $name: .${src##*.} programs do not run under INTEG_RUNNER (the host's python3 and rustc serve the host only)"
+			skipped=$((skipped + 1))
+			return 1
+		fi
+		;;
+	esac
 	if [ "$(tag "$src" build-also)" = shared ]; then
 		shared=$bin.so
 	fi

@@ -161,17 +161,31 @@ integ: $(LIB) $(INTEG)
 	tests/run-deadlock.sh $(BUILD)
 	tests/run-iperf.sh $(BUILD)
 
-# The aarch64 switch, cross-built and run under qemu-user.
+# The aarch64 switch, cross-built and run under qemu-user. On an x86_64
+# host, then the whole library, cross-built into $(BUILD)/aarch64 against
+# the arm64 libuv, and the programs of tests/arch/integ-aarch64.txt run with
+# it under qemu-user (natively and preloaded). An aarch64 host runs every
+# program natively in `make test`.
+AARCH64_BUILD := $(BUILD)/aarch64
+AARCH64_INTEG = $(shell awk '/^[a-z0-9_]/ { print $$1 }' tests/arch/integ-aarch64.txt)
 test-aarch64:
 	tests/arch/run-aarch64.sh $(BUILD)
+ifeq ($(shell uname -m),x86_64)
+	PKG_CONFIG_LIBDIR=/usr/lib/aarch64-linux-gnu/pkgconfig:/usr/share/pkgconfig \
+		$(MAKE) --no-print-directory CC=aarch64-linux-gnu-gcc BUILD=$(AARCH64_BUILD) \
+		$(AARCH64_BUILD)/libgreenify.so
+	INTEG_RUNNER=tests/arch/qemu-aarch64.sh INTEG_TIMEOUT=120 \
+		CC=aarch64-linux-gnu-gcc CXX=aarch64-linux-gnu-g++ \
+		tests/run-integ.sh $(AARCH64_BUILD) $(AARCH64_INTEG)
+endif
 
 test: deps-test
 	$(MAKE) --no-print-directory all $(UNIT) $(INTEG)
 	$(MAKE) --no-print-directory unit
 	$(MAKE) --no-print-directory check-symbols
 	tests/run-cli.sh $(BUILD)
-	$(MAKE) --no-print-directory test-aarch64
 	$(MAKE) --no-print-directory integ
+	$(MAKE) --no-print-directory test-aarch64
 
 demo: deps-demo
 	$(MAKE) --no-print-directory all $(BENCH)

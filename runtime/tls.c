@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/single_threaded.h>
 #include <linux/futex.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -186,11 +187,17 @@ static void set_layout(void)
 
 /* glibc's lll_lock and lll_unlock, on GL(dl_stack_cache_lock): 0 free, 1
  * taken, 2 taken with waiters. Whoever else takes it is another OS thread
- * (a dlopen in libuv's pool, say), for microseconds. */
+ * (a dlopen in libuv's pool, say), for microseconds. A lock and its unlock
+ * both see the same __libc_single_threaded: it turns false only when this
+ * thread creates another. */
 static void stack_list_lock(void)
 {
 	int c = 0;
 
+	/* No other OS thread, no other walker (a new one could only come
+	 * from this thread). */
+	if (__libc_single_threaded)
+		return;
 	if (__atomic_compare_exchange_n(stack_lock, &c, 1, false, __ATOMIC_ACQUIRE,
 					__ATOMIC_RELAXED))
 		return;
@@ -204,6 +211,8 @@ static void stack_list_lock(void)
 
 static void stack_list_unlock(void)
 {
+	if (__libc_single_threaded)
+		return;
 	if (__atomic_exchange_n(stack_lock, 0, __ATOMIC_RELEASE) > 1)
 		gr_real.syscall(SYS_futex, stack_lock, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 }

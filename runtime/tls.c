@@ -152,6 +152,15 @@ static char *static_lo(char *tp)
 	return TLS_VARIANT_II ? tp - static_bytes : tp;
 }
 
+/* Whether the n bytes at p lie in the runtime thread's static TLS: where
+ * our own __thread words must be, to be found at one offset in every block. */
+static bool in_static_tls(const void *p, size_t n)
+{
+	const char *lo = static_lo(base_tp);
+
+	return (const char *)p >= lo && (const char *)p + n <= lo + static_bytes;
+}
+
 /* Bytes of the DTV a block carries in its slot, alignment included. */
 static size_t dtv_bytes(void)
 {
@@ -404,8 +413,7 @@ static void find_stack_list(void)
 	off_cancel = field_offset("_thread_db_pthread_cancelhandling", 32);
 	off_listed = (char *)&gr_tls_listed - (char *)base_tp;
 	if (!rg || !used || user != used + sizeof(struct dl_list) || !off_cancel ||
-	    off_cancel + 4 > tcb_size || static_lo(base_tp) > (char *)&gr_tls_listed ||
-	    static_lo(base_tp) + static_bytes < (char *)(&gr_tls_listed + 1))
+	    off_cancel + 4 > tcb_size || !in_static_tls(&gr_tls_listed, sizeof(gr_tls_listed)))
 		goto no;
 	head = (struct dl_list *)(void *)(rg + user);
 	cache = head + 1;
@@ -494,8 +502,7 @@ int gr_tls_init(void)
 	 * they free into main's arena: every block says "multiple threads",
 	 * main's too. */
 	((int *)pd_of(base_tp))[TLS_VARIANT_II ? 6 : 0] = 1;
-	if (static_lo(base_tp) > (char *)&gr_tls_runtime ||
-	    static_lo(base_tp) + static_bytes < (char *)(&gr_tls_runtime + 1))
+	if (!in_static_tls(&gr_tls_runtime, sizeof(gr_tls_runtime)))
 		return no("the runtime's TLS flag is not in static TLS");
 	set_layout();
 	find_malloc_words();

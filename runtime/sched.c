@@ -56,16 +56,8 @@ static struct gr_thread *runq_pop(void)
 		 * while its thread waited: fetch the one after this now, and
 		 * this one's saved registers, while other work goes on. With
 		 * 100,000 threads these misses were most of a switch. */
-		else {
+		else
 			__builtin_prefetch(gr_rt.runq_head);
-			/* With TLS of its own the thread also reads its
-			 * control block (the stack guard at fs:0x28 in every
-			 * protected function), errno and our flag as soon as it
-			 * runs: three more cold lines, at fixed offsets from
-			 * its block. */
-			if (gr_tls_delta)
-				gr_tls_prefetch(gr_rt.runq_head);
-		}
 		__builtin_prefetch(t->ctx.sp);
 	}
 	return t;
@@ -103,7 +95,11 @@ static void switch_to(struct gr_thread *next)
 	gr_rt.switches++;
 	if (__builtin_expect(gr_ctx_ucontext, 0))
 		gr_signal_carry_mask(next->ctx.uc); /* the OS thread's mask stays */
+	if (next->ctx.tp)
+		gr_tls_before_run(next->ctx.tp);
+	gr_rt.green_stack = 0;
 	gr_ctx_switch(&self->ctx, &next->ctx);
+	gr_rt.green_stack = self->green_stack; /* the line of sig_pending */
 	gr_sched_entered();
 	*gr_rt.errno_loc = self->saved_errno;
 	if (__builtin_expect(self->sig_pending != 0, 0) && self != &hub)

@@ -99,6 +99,7 @@ struct gr_thread {
 	struct gr_thread *all_prev;    /* list of unfinished threads, for the */
 	struct gr_thread *all_next;    /* deadlock report */
 	char name[16];		       /* pthread_setname_np name, NUL-terminated */
+	uintptr_t green_stack;	       /* gr_rt.green_stack while this runs */
 };
 
 /* Where a pool stack's control block sits: at its top, cache-line aligned,
@@ -125,6 +126,8 @@ static inline struct gr_thread *gr_thread_at(const struct gr_stack *s)
 /* The scheduler: one runtime thread, so plain globals. */
 struct gr_runtime {
 	struct gr_thread *cur;	     /* running green thread (or &hub) */
+	uintptr_t green_stack;	     /* the stack cur runs on, or 0 (see
+					gr_green) */
 	struct gr_thread *runq_head; /* FIFO of runnable threads */
 	struct gr_thread *runq_tail;
 	struct gr_thread *zombie;      /* detached thread to free after its
@@ -159,10 +162,45 @@ extern struct gr_thread gr_main_thread;
 /* Set on the runtime OS thread only: the cheap "could I be green?" test. */
 extern __thread int gr_tls_runtime __attribute__((tls_model("initial-exec")));
 
+/* The caller's stack pointer. */
+static inline uintptr_t gr_sp(void)
+{
+	uintptr_t sp;
+
+#if defined(__x86_64__)
+	__asm__("movq %%rsp, %0" : "=r"(sp));
+#elif defined(__aarch64__)
+	__asm__("mov %0, sp" : "=r"(sp));
+#else
+	sp = (uintptr_t)__builtin_frame_address(0);
+#endif
+	return sp;
+}
+
+/* One word for "the stack of the green thread running now": the 4 KiB
+ * boundary at or above its control block (still in its slot), with the
+ * number of 4 KiB blocks below it that are its stack (at most 4,095) in the
+ * low bits. 0 for main and the hub, and between switches. One word, so
+ * that another OS thread never reads half of one thread's and half of
+ * another's. */
+uintptr_t gr_green_stack_of(const struct gr_thread *t);
+
 /* True when the caller is a green thread running program code: hooks then
- * take the green path; otherwise they call libc and nothing else. */
+ * take the green path; otherwise they call libc and nothing else.
+ *
+ * "Is this the runtime's OS thread?" Only that thread runs on a green
+ * thread's stack, so a stack pointer inside the running thread's stack
+ * answers yes without touching memory of the thread's own; everything
+ * else (main, the hub, a deep or foreign stack) asks the TLS flag. With TLS
+ * of its own per green thread, that flag is a cold cache line after every
+ * switch among thousands of threads: 40-50 ns a switch (bench/RESULTS.md,
+ * 2026-11-26). */
 static inline int gr_green(void)
 {
+	uintptr_t w = gr_rt.green_stack, hi = w & ~(uintptr_t)4095;
+
+	if (hi - gr_sp() <= (w & 4095) << 12)
+		return !gr_rt.inside;
 	return gr_tls_runtime && !gr_rt.inside;
 }
 

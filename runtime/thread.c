@@ -39,6 +39,7 @@ static void thread_entry(void *arg)
 	struct gr_thread *t = arg;
 	__pthread_unwind_buf_t ub;
 
+	gr_rt.green_stack = t->green_stack;
 	gr_sched_entered();
 	if (gr_config.stats && (int)gettid() != gr_rt.os_tid)
 		gr_rt.foreign_runs++;
@@ -100,6 +101,15 @@ int gr_owner_id_for(uint64_t id)
 	return (int)(((id - 2) % ((1u << 29) - 1)) + (1u << 23));
 }
 
+uintptr_t gr_green_stack_of(const struct gr_thread *t)
+{
+	uintptr_t hi = ((uintptr_t)t + 4095) & ~(uintptr_t)4095;
+	uintptr_t blocks = (hi - (uintptr_t)t->stack.lo) >> 12;
+
+	/* A slot's top is page-aligned, so hi is still in the slot. */
+	return hi | (blocks < 4095 ? blocks : 4095);
+}
+
 int gr_thread_create(const struct gr_create *c, struct gr_thread **out)
 {
 	struct gr_stack st;
@@ -133,6 +143,7 @@ int gr_thread_create(const struct gr_create *c, struct gr_thread **out)
 		}
 		GR_ASSERT(lo >= hi + sizeof(*t));
 	}
+	t->green_stack = gr_green_stack_of(t);
 	gr_ctx_make(&t->ctx, st.lo, (size_t)(hi - st.lo), thread_entry, t);
 	list_add(t);
 	gr_rt.created++;

@@ -20,6 +20,7 @@
 #include "tls.h"
 
 #include <dlfcn.h>
+#include <link.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -38,8 +39,6 @@
 #include "sched.h"
 
 int gr_tls_private;
-size_t gr_tls_delta;
-ptrdiff_t gr_tls_hot;
 size_t gr_tls_gap;
 size_t gr_tls_align = 64;
 size_t gr_tls_below;
@@ -112,13 +111,24 @@ typedef union {
 	} pointer;
 } dtv_t;
 
-/* Entries of the vector a block carries in its own slot. glibc sizes a
- * thread's vector for the modules loaded so far plus 14 and grows it (with
- * realloc) past that; ours has room for 64 more modules with TLS loaded by
- * dlopen, so that glibc never needs to, and costs no malloc per thread. 0
- * when the vector is glibc's own (malloc'd by _dl_allocate_tls). */
+/* Entries of the vector a block carries in its own slot: what glibc gives
+ * a new thread (the modules with TLS so far, plus 14), and no malloc per
+ * thread. glibc grows a thread's vector with realloc when the thread first
+ * reaches the TLS of a module past its end; a vector in a slot must never
+ * get there. So once the dynamic linker's module count
+ * (GL(dl_tls_max_dtv_idx)) passes gr_tls_slot_modules, a thread's vector
+ * moves to the heap before the thread runs again (gr_tls_before_run), and
+ * new threads get theirs from glibc; a thread about to call dlopen moves
+ * its own first (gr_tls_before_dlopen), since it runs on after the modules
+ * arrive. DTV_SPARE entries stay for what the running thread may reach
+ * before it next switches: modules loaded meanwhile by another OS thread
+ * or by glibc itself (NSS, iconv). 0 when the count was not found: then
+ * every vector is glibc's own (malloc'd by _dl_allocate_tls). */
 static size_t dtv_slots;
-#define DTV_HEADROOM 64
+#define DTV_SPARE 8
+static const size_t no_modules;
+const volatile size_t *gr_tls_modules = &no_modules;
+size_t gr_tls_slot_modules = SIZE_MAX;
 
 void *gr_tls_base(void)
 {
@@ -167,27 +177,26 @@ static size_t dtv_bytes(void)
 	return dtv_slots ? (dtv_slots + 2) * sizeof(dtv_t) + 63 : 0;
 }
 
-/* The vector of the block at tp, when it lives in the slot: above struct
- * pthread on x86_64, below it on aarch64. */
+/* The vector of the block at tp, when it lives in the slot: below the
+ * static TLS on x86_64, below struct pthread on aarch64. */
 static dtv_t *slot_dtv(char *tp)
 {
+	size_t n = (dtv_slots + 2) * sizeof(dtv_t);
+
 	if (TLS_VARIANT_II)
-		return (dtv_t *)(((uintptr_t)tp + tcb_size + 63) & ~(uintptr_t)63);
-	return (dtv_t *)(((uintptr_t)pd_of(tp) - (dtv_slots + 2) * sizeof(dtv_t)) & ~(uintptr_t)63);
+		return (dtv_t *)(((uintptr_t)tp - static_bytes - n) & ~(uintptr_t)63);
+	return (dtv_t *)(((uintptr_t)pd_of(tp) - n) & ~(uintptr_t)63);
 }
 
-/* The layout (tls.h). x86_64: the thread pointer 64 bytes below the top
- * page, unless the control block and the DTV need more room above it.
- * aarch64: the static TLS at the top, then struct pthread and the DTV. */
+/* The layout (tls.h). x86_64: struct pthread at the top, then the static
+ * TLS and the DTV. aarch64: the static TLS at the top, then struct pthread
+ * and the DTV. */
 static void set_layout(void)
 {
-	size_t page = (size_t)sysconf(_SC_PAGESIZE);
-	size_t above = tcb_size + dtv_bytes();
-
 	gr_tls_align = static_align > 64 ? static_align : 64;
 	if (TLS_VARIANT_II) {
-		gr_tls_gap = page + 64 > above ? page + 64 : above;
-		gr_tls_below = static_bytes;
+		gr_tls_gap = tcb_size;
+		gr_tls_below = static_bytes + dtv_bytes();
 	} else {
 		gr_tls_gap = static_bytes;
 		gr_tls_below = tcb_size + dtv_bytes();
@@ -242,8 +251,40 @@ static void list_unlink(struct dl_list *n)
 	n->prev->next = n->next;
 }
 
+/* The vector of the block at tp, when it is the one in the block's slot. */
+static dtv_t *in_slot_dtv(char *tp)
+{
+	dtv_t *d = dtv_slots ? slot_dtv(tp) : NULL;
+
+	return d && ((void **)tp)[TCB_DTV] == &d[1] ? d : NULL;
+}
+
+void gr_tls_dtv_to_heap(void *tp)
+{
+	dtv_t *d = tp == base_tp ? NULL : in_slot_dtv(tp), *n;
+	size_t len;
+
+	if (!d)
+		return;
+	/* As glibc's _dl_resize_dtv, for a vector it did not malloc. */
+	len = *gr_tls_modules + 14;
+	if (len < dtv_slots)
+		len = dtv_slots;
+	n = calloc(len + 2, sizeof(*n));
+	if (!n)
+		gr_die("out of memory for a green thread's TLS vector (%zu modules)", len);
+	memcpy(n, d, (dtv_slots + 2) * sizeof(*n));
+	n[0].counter = len;
+	((void **)tp)[TCB_DTV] = &n[1];
+}
+
+void gr_tls_before_dlopen(void)
+{
+	gr_tls_dtv_to_heap(gr_ctx_get_tp());
+}
+
 /* Builds a block whose memory is all zeros (fresh, or cleared by
- * gr_tls_free) below hi, the vector above it. */
+ * gr_tls_free) below hi, the vector in the slot when it is big enough. */
 void *gr_tls_make(char *hi, char **lo)
 {
 	char *tp = gr_tls_tp_for(hi), *pd = pd_of(tp);
@@ -268,25 +309,30 @@ void *gr_tls_make(char *hi, char **lo)
 	 * sched_getcpu to the system call. */
 	if (have_rseq)
 		((int32_t *)(tp + off_rseq))[1] = -1;
-	if (dtv_slots) {
+	/* Listed first, as glibc lists a new thread before it builds its TLS:
+	 * a library that takes static TLS meanwhile (in another OS thread) is
+	 * either in the image or copied in. */
+	if (stack_user) {
+		*(int *)(pd + off_cancel) = EXITING_BITMASK;
+		stack_list_lock();
+		list_link((struct dl_list *)(void *)(pd + off_list));
+		stack_list_unlock();
+	}
+	if (dtv_slots && *gr_tls_modules <= gr_tls_slot_modules) {
 		dtv_t *d = slot_dtv(tp);
 		d[0].counter = dtv_slots;
 		((void **)tp)[TCB_DTV] = &d[1];
-		/* Listed first, as glibc lists a new thread before it builds
-		 * its TLS: a library that takes static TLS meanwhile (in
-		 * another OS thread) is either in the image or copied in. */
+		dl_allocate_tls_init(tp, false);
+	} else if (!dl_allocate_tls(tp)) {
 		if (stack_user) {
-			*(int *)(pd + off_cancel) = EXITING_BITMASK;
 			stack_list_lock();
-			list_link((struct dl_list *)(void *)(pd + off_list));
+			list_unlink((struct dl_list *)(void *)(pd + off_list));
 			stack_list_unlock();
 		}
-		dl_allocate_tls_init(tp, false);
-		if (stack_user)
-			*(unsigned *)(tp + off_listed) = listed_epoch;
-	} else if (!dl_allocate_tls(tp)) {
 		return NULL;
 	}
+	if (stack_user)
+		*(unsigned *)(tp + off_listed) = listed_epoch;
 	*(int *)(tp + off_runtime_flag) = 1;
 	for (int i = 0; i < n_shared; i++)
 		*(void **)(tp + off_shared[i]) = *(void **)((char *)base_tp + off_shared[i]);
@@ -297,14 +343,14 @@ void *gr_tls_make(char *hi, char **lo)
 
 void gr_tls_free(void *tp)
 {
-	dtv_t *d = dtv_slots ? slot_dtv(tp) : NULL;
+	dtv_t *d = in_slot_dtv(tp);
 
 	if (stack_user && *(unsigned *)((char *)tp + off_listed) == listed_epoch) {
 		stack_list_lock();
 		list_unlink((struct dl_list *)(void *)(pd_of(tp) + off_list));
 		stack_list_unlock();
 	}
-	if (d && ((void **)tp)[TCB_DTV] == &d[1]) {
+	if (d) {
 		/* What _dl_deallocate_tls does, but the vector is ours. */
 		for (size_t i = 0; i < dtv_slots; i++)
 			if (d[2 + i].pointer.to_free)
@@ -360,9 +406,16 @@ static void find_malloc_words(void)
 	if (!tp)
 		goto out;
 	/* glibc's vector for a new thread: its length tells how many modules
-	 * have TLS; ours adds headroom. */
-	if (dl_allocate_tls_init)
-		dtv_slots = ((dtv_t **)(void *)tp)[TCB_DTV][-1].counter + DTV_HEADROOM;
+	 * have TLS, plus 14; ours is as long, when the count can be watched. */
+	if (dl_allocate_tls_init && gr_tls_modules != &no_modules) {
+		dtv_slots = ((dtv_t **)(void *)tp)[TCB_DTV][-1].counter;
+		if (dtv_slots > *gr_tls_modules + DTV_SPARE)
+			gr_tls_slot_modules = dtv_slots - DTV_SPARE;
+		else
+			dtv_slots = 0;
+		gr_log(GR_LOG_DEBUG, "private TLS: %zu modules with TLS, vectors of %zu in the slots",
+		       *gr_tls_modules, dtv_slots);
+	}
 	area = (uint64_t *)(void *)static_lo(tp);
 	memcpy(before, area, words * sizeof(uint64_t));
 	/* No handler may run on the scratch block. */
@@ -442,6 +495,38 @@ no:
 	       "later with static TLS starts from zeros in green threads made before it");
 }
 
+static int max_modid(struct dl_phdr_info *info, size_t size, void *data)
+{
+	(void)size;
+	if (info->dlpi_tls_modid > *(size_t *)data)
+		*(size_t *)data = info->dlpi_tls_modid;
+	return 0;
+}
+
+/* GL(dl_tls_max_dtv_idx), the highest module id with TLS: in the dynamic
+ * linker's globals just before the list libthread_db's descriptor points
+ * at (glibc 2.34's struct rtld_global), and checked against the ids
+ * dl_iterate_phdr reports. Not found: vectors come from glibc. */
+static void find_module_count(void)
+{
+	char *rg = dlvsym(RTLD_DEFAULT, "_rtld_global", "GLIBC_PRIVATE");
+	size_t off = field_offset("_thread_db_rtld_global__dl_tls_dtv_slotinfo_list", 64);
+	size_t max = 0;
+	const size_t *p;
+
+	dl_iterate_phdr(max_modid, &max);
+	if (!rg || off < sizeof(size_t) || off % sizeof(size_t))
+		goto no;
+	p = (const size_t *)(void *)(rg + off) - 1;
+	if (*p != max || max == 0)
+		goto no;
+	gr_tls_modules = p;
+	return;
+no:
+	gr_log(GR_LOG_INFO, "private TLS: the dynamic linker's module count not found; "
+			    "green threads' TLS vectors are malloc'd");
+}
+
 static int no(const char *why)
 {
 	gr_log(GR_LOG_WARN, "private TLS unavailable (%s); TLS is shared (GREENIFY_TLS=shared)",
@@ -505,24 +590,10 @@ int gr_tls_init(void)
 	if (!in_static_tls(&gr_tls_runtime, sizeof(gr_tls_runtime)))
 		return no("the runtime's TLS flag is not in static TLS");
 	set_layout();
+	find_module_count();
 	find_malloc_words();
 	set_layout(); /* now with the DTV's size */
 	find_stack_list();
-	/* For a top aligned to 64 bytes (slot tops are, colour included), the
-	 * thread pointer is this far above our block. */
-	{
-		char *hi = (char *)(uintptr_t)0x100000000;
-		char *tp = gr_tls_tp_for(hi);
-		uintptr_t t = ((uintptr_t)gr_tls_stack_top(hi) - sizeof(struct gr_thread)) &
-			      ~(uintptr_t)63;
-		gr_tls_delta = (size_t)((uintptr_t)tp - t);
-	}
-	/* Every hook reads our flag first; the stack guard (fs:0x28) and
-	 * errno only some calls: fetching them too cost more than it saved
-	 * with 10,000 threads. */
-	gr_tls_hot = off_runtime_flag;
-	if (static_align > 64)
-		gr_tls_delta = 0; /* not a constant then: no prefetch */
 	gr_tls_private = 1;
 	return 0;
 }

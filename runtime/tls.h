@@ -48,16 +48,21 @@ void gr_tls_thread_start(void);
  * (__cxa_thread_atexit_impl), as glibc does first when a thread exits. */
 void gr_tls_thread_exit(void);
 
-/* A slot with TLS of its own, from its (coloured) top down: the DTV, the
- * thread control block, whose start (the thread pointer) lies just below
- * the top page, the static TLS below it, then our control block and the
- * stack. So a switch to a cold thread touches one page: our block, the
- * first frames and the TLS words our hooks and errno read share it; the
- * top page holds what only creation and glibc's own calls touch. Set by
+/* A slot with TLS of its own, from its (coloured) top down, on x86_64:
+ * the thread control block (glibc's struct pthread, starting at the thread
+ * pointer), the static TLS below it, the DTV, then our control block and
+ * the stack. The control block and the static TLS nearly fill the top
+ * page, so our block and the first frames, all a switch to a cold thread
+ * touches (the hooks read no TLS: gr_green), sit near the top of the
+ * second page: among 10,000 threads a lock handed on through the scheduler
+ * cost 137 ns with them mid-page under the static TLS, 126 ns here, 117 ns
+ * with TLS shared (bench/RESULTS.md, 2026-11-26). A program's own TLS
+ * reads (errno, the stack guard at fs:0x28) touch the top page. aarch64:
+ * the static TLS at the top, then struct pthread and the DTV. Set by
  * gr_tls_init. */
 extern size_t gr_tls_gap;   /* top of slot to thread pointer, before alignment */
 extern size_t gr_tls_align; /* the thread pointer's alignment */
-extern size_t gr_tls_below; /* static TLS below the thread pointer */
+extern size_t gr_tls_below; /* what lies below the thread pointer */
 
 static inline char *gr_tls_tp_for(char *hi)
 {
@@ -70,16 +75,27 @@ static inline char *gr_tls_stack_top(char *hi)
 	return gr_tls_tp_for(hi) - gr_tls_below;
 }
 
-/* The thread pointer of the block built above a thread, from the thread
- * (0 when not a constant: no prefetch), and where, from the thread
- * pointer, the TLS word every hook reads first lies (gr_tls_runtime). */
-extern size_t gr_tls_delta;
-extern ptrdiff_t gr_tls_hot;
+/* The dynamic linker's count of modules with TLS (the highest id), and the
+ * most a vector in a slot takes (SIZE_MAX when vectors are not in slots).
+ * Past it, a thread's vector moves to the heap before the thread runs
+ * again: glibc may then grow it. */
+extern const volatile size_t *gr_tls_modules;
+extern size_t gr_tls_slot_modules;
 
-static inline void gr_tls_prefetch(const void *thread)
+/* Moves the vector of the block at tp to the heap if it is in the slot. */
+void gr_tls_dtv_to_heap(void *tp);
+
+/* Before the thread whose block is at tp runs (tp may be the runtime
+ * thread's own, whose vector is glibc's). */
+static inline void gr_tls_before_run(void *tp)
 {
-	__builtin_prefetch((const char *)thread + gr_tls_delta + gr_tls_hot);
+	if (__builtin_expect(*gr_tls_modules > gr_tls_slot_modules, 0))
+		gr_tls_dtv_to_heap(tp);
 }
+
+/* Before the calling green thread calls dlopen: it may reach the TLS of
+ * any number of new modules before it next switches. */
+void gr_tls_before_dlopen(void);
 
 /* In a fork child, first: the blocks of threads that did not survive are in
  * no glibc list any more (gr_tls_free then leaves the lists alone); the

@@ -64,8 +64,6 @@ static void dequeue(struct bucket *b, struct gr_thread *t)
 		if (sp)
 			for (int i = 0; i < 512; i += 64)
 				__builtin_prefetch(sp + i);
-		if (gr_tls_delta) /* and the TLS lines it reads first */
-			gr_tls_prefetch(h);
 	}
 }
 

@@ -4,6 +4,8 @@
  *
  *   contended plain [threads] [k]   lock; counter++; unlock
  *   contended yield [threads] [k]   lock; counter++; sched_yield(); unlock
+ *   contended tls [threads] [k]     the same, and the thread writes errno (its
+ *                                   own TLS) after every switch
  *
  * "yield" holds the mutex across a reschedule, so every other thread piles
  * up on it: the worst case for a lock. The threads are created first and
@@ -11,6 +13,7 @@
  * pair (wall time from opening the gate to the last join / (threads * k))
  * and checks the counter.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
@@ -19,7 +22,7 @@
 #include "bench.h"
 
 static long nthreads = 1000, k = 100;
-static int yield_inside;
+static int yield_inside, touch_tls;
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static long counter;
 static pthread_mutex_t gate_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -38,6 +41,8 @@ static void *worker(void *arg)
 		counter++;
 		if (yield_inside)
 			sched_yield();
+		if (touch_tls)
+			errno = (int)i;
 		pthread_mutex_unlock(&mu);
 	}
 	return NULL;
@@ -49,13 +54,15 @@ int main(int argc, char **argv)
 	double t0, t1;
 	long created = 0;
 
-	if (argc < 2 || argc > 4 || (strcmp(argv[1], "plain") && strcmp(argv[1], "yield")) ||
+	if (argc < 2 || argc > 4 ||
+	    (strcmp(argv[1], "plain") && strcmp(argv[1], "yield") && strcmp(argv[1], "tls")) ||
 	    (argc > 2 && bench_parse_count(argv[2], 1, 1000000L, &nthreads) != 0) ||
 	    (argc > 3 && bench_parse_count(argv[3], 1, 100000000L, &k) != 0)) {
-		fprintf(stderr, "usage: contended plain|yield [threads=1000] [k=100]\n");
+		fprintf(stderr, "usage: contended plain|yield|tls [threads=1000] [k=100]\n");
 		return 2;
 	}
-	yield_inside = !strcmp(argv[1], "yield");
+	touch_tls = !strcmp(argv[1], "tls");
+	yield_inside = touch_tls || !strcmp(argv[1], "yield");
 	t = calloc((size_t)nthreads, sizeof(*t));
 	if (!t)
 		return 1;

@@ -22,6 +22,7 @@
 #include "tls.h"
 
 struct gr_runtime gr_rt;
+unsigned gr_slot_colours = 7;
 struct gr_thread gr_main_thread;
 __thread int gr_tls_runtime __attribute__((tls_model("initial-exec")));
 
@@ -516,6 +517,7 @@ int gr_start(void)
 	 * own unless TLS is shared (then every thread pointer is NULL). */
 	if (!gr_config.tls_shared && gr_tls_init() == 0) {
 		m->ctx.tp = hub.ctx.tp = gr_tls_base();
+		gr_slot_colours = 3;
 		/* The block, TLS and the first frames of a thread that sleeps. */
 		gr_stack_set_prefault(sizeof(struct gr_thread) + gr_tls_room() + 1024);
 	}

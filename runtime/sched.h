@@ -106,11 +106,17 @@ struct gr_thread {
  * and "coloured": slots are a whole number of pages apart, so without an
  * offset every thread's block, TLS and first frames would sit at the same
  * offset in a page and compete for the same few cache sets (L1 sets are
- * picked by the offset in the page). 8 colours of 64 bytes, from the
- * slot's address. */
+ * picked by the offset in the page). gr_slot_colours + 1 colours of 64
+ * bytes, from the slot's address: 8, or 4 with TLS of its own per thread,
+ * whose block and first frames share the second page with the end of the
+ * TLS, and a Python thread's deepest frames still fit there with 4
+ * (among 1,000 and 10,000 threads, 4 were as fast as 8 or faster:
+ * bench/RESULTS.md, 2026-11-26). */
+extern unsigned gr_slot_colours;
+
 static inline char *gr_slot_top(const struct gr_stack *s)
 {
-	return s->lo + s->size - ((uintptr_t)s->lo >> 12 & 7) * 64;
+	return s->lo + s->size - ((uintptr_t)s->lo >> 12 & gr_slot_colours) * 64;
 }
 
 /* With TLS of its own the block sits below the TLS (tls.h). */

@@ -413,7 +413,8 @@ static void find_malloc_words(void)
 			gr_tls_slot_modules = dtv_slots - DTV_SPARE;
 		else
 			dtv_slots = 0;
-		gr_log(GR_LOG_DEBUG, "private TLS: %zu modules with TLS, vectors of %zu in the slots",
+		gr_log(GR_LOG_DEBUG,
+		       "private TLS: %zu modules with TLS, vectors of %zu in the slots",
 		       *gr_tls_modules, dtv_slots);
 	}
 	area = (uint64_t *)(void *)static_lo(tp);

@@ -41,9 +41,12 @@ done
 mkdir -p "$out_dir" || exit 1
 
 # One case per line: NAME|ARGS|KEY|UNIT|TARGET. NAME is what the table
-# says, ARGS the program and its arguments under $bin, KEY the field of its
-# result line, TARGET "bytes" (delta at most one page), "ns" (delta at most
-# 10 ns) or empty (for information).
+# says, ARGS the program and its arguments under $bin (after "@cpu1 ": run
+# on CPU 1 only, with taskset; CPU 0 on a one-CPU machine), KEY the field of its result line, TARGET
+# "bytes" (delta at most one page), "ns" (delta at most 10 ns) or empty
+# (for information). Pinned, the many-thread cases spread by ~2% over
+# runs instead of ~15%: the runtime's OS thread no longer moves between
+# CPUs, nor shares one with the stack preparer while it runs.
 cases="prog2: memory per sleeping thread, 100K|prog2 100000|per_thread_bytes|B|bytes
 prog2: memory per sleeping thread, 1M|prog2 1000000|per_thread_bytes|B|bytes
 sched_yield between 2 threads (switch)|switch 5000000 same|ns_per_yield|ns|ns
@@ -52,6 +55,9 @@ handoff through mutex + condition|handoff cond 200000|ns_per_handoff|ns|ns
 handoff through two semaphores|handoff sem 200000|ns_per_handoff|ns|ns
 1,000 threads, mutex held across a yield|contended yield 1000 1000|ns_per_lock|ns|ns
 10,000 threads, mutex held across a yield|contended yield 10000 100|ns_per_lock|ns|ns
+1,000 threads, the same, on one CPU|@cpu1 contended yield 1000 1000|ns_per_lock|ns|ns
+10,000 threads, the same, on one CPU|@cpu1 contended yield 10000 200|ns_per_lock|ns|ns
+... each writes errno after its switch, one CPU|@cpu1 contended tls 10000 200|ns_per_lock|ns|
 create + join|create_join 200000|ns_per_pair|ns|
 prog1 100K: N threads sleep 200 ms, joined|prog1 100000|wall_ms|ms|"
 
@@ -66,12 +72,20 @@ field() { # LINE KEY
 } >"$raw"
 
 declare -A VALS
+pin_cpu=$(($(nproc) > 1 ? 1 : 0))
 for rep in $(seq 1 "$reps"); do
 	while IFS='|' read -r name args key _ _; do
+		pin=()
+		case $args in
+		"@cpu1 "*)
+			pin=(taskset -c "$pin_cpu")
+			args=${args#@cpu1 }
+			;;
+		esac
 		prog=${args%% *}
 		for mode in $modes; do
 			# shellcheck disable=SC2086 # the program's arguments are words
-			line=$(GREENIFY_TLS=$mode timeout -k 5 300 env LD_PRELOAD="$lib" \
+			line=$(GREENIFY_TLS=$mode timeout -k 5 300 "${pin[@]}" env LD_PRELOAD="$lib" \
 				"$bin/$prog" ${args#* } 2>&1 | grep "^$prog " | tail -n 1)
 			echo "$mode $rep: ${line:-(no result line)} ($args)" >>"$raw"
 			v=$(field "$line" "$key")

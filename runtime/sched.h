@@ -198,9 +198,9 @@ uintptr_t gr_green_stack_of(const struct gr_thread *t);
  * thread's stack, so a stack pointer inside the running thread's stack
  * answers yes without touching memory of the thread's own; everything
  * else (main, the hub, a deep or foreign stack) asks the TLS flag. With TLS
- * of its own per green thread, that flag is a cold cache line after every
- * switch among thousands of threads: 40-50 ns a switch (bench/RESULTS.md,
- * 2026-11-26). */
+ * of its own per green thread, that flag is one more cold cache line, on
+ * the page above the thread's block, after every switch among thousands
+ * of threads: 11 ns a switch among 10,000 (bench/RESULTS.md, 2026-11-26). */
 static inline int gr_green(void)
 {
 	uintptr_t w = gr_rt.green_stack, hi = w & ~(uintptr_t)4095;

@@ -129,6 +129,7 @@ static size_t dtv_slots;
 static const size_t no_modules;
 const volatile size_t *gr_tls_modules = &no_modules;
 size_t gr_tls_slot_modules = SIZE_MAX;
+size_t gr_tls_in_slot;
 
 void *gr_tls_base(void)
 {
@@ -276,6 +277,7 @@ void gr_tls_dtv_to_heap(void *tp)
 	memcpy(n, d, (dtv_slots + 2) * sizeof(*n));
 	n[0].counter = len;
 	((void **)tp)[TCB_DTV] = &n[1];
+	gr_tls_in_slot--;
 }
 
 void gr_tls_before_dlopen(void)
@@ -322,6 +324,7 @@ void *gr_tls_make(char *hi, char **lo)
 		dtv_t *d = slot_dtv(tp);
 		d[0].counter = dtv_slots;
 		((void **)tp)[TCB_DTV] = &d[1];
+		gr_tls_in_slot++;
 		dl_allocate_tls_init(tp, false);
 	} else if (!dl_allocate_tls(tp)) {
 		if (stack_user) {
@@ -351,6 +354,7 @@ void gr_tls_free(void *tp)
 		stack_list_unlock();
 	}
 	if (d) {
+		gr_tls_in_slot--;
 		/* What _dl_deallocate_tls does, but the vector is ours. */
 		for (size_t i = 0; i < dtv_slots; i++)
 			if (d[2 + i].pointer.to_free)

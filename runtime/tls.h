@@ -81,6 +81,7 @@ static inline char *gr_tls_stack_top(char *hi)
  * again: glibc may then grow it. */
 extern const volatile size_t *gr_tls_modules;
 extern size_t gr_tls_slot_modules;
+extern size_t gr_tls_in_slot; /* blocks whose vector is in their slot */
 
 /* Moves the vector of the block at tp to the heap if it is in the slot. */
 void gr_tls_dtv_to_heap(void *tp);
@@ -89,7 +90,7 @@ void gr_tls_dtv_to_heap(void *tp);
  * thread's own, whose vector is glibc's). */
 static inline void gr_tls_before_run(void *tp)
 {
-	if (__builtin_expect(*gr_tls_modules > gr_tls_slot_modules, 0))
+	if (__builtin_expect(*gr_tls_modules > gr_tls_slot_modules, 0) && gr_tls_in_slot)
 		gr_tls_dtv_to_heap(tp);
 }
 

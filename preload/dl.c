@@ -9,25 +9,16 @@
  * architectures keep glibc's own dlopen. */
 #include "hook.h"
 
-#include <dlfcn.h>
-
 #include "../runtime/tls.h"
 
-static void *real_dlopen, *real_dlmopen;
+typedef void (*gr_dl_fn)(void);
 
 /* Returns the real function: dlmopen when which is 1, else dlopen. */
-__attribute__((visibility("hidden"), used)) void *gr_dl_prepare(int which);
-void *gr_dl_prepare(int which)
+__attribute__((visibility("hidden"), used)) gr_dl_fn gr_dl_prepare(int which);
+gr_dl_fn gr_dl_prepare(int which)
 {
-	void **real = which ? &real_dlmopen : &real_dlopen;
-	void *fn = __atomic_load_n(real, __ATOMIC_ACQUIRE);
+	gr_dl_fn fn = which ? (gr_dl_fn)GR_REAL(dlmopen) : (gr_dl_fn)GR_REAL(dlopen);
 
-	if (!fn) {
-		fn = dlsym(RTLD_NEXT, which ? "dlmopen" : "dlopen");
-		if (!fn)
-			gr_die("no %s after libgreenify", which ? "dlmopen" : "dlopen");
-		__atomic_store_n(real, fn, __ATOMIC_RELEASE);
-	}
 	if (gr_tls_private && gr_green())
 		gr_tls_before_dlopen();
 	return fn;

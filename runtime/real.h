@@ -5,6 +5,7 @@
 #ifndef GR_REAL_H
 #define GR_REAL_H
 
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <sys/ioctl.h>
@@ -160,6 +161,8 @@ extern int __register_atfork(void (*prepare)(void), void (*parent)(void), void (
 	X(pselect)                                                                                 \
 	X(epoll_wait)                                                                              \
 	X(epoll_pwait)                                                                             \
+	X(dlopen)                                                                                  \
+	X(dlmopen)                                                                                 \
 	X(write)
 
 struct gr_real_table {

@@ -125,7 +125,8 @@ typedef union {
  * or by glibc itself (NSS, iconv). 0 when the count was not found: then
  * every vector is glibc's own (malloc'd by _dl_allocate_tls). */
 static size_t dtv_slots;
-#define DTV_SPARE 8
+#define DTV_SPARE   8
+#define DTV_SURPLUS 14 /* glibc's entries past the modules in a new vector */
 static const size_t no_modules;
 const volatile size_t *gr_tls_modules = &no_modules;
 size_t gr_tls_slot_modules = SIZE_MAX;
@@ -252,6 +253,14 @@ static void list_unlink(struct dl_list *n)
 	n->prev->next = n->next;
 }
 
+/* Takes the block whose struct pthread is at pd off glibc's list. */
+static void unlist(char *pd)
+{
+	stack_list_lock();
+	list_unlink((struct dl_list *)(void *)(pd + off_list));
+	stack_list_unlock();
+}
+
 /* The vector of the block at tp, when it is the one in the block's slot. */
 static dtv_t *in_slot_dtv(char *tp)
 {
@@ -268,7 +277,7 @@ void gr_tls_dtv_to_heap(void *tp)
 	if (!d)
 		return;
 	/* As glibc's _dl_resize_dtv, for a vector it did not malloc. */
-	len = *gr_tls_modules + 14;
+	len = *gr_tls_modules + DTV_SURPLUS;
 	if (len < dtv_slots)
 		len = dtv_slots;
 	n = calloc(len + 2, sizeof(*n));
@@ -327,11 +336,8 @@ void *gr_tls_make(char *hi, char **lo)
 		gr_tls_in_slot++;
 		dl_allocate_tls_init(tp, false);
 	} else if (!dl_allocate_tls(tp)) {
-		if (stack_user) {
-			stack_list_lock();
-			list_unlink((struct dl_list *)(void *)(pd + off_list));
-			stack_list_unlock();
-		}
+		if (stack_user)
+			unlist(pd);
 		return NULL;
 	}
 	if (stack_user)
@@ -348,11 +354,8 @@ void gr_tls_free(void *tp)
 {
 	dtv_t *d = in_slot_dtv(tp);
 
-	if (stack_user && *(unsigned *)((char *)tp + off_listed) == listed_epoch) {
-		stack_list_lock();
-		list_unlink((struct dl_list *)(void *)(pd_of(tp) + off_list));
-		stack_list_unlock();
-	}
+	if (stack_user && *(unsigned *)((char *)tp + off_listed) == listed_epoch)
+		unlist(pd_of(tp));
 	if (d) {
 		gr_tls_in_slot--;
 		/* What _dl_deallocate_tls does, but the vector is ours. */

@@ -146,11 +146,10 @@ static inline int check_done(void)
 	return n == 0 ? 0 : 1;
 }
 
-/* The kernel tasks (OS threads) of this process now: the probe that tells
- * green threads (one task) from OS threads. -1 if /proc is unreadable. */
-static inline int count_tasks(void)
+/* Entries of a directory, "." and ".." aside; -1 if it is unreadable. */
+static inline int count_dir_entries(const char *path)
 {
-	DIR *d = opendir("/proc/self/task");
+	DIR *d = opendir(path);
 	struct dirent *e;
 	int n = 0;
 
@@ -161,6 +160,31 @@ static inline int count_tasks(void)
 			n++;
 	closedir(d);
 	return n;
+}
+
+/* The kernel tasks (OS threads) of this process now: the probe that tells
+ * green threads (one task) from OS threads. -1 if /proc is unreadable. */
+static inline int count_tasks(void)
+{
+	return count_dir_entries("/proc/self/task");
+}
+
+static inline int check_cmp_ptr(const void *a, const void *b)
+{
+	uintptr_t x = (uintptr_t) * (void *const *)a, y = (uintptr_t) * (void *const *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* How many different pointers among n (sorts them). */
+static inline int count_distinct(void **p, int n)
+{
+	int d = n > 0;
+
+	qsort(p, n, sizeof *p, check_cmp_ptr);
+	for (int k = 1; k < n; k++)
+		d += p[k] != p[k - 1];
+	return d;
 }
 
 #endif

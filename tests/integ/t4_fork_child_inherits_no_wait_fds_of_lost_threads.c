@@ -21,17 +21,9 @@ static atomic_int waiting;
 
 static int count_fds(void)
 {
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
+	int n = count_dir_entries("/proc/self/fd");
 
-	if (d == NULL)
-		return -1;
-	while ((e = readdir(d)) != NULL)
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n - 1; /* the directory's own fd */
+	return n < 0 ? n : n - 1; /* the directory's own fd */
 }
 
 static int poll_two(int ms)

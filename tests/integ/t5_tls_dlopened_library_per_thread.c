@@ -136,23 +136,6 @@ static void *late(void *arg)
 	return NULL;
 }
 
-static int cmp_ptr(const void *a, const void *b)
-{
-	uintptr_t x = (uintptr_t) * (void *const *)a, y = (uintptr_t) * (void *const *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static int distinct(void **p, int n)
-{
-	int d = n > 0;
-
-	qsort(p, n, sizeof *p, cmp_ptr);
-	for (int k = 1; k < n; k++)
-		d += p[k] != p[k - 1];
-	return d;
-}
-
 /* Prints the checks for threads [from, to). */
 static void report(const char *who, int from, int to)
 {
@@ -195,7 +178,7 @@ int main(void)
 	for (int i = 0; i < EARLY + LATE; i++)
 		addrs[i] = seen[i].counter_at;
 	addrs[EARLY + LATE] = lib.counter();
-	CHECK(distinct(addrs, EARLY + LATE + 1) == EARLY + LATE + 1,
+	CHECK(count_distinct(addrs, EARLY + LATE + 1) == EARLY + LATE + 1,
 	      "the library counter's address differs in every thread and main");
 	CHECK(*lib.counter() == -1000 && lib.buf()[0] == 0xAB, "main's own library TLS untouched");
 

@@ -106,24 +106,6 @@ static void *use_tls(void *arg)
 	return NULL;
 }
 
-static int cmp_ptr(const void *a, const void *b)
-{
-	uintptr_t x = (uintptr_t) * (void *const *)a, y = (uintptr_t) * (void *const *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/* How many different pointers among n (sorts them). */
-static int distinct(void **p, int n)
-{
-	int d = n > 0;
-
-	qsort(p, n, sizeof *p, cmp_ptr);
-	for (int k = 1; k < n; k++)
-		d += p[k] != p[k - 1];
-	return d;
-}
-
 int main(void)
 {
 	pthread_t tids[NTHREADS];
@@ -169,9 +151,9 @@ int main(void)
 	      "%d threads: own __thread counter and array after every sleep and yield", NTHREADS);
 	CHECK(n_errno == NTHREADS, "%d threads: own errno after every sleep and yield", NTHREADS);
 	CHECK(n_end == NTHREADS, "%d threads: final __thread values exactly their own", NTHREADS);
-	CHECK(distinct(counters, NTHREADS + 1) == NTHREADS + 1,
+	CHECK(count_distinct(counters, NTHREADS + 1) == NTHREADS + 1,
 	      "&counter differs in every thread and main");
-	CHECK(distinct(errnos, NTHREADS + 1) == NTHREADS + 1,
+	CHECK(count_distinct(errnos, NTHREADS + 1) == NTHREADS + 1,
 	      "&errno differs in every thread and main");
 	CHECK(n_bufs == NTHREADS,
 	      "%d threads: glibc's per-thread strerror and inet_ntoa buffers kept their results",

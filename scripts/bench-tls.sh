@@ -93,7 +93,6 @@ for rep in $(seq 1 "$reps"); do
 				"$bin/$prog" ${args#* } 2>&1 | grep "^$prog " | tail -n 1)
 			echo "$mode $rep: ${line:-(no result line)} ($args)" >>"$raw"
 			v=$(field "$line" "$key")
-			[ -n "$v" ] && VALS[$mode|$name]="${VALS[$mode|$name]:-} $v"
 			[ -n "$v" ] && VALS[$mode|$name|$rep]=$v
 			printf '  rep %s  %-8s %-48s %s\n' "$rep" "$mode" "$name" "${v:-?}" >&2
 		done
@@ -131,14 +130,16 @@ out "GREENIFY_TLS=shared against private (default): min / median of $reps runs e
 out "$(printf '%-48s  %-21s  %-21s  %-10s  %-10s  %s' "" "shared" "private" \
 	"p-s (med)" "p-s (pair)" "target, on the pairs")"
 while IFS='|' read -r name _ _ unit target; do
-	read -r smin smed <<<"$(minmed "${VALS[shared|$name]:-}")"
-	read -r pmin pmed <<<"$(minmed "${VALS[private|$name]:-}")"
-	pairs=""
+	shared="" private="" pairs=""
 	for rep in $(seq 1 "$reps"); do
 		a=${VALS[private|$name|$rep]:-}
 		b=${VALS[shared|$name|$rep]:-}
+		private="$private $a"
+		shared="$shared $b"
 		[ -n "$a" ] && [ -n "$b" ] && pairs="$pairs $(awk -v a="$a" -v b="$b" 'BEGIN { print a - b }')"
 	done
+	read -r smin smed <<<"$(minmed "$shared")"
+	read -r pmin pmed <<<"$(minmed "$private")"
 	read -r _ pairmed <<<"$(minmed "$pairs")"
 	dmed="?"
 	delta="?"

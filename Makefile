@@ -154,7 +154,7 @@ unit: $(UNIT)
 	$(UNIT)
 
 check-symbols: $(LIB)
-	tests/check-symbols.sh $(LIB) tests/exported-symbols.txt
+	tests/check-symbols.sh $(LIB) tests/exported-symbols.txt $(ARCH_OBJ) $(RUNTIME_OBJ)
 
 integ: $(LIB) $(INTEG)
 	tests/run-integ.sh $(BUILD)

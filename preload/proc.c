@@ -80,17 +80,13 @@ GR_EXPORT pid_t _Fork(void)
  * call. */
 __attribute__((used)) static int vfork_enter(void)
 {
-	int was = gr_rt.inside;
-
-	if (gr_tls_runtime) /* not a foreign OS thread: its hooks pass anyway */
-		gr_rt.inside = 1;
-	return was;
+	return gr_vfork_enter();
 }
 
 /* In the parent: restores the runtime, turns the raw result into libc's. */
 __attribute__((used)) static pid_t vfork_leave(int was, long raw)
 {
-	gr_rt.inside = was;
+	gr_vfork_leave(was);
 	if ((unsigned long)raw > -4096UL) {
 		errno = (int)-raw;
 		return -1;

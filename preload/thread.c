@@ -261,7 +261,7 @@ GR_EXPORT int pthread_setname_np(pthread_t th, const char *name)
 		if (err)
 			return err;
 	}
-	memcpy(t->name, name, len + 1);
+	gr_thread_set_name(t, name);
 	return 0;
 }
 

@@ -83,6 +83,20 @@ void gr_fork_child_stands_down(void)
 		gr_rt.inside = 1;
 }
 
+int gr_vfork_enter(void)
+{
+	int was = gr_rt.inside;
+
+	if (gr_tls_runtime) /* not a foreign OS thread: its hooks pass anyway */
+		gr_rt.inside = 1;
+	return was;
+}
+
+void gr_vfork_leave(int was)
+{
+	gr_rt.inside = was;
+}
+
 static void after_fork_child(void)
 {
 	struct gr_thread *self = gr_rt.cur, *t, *next;

@@ -31,6 +31,13 @@ int gr_fork_os_threads_gone(void);
  * (every hook calls libc), and the runtime's OS threads are gone. */
 void gr_fork_child_stands_down(void);
 
+/* vfork: the child borrows the parent's memory, runtime included, until it
+ * execs or exits, so the runtime is "inside" meanwhile and every hook in the
+ * child calls libc (preload/proc.c). gr_vfork_enter, before the system
+ * call, returns what gr_vfork_leave, in the parent after it, restores. */
+int gr_vfork_enter(void);
+void gr_vfork_leave(int was);
+
 /* What each part of the runtime forgets or remakes in the child; called in
  * this order by the child handler, with gr_rt.inside set. 0 or -errno. */
 int gr_rt_after_fork_child(void); /* sched.c: loop, timerfd, queues, counters */

@@ -9,6 +9,7 @@
 #include <sys/mman.h>
 
 #include "log.h"
+#include "real.h"
 #include "sched.h"
 
 #define ALT_STACK (64 * 1024)
@@ -51,7 +52,7 @@ static void on_segv(int sig, siginfo_t *si, void *uc)
 			t = NULL;
 		append_report(buf, sizeof(buf), &len, t, st.size);
 		gr_write_stderr(buf, len);
-		signal(SIGSEGV, SIG_DFL);
+		gr_real.signal(SIGSEGV, SIG_DFL);
 		return; /* the access faults again and the default action kills */
 	}
 	if (previous.sa_flags & SA_SIGINFO) {
@@ -65,9 +66,9 @@ static void on_segv(int sig, siginfo_t *si, void *uc)
 	}
 	/* No handler of the program's: die as the program would. A fault
 	 * repeats on return; a sent signal has to be sent again. */
-	signal(SIGSEGV, SIG_DFL);
+	gr_real.signal(SIGSEGV, SIG_DFL);
 	if (si->si_code <= 0)
-		raise(SIGSEGV);
+		gr_real.raise(SIGSEGV);
 }
 
 void gr_guard_init(void)
@@ -88,5 +89,5 @@ void gr_guard_init(void)
 	sa.sa_sigaction = on_segv;
 	sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
 	sigemptyset(&sa.sa_mask);
-	sigaction(SIGSEGV, &sa, &previous);
+	gr_real.sigaction(SIGSEGV, &sa, &previous);
 }

@@ -459,7 +459,7 @@ static int start_loop(void)
 	gr_rt.inside = 0;
 	return 0;
 out_fd:
-	close(timer_fd);
+	gr_real.close(timer_fd);
 	timer_fd = -1;
 out_loop:
 	uv_loop_close(&gr_rt.loop);

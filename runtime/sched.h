@@ -271,6 +271,9 @@ void gr_thread_unwind(void *retval) __attribute__((noreturn));
 int gr_thread_is_green_handle(uint64_t handle);
 /* The unfinished thread behind a handle (or main, finished or not), or NULL. */
 struct gr_thread *gr_thread_find(uint64_t handle);
+/* pthread_setname_np's name (at most 15 bytes are kept) for the deadlock
+ * report and pthread_getname_np. */
+void gr_thread_set_name(struct gr_thread *t, const char *name);
 
 /* Cancellation (cancel.c). gr_cancel asks t to cancel (0 or -ESRCH for a
  * finished thread, which glibc accepts too: 0). Cancellation points call

@@ -86,7 +86,7 @@ static int watch(void)
 			 (err = uv_poll_start(&sfd_poll, UV_READABLE, on_sfd)) == 0)
 			uv_unref((uv_handle_t *)&sfd_poll);
 		else {
-			close(sfd);
+			gr_real.close(sfd);
 			sfd = -1;
 		}
 	}

@@ -180,6 +180,14 @@ struct gr_thread *gr_thread_find(uint64_t handle)
 	return t;
 }
 
+void gr_thread_set_name(struct gr_thread *t, const char *name)
+{
+	size_t len = strnlen(name, sizeof(t->name) - 1);
+
+	memcpy(t->name, name, len);
+	t->name[len] = '\0';
+}
+
 void gr_thread_release(struct gr_thread *t)
 {
 	struct gr_stack st = t->stack;

@@ -428,12 +428,12 @@ static void find_malloc_words(void)
 	memcpy(before, area, words * sizeof(uint64_t));
 	/* No handler may run on the scratch block. */
 	sigfillset(&all);
-	syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, &old, _NSIG / 8);
+	gr_real.syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, &old, _NSIG / 8);
 	gr_ctx_set_tp(tp);
 	p = do_malloc(64);
 	free(p);
 	gr_ctx_set_tp(base_tp);
-	syscall(SYS_rt_sigprocmask, SIG_SETMASK, &old, NULL, _NSIG / 8);
+	gr_real.syscall(SYS_rt_sigprocmask, SIG_SETMASK, &old, NULL, _NSIG / 8);
 	for (size_t i = 0; i < words; i++)
 		if (!before[i] && area[i]) {
 			if (n_shared == MAX_SHARED) {

@@ -7,6 +7,7 @@
  * the object, where the green code reads it), condattr_*. */
 #include "hook.h"
 
+#include "../runtime/cancel.h"
 #include "../runtime/lock.h"
 
 static int wait_green(pthread_cond_t *c, pthread_mutex_t *m, const struct gr_timeout *to)

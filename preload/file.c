@@ -9,6 +9,7 @@
 
 #include <errno.h>
 
+#include "../runtime/cancel.h"
 #include "../runtime/io.h"
 
 struct fileop {

@@ -11,6 +11,8 @@
 #include <errno.h>
 #include <stdint.h>
 
+#include "../runtime/cancel.h"
+
 GR_EXPORT int pthread_getschedparam(pthread_t th, int *policy, struct sched_param *param)
 {
 	pthread_t os;

@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "../runtime/cancel.h"
 #include "../runtime/clock.h"
 #include "../runtime/fdwait.h"
 #include "../runtime/signal.h"

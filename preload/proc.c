@@ -34,6 +34,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "../runtime/cancel.h"
 #include "../runtime/clock.h"
 #include "../runtime/fdwait.h"
 #include "../runtime/signal.h"

@@ -7,6 +7,7 @@
  * ours), named semaphores' open/close/unlink. */
 #include "hook.h"
 
+#include "../runtime/cancel.h"
 #include "../runtime/lock.h"
 
 static int result(int r)

@@ -37,6 +37,7 @@
 #include <errno.h>
 #include <stdint.h>
 
+#include "../runtime/cancel.h"
 #include "../runtime/clock.h"
 #include "../runtime/signal.h"
 

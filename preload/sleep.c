@@ -19,6 +19,7 @@
 
 #include <errno.h>
 
+#include "../runtime/cancel.h"
 #include "../runtime/clock.h"
 
 static int green_clock(clockid_t clk)

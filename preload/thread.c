@@ -19,6 +19,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "../runtime/cancel.h"
 #include "../runtime/clock.h"
 #include "../runtime/signal.h"
 #include "../runtime/fork.h"

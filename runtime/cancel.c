@@ -10,6 +10,8 @@
  * of its own the thread unwinds through its cleanup handlers and C++
  * destructors. PTHREAD_CANCEL_ASYNCHRONOUS acts at the next hook the thread
  * calls, not at any instruction: a green thread only stops in our code. */
+#include "cancel.h"
+
 #include <pthread.h>
 
 #include "sched.h"

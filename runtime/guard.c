@@ -3,6 +3,8 @@
  * stack has no room left), recognises a guard page of the pool and names the
  * thread before the process dies of the signal as it would natively. Faults
  * that are not ours go to whatever handler was there before. */
+#include "guard.h"
+
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,7 +12,8 @@
 
 #include "log.h"
 #include "real.h"
-#include "sched.h"
+#include "stack.h"
+#include "thread.h"
 
 #define ALT_STACK (64 * 1024)
 

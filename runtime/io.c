@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
+#include "cancel.h"
 #include "clock.h"
 #include "config.h"
 #include "fdwait.h"

@@ -17,12 +17,13 @@
 #include "real.h"
 #include "fdwait.h"
 #include "fork.h"
+#include "guard.h"
 #include "pool.h"
 #include "signal.h"
 #include "tls.h"
+#include "wait.h"
 
 struct gr_runtime gr_rt;
-unsigned gr_slot_colours = 7;
 struct gr_thread gr_main_thread;
 __thread int gr_tls_runtime __attribute__((tls_model("initial-exec")));
 

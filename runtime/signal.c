@@ -11,6 +11,7 @@
 #include "fork.h"
 #include "log.h"
 #include "real.h"
+#include "wait.h"
 
 /* The program's sigaction per signal, when it has a handler behind our
  * trampoline. Written by gr_sigaction, read by the trampoline. */

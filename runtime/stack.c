@@ -86,6 +86,8 @@ struct chunk {
  * program with few threads never pays for an extra OS thread. */
 #define PREP_AFTER_JOBS 4
 
+unsigned gr_slot_colours = 7;
+
 static struct stack_class classes[MAX_CLASSES];
 static unsigned nclasses;
 static struct chunk *chunks;

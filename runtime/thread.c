@@ -1,5 +1,7 @@
 /* Green thread lifecycle: create, join, detach, exit, and finding a thread
  * from the pthread_t the program holds. */
+#include "thread.h"
+
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdlib.h>

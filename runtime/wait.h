@@ -28,6 +28,8 @@ int gr_wake_addr(const void *addr, int n, uint32_t bitset);
 /* Moves up to n waiters from addr to to, after waking up to nwake
  * (FUTEX_CMP_REQUEUE without the compare). Returns woken + moved. */
 int gr_requeue_addr(const void *addr, const void *to, int nwake, int nmove);
+/* Takes a parked thread off the wait queue it is on, if any. */
+void gr_wait_cancel(struct gr_thread *t);
 /* Takes t, which waits on some address, off its queue and wakes it with
  * result. */
 void gr_wake_waiter(struct gr_thread *t, int result);

@@ -40,7 +40,7 @@ void gr_vfork_leave(int was);
 
 /* What each part of the runtime forgets or remakes in the child; called in
  * this order by the child handler, with gr_rt.inside set. 0 or -errno. */
-int gr_rt_after_fork_child(void); /* sched.c: loop, timerfd, queues, counters */
+int gr_rt_after_fork_child(void); /* hub.c: loop, timerfd, queues, counters */
 int gr_signal_after_fork(void);	  /* signal.c: the wake-up eventfd */
 void gr_fd_after_fork(void);	  /* fdwait.c: per-fd polls, fds of the dead */
 void gr_wait_after_fork(void);	  /* wait.c: every wait queue */

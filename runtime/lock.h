@@ -18,6 +18,9 @@ struct gr_thread;
 int gr_mutex_lock(pthread_mutex_t *m, const struct gr_timeout *to);
 int gr_mutex_unlock(pthread_mutex_t *m);
 int gr_mutex_consistent(pthread_mutex_t *m);
+/* The owner id of the thread holding m (0 when free), for the deadlock
+ * report. */
+int gr_mutex_holder(const pthread_mutex_t *m);
 /* Robust mutexes a finishing thread still holds pass to their next owner
  * with EOWNERDEAD. */
 void gr_mutex_owner_exit(struct gr_thread *t);
@@ -31,6 +34,10 @@ int gr_cond_signal(pthread_cond_t *c, int all);
 int gr_rwlock_rdlock(pthread_rwlock_t *rw, const struct gr_timeout *to);
 int gr_rwlock_wrlock(pthread_rwlock_t *rw, const struct gr_timeout *to);
 int gr_rwlock_unlock(pthread_rwlock_t *rw);
+/* Who holds rw, for the deadlock report: 1 and the writer's owner id in
+ * *writer when a writer does, else 0 and the number of readers in
+ * *nreaders. */
+int gr_rwlock_holder(const pthread_rwlock_t *rw, int *writer, unsigned *nreaders);
 
 int gr_sem_wait(sem_t *s, const struct gr_timeout *to);
 int gr_sem_post(sem_t *s);

@@ -33,6 +33,11 @@ static int holder(const struct __pthread_mutex_s *d)
 	return d->__lock ? d->__owner : 0;
 }
 
+int gr_mutex_holder(const pthread_mutex_t *m)
+{
+	return holder(&m->__data);
+}
+
 /* Robust list, through the mutex's __list.__next / __prev. */
 static void robust_add(struct gr_thread *t, pthread_mutex_t *m)
 {

@@ -89,7 +89,7 @@ static void nothing(uv_work_t *req)
 	(void)req;
 }
 
-/* At exit (after sched.c has made every hook call libc, before libuv's own
+/* At exit (after hub.c has made every hook call libc, before libuv's own
  * destructor). libuv's exit path ends its pool: it joins the pool threads
  * and destroys the pool's mutex and condition. In a fork child whose parent
  * had started the pool, those are the parent's threads, which glibc's

@@ -32,6 +32,16 @@ static int prefer_writers(const pthread_rwlock_t *rw)
 	return rw->__data.__flags == PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP;
 }
 
+int gr_rwlock_holder(const pthread_rwlock_t *rw, int *writer, unsigned *nreaders)
+{
+	if (write_held(rw)) {
+		*writer = (int)rw->__data.__cur_writer;
+		return 1;
+	}
+	*nreaders = readers(rw);
+	return 0;
+}
+
 int gr_rwlock_rdlock(pthread_rwlock_t *rw, const struct gr_timeout *to)
 {
 	int64_t deadline;

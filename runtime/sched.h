@@ -121,12 +121,20 @@ static inline void gr_maybe_yield(void)
 		gr_slice_check();
 }
 
-/* Internal to the runtime (thread.c, the hub). Switches to the next
- * runnable thread, or the hub; the caller has set its own state. */
+/* Internal to the runtime (thread.c, the hub). */
+extern struct gr_thread gr_hub; /* runs the loop (hub.c); not a program thread */
+/* Switches to the next runnable thread, or the hub; the caller has set its
+ * own state. */
 void gr_schedule(void);
 /* Runs first in every context after a switch lands (frees the zombie). */
 void gr_sched_entered(void);
 /* Makes t runnable: appends it to the run queue. */
 void gr_runq_push(struct gr_thread *t);
+/* The earliest deadline of a parked thread (monotonic ns), or 0 if none. */
+int64_t gr_sched_next_deadline(void);
+/* The hub's turn: makes the threads whose deadline is at or before now
+ * runnable, then runs the first runnable thread until the hub is switched
+ * to again. 1 if a thread ran, 0 if none was runnable. */
+int gr_sched_run_from_hub(int64_t now);
 
 #endif

@@ -124,6 +124,7 @@ int gr_thread_create(const struct gr_create *c, struct gr_thread **out)
 		return err;
 	t = gr_thread_at(&st);
 	memset(t, 0, sizeof(*t));
+	t->state = GR_NEW;
 	t->stack = st;
 	t->canary = st.guard == GR_GUARD_CANARY;
 	t->start = c->start;

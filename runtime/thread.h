@@ -17,6 +17,7 @@ enum gr_state {
 	GR_RUNNING,  /* gr_rt.cur */
 	GR_PARKED,   /* waiting for gr_wake() or its deadline */
 	GR_DONE,     /* finished; its stack waits for a join (or is freed) */
+	GR_NEW,	     /* created, not yet in the run queue */
 };
 
 #define GR_MAGIC 0x67726e74u /* "grnt": a live control block */

@@ -78,6 +78,7 @@ int gr_wait_addr(const void *addr, uint32_t bitset, enum gr_wait why, void *obj,
 	struct gr_thread *self = gr_rt.cur;
 	int r;
 
+	GR_ASSERT(!self->q_addr); /* on one queue at a time */
 	self->q_addr = addr;
 	self->q_bitset = bitset;
 	enqueue(bucket_of(addr), self);

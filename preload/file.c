@@ -42,12 +42,9 @@ static ssize_t file_call(struct fileop *a)
 	gr_cancel_begin(); /* each of these is a cancellation point */
 	r = gr_io_file(op_file, a);
 	gr_cancel_end(r == -EINTR);
-	if (r < 0) {
-		errno = (int)-r;
-		return -1;
-	}
-	gr_maybe_yield();
-	return r;
+	if (r >= 0)
+		gr_maybe_yield();
+	return gr_ret(r);
 }
 
 GR_EXPORT ssize_t pread(int fd, void *buf, size_t n, off_t off)

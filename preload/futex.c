@@ -23,11 +23,7 @@ GR_EXPORT long syscall(long number, ...)
 	if (number == SYS_futex && gr_green()) {
 		long r = gr_futex((uint32_t *)a[0], (int)a[1], (uint32_t)a[2],
 				  (const struct timespec *)a[3], (uint32_t *)a[4], (uint32_t)a[5]);
-		if (r < 0) {
-			errno = (int)-r;
-			return -1;
-		}
-		return r;
+		return gr_ret(r);
 	}
 	return GR_REAL(syscall)(number, a[0], a[1], a[2], a[3], a[4], a[5]);
 }

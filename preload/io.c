@@ -20,12 +20,9 @@
 
 static ssize_t result(ssize_t r)
 {
-	if (r < 0) {
-		errno = (int)-r;
-		return -1;
-	}
-	gr_maybe_yield();
-	return r;
+	if (r >= 0)
+		gr_maybe_yield();
+	return gr_ret(r);
 }
 
 static ssize_t neg_errno(ssize_t r)

@@ -46,12 +46,9 @@ static int do_accept(struct acc *a)
 {
 	ssize_t r = gr_io(a->fd, GR_FD_READ, op_accept, a);
 
-	if (r < 0) {
-		errno = (int)-r;
-		return -1;
-	}
-	gr_maybe_yield();
-	return (int)r;
+	if (r >= 0)
+		gr_maybe_yield();
+	return (int)gr_ret(r);
 }
 
 GR_EXPORT int accept(int fd, struct sockaddr *restrict addr, socklen_t *restrict len)
@@ -100,10 +97,8 @@ GR_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
 		errno = EINPROGRESS;
 		return -1;
 	}
-	if (w < 0) {
-		errno = -w;
-		return -1;
-	}
+	if (w < 0)
+		return (int)gr_ret(w);
 	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &elen) < 0)
 		return -1;
 	if (e) {

@@ -68,10 +68,8 @@ static int poll_for(struct pollfd *fds, nfds_t n, int64_t timeout_ns, const sigs
 			errno = EINTR;
 			return -1;
 		}
-		if (w < 0 && w != -ETIMEDOUT) {
-			errno = -w;
-			return -1;
-		}
+		if (w < 0 && w != -ETIMEDOUT)
+			return (int)gr_ret(w);
 		if (w == -ETIMEDOUT) {
 			r = GR_REAL(poll)(fds, n, 0); /* clears revents, or a last-moment event */
 			break;
@@ -240,10 +238,8 @@ static int epoll_for(int ep, struct epoll_event *ev, int max, int timeout, const
 		}
 		if (w == -ETIMEDOUT)
 			return GR_REAL(epoll_wait)(ep, ev, max, 0);
-		if (w < 0) {
-			errno = -w;
-			return -1;
-		}
+		if (w < 0)
+			return (int)gr_ret(w);
 	}
 	if (r >= 0 && !mask) /* a masked call yields once its mask is gone */
 		gr_maybe_yield();

@@ -84,15 +84,12 @@ __attribute__((used)) static int vfork_enter(void)
 	return gr_vfork_enter();
 }
 
-/* In the parent: restores the runtime, turns the raw result into libc's. */
+/* In the parent: restores the runtime, turns the raw result (a pid, or
+ * -errno) into libc's. */
 __attribute__((used)) static pid_t vfork_leave(int was, long raw)
 {
 	gr_vfork_leave(was);
-	if ((unsigned long)raw > -4096UL) {
-		errno = (int)-raw;
-		return -1;
-	}
-	return (pid_t)raw;
+	return (pid_t)gr_ret(raw);
 }
 
 #define STR_(x) #x

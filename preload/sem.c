@@ -13,11 +13,7 @@
 static int result(int r)
 {
 	gr_maybe_yield(); /* also after EAGAIN: trywait loops must not starve */
-	if (r < 0) {
-		errno = -r;
-		return -1;
-	}
-	return 0;
+	return (int)gr_ret(r);
 }
 
 static int valid_abstime(const struct timespec *abstime)

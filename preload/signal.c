@@ -44,8 +44,6 @@
 GR_EXPORT int sigaction(int sig, const struct sigaction *restrict act,
 			struct sigaction *restrict old)
 {
-	int err;
-
 	/* While the runtime is inside on its own thread (a vfork child, which
 	 * shares our memory with its parent; a _Fork child; the exit path),
 	 * the program's handlers are its own business: our table is the
@@ -53,12 +51,7 @@ GR_EXPORT int sigaction(int sig, const struct sigaction *restrict act,
 	if (gr_config.disable || (gr_rt.inside && gr_tls_runtime))
 		return GR_REAL(sigaction)(sig, act, old);
 	gr_real_init();
-	err = gr_sigaction(sig, act, old);
-	if (err < 0) {
-		errno = -err;
-		return -1;
-	}
-	return 0;
+	return (int)gr_ret(gr_sigaction(sig, act, old));
 }
 
 /* glibc's signal() has BSD semantics: the handler stays installed, the
@@ -234,12 +227,7 @@ static int green_sigtimedwait(const sigset_t *set, siginfo_t *info, int64_t time
 	gr_cancel_begin();
 	r = gr_sigwait(gr_sigset_bits(set), deadline, info);
 	gr_cancel_end(r == -EINTR);
-
-	if (r < 0) {
-		errno = -r;
-		return -1;
-	}
-	return r;
+	return (int)gr_ret(r);
 }
 
 GR_EXPORT int sigtimedwait(const sigset_t *restrict set, siginfo_t *restrict info,

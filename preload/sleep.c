@@ -100,13 +100,9 @@ GR_EXPORT int nanosleep(const struct timespec *req, struct timespec *rem)
 	int64_t left = 0;
 
 	err = green_sleep(CLOCK_MONOTONIC, 0, req, &left);
-	if (err < 0) {
-		if (err == -EINTR)
-			set_rem(rem, left);
-		errno = -err;
-		return -1;
-	}
-	return 0;
+	if (err == -EINTR)
+		set_rem(rem, left);
+	return (int)gr_ret(err);
 }
 
 GR_EXPORT int clock_nanosleep(clockid_t clk, int flags, const struct timespec *req,
@@ -146,11 +142,7 @@ GR_EXPORT int usleep(useconds_t usec)
 	if (!gr_green())
 		return GR_REAL(usleep)(usec);
 	err = green_sleep(CLOCK_MONOTONIC, 0, &ts, &left);
-	if (err < 0) {
-		errno = -err;
-		return -1;
-	}
-	return 0;
+	return (int)gr_ret(err);
 }
 
 GR_EXPORT int thrd_sleep(const struct timespec *req, struct timespec *rem)

@@ -5,10 +5,10 @@
  * blocking write does, until everything is written.
  *
  * Left to libc: every call of a thread that is not green, and the calls a
- * program makes non-blocking itself (O_NONBLOCK, MSG_DONTWAIT). Not yet
- * green: pread/pwrite and regular-file I/O (they do not wait for readiness),
- * the readiness calls (poll, select, epoll) and fd bookkeeping beyond close,
- * dup2 and dup3 (issue 4). */
+ * program makes non-blocking itself (O_NONBLOCK, MSG_DONTWAIT). Regular
+ * files are read and written directly (they do not wait for readiness);
+ * pread, pwrite and the syncs are file.c's, the readiness calls poll.c's,
+ * fd bookkeeping fd.c's (close, dup2 and dup3 net.c's). */
 #include "hook.h"
 
 #include <errno.h>

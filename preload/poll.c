@@ -109,7 +109,7 @@ GR_EXPORT int poll(struct pollfd *fds, nfds_t n, int timeout)
 {
 	if (!gr_green())
 		return GR_REAL(poll)(fds, n, timeout);
-	return green_poll(fds, n, timeout < 0 ? -1 : (int64_t)timeout * 1000000, NULL);
+	return green_poll(fds, n, timeout < 0 ? -1 : (int64_t)timeout * GR_MSEC, NULL);
 }
 
 GR_EXPORT int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *tmo, const sigset_t *mask)
@@ -220,7 +220,7 @@ GR_EXPORT int pselect(int nfds, fd_set *restrict rd, fd_set *restrict wr, fd_set
 
 static int epoll_for(int ep, struct epoll_event *ev, int max, int timeout, const sigset_t *mask)
 {
-	int64_t deadline = timeout < 0 ? 0 : gr_now() + (int64_t)timeout * 1000000;
+	int64_t deadline = timeout < 0 ? 0 : gr_now() + (int64_t)timeout * GR_MSEC;
 	int r;
 
 	for (;;) {

@@ -194,7 +194,7 @@ static int nap(int64_t *ns)
 {
 	int r = gr_park(GR_WAIT_SLEEP, NULL, gr_now() + *ns);
 
-	if (*ns < 20000000)
+	if (*ns < 20 * GR_MSEC)
 		*ns *= 2;
 	return r == -EINTR ? -EINTR : 0;
 }
@@ -213,7 +213,7 @@ static int after_wait(int w, int64_t *backoff)
 
 static pid_t wait4_for(pid_t pid, int *status, int options, struct rusage *ru)
 {
-	int64_t backoff = 1000000;
+	int64_t backoff = GR_MSEC;
 
 	for (;;) {
 		pid_t r = GR_REAL(wait4)(pid, status, options | WNOHANG, ru);
@@ -260,7 +260,7 @@ GR_EXPORT pid_t wait(int *status)
 
 static int waitid_for(idtype_t type, id_t id, siginfo_t *info, int options)
 {
-	int64_t backoff = 1000000;
+	int64_t backoff = GR_MSEC;
 
 	for (;;) {
 		info->si_pid = 0;

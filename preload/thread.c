@@ -1,7 +1,6 @@
 /* Thread lifecycle hooks: pthread_create, join and its timed and non-blocking
- * variants, detach, exit, self, equal, yield, getattr_np, names, and the C11
- * thrd_* functions (glibc implements those with internal calls that would
- * bypass our pthread_* symbols). A new thread takes its creator's signal
+ * variants, detach, exit, self, equal, yield, getattr_np, names (the C11
+ * thrd_* functions are c11.c's). A new thread takes its creator's signal
  * mask, or the attr's (pthread_attr_setsigmask_np), as natively.
  *
  * A green pthread_t is not a glibc struct pthread, so every pthread function
@@ -10,8 +9,8 @@
  * thread's real handle, since that is what the green thread runs on.
  *
  * Left to libc: pthread_attr_* (plain data), and everything a foreign OS
- * thread calls. Not yet green: cancellation (pthread_cancel is refused with
- * ENOTSUP rather than crash glibc), cleanup handlers run by pthread_exit. */
+ * thread calls. Cancellation is osthread.c's and runtime/cancel.c's;
+ * pthread_exit unwinds through cleanup handlers (runtime/thread.c). */
 #include "hook.h"
 
 #include <errno.h>

@@ -37,7 +37,7 @@ int gr_barrier_wait(pthread_barrier_t *pb)
 	if (++b->in == b->count) {
 		b->in = 0;
 		b->current_round++;
-		gr_wake_addr(b, 0x7fffffff, GR_BITSET_ANY);
+		gr_wake_addr(b, GR_WAKE_ALL, GR_BITSET_ANY);
 		return 1; /* the preload says PTHREAD_BARRIER_SERIAL_THREAD */
 	}
 	/* Until the round ends: a signal handler that ran in between may
@@ -60,7 +60,7 @@ int gr_once(pthread_once_t *once, void (*init)(void))
 	*once = ONCE_IN_PROGRESS;
 	init();
 	*once = ONCE_DONE;
-	gr_wake_addr(once, 0x7fffffff, GR_BITSET_ANY);
+	gr_wake_addr(once, GR_WAKE_ALL, GR_BITSET_ANY);
 	return 0;
 }
 

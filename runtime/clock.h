@@ -5,7 +5,8 @@
 #include <stdint.h>
 #include <time.h>
 
-#define GR_NSEC 1000000000LL
+#define GR_NSEC 1000000000LL /* ns in a second */
+#define GR_MSEC 1000000LL    /* ns in a millisecond */
 
 static inline int64_t gr_ts_ns(const struct timespec *ts)
 {

@@ -44,6 +44,6 @@ int gr_cond_wait(pthread_cond_t *c, pthread_mutex_t *m, const struct gr_timeout 
 
 int gr_cond_signal(pthread_cond_t *c, int all)
 {
-	gr_wake_addr(c, all ? 0x7fffffff : 1, GR_BITSET_ANY);
+	gr_wake_addr(c, all ? GR_WAKE_ALL : 1, GR_BITSET_ANY);
 	return 0;
 }

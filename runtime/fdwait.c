@@ -98,9 +98,9 @@ static void on_ready(uv_poll_t *h, int status, int events)
 
 	/* An error counts as ready for both: the retried call reports it. */
 	if (status < 0 || (events & (UV_READABLE | UV_DISCONNECT)))
-		gr_wake_addr(key(fd, GR_FD_READ), 0x7fffffff, GR_BITSET_ANY);
+		gr_wake_addr(key(fd, GR_FD_READ), GR_WAKE_ALL, GR_BITSET_ANY);
 	if (status < 0 || (events & UV_WRITABLE))
-		gr_wake_addr(key(fd, GR_FD_WRITE), 0x7fffffff, GR_BITSET_ANY);
+		gr_wake_addr(key(fd, GR_FD_WRITE), GR_WAKE_ALL, GR_BITSET_ANY);
 	rewatch(fd);
 }
 

@@ -1,6 +1,6 @@
 /* Waiting for a file descriptor to become ready (fdwait.c): the piece of
- * green I/O under every hooked read, write, accept, connect and poll
- * (issue 4). One uv_poll per fd, started on the first wait and watching
+ * green I/O under every hooked read, write, accept, connect and poll.
+ * One uv_poll per fd, started on the first wait and watching
  * only the events someone waits for; readers and writers queue apart.
  * Closing an fd wakes everyone waiting on it with EBADF and stops the poll
  * before the kernel fd goes away, so a number the kernel hands out again at

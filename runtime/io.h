@@ -6,8 +6,9 @@
  * waited on after EAGAIN; on other files (pipes, FIFOs, ttys...) the thread
  * waits until the file is ready and then makes the call (with one OS thread
  * and cooperative switching, nothing else in the process can take the data
- * in between); regular files are just called. Nothing is cached per fd:
- * glibc closes fds internally (fclose) where no hook sees it. A program
+ * in between); regular files are just called. A socket's O_NONBLOCK and
+ * timeouts are cached per fd (gr_fd_socket_facts in fdwait.h) until a hook
+ * that changes them, or the number, makes the runtime forget them. A program
  * that set O_NONBLOCK itself gets its EAGAIN as before; SO_RCVTIMEO and
  * SO_SNDTIMEO end a socket wait with EAGAIN as socket(7) says. */
 #ifndef GR_IO_H

@@ -103,11 +103,13 @@ void gr_signal_safe_point(void)
 
 /* Whether the hub should poll the loop before the next thread runs: timers
  * may be due or I/O ready although threads are still runnable. The clock is
- * read only every 128th switch: a switch costs a few ns, the clock ~20, and
- * 128 switches take microseconds. */
+ * read only every POLL_EVERY-th switch (a power of two): a switch costs a
+ * few ns, the clock ~20, and 128 switches take microseconds. */
+#define POLL_EVERY 128
+
 static int poll_due(void)
 {
-	return (++gr_rt.ticks & 127) == 0 && gr_now() >= gr_rt.poll_at;
+	return (++gr_rt.ticks & (POLL_EVERY - 1)) == 0 && gr_now() >= gr_rt.poll_at;
 }
 
 void gr_schedule(void)
@@ -223,7 +225,7 @@ void gr_slice_check(void)
 	gr_rt.slice_owner = NULL;
 	/* Make the next gr_schedule() read the clock, so the hub runs the
 	 * timers and I/O that are due before this thread runs again. */
-	gr_rt.ticks |= 127;
+	gr_rt.ticks |= POLL_EVERY - 1;
 	gr_yield();
 }
 

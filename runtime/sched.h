@@ -81,12 +81,12 @@ static inline uintptr_t gr_sp(void)
  * else (main, the hub, a deep or foreign stack) asks the TLS flag. With TLS
  * of its own per green thread, that flag is one more cold cache line, on
  * the page above the thread's block, after every switch among thousands
- * of threads: 11 ns a switch among 10,000 (bench/RESULTS.md, 2026-11-26). */
+ * of threads (bench/RESULTS.md, "the switch among 10,000 threads"). */
 static inline int gr_green(void)
 {
-	uintptr_t w = gr_rt.green_stack, hi = w & ~(uintptr_t)4095;
+	uintptr_t w = gr_rt.green_stack, hi = w & ~GR_STACK_BLOCK_MASK;
 
-	if (hi - gr_sp() <= (w & 4095) << 12)
+	if (hi - gr_sp() <= (w & GR_STACK_BLOCK_MASK) << GR_STACK_BLOCK_SHIFT)
 		return !gr_rt.inside;
 	return gr_tls_runtime && !gr_rt.inside;
 }
@@ -113,11 +113,17 @@ void gr_slice_check(void);
 
 void gr_signal_safe_point(void);
 
+/* Hooks that did not block call this: a safe point for signals, and every
+ * GR_SLICE_CHECK_EVERY-th call (a power of two) the time slice check, which
+ * reads the clock: a hook that does not block costs tens of ns, the clock
+ * ~20, so reading it every time would nearly double the cheapest hooks. */
+#define GR_SLICE_CHECK_EVERY 256
+
 static inline void gr_maybe_yield(void)
 {
 	if (__builtin_expect(gr_rt.sig_pending || gr_rt.cur->sig_pending, 0))
 		gr_signal_safe_point();
-	if (__builtin_expect((++gr_rt.hook_ticks & 255) == 0, 0))
+	if (__builtin_expect((++gr_rt.hook_ticks & (GR_SLICE_CHECK_EVERY - 1)) == 0, 0))
 		gr_slice_check();
 }
 

@@ -105,11 +105,11 @@ int gr_owner_id_for(uint64_t id)
 
 uintptr_t gr_green_stack_of(const struct gr_thread *t)
 {
-	uintptr_t hi = ((uintptr_t)t + 4095) & ~(uintptr_t)4095;
-	uintptr_t blocks = (hi - (uintptr_t)t->stack.lo) >> 12;
+	uintptr_t hi = ((uintptr_t)t + GR_STACK_BLOCK_MASK) & ~GR_STACK_BLOCK_MASK;
+	uintptr_t blocks = (hi - (uintptr_t)t->stack.lo) >> GR_STACK_BLOCK_SHIFT;
 
 	/* A slot's top is page-aligned, so hi is still in the slot. */
-	return hi | (blocks < 4095 ? blocks : 4095);
+	return hi | (blocks < GR_STACK_BLOCK_MASK ? blocks : GR_STACK_BLOCK_MASK);
 }
 
 int gr_thread_create(const struct gr_create *c, struct gr_thread **out)

@@ -111,6 +111,8 @@ static inline struct gr_thread *gr_thread_at(const struct gr_stack *s)
  * low bits. 0 for main and the hub, and between switches. One word, so
  * that another OS thread never reads half of one thread's and half of
  * another's. */
+#define GR_STACK_BLOCK_SHIFT 12 /* 4 KiB blocks */
+#define GR_STACK_BLOCK_MASK  (((uintptr_t)1 << GR_STACK_BLOCK_SHIFT) - 1)
 uintptr_t gr_green_stack_of(const struct gr_thread *t);
 
 /* Owner id written into locks by thread number id (1 is main). */

@@ -15,6 +15,8 @@
 #include "sched.h"
 
 #define GR_BITSET_ANY 0xffffffffu
+/* gr_wake_addr's n for "every waiter" (FUTEX_WAKE's INT_MAX). */
+#define GR_WAKE_ALL 0x7fffffff
 
 /* Queues the current thread on addr and parks it until gr_wake_addr() (0),
  * its deadline (-ETIMEDOUT; 0 waits forever), another wake-up result, or

@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <sys/mman.h>
+#include <sys/rseq.h>
 #include <unistd.h>
 
 #include "../../arch/ctx.h"
@@ -21,6 +22,15 @@
 #include "../../runtime/tls.h"
 #include "../../runtime/tls_int.h"
 #include "suites.h"
+
+/* Under memcheck, malloc is valgrind's: glibc's per-thread words do not
+ * exist, and the probe must find none rather than guess. */
+#if defined(GR_VALGRIND) && __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#define FOREIGN_MALLOC RUNNING_ON_VALGRIND
+#else
+#define FOREIGN_MALLOC 0
+#endif
 
 static __thread int tv = 42; /* in the test program's static TLS */
 
@@ -93,14 +103,15 @@ START_TEST(tls_probe_matches_glibc)
 		ck_assert(listed(node));
 	}
 	/* malloc's two per-thread words, set on the runtime thread. */
-	ck_assert_int_eq(l->n_shared, MALLOC_WORDS);
+	ck_assert_int_eq(l->n_shared, FOREIGN_MALLOC ? 0 : MALLOC_WORDS);
 	for (int i = 0; i < l->n_shared; i++) {
 		ck_assert(in_static_tls(tp, tp + l->off_shared[i], sizeof(void *)));
 		ck_assert_ptr_nonnull(*(void **)(tp + l->off_shared[i]));
 	}
-	/* rseq: the kernel keeps this thread's cpu_id there. The thread may
-	 * move between the reads: take a round in which it did not. */
-	if (l->have_rseq) {
+	/* rseq, when glibc registered it (not under valgrind, say): the kernel
+	 * keeps this thread's cpu_id there. The thread may move between the
+	 * reads: take a round in which it did not. */
+	if (l->have_rseq && __rseq_size > 0) {
 		const volatile int32_t *cpu = (const int32_t *)(void *)(tp + l->off_rseq);
 		int agreed = 0;
 		for (int i = 0; i < 100 && !agreed; i++) {

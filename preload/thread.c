@@ -18,46 +18,52 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "../runtime/attr.h"
 #include "../runtime/cancel.h"
 #include "../runtime/clock.h"
 #include "../runtime/signal.h"
 #include "../runtime/fork.h"
 #include "../runtime/timeout.h"
 
-/* Whether attr was given a stack size. pthread_attr_getstacksize reports
- * glibc's default (RLIMIT_STACK) for an attr never given one, the same as
- * for one given exactly that size; glibc's struct pthread_attr tells them
- * apart with stacksize 0. Its layout ({ sched_param, policy, flags,
- * guardsize, stackaddr, stacksize, ... }) has not changed since 2.x; if what
- * we read there is neither 0 nor the reported size, we do not trust it and
- * fall back to comparing with the default. */
-static int stacksize_was_set(const pthread_attr_t *attr, size_t reported)
-{
-	static size_t dflt;
-	struct glibc_attr {
-		struct sched_param schedparam;
-		int schedpolicy;
-		int flags;
-		size_t guardsize;
-		void *stackaddr;
-		size_t stacksize;
-	};
-	size_t raw;
+/* glibc's struct pthread_attr, for the one thing no getter tells: whether
+ * a stack address was set (pthread_attr_getstack answers with an address
+ * either way). Its layout has not changed since 2.x. */
+struct glibc_attr {
+	struct sched_param schedparam;
+	int schedpolicy;
+	int flags;
+	size_t guardsize;
+	void *stackaddr; /* the top of the stack, or NULL when not set */
+	size_t stacksize;
+};
+_Static_assert(sizeof(struct glibc_attr) <= sizeof(pthread_attr_t), "attr layout");
 
-	_Static_assert(sizeof(struct glibc_attr) <= sizeof(pthread_attr_t), "attr layout");
-	memcpy(&raw, (const char *)attr + offsetof(struct glibc_attr, stacksize), sizeof(raw));
-	if (raw == 0)
-		return 0;
-	if (raw == reported)
-		return 1;
-	if (!dflt) {
-		pthread_attr_t def;
-		if (pthread_getattr_default_np(&def) == 0) {
-			pthread_attr_getstacksize(&def, &dflt);
-			pthread_attr_destroy(&def);
-		}
+/* What glibc's pthread_create takes from attr (or, for NULL, from its
+ * default attr, as glibc does): detach state, stack size, guard, the
+ * program's own stack. A stack size left unset reads as glibc's default,
+ * which is the one greenify uses (runtime/attr.h). */
+static void read_attr(const pthread_attr_t *attr, struct gr_create *c)
+{
+	const struct glibc_attr *g = (const struct glibc_attr *)(const void *)attr;
+	size_t size;
+	int state;
+
+	if (!attr) {
+		c->detached = gr_thread_defaults.detached;
+		c->guard_size = gr_thread_defaults.guard_size;
+		return;
 	}
-	return reported != dflt;
+	if (pthread_attr_getdetachstate(attr, &state) == 0)
+		c->detached = state == PTHREAD_CREATE_DETACHED;
+	if (pthread_attr_getstacksize(attr, &size) == 0)
+		c->stack_size = size;
+	if (pthread_attr_getguardsize(attr, &size) == 0)
+		c->guard_size = size;
+	if (g->stackaddr) {
+		c->stack_addr = (char *)g->stackaddr - g->stacksize;
+		c->stack_size = g->stacksize;
+		c->guard_size = 0;
+	}
 }
 
 static int create_green(pthread_t *th, const pthread_attr_t *attr, void *(*start)(void *),
@@ -67,14 +73,7 @@ static int create_green(pthread_t *th, const pthread_attr_t *attr, void *(*start
 	struct gr_thread *t;
 	int err;
 
-	if (attr) {
-		size_t size;
-		int state;
-		if (pthread_attr_getdetachstate(attr, &state) == 0)
-			c.detached = state == PTHREAD_CREATE_DETACHED;
-		if (pthread_attr_getstacksize(attr, &size) == 0 && stacksize_was_set(attr, size))
-			c.stack_size = size;
-	}
+	read_attr(attr, &c);
 	int saved = errno; /* mmap/madvise may set it; pthread_* do not */
 	err = gr_thread_create(&c, &t);
 	errno = saved;
@@ -233,7 +232,9 @@ GR_EXPORT int pthread_getattr_np(pthread_t th, pthread_attr_t *attr)
 	if (err)
 		return err;
 	pthread_attr_setstack(attr, t->stack.lo, t->stack.size);
-	pthread_attr_setguardsize(attr, t->stack.guard == GR_GUARD_CANARY ? 0 : 4096);
+	/* As glibc: the guard the attr asked for; none for the program's
+	 * own memory. */
+	pthread_attr_setguardsize(attr, t->stack.cls ? t->guard_asked : 0);
 	pthread_attr_setdetachstate(attr, t->detached ? PTHREAD_CREATE_DETACHED
 						      : PTHREAD_CREATE_JOINABLE);
 	return 0;
@@ -241,6 +242,14 @@ GR_EXPORT int pthread_getattr_np(pthread_t th, pthread_attr_t *attr)
 
 /* The kernel's limit on a thread name, terminator included. */
 #define COMM_LEN 16
+
+/* glibc names another thread through /proc/self/task/TID/comm: a finished
+ * thread that is not joined yet has no task any more (ENOENT); a handle
+ * that names nothing is undefined, and ESRCH is what we say. */
+static int finished_name_err(uint64_t h)
+{
+	return gr_thread_done(h) == 1 ? ENOENT : ESRCH;
+}
 
 GR_EXPORT int pthread_setname_np(pthread_t th, const char *name)
 {
@@ -250,11 +259,11 @@ GR_EXPORT int pthread_setname_np(pthread_t th, const char *name)
 	if (!gr_green())
 		return GR_REAL(pthread_setname_np)(th, name);
 	t = gr_thread_find((uint64_t)th);
-	if (!t)
-		return ESRCH;
 	len = strlen(name);
 	if (len >= COMM_LEN)
 		return ERANGE;
+	if (!t || (t->state == GR_DONE && t != &gr_main_thread))
+		return finished_name_err((uint64_t)th);
 	if (t == &gr_main_thread) {
 		/* main's name is the process's: keep the kernel's copy true. */
 		int err = GR_REAL(pthread_setname_np)((pthread_t)t->handle, name);
@@ -272,12 +281,23 @@ GR_EXPORT int pthread_getname_np(pthread_t th, char *buf, size_t len)
 	if (!gr_green())
 		return GR_REAL(pthread_getname_np)(th, buf, len);
 	t = gr_thread_find((uint64_t)th);
-	if (!t)
-		return ESRCH;
 	if (len < COMM_LEN)
 		return ERANGE;
+	if (!t || (t->state == GR_DONE && t != &gr_main_thread))
+		return finished_name_err((uint64_t)th);
 	if (t == &gr_main_thread)
 		return GR_REAL(pthread_getname_np)((pthread_t)t->handle, buf, len);
 	memcpy(buf, t->name, COMM_LEN);
 	return 0;
+}
+
+/* glibc keeps the default attr; greenify reads it again after a change,
+ * so that threads made without an attr get the new default. */
+GR_EXPORT int pthread_setattr_default_np(const pthread_attr_t *attr)
+{
+	int err = GR_REAL(pthread_setattr_default_np)(attr);
+
+	if (err == 0 && gr_rt.started)
+		gr_attr_refresh();
+	return err;
 }

@@ -11,7 +11,6 @@
 #define GR_STACK_MIN (16 * 1024) /* PTHREAD_STACK_MIN on x86_64 */
 
 struct gr_config gr_config = {
-	.stack_size = 256 * 1024,
 	.slice_ns = 10 * 1000000LL,
 	.prefault = 1,
 };
@@ -92,8 +91,9 @@ static void load_stack_size(void)
 		return;
 	if (gr_parse_size(v, &size) < 0 || size < GR_STACK_MIN || size > (size_t)1 << 32) {
 		gr_log(GR_LOG_WARN,
-		       "GREENIFY_STACK_SIZE=%s: expected 16k to 4g (k/m/g suffix); using %zuk", v,
-		       gr_config.stack_size >> 10);
+		       "GREENIFY_STACK_SIZE=%s: expected 16k to 4g (k/m/g suffix); using glibc's "
+		       "default",
+		       v);
 		return;
 	}
 	gr_config.stack_size = size;

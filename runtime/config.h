@@ -7,7 +7,7 @@
 #include <stdint.h>
 
 struct gr_config {
-	size_t stack_size;  /* default green stack, bytes (GREENIFY_STACK_SIZE) */
+	size_t stack_size;  /* default stack, bytes (GREENIFY_STACK_SIZE); 0: glibc's */
 	int stats;	    /* print a summary at exit (GREENIFY_STATS) */
 	int64_t slice_ns;   /* busy thread yields after this (GREENIFY_SLICE_MS) */
 	int tls_shared;	    /* 1: TLS shared by all green threads (GREENIFY_TLS) */

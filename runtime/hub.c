@@ -9,6 +9,7 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include "attr.h"
 #include "clock.h"
 #include "config.h"
 #include "deadlock.h"
@@ -178,6 +179,7 @@ int gr_start(void)
 		gr_stack_set_prefault(sizeof(struct gr_thread) + gr_tls_room() + 1024);
 	}
 
+	gr_attr_start();
 	gr_guard_init();
 	gr_fork_init();
 	gr_tls_runtime = 1;

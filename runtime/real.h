@@ -56,6 +56,7 @@ extern int __register_atfork(void (*prepare)(void), void (*parent)(void), void (
 	X(pthread_getcpuclockid)                                                                   \
 	X(pthread_setaffinity_np)                                                                  \
 	X(pthread_getaffinity_np)                                                                  \
+	X(pthread_setattr_default_np)                                                              \
 	X(sched_yield)                                                                             \
 	X(pthread_mutex_lock)                                                                      \
 	X(pthread_mutex_trylock)                                                                   \

@@ -27,20 +27,23 @@
 /* What a freed slot remembers, kept at the top of its stack. */
 struct free_rec {
 	void *next;	     /* the slot freed before this one, or NULL */
+	uint32_t gen;	     /* uses of the slot so far */
 	unsigned char guard; /* enum gr_guard the slot has */
 };
 
-#define MAX_CLASSES	    32
 #define FIRST_MAPPING_SLOTS 16
-#define MAX_MAPPING_BYTES   ((size_t)1 << 30)
+/* A mapping holds at least this many slots of a large class (glibc's 8 MiB
+ * default makes 1 GiB hold only 127): mappings are few whatever the size. */
+#define MAX_MAPPING_BYTES ((size_t)1 << 30)
+#define MIN_BIG_SLOTS	  512
 /* mprotect guards split mappings; stay well below vm.max_map_count. */
 #define MPROTECT_BUDGET 16384
 
 unsigned gr_slot_colours = 7;
 size_t gr_stack_page;
 
-static struct stack_class classes[MAX_CLASSES];
-static unsigned nclasses;
+static struct stack_class **classes; /* every class, most used first */
+static unsigned nclasses, classes_cap;
 static struct mapping **maps; /* every mapping, sorted by address */
 static size_t nmaps, maps_cap;
 static size_t carved_total;			   /* slots ever taken from mappings */
@@ -59,18 +62,46 @@ int gr_stack_madvise_guards_only(void)
 	return madvise_ok && !stats.mprotect_guards && !stats.canaries;
 }
 
-static struct stack_class *class_for(size_t size)
+/* The class of size and guard bytes (both whole pages), made on first use.
+ * Classes are never freed (mappings point at them). */
+static struct stack_class *class_for(size_t size, size_t guard)
 {
+	struct stack_class *c;
+
 	for (unsigned i = 0; i < nclasses; i++)
-		if (classes[i].size == size)
-			return &classes[i];
-	if (nclasses == MAX_CLASSES)
+		if (classes[i]->size == size && classes[i]->guard == guard) {
+			c = classes[i];
+			if (i > 0) { /* keep the busiest near the front */
+				classes[i] = classes[i - 1];
+				classes[i - 1] = c;
+			}
+			return c;
+		}
+	if (nclasses == classes_cap) {
+		unsigned cap = classes_cap ? classes_cap * 2 : 8;
+		struct stack_class **n = realloc(classes, cap * sizeof(*n));
+		if (!n)
+			return NULL;
+		classes = n;
+		classes_cap = cap;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c)
 		return NULL;
-	struct stack_class *c = &classes[nclasses++];
 	c->size = size;
-	c->slot = size + gr_stack_page;
+	c->guard = guard;
+	c->slot = size + guard;
 	c->next_slots = FIRST_MAPPING_SLOTS;
+	classes[nclasses++] = c;
+	stats.classes = nclasses;
 	return c;
+}
+
+static size_t max_mapping_bytes(const struct stack_class *c)
+{
+	size_t big = MIN_BIG_SLOTS * c->slot;
+
+	return big > MAX_MAPPING_BYTES ? big : MAX_MAPPING_BYTES;
 }
 
 static char *mapping_end(const struct mapping *m)
@@ -85,8 +116,8 @@ struct mapping *gr_stack_new_mapping(struct stack_class *c)
 	char *base;
 	struct mapping *m;
 
-	if (nslots * c->slot > MAX_MAPPING_BYTES)
-		nslots = MAX_MAPPING_BYTES / c->slot;
+	if (nslots * c->slot > max_mapping_bytes(c))
+		nslots = max_mapping_bytes(c) / c->slot;
 	if (nslots == 0)
 		nslots = 1;
 	len = nslots * c->slot;
@@ -119,16 +150,16 @@ struct mapping *gr_stack_new_mapping(struct stack_class *c)
 	maps[i] = m;
 	nmaps++;
 	stats.mappings++;
-	if (c->next_slots < (MAX_MAPPING_BYTES / c->slot))
+	if (c->next_slots < max_mapping_bytes(c) / c->slot)
 		c->next_slots *= 2;
 	c->mappings++;
 	return m;
 }
 
-static unsigned char install_guard(char *guard)
+static unsigned char install_guard(char *guard, size_t len)
 {
 	if (madvise_ok) {
-		if (madvise(guard, gr_stack_page, MADV_GUARD_INSTALL) == 0) {
+		if (madvise(guard, len, MADV_GUARD_INSTALL) == 0) {
 			stats.madvise_guards++;
 			return GR_GUARD_MADVISE;
 		}
@@ -137,8 +168,7 @@ static unsigned char install_guard(char *guard)
 		       strerror(errno));
 		madvise_ok = 0;
 	}
-	if (stats.mprotect_guards < mprotect_budget &&
-	    mprotect(guard, gr_stack_page, PROT_NONE) == 0) {
+	if (stats.mprotect_guards < mprotect_budget && mprotect(guard, len, PROT_NONE) == 0) {
 		stats.mprotect_guards++;
 		return GR_GUARD_MPROTECT;
 	}
@@ -176,12 +206,12 @@ static char *carve(struct stack_class *c, unsigned char *guard)
 	case GR_PREP_OFF:
 		i = m->carved;
 		__atomic_store_n(&m->carved, i + 1, __ATOMIC_RELEASE);
-		*guard = install_guard(m->base + i * c->slot);
+		*guard = install_guard(m->base + i * c->slot, c->guard);
 		break;
 	default: /* GR_PREP_BEHIND */
 		i = m->top - 1;
 		__atomic_store_n(&m->top, i, __ATOMIC_RELEASE);
-		*guard = install_guard(m->base + i * c->slot);
+		*guard = install_guard(m->base + i * c->slot, c->guard);
 		break;
 	}
 	carved_total++;
@@ -189,28 +219,33 @@ static char *carve(struct stack_class *c, unsigned char *guard)
 	return m->base + i * c->slot;
 }
 
-int gr_stack_alloc(size_t size, struct gr_stack *out)
+int gr_stack_alloc_guarded(size_t size, size_t guard, struct gr_stack *out)
 {
 	struct stack_class *c;
 
 	if (!gr_stack_page)
 		gr_stack_page = (size_t)sysconf(_SC_PAGESIZE);
+	if (size > SIZE_MAX / 2 || guard > SIZE_MAX / 2)
+		return -EAGAIN;
 	size = (size + gr_stack_page - 1) & ~(gr_stack_page - 1);
-	c = class_for(size);
+	guard = guard ? (guard + gr_stack_page - 1) & ~(gr_stack_page - 1) : gr_stack_page;
+	c = class_for(size, guard);
 	if (!c)
 		return -EAGAIN;
+	out->cls = c;
+	out->size = size;
 	if (c->free) {
 		struct free_rec *r = c->free;
 		c->free = r->next;
-		out->size = size;
 		out->lo = (char *)r + sizeof(*r) - size;
 		out->guard = r->guard;
+		out->gen = r->gen;
 	} else {
 		char *slot = carve(c, &out->guard);
 		if (!slot)
 			return -EAGAIN;
-		out->lo = slot + gr_stack_page;
-		out->size = size;
+		out->lo = slot + guard;
+		out->gen = 0;
 		REGISTER_STACK(out->lo, out->lo + size);
 	}
 	if (out->guard == GR_GUARD_CANARY)
@@ -221,16 +256,50 @@ int gr_stack_alloc(size_t size, struct gr_stack *out)
 	return 0;
 }
 
+int gr_stack_alloc(size_t size, struct gr_stack *out)
+{
+	return gr_stack_alloc_guarded(size, 0, out);
+}
+
+size_t gr_stack_guard_size(const struct gr_stack *s)
+{
+	return s->cls ? s->cls->guard : 0;
+}
+
+/* Gives the deep part of a freed slot back to the kernel: a thread that
+ * once went deep must not leave those pages to every later user of the
+ * slot. Pages near the top, which every thread touches, stay. */
+static void trim(const struct gr_stack *s)
+{
+	if (s->size <= 2 * GR_STACK_TRIM_KEEP)
+		return;
+	if (madvise(s->lo, s->size - GR_STACK_TRIM_KEEP, MADV_DONTNEED) == 0)
+		stats.trims++;
+}
+
 void gr_stack_free(const struct gr_stack *s)
 {
-	struct stack_class *c = class_for(s->size);
+	struct stack_class *c = s->cls;
 	struct free_rec *r = (struct free_rec *)(s->lo + s->size) - 1;
 
 	GR_ASSERT(c != NULL);
+	/* Counted per slot, not over all frees: a global count would fall in
+	 * step with a program's batches and always miss the same slots. */
+	if (__builtin_expect((s->gen & (GR_STACK_TRIM_EVERY - 1)) == 0, 0))
+		trim(s);
 	r->next = c->free;
+	r->gen = s->gen;
 	r->guard = s->guard;
 	c->free = r;
 	stats.in_use -= s->size;
+}
+
+void gr_stack_test_set_free_gen(size_t size, uint32_t gen)
+{
+	struct stack_class *c = class_for(size, gr_stack_page);
+
+	if (c && c->free)
+		((struct free_rec *)c->free)->gen = gen;
 }
 
 int gr_stack_find(const void *addr, struct gr_stack *out, int *in_guard)
@@ -248,10 +317,12 @@ int gr_stack_find(const void *addr, struct gr_stack *out, int *in_guard)
 		else {
 			size_t off = (size_t)(a - m->base) % m->cls->slot;
 			char *slot = (char *)a - off;
-			out->lo = slot + gr_stack_page;
+			out->lo = slot + m->cls->guard;
 			out->size = m->cls->size;
 			out->guard = 0;
-			*in_guard = off < gr_stack_page;
+			out->gen = 0;
+			out->cls = m->cls;
+			*in_guard = off < m->cls->guard;
 			return 1;
 		}
 	}

@@ -9,21 +9,44 @@
  * at every switch. Freed stacks are reused newest first: their pages are
  * already touched, and a fresh page costs more to fault in than the rest
  * of a thread's creation.
- * Slots are packed (a slot is the stack size plus one page), so page tables
- * stay small: neighbouring stacks share page-table pages. */
+ * Slots are packed (a slot is the stack size plus its guard, one page
+ * unless pthread_attr_setguardsize asked for more), so page tables stay as
+ * small as the sizes allow: small stacks share page-table pages.
+ * Slots of every size and guard get a class of their own, as many as the
+ * program uses. A freed slot keeps the pages its thread touched (the next
+ * thread reuses them hot); every GR_STACK_TRIM_EVERY-th free of a slot
+ * gives back its deep part, so that a slot a deep thread once used does
+ * not keep those pages for ever. */
 #ifndef GR_STACK_H
 #define GR_STACK_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-enum gr_guard { GR_GUARD_MADVISE, GR_GUARD_MPROTECT, GR_GUARD_CANARY };
+enum gr_guard {
+	GR_GUARD_MADVISE,
+	GR_GUARD_MPROTECT,
+	GR_GUARD_CANARY,
+	GR_GUARD_NONE, /* the program's own memory: its guard is its business */
+};
+
+struct stack_class;
 
 struct gr_stack {
-	char *lo;	     /* lowest usable byte (just above the guard) */
-	size_t size;	     /* usable bytes; the top is lo + size */
-	unsigned char guard; /* enum gr_guard protecting this slot */
+	char *lo;		 /* lowest usable byte (just above the guard) */
+	size_t size;		 /* usable bytes; the top is lo + size */
+	unsigned char guard;	 /* enum gr_guard protecting this slot */
+	uint32_t gen;		 /* uses of this slot so far (handles, thread.c) */
+	struct stack_class *cls; /* the pool class, NULL for the program's own
+				    memory (pthread_attr_setstack) */
 };
+
+/* Every this many uses of a slot, the deep part of the slot (all but its
+ * top GR_STACK_TRIM_KEEP bytes) goes back to the kernel when it is freed:
+ * one madvise amortised over many frees (about a microsecond for an 8 MiB
+ * slot), where glibc pays one at every thread exit. A power of two. */
+#define GR_STACK_TRIM_EVERY 1024
+#define GR_STACK_TRIM_KEEP  (64 * 1024)
 
 #define GR_CANARY 0x6772656e6966790aULL /* "greenify\n" */
 
@@ -44,9 +67,14 @@ static inline char *gr_slot_top(const struct gr_stack *s)
 	return s->lo + s->size - ((uintptr_t)s->lo >> 12 & gr_slot_colours) * 64;
 }
 
-/* Hands out a stack of at least size bytes: 0, or -EAGAIN when the memory
- * cannot be had (pthread_create's answer). */
+/* Hands out a stack of at least size bytes with a guard of at least guard
+ * bytes below it (rounded up to pages; 0 still gets one page): 0, or
+ * -EAGAIN when the memory cannot be had (pthread_create's answer). */
+int gr_stack_alloc_guarded(size_t size, size_t guard, struct gr_stack *out);
+/* The same with a one-page guard. */
 int gr_stack_alloc(size_t size, struct gr_stack *out);
+/* The guard bytes below a pool stack (0 for the program's own memory). */
+size_t gr_stack_guard_size(const struct gr_stack *s);
 /* How many bytes at the top of a slot a new thread touches at once (the
  * control blocks and first frames): what the preparer faults in ahead. */
 void gr_stack_set_prefault(size_t bytes);
@@ -66,11 +94,16 @@ struct gr_stack_stats {
 	size_t mappings;
 	unsigned madvise_guards, mprotect_guards, canaries;
 	unsigned prepared; /* slots the preparer thread had ready in time */
+	unsigned classes;  /* stack classes (size and guard pairs) */
+	size_t trims;	   /* deep parts of freed slots given back */
 };
 void gr_stack_stats(struct gr_stack_stats *out);
 
 /* For the unit tests: forget that MADV_GUARD_INSTALL works (0) or limit
  * mprotect guards to budget, so the fallbacks can be exercised. */
 void gr_stack_test_limit_guards(int allow_madvise, unsigned mprotect_budget);
+/* For the unit tests: the use count of the newest free slot of size (one
+ * page of guard), as if it had been used gen times. */
+void gr_stack_test_set_free_gen(size_t size, uint32_t gen);
 
 #endif

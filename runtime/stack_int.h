@@ -24,7 +24,8 @@ struct mapping {
  * top words. */
 struct stack_class {
 	size_t size;	     /* usable bytes of each slot */
-	size_t slot;	     /* size + guard page */
+	size_t guard;	     /* guard bytes below each (whole pages) */
+	size_t slot;	     /* size + guard */
 	struct mapping *cur; /* mapping being carved */
 	size_t next_slots;   /* slots in the next mapping (doubles, capped) */
 	unsigned mappings;   /* mappings made so far */

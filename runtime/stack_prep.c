@@ -56,16 +56,20 @@ static void futex(unsigned *word, int op, unsigned val)
 	gr_real.syscall(SYS_futex, word, op | FUTEX_PRIVATE_FLAG, val, NULL, NULL, 0);
 }
 
-/* Prepares the slot at slot (slot_size bytes, guard page first): its guard,
+/* Prepares the slot at slot (slot_size bytes, guard first): its guard,
  * and the top pages the control blocks and first frames will use. Returns
  * 0, or -1 if guards stopped working. */
-static int prepare(char *slot, size_t slot_size)
+static int prepare(char *slot, size_t slot_size, size_t guard)
 {
 	size_t n = __atomic_load_n(&prep_pages, __ATOMIC_RELAXED);
 	size_t page = gr_stack_page;
-	char *top = slot + slot_size - n * page;
+	char *top;
 
-	if (madvise(slot, page, MADV_GUARD_INSTALL) < 0)
+	if (n * page > slot_size - guard)
+		n = (slot_size - guard) / page;
+	top = slot + slot_size - n * page;
+
+	if (madvise(slot, guard, MADV_GUARD_INSTALL) < 0)
 		return -1;
 	if (madvise(top, n * page, MADV_POPULATE_WRITE) < 0)
 		for (size_t i = 0; i < n; i++)
@@ -99,7 +103,7 @@ static void *prep_main(void *arg)
 		size_t i;
 
 		while ((m = next_work(m, &i)) != NULL) {
-			if (prepare(m->base + i * m->cls->slot, m->cls->slot) < 0) {
+			if (prepare(m->base + i * m->cls->slot, m->cls->slot, m->cls->guard) < 0) {
 				__atomic_store_n(&prep_state, -1, __ATOMIC_RELEASE);
 				return NULL;
 			}

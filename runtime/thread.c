@@ -17,14 +17,47 @@
 #include "lock.h"
 #include "signal.h"
 #include "tls.h"
+#include "attr.h"
 #include "zombie.h"
 
-/* A pthread_t is the control block's address with a generation number in
- * the 16 bits above the 48-bit user address space, so a handle kept after
- * its thread was joined does not name the next thread to reuse the stack. */
-#define HANDLE_ADDR_MASK (((uint64_t)1 << 48) - 1)
+/* A pthread_t is the control block's address with a generation in the
+ * bits an address leaves free: the 6 low ones (blocks are 64-byte aligned)
+ * and the 16 above the 48-bit user address space. The generation counts
+ * the uses of the stack slot (kept in the slot while it is free), so the
+ * next thread of a slot never has the handle of the one before, which may
+ * not be joined yet, and a handle kept after its join names nothing.
+ * Only after 2^22 uses of one slot can a generation come round again:
+ * from then on a new handle of that slot is checked against the records of
+ * unjoined threads (the only others a handle can still name: a live
+ * thread owns its slot) and the generation moves on while one has it. */
+#define HANDLE_ADDR_MASK (((uint64_t)1 << 48) - 64)
+#define GEN_BITS	 22
+#define GEN_WRAPPED	 ((uint32_t)1 << GEN_BITS) /* set once the count came round */
 
-static uint16_t next_gen;
+static uint64_t handle_of(const struct gr_thread *t, uint32_t gen)
+{
+	uint64_t g = gen & (GEN_WRAPPED - 1);
+
+	return (uint64_t)(uintptr_t)t | (g & 63) | (g >> 6) << 48;
+}
+
+/* The next generation of a slot whose last one was gen, and t's handle. */
+static uint32_t next_handle(struct gr_thread *t, uint32_t gen)
+{
+	gen++;
+	if (__builtin_expect(gen & GEN_WRAPPED, 0)) {
+		gen = GEN_WRAPPED | (gen & (GEN_WRAPPED - 1));
+		while (gr_zombie_has(handle_of(t, gen)))
+			gen = GEN_WRAPPED | ((gen + 1) & (GEN_WRAPPED - 1));
+	}
+	t->handle = handle_of(t, gen);
+	return gen;
+}
+
+/* Threads on the program's own memory (pthread_attr_setstack), which no
+ * slot lookup finds: few, so a list. */
+static struct gr_thread *user_stacks;
+static uint32_t user_gen; /* their generations: user memory keeps none */
 
 /* Where pthread_exit's unwinding ends: the cleanup routine of the buffer
  * thread_entry registered, run in thread_entry's frame once every frame
@@ -112,6 +145,47 @@ uintptr_t gr_green_stack_of(const struct gr_thread *t)
 	return hi | (blocks < GR_STACK_BLOCK_MASK ? blocks : GR_STACK_BLOCK_MASK);
 }
 
+/* The stack a new thread runs on: a slot of the pool, or the program's own
+ * memory, with the control block (below the TLS, with TLS of its own) at
+ * its top. */
+static int get_stack(const struct gr_create *c, struct gr_stack *st, struct gr_thread **tp)
+{
+	size_t size = c->stack_size ? c->stack_size : gr_thread_defaults.stack_size;
+	int err;
+
+	if (c->stack_addr) {
+		/* As glibc: the memory, not a byte more, and no guard. */
+		err = gr_attr_check_user_stack(c->stack_size);
+		if (err < 0)
+			return err;
+		st->lo = c->stack_addr;
+		st->size = c->stack_size;
+		st->guard = GR_GUARD_NONE;
+		st->cls = NULL;
+		st->gen = user_gen;
+		char *hi = (char *)(((uintptr_t)st->lo + st->size) & ~(uintptr_t)63);
+		if (gr_tls_private) {
+			/* The block is built on zeros, as in a fresh slot. */
+			memset(hi - gr_tls_room(), 0, gr_tls_room());
+			hi = gr_tls_stack_top(hi);
+		}
+		*tp = (struct gr_thread *)(((uintptr_t)hi - sizeof(struct gr_thread)) &
+					   ~(uintptr_t)63);
+		if ((char *)*tp < st->lo + GR_ATTR_REST_STACK / 2)
+			return -EINVAL;
+		return 0;
+	}
+	err = gr_attr_check_stack(size, c->guard_size);
+	if (err < 0)
+		return err;
+	size = gr_attr_slot_size(size);
+	err = gr_stack_alloc_guarded(size, c->guard_size, st);
+	if (err < 0)
+		return err;
+	*tp = gr_thread_at(st);
+	return 0;
+}
+
 int gr_thread_create(const struct gr_create *c, struct gr_thread **out)
 {
 	struct gr_stack st;
@@ -119,32 +193,41 @@ int gr_thread_create(const struct gr_create *c, struct gr_thread **out)
 	char *hi;
 	int err;
 
-	err = gr_stack_alloc(c->stack_size ? c->stack_size : gr_config.stack_size, &st);
+	err = get_stack(c, &st, &t);
 	if (err < 0)
 		return err;
-	t = gr_thread_at(&st);
 	memset(t, 0, sizeof(*t));
 	t->state = GR_NEW;
 	t->stack = st;
 	t->canary = st.guard == GR_GUARD_CANARY;
+	t->guard_asked = c->guard_size;
 	t->start = c->start;
 	t->arg = c->arg;
 	t->detached = (unsigned char)c->detached;
 	t->id = gr_rt.next_id++;
 	t->owner_id = gr_owner_id_for(t->id);
-	t->handle = (uint64_t)(uintptr_t)t | (uint64_t)next_gen++ << 48;
+	t->stack.gen = next_handle(t, st.gen);
 	t->magic = GR_MAGIC;
 	/* A new thread is named like its creator, as clone() copies comm. */
 	memcpy(t->name, gr_rt.cur->name, sizeof(t->name));
 	hi = (char *)t;
 	if (gr_tls_private) {
-		char *lo;
-		t->ctx.tp = gr_tls_make(gr_slot_top(&st), &lo);
+		char *lo, *top = st.cls ? gr_slot_top(&st)
+					: (char *)(((uintptr_t)st.lo + st.size) & ~(uintptr_t)63);
+		t->ctx.tp = gr_tls_make(top, &lo);
 		if (!t->ctx.tp) {
-			gr_stack_free(&st);
+			if (st.cls)
+				gr_stack_free(&st);
 			return -EAGAIN;
 		}
 		GR_ASSERT(lo >= hi + sizeof(*t));
+	}
+	if (!st.cls) {
+		user_gen = t->stack.gen;
+		t->user_next = user_stacks;
+		if (user_stacks)
+			user_stacks->user_prev = t;
+		user_stacks = t;
 	}
 	t->green_stack = gr_green_stack_of(t);
 	gr_ctx_make(&t->ctx, st.lo, (size_t)(hi - st.lo), thread_entry, t);
@@ -158,27 +241,43 @@ int gr_thread_create(const struct gr_create *c, struct gr_thread **out)
 	return 0;
 }
 
+/* The thread whose block handle's address names, live or not (its magic
+ * and handle say), or NULL when the address is in no stack of ours. */
+static struct gr_thread *block_of(uint64_t handle)
+{
+	struct gr_thread *t = (struct gr_thread *)(uintptr_t)(handle & HANDLE_ADDR_MASK);
+	struct gr_stack st;
+	int in_guard;
+
+	if (gr_stack_find(t, &st, &in_guard) && !in_guard && gr_thread_at(&st) == t)
+		return t;
+	for (struct gr_thread *u = user_stacks; u; u = u->user_next)
+		if (u == t)
+			return t;
+	return NULL;
+}
+
 int gr_thread_is_green_handle(uint64_t handle)
 {
 	struct gr_stack st;
 	int in_guard;
 
-	return handle == gr_main_thread.handle ||
-	       gr_stack_find((void *)(uintptr_t)(handle & HANDLE_ADDR_MASK), &st, &in_guard);
+	if (handle == gr_main_thread.handle)
+		return 1;
+	/* A stale handle of a slot still counts as ours (ESRCH, not glibc's
+	 * crash); so does a record of a thread on the program's memory. */
+	return gr_stack_find((void *)(uintptr_t)(handle & HANDLE_ADDR_MASK), &st, &in_guard) ||
+	       block_of(handle) || gr_zombie_has(handle);
 }
 
 struct gr_thread *gr_thread_find(uint64_t handle)
 {
-	struct gr_stack st;
 	struct gr_thread *t;
-	int in_guard;
 
 	if (handle == gr_main_thread.handle)
 		return gr_main_thread.magic == GR_MAGIC ? &gr_main_thread : NULL;
-	t = (struct gr_thread *)(uintptr_t)(handle & HANDLE_ADDR_MASK);
-	if (!gr_stack_find(t, &st, &in_guard) || in_guard || gr_thread_at(&st) != t)
-		return NULL;
-	if (t->magic != GR_MAGIC || t->handle != handle)
+	t = block_of(handle);
+	if (!t || t->magic != GR_MAGIC || t->handle != handle)
 		return NULL;
 	return t;
 }
@@ -197,11 +296,21 @@ void gr_thread_release(struct gr_thread *t)
 
 	t->magic = 0;
 	t->handle = 0;
-	if (t != &gr_main_thread) {
-		if (t->ctx.tp)
-			gr_tls_free(t->ctx.tp);
+	if (t == &gr_main_thread)
+		return;
+	if (t->ctx.tp)
+		gr_tls_free(t->ctx.tp);
+	if (st.cls) {
 		gr_stack_free(&st);
+		return;
 	}
+	/* The program's memory is its own again: forget it. */
+	if (t->user_prev)
+		t->user_prev->user_next = t->user_next;
+	else
+		user_stacks = t->user_next;
+	if (t->user_next)
+		t->user_next->user_prev = t->user_prev;
 }
 
 int gr_thread_done(uint64_t handle)

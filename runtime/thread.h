@@ -93,6 +93,9 @@ struct gr_thread {
 	struct gr_thread *all_next;    /* deadlock report */
 	char name[16];		       /* pthread_setname_np name, NUL-terminated */
 	uintptr_t green_stack;	       /* gr_rt.green_stack while this runs */
+	size_t guard_asked;	       /* the attr's guard size, as glibc reports it */
+	struct gr_thread *user_next;   /* threads on the program's own stack */
+	struct gr_thread *user_prev;   /* memory (thread.c) */
 };
 
 /* With TLS of its own the block sits below the TLS (tls.h). */
@@ -122,9 +125,13 @@ int gr_owner_id_for(uint64_t id);
 struct gr_create {
 	void *(*start)(void *); /* thread function */
 	void *arg;		/* its argument */
-	size_t stack_size;	/* 0: GREENIFY_STACK_SIZE */
+	size_t stack_size;	/* 0: the default (attr.h) */
+	size_t guard_size;	/* guard below the stack (rounded up to pages) */
+	void *stack_addr;	/* the program's own memory (pthread_attr_setstack,
+				   stack_size bytes), or NULL for a slot */
 	int detached;		/* starts detached */
 };
+/* 0, or -EAGAIN (no memory), -EINVAL (a stack glibc would refuse). */
 int gr_thread_create(const struct gr_create *c, struct gr_thread **out);
 /* Joins the thread behind handle. deadline: 0 waits forever, -1 does not
  * wait (tryjoin), else a monotonic deadline. 0 or -ESRCH, -EINVAL,

@@ -34,7 +34,7 @@ START_TEST(config_env_read_once_bad_values_default)
 	setenv("GREENIFY_SWITCH", "ucontext", 1);
 	setenv("GREENIFY_STATS", "yes", 1);
 	gr_config_load();
-	ck_assert_uint_eq(gr_config.stack_size, 256 * 1024);
+	ck_assert_uint_eq(gr_config.stack_size, 0); /* 0: glibc's default */
 	ck_assert_int_eq(gr_config.slice_ns, 5000000);
 	ck_assert_int_eq(gr_config.ucontext, 1);
 	ck_assert_int_eq(gr_config.stats, 1);

@@ -6,6 +6,7 @@
 
 #include "../../runtime/clock.h"
 #include "../../runtime/sched.h"
+#include "../../runtime/attr.h"
 #include "../../runtime/stack.h"
 #include "suites.h"
 
@@ -144,13 +145,47 @@ START_TEST(sched_finished_thread_frees_stack_before_join)
 	gr_stack_stats(&after);
 	ck_assert_uint_lt(after.in_use, before.in_use);
 	uint64_t b = spawn(log_id, 5);
-	/* b got a's stack back, yet the handles differ and a's result waits. */
-	ck_assert_uint_eq(a & 0xffffffffffffULL, b & 0xffffffffffffULL);
+	/* b got a's stack back (the address bits of a handle, without the
+	 * generation in its low 6 and high 16 bits), yet the handles differ
+	 * and a's result waits. */
+	ck_assert_uint_eq(a & 0xffffffffffc0ULL, b & 0xffffffffffc0ULL);
 	ck_assert_uint_ne(a, b);
 	ck_assert_int_eq(gr_thread_join(b, 0, &r), 0);
 	ck_assert_ptr_eq(r, (void *)50);
 	ck_assert_int_eq(gr_thread_join(a, 0, &r), 0);
 	ck_assert_ptr_eq(r, (void *)40);
+}
+END_TEST
+
+/* A slot used 2^22 times comes round to its first generations again: a
+ * new handle must then skip those an unjoined thread of the slot still
+ * has, and every join still gets its own thread's value. */
+START_TEST(sched_handle_generation_wrap_skips_unjoined)
+{
+	uint64_t h[4];
+	void *r;
+
+	ck_assert_int_eq(gr_start(), 0);
+	h[0] = spawn(log_id, 1);
+	gr_yield(); /* finishes unjoined: a record, and its slot is free */
+	ck_assert_int_eq(gr_thread_done(h[0]), 1);
+	/* The slot's count comes round: the next use would have h[0]'s
+	 * generation (the count h[0] had, plus 2^22). */
+	struct gr_stack probe;
+	ck_assert_int_eq(gr_stack_alloc(gr_thread_defaults.stack_size, &probe), 0);
+	uint32_t gen0 = probe.gen;
+	gr_stack_free(&probe);
+	gr_stack_test_set_free_gen(gr_thread_defaults.stack_size, gen0 + (1u << 22) - 1);
+	for (int i = 1; i < 4; i++) {
+		h[i] = spawn(log_id, i + 1);
+		ck_assert_uint_ne(h[i], h[0]);
+		gr_yield();
+		ck_assert_int_eq(gr_thread_done(h[i]), 1);
+	}
+	for (int i = 3; i >= 0; i--) {
+		ck_assert_int_eq(gr_thread_join(h[i], 0, &r), 0);
+		ck_assert_ptr_eq(r, (void *)(intptr_t)((i + 1) * 10));
+	}
 }
 END_TEST
 
@@ -210,6 +245,7 @@ Suite *sched_suite(void)
 	tcase_add_test(tc, sched_wake_beats_deadline);
 	tcase_add_test(tc, sched_join_errors);
 	tcase_add_test(tc, sched_finished_thread_frees_stack_before_join);
+	tcase_add_test(tc, sched_handle_generation_wrap_skips_unjoined);
 	tcase_add_test(tc, sched_errno_per_thread);
 	tcase_add_test(tc, sched_ten_thousand_sleepers_overlap);
 	suite_add_tcase(s, tc);

@@ -11,6 +11,7 @@
 #define GR_ARCH_CTX_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <ucontext.h>
 
 struct gr_ctx {
@@ -80,6 +81,26 @@ static inline void gr_ctx_set_tp(void *tp)
 	__asm__ volatile("msr tpidr_el0, %0" : : "r"(tp) : "memory");
 #else
 	gr_ctx_set_tp_slow(tp);
+#endif
+}
+
+/* A cheap, steadily ticking counter (x86_64: the TSC, aarch64: the
+ * virtual counter), for accounting time at switches; 0 where there is
+ * none. Its rate is found by comparing it with a clock (runtime/). */
+static inline uint64_t gr_ctx_ticks(void)
+{
+#if defined(__x86_64__)
+	uint32_t lo, hi;
+
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return (uint64_t)hi << 32 | lo;
+#elif defined(__aarch64__)
+	uint64_t v;
+
+	__asm__ volatile("mrs %0, cntvct_el0" : "=r"(v));
+	return v;
+#else
+	return 0;
 #endif
 }
 

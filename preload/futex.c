@@ -1,8 +1,9 @@
 /* syscall(): SYS_futex from a green thread goes to the green futex table
  * (runtime/futex.c), as Rust's std, parking_lot and others lock with raw
- * futexes. Every other system call number, and every call of a thread that
- * is not green, passes through unchanged. Like glibc's syscall(), we read
- * six arguments whatever the caller passed. */
+ * futexes; the calls that take or give a thread id go to tid.c (CPython's
+ * get_native_id is syscall(SYS_gettid)). Every other system call number,
+ * and every call of a thread that is not green, passes through unchanged. Like glibc's syscall(),
+ * we read six arguments whatever the caller passed. */
 #include "hook.h"
 
 #include <stdarg.h>
@@ -10,6 +11,7 @@
 #include <sys/syscall.h>
 
 #include "../runtime/lock.h"
+#include "tid.h"
 
 GR_EXPORT long syscall(long number, ...)
 {
@@ -24,6 +26,11 @@ GR_EXPORT long syscall(long number, ...)
 		long r = gr_futex((uint32_t *)a[0], (int)a[1], (uint32_t)a[2],
 				  (const struct timespec *)a[3], (uint32_t *)a[4], (uint32_t)a[5]);
 		return gr_ret(r);
+	}
+	if (number != SYS_futex && gr_green()) {
+		long r;
+		if (gr_tid_syscall(number, a, &r))
+			return r;
 	}
 	return GR_REAL(syscall)(number, a[0], a[1], a[2], a[3], a[4], a[5]);
 }

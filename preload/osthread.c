@@ -1,56 +1,79 @@
-/* pthread functions that take a pthread_t but act on the OS thread:
- * scheduling, affinity, the CPU-time clock (signals are in signal.c). glibc would dereference a
- * green pthread_t as its struct pthread and crash, so each is hooked, checks that the thread exists
- * (ESRCH otherwise, as glibc), and passes the real handle of the runtime thread, the OS thread
- * every green thread runs on.
+/* pthread functions about a thread's place on the CPU: scheduling policy
+ * and priority, the CPU-time clock, the CPU affinity. glibc would
+ * dereference a green pthread_t as its struct pthread and crash, so each
+ * is hooked and checks that the thread exists (ESRCH otherwise, as glibc).
  *
- * Cancellation is the green thread's own: pthread_cancel, the cancel state
- * and type, and pthread_testcancel (runtime/cancel.c). */
+ * Policy and priority are each green thread's own (runtime/schedattr.h),
+ * with the kernel's EINVAL and EPERM, and the scheduler honours them. The
+ * CPU clock is the green thread's own time (runtime/cpuclock.h). The
+ * affinity is the one OS thread's, which every green thread runs on: set
+ * for one, it is set for all. Signals are signal.c's, cancellation
+ * cancel.c's. */
 #include "hook.h"
 
 #include <errno.h>
 #include <stdint.h>
+#include <string.h>
 
-#include "../runtime/cancel.h"
+#include "../runtime/cpuclock.h"
+#include "../runtime/schedattr.h"
+#include "../runtime/tid.h"
 
 GR_EXPORT int pthread_getschedparam(pthread_t th, int *policy, struct sched_param *param)
 {
-	pthread_t os;
+	struct gr_thread *t;
+	int prio;
 
 	if (!gr_green())
 		return GR_REAL(pthread_getschedparam)(th, policy, param);
-	os = gr_os_thread(th);
-	return os ? GR_REAL(pthread_getschedparam)(os, policy, param) : ESRCH;
+	t = gr_thread_find((uint64_t)th);
+	if (!t)
+		return ESRCH;
+	gr_schedattr_get(t, policy, &prio);
+	memset(param, 0, sizeof(*param));
+	param->sched_priority = prio;
+	return 0;
 }
 
 GR_EXPORT int pthread_setschedparam(pthread_t th, int policy, const struct sched_param *param)
 {
-	pthread_t os;
+	struct gr_thread *t;
 
 	if (!gr_green())
 		return GR_REAL(pthread_setschedparam)(th, policy, param);
-	os = gr_os_thread(th);
-	return os ? GR_REAL(pthread_setschedparam)(os, policy, param) : ESRCH;
+	t = gr_thread_find((uint64_t)th);
+	if (!t)
+		return ESRCH;
+	return -gr_schedattr_set(t, policy, param->sched_priority);
 }
 
 GR_EXPORT int pthread_setschedprio(pthread_t th, int prio)
 {
-	pthread_t os;
+	struct gr_thread *t;
+	int policy, old;
 
 	if (!gr_green())
 		return GR_REAL(pthread_setschedprio)(th, prio);
-	os = gr_os_thread(th);
-	return os ? GR_REAL(pthread_setschedprio)(os, prio) : ESRCH;
+	t = gr_thread_find((uint64_t)th);
+	if (!t)
+		return ESRCH;
+	gr_schedattr_get(t, &policy, &old);
+	return -gr_schedattr_set(t, policy, prio);
 }
 
 GR_EXPORT int pthread_getcpuclockid(pthread_t th, clockid_t *clk)
 {
-	pthread_t os;
+	struct gr_thread *t;
 
 	if (!gr_green())
 		return GR_REAL(pthread_getcpuclockid)(th, clk);
-	os = gr_os_thread(th);
-	return os ? GR_REAL(pthread_getcpuclockid)(os, clk) : ESRCH;
+	/* glibc: ESRCH for a thread that has ended, joined or not. */
+	t = gr_thread_find((uint64_t)th);
+	if (!t || t->state == GR_DONE)
+		return ESRCH;
+	gr_cpuclock_enable();
+	*clk = gr_cpuclock_id(gr_tid_of(t));
+	return 0;
 }
 
 GR_EXPORT int pthread_setaffinity_np(pthread_t th, size_t size, const cpu_set_t *set)
@@ -71,37 +94,4 @@ GR_EXPORT int pthread_getaffinity_np(pthread_t th, size_t size, cpu_set_t *set)
 		return GR_REAL(pthread_getaffinity_np)(th, size, set);
 	os = gr_os_thread(th);
 	return os ? GR_REAL(pthread_getaffinity_np)(os, size, set) : ESRCH;
-}
-
-GR_EXPORT int pthread_cancel(pthread_t th)
-{
-	if (!gr_green())
-		return GR_REAL(pthread_cancel)(th);
-	struct gr_thread *t = gr_thread_find((uint64_t)th);
-
-	if (!t)
-		return gr_thread_done((uint64_t)th) < 0 ? ESRCH : 0;
-	return -gr_cancel(t);
-}
-
-GR_EXPORT int pthread_setcancelstate(int state, int *old)
-{
-	if (!gr_green())
-		return GR_REAL(pthread_setcancelstate)(state, old);
-	return -gr_cancel_setstate(state, old);
-}
-
-GR_EXPORT int pthread_setcanceltype(int type, int *old)
-{
-	if (!gr_green())
-		return GR_REAL(pthread_setcanceltype)(type, old);
-	return -gr_cancel_settype(type, old);
-}
-
-GR_EXPORT void pthread_testcancel(void)
-{
-	if (!gr_green())
-		GR_REAL(pthread_testcancel)();
-	else
-		gr_cancel_test();
 }

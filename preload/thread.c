@@ -23,6 +23,7 @@
 #include "../runtime/clock.h"
 #include "../runtime/signal.h"
 #include "../runtime/fork.h"
+#include "../runtime/schedattr.h"
 #include "../runtime/timeout.h"
 
 /* glibc's struct pthread_attr, for the one thing no getter tells: whether
@@ -37,6 +38,9 @@ struct glibc_attr {
 	size_t stacksize;
 };
 _Static_assert(sizeof(struct glibc_attr) <= sizeof(pthread_attr_t), "attr layout");
+/* Its flags: which scheduling fields were set. */
+#define ATTR_FLAG_SCHED_SET  0x0020
+#define ATTR_FLAG_POLICY_SET 0x0040
 
 /* What glibc's pthread_create takes from attr (or, for NULL, from its
  * default attr, as glibc does): detach state, stack size, guard, the
@@ -51,7 +55,23 @@ static void read_attr(const pthread_attr_t *attr, struct gr_create *c)
 	if (!attr) {
 		c->detached = gr_thread_defaults.detached;
 		c->guard_size = gr_thread_defaults.guard_size;
+		if (gr_thread_defaults.explicit_sched) {
+			c->explicit_sched = 1;
+			c->policy = gr_thread_defaults.policy;
+			c->priority = gr_thread_defaults.priority;
+		}
 		return;
+	}
+	/* PTHREAD_EXPLICIT_SCHED takes what the attr set (glibc's flags say
+	 * which), the rest from the creator. */
+	if (pthread_attr_getinheritsched(attr, &state) == 0 && state == PTHREAD_EXPLICIT_SCHED &&
+	    (g->flags & (ATTR_FLAG_SCHED_SET | ATTR_FLAG_POLICY_SET))) {
+		gr_schedattr_get(gr_rt.cur, &c->policy, &c->priority);
+		c->explicit_sched = 1;
+		if (g->flags & ATTR_FLAG_POLICY_SET)
+			c->policy = g->schedpolicy;
+		if (g->flags & ATTR_FLAG_SCHED_SET)
+			c->priority = g->schedparam.sched_priority;
 	}
 	if (pthread_attr_getdetachstate(attr, &state) == 0)
 		c->detached = state == PTHREAD_CREATE_DETACHED;

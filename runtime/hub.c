@@ -17,7 +17,9 @@
 #include "guard.h"
 #include "log.h"
 #include "real.h"
+#include "schedattr.h"
 #include "signal.h"
+#include "tid.h"
 #include "tls.h"
 
 #define HUB_STACK (256 * 1024)
@@ -142,12 +144,13 @@ int gr_start(void)
 
 	m->handle = (uint64_t)gr_real.pthread_self();
 	m->id = 1;
-	gr_rt.os_tid = (int)gettid();
+	gr_rt.os_tid = (int)gr_real.gettid();
 	/* glibc wrote this tid into the locks main took before we started. */
 	m->owner_id = gr_rt.os_tid;
 	m->magic = GR_MAGIC;
 	m->state = GR_RUNNING;
 	prctl(PR_GET_NAME, m->name);
+	gr_schedattr_init(m);
 	gr_ctx_init_current(&m->ctx, &main_uc);
 	gr_rt.cur = m;
 	gr_rt.all = m;
@@ -222,7 +225,7 @@ int gr_rt_after_fork_child(void)
 	gr_real.close(fd);
 	gr_rt.armed = 0;
 
-	gr_rt.runq_head = gr_rt.runq_tail = NULL;
+	gr_runq_reset();
 	gr_rt.timers.n = 0;
 	gr_rt.live_timers = 0;
 	gr_rt.poll_at = INT64_MAX;
@@ -238,7 +241,8 @@ int gr_rt_after_fork_child(void)
 	gr_rt.created = 0;
 	gr_rt.switches = 0;
 	gr_rt.foreign_runs = 0;
-	gr_rt.os_tid = (int)gettid();
+	gr_rt.os_tid = (int)gr_real.gettid();
+	gr_tid_after_fork();
 	gr_deadlock_reset();
 	return 0;
 }

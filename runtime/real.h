@@ -5,6 +5,7 @@
 #ifndef GR_REAL_H
 #define GR_REAL_H
 
+#include <dirent.h>
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -20,7 +21,9 @@
 #include <semaphore.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -104,6 +107,35 @@ extern int __register_atfork(void (*prepare)(void), void (*parent)(void), void (
 	X(thrd_yield)                                                                              \
 	X(thrd_exit)                                                                               \
 	X(syscall)                                                                                 \
+	X(gettid)                                                                                  \
+	X(tgkill)                                                                                  \
+	X(sched_setaffinity)                                                                       \
+	X(sched_getaffinity)                                                                       \
+	X(sched_setscheduler)                                                                      \
+	X(sched_getscheduler)                                                                      \
+	X(sched_setparam)                                                                          \
+	X(sched_getparam)                                                                          \
+	X(sched_rr_get_interval)                                                                   \
+	X(setpriority)                                                                             \
+	X(getpriority)                                                                             \
+	X(open)                                                                                    \
+	X(open64)                                                                                  \
+	X(openat)                                                                                  \
+	X(openat64)                                                                                \
+	X(fopen)                                                                                   \
+	X(fopen64)                                                                                 \
+	X(opendir)                                                                                 \
+	X(stat)                                                                                    \
+	X(lstat)                                                                                   \
+	X(fstatat)                                                                                 \
+	X(stat64)                                                                                  \
+	X(lstat64)                                                                                 \
+	X(fstatat64)                                                                               \
+	X(statx)                                                                                   \
+	X(access)                                                                                  \
+	X(readlink)                                                                                \
+	X(clock_gettime)                                                                           \
+	X(clock_getres)                                                                            \
 	X(sigaction)                                                                               \
 	X(signal)                                                                                  \
 	X(raise)                                                                                   \

@@ -4,11 +4,15 @@
 #include "sched.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <stddef.h>
+#include <string.h>
 
 #include "clock.h"
 #include "config.h"
+#include "cpuclock.h"
 #include "guard.h"
+#include "schedattr.h"
 #include "log.h"
 #include "signal.h"
 #include "tls.h"
@@ -19,11 +23,158 @@ struct gr_thread gr_main_thread;
 struct gr_thread gr_hub;
 __thread int gr_tls_runtime __attribute__((tls_model("initial-exec")));
 
+/* Runnable real-time threads: a FIFO per priority and a bitmap of the
+ * non-empty ones. Only threads with a real-time policy come here, so a
+ * program without any keeps the plain queue's cost (one flag tested). */
+static struct {
+	struct gr_thread *head, *tail;
+} rtq[GR_RT_PRIOS];
+static uint64_t rt_bits[2];
+
+static int rt_top(void)
+{
+	return rt_bits[1] ? 64 + 63 - __builtin_clzll(rt_bits[1])
+			  : 63 - __builtin_clzll(rt_bits[0]);
+}
+
+static int cur_prio(void)
+{
+	return gr_rt.cur->realtime ? gr_rt.cur->rt_prio : 0;
+}
+
+static void rt_push(struct gr_thread *t, int at_head)
+{
+	int p = t->rt_prio;
+
+	if (at_head) {
+		t->next = rtq[p].head;
+		rtq[p].head = t;
+		if (!rtq[p].tail)
+			rtq[p].tail = t;
+	} else {
+		if (rtq[p].tail)
+			rtq[p].tail->next = t;
+		else
+			rtq[p].head = t;
+		rtq[p].tail = t;
+	}
+	rt_bits[p / 64] |= (uint64_t)1 << (p % 64);
+	gr_rt.rt_runnable++;
+	/* Natively it would preempt a lower-priority thread at once: here
+	 * the running thread gives way at its next hook. */
+	if (p > cur_prio())
+		gr_rt.rt_preempt = 1;
+}
+
+static struct gr_thread *rt_pop(void)
+{
+	int p = rt_top();
+	struct gr_thread *t = rtq[p].head;
+
+	rtq[p].head = t->next;
+	if (!rtq[p].head) {
+		rtq[p].tail = NULL;
+		rt_bits[p / 64] &= ~((uint64_t)1 << (p % 64));
+	}
+	gr_rt.rt_runnable--;
+	__builtin_prefetch(t->ctx.sp);
+	return t;
+}
+
+/* Puts t first in its queue: a thread that was only made to give way (a
+ * time slice ended, a higher priority came) runs before its equals. */
+static void runq_push_head(struct gr_thread *t)
+{
+	GR_ASSERT(t->state != GR_RUNNABLE);
+	t->state = GR_RUNNABLE;
+	if (t->realtime) {
+		rt_push(t, 1);
+		return;
+	}
+	t->next = gr_rt.runq_head;
+	gr_rt.runq_head = t;
+	if (!gr_rt.runq_tail)
+		gr_rt.runq_tail = t;
+}
+
+/* Takes runnable t out of whichever queue holds it. */
+static void runq_remove(struct gr_thread *t)
+{
+	struct gr_thread **head, **tail, *prev = NULL;
+	int p = t->rt_prio;
+
+	if (t->realtime) {
+		head = &rtq[p].head;
+		tail = &rtq[p].tail;
+	} else {
+		head = &gr_rt.runq_head;
+		tail = &gr_rt.runq_tail;
+	}
+	for (struct gr_thread *q = *head; q; prev = q, q = q->next)
+		if (q == t) {
+			if (prev)
+				prev->next = t->next;
+			else
+				*head = t->next;
+			if (*tail == t)
+				*tail = prev;
+			break;
+		}
+	if (t->realtime) {
+		gr_rt.rt_runnable--;
+		if (!rtq[p].head)
+			rt_bits[p / 64] &= ~((uint64_t)1 << (p % 64));
+	}
+}
+
+void gr_runq_requeue(struct gr_thread *t, int policy, int prio)
+{
+	int queued = t->state == GR_RUNNABLE;
+
+	if (queued)
+		runq_remove(t);
+	t->policy = (unsigned char)policy;
+	t->realtime = policy == SCHED_FIFO || policy == SCHED_RR;
+	t->rt_prio = t->realtime ? (unsigned char)prio : 0;
+	if (queued) {
+		t->state = GR_NEW;
+		gr_runq_push(t);
+	} else if (t == gr_rt.cur && gr_rt.rt_runnable && rt_top() > cur_prio()) {
+		gr_rt.rt_preempt = 1; /* it lowered itself below a runnable thread */
+	}
+}
+
+void gr_runq_reset(void)
+{
+	gr_rt.runq_head = gr_rt.runq_tail = NULL;
+	memset(rtq, 0, sizeof(rtq));
+	rt_bits[0] = rt_bits[1] = 0;
+	gr_rt.rt_runnable = 0;
+	gr_rt.rt_preempt = 0;
+}
+
+void gr_sched_preempt(void)
+{
+	struct gr_thread *self = gr_rt.cur;
+
+	gr_rt.rt_preempt = 0;
+	if (!gr_rt.rt_runnable || rt_top() <= cur_prio() || self == &gr_hub)
+		return;
+	/* A preempted thread stays first among its equals, as the kernel
+	 * keeps a preempted real-time thread at the head of its list. */
+	runq_push_head(self);
+	gr_schedule();
+}
+
 void gr_runq_push(struct gr_thread *t)
 {
 	GR_ASSERT(t->state != GR_RUNNABLE); /* queued twice would loop the queue */
 	t->state = GR_RUNNABLE;
 	t->next = NULL;
+	if (__builtin_expect(t->realtime, 0)) {
+		rt_push(t, 0);
+		return;
+	}
 	if (gr_rt.runq_tail)
 		gr_rt.runq_tail->next = t;
 	else
@@ -33,8 +184,11 @@ void gr_runq_push(struct gr_thread *t)
 
 static struct gr_thread *runq_pop(void)
 {
-	struct gr_thread *t = gr_rt.runq_head;
+	struct gr_thread *t;
 
+	if (__builtin_expect(gr_rt.rt_runnable != 0, 0))
+		return rt_pop();
+	t = gr_rt.runq_head;
 	if (t) {
 		gr_rt.runq_head = t->next;
 		if (!gr_rt.runq_head)
@@ -84,6 +238,8 @@ static void switch_to(struct gr_thread *next)
 		gr_signal_carry_mask(next->ctx.uc); /* the OS thread's mask stays */
 	if (next->ctx.tp)
 		gr_tls_before_run(next->ctx.tp);
+	if (__builtin_expect(gr_rt.cpu_on, 0))
+		gr_cpuclock_switch(self);
 	gr_rt.green_stack = 0;
 	gr_ctx_switch(&self->ctx, &next->ctx);
 	gr_rt.green_stack = self->green_stack; /* the line of sig_pending */
@@ -226,6 +382,24 @@ void gr_slice_check(void)
 	/* Make the next gr_schedule() read the clock, so the hub runs the
 	 * timers and I/O that are due before this thread runs again. */
 	gr_rt.ticks |= POLL_EVERY - 1;
+	if (__builtin_expect(gr_rt.cur->realtime, 0)) {
+		/* SCHED_FIFO runs until it blocks or yields, SCHED_RR for its
+		 * round-robin slice: the hub only polls, then it goes on. */
+		struct gr_thread *self = gr_rt.cur;
+		if (self->policy == SCHED_RR) {
+			if (gr_rt.rr_owner != self) {
+				gr_rt.rr_owner = self;
+				gr_rt.rr_start = now;
+			} else if (now - gr_rt.rr_start >= gr_schedattr_rr_slice()) {
+				gr_rt.rr_owner = NULL; /* to the end of its priority's queue */
+				gr_yield();
+				return;
+			}
+		}
+		runq_push_head(self);
+		gr_schedule();
+		return;
+	}
 	gr_yield();
 }
 

@@ -27,6 +27,11 @@ struct gr_runtime {
 	struct gr_thread *runq_tail;
 	struct gr_thread *zombie;      /* detached thread to free after its
 					  last switch */
+	unsigned char cpu_on;	       /* CPU time is accounted (cpuclock.h) */
+	unsigned rt_runnable;	       /* runnable real-time threads (sched.c) */
+	unsigned char rt_preempt;      /* one of them outranks the running thread */
+	struct gr_thread *rr_owner;    /* SCHED_RR thread whose slice is timed */
+	int64_t rr_start;	       /* when its slice began */
 	int started;		       /* the runtime thread exists */
 	int inside;		       /* runtime or libuv code is running: hooks
 					  must call libc */
@@ -119,10 +124,16 @@ void gr_signal_safe_point(void);
  * ~20, so reading it every time would nearly double the cheapest hooks. */
 #define GR_SLICE_CHECK_EVERY 256
 
+/* A real-time thread became runnable that outranks the running one: the
+ * running one gives way now. */
+void gr_sched_preempt(void);
+
 static inline void gr_maybe_yield(void)
 {
 	if (__builtin_expect(gr_rt.sig_pending || gr_rt.cur->sig_pending, 0))
 		gr_signal_safe_point();
+	if (__builtin_expect(gr_rt.rt_preempt, 0))
+		gr_sched_preempt();
 	if (__builtin_expect((++gr_rt.hook_ticks & (GR_SLICE_CHECK_EVERY - 1)) == 0, 0))
 		gr_slice_check();
 }
@@ -134,8 +145,14 @@ extern struct gr_thread gr_hub; /* runs the loop (hub.c); not a program thread *
 void gr_schedule(void);
 /* Runs first in every context after a switch lands (frees the zombie). */
 void gr_sched_entered(void);
-/* Makes t runnable: appends it to the run queue. */
+/* Makes t runnable: appends it to the run queue (its priority's, for a
+ * real-time thread). */
 void gr_runq_push(struct gr_thread *t);
+/* Gives t policy and prio (checked by the caller), moving it in the run
+ * queue if it is there. */
+void gr_runq_requeue(struct gr_thread *t, int policy, int prio);
+/* In a fork child: no thread is runnable. */
+void gr_runq_reset(void);
 /* The earliest deadline of a parked thread (monotonic ns), or 0 if none. */
 int64_t gr_sched_next_deadline(void);
 /* The hub's turn: makes the threads whose deadline is at or before now

@@ -3,6 +3,7 @@
 #include "thread.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,8 @@
 #include "signal.h"
 #include "tls.h"
 #include "attr.h"
+#include "schedattr.h"
+#include "tid.h"
 #include "zombie.h"
 
 /* A pthread_t is the control block's address with a generation in the
@@ -76,7 +79,7 @@ static void thread_entry(void *arg)
 
 	gr_rt.green_stack = t->green_stack;
 	gr_sched_entered();
-	if (gr_config.stats && (int)gettid() != gr_rt.os_tid)
+	if (gr_config.stats && (int)gr_real.gettid() != gr_rt.os_tid)
 		gr_rt.foreign_runs++;
 	errno = 0;
 	if (t->ctx.tp) {
@@ -116,6 +119,7 @@ static void list_add(struct gr_thread *t)
 	if (gr_rt.all)
 		gr_rt.all->all_prev = t;
 	gr_rt.all = t;
+	gr_tid_thread_added(t);
 }
 
 static void list_del(struct gr_thread *t)
@@ -127,6 +131,7 @@ static void list_del(struct gr_thread *t)
 	if (t->all_next)
 		t->all_next->all_prev = t->all_prev;
 	t->all_prev = t->all_next = NULL;
+	gr_tid_thread_removed(t);
 }
 
 int gr_owner_id_for(uint64_t id)
@@ -188,11 +193,27 @@ static int get_stack(const struct gr_create *c, struct gr_stack *st, struct gr_t
 
 int gr_thread_create(const struct gr_create *c, struct gr_thread **out)
 {
+	struct gr_thread *self = gr_rt.cur;
 	struct gr_stack st;
 	struct gr_thread *t;
+	int policy = self->policy, prio = self->rt_prio, reset = 0;
 	char *hi;
 	int err;
 
+	/* As clone and glibc: the creator's policy (SCHED_OTHER when it has
+	 * SCHED_RESET_ON_FORK), or the attr's, which the kernel may refuse
+	 * for the new thread, which has the creator's until then. */
+	if (self->reset_on_fork && !c->explicit_sched) {
+		policy = SCHED_OTHER;
+		prio = 0;
+	} else if (c->explicit_sched) {
+		err = gr_schedattr_check(policy, prio, c->policy, c->priority);
+		if (err < 0)
+			return err;
+		reset = (c->policy & SCHED_RESET_ON_FORK) != 0;
+		policy = c->policy & ~SCHED_RESET_ON_FORK;
+		prio = c->priority;
+	}
 	err = get_stack(c, &st, &t);
 	if (err < 0)
 		return err;
@@ -206,6 +227,10 @@ int gr_thread_create(const struct gr_create *c, struct gr_thread **out)
 	t->detached = (unsigned char)c->detached;
 	t->id = gr_rt.next_id++;
 	t->owner_id = gr_owner_id_for(t->id);
+	t->policy = (unsigned char)policy;
+	t->realtime = policy == SCHED_FIFO || policy == SCHED_RR;
+	t->rt_prio = t->realtime ? (unsigned char)prio : 0;
+	t->reset_on_fork = (unsigned char)reset;
 	t->stack.gen = next_handle(t, st.gen);
 	t->magic = GR_MAGIC;
 	/* A new thread is named like its creator, as clone() copies comm. */

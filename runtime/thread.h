@@ -50,14 +50,15 @@ struct gr_thread {
 	const void *q_addr;	  /* address whose wait queue holds us */
 	struct gr_thread *q_next; /* wait-queue links */
 	struct gr_thread *q_prev;
-	unsigned char state;   /* enum gr_state */
-	unsigned char wait;    /* enum gr_wait while parked */
-	unsigned char in_heap; /* parked with a deadline in gr_rt.timers */
-	unsigned char canary;  /* the stack has a canary, not a guard page */
-	int wake_result;       /* what gr_wake() passed, or -ETIMEDOUT */
-	int saved_errno;       /* errno while switched out */
-	int owner_id;	       /* what this thread writes as a lock's owner:
-				  the OS tid for main, as glibc does */
+	unsigned char state;	    /* enum gr_state */
+	unsigned char wait;	    /* enum gr_wait while parked */
+	unsigned char in_heap;	    /* parked with a deadline in gr_rt.timers */
+	unsigned char canary : 1;   /* the stack has a canary, not a guard page */
+	unsigned char realtime : 1; /* SCHED_FIFO or SCHED_RR (rt_prio) */
+	int wake_result;	    /* what gr_wake() passed, or -ETIMEDOUT */
+	int saved_errno;	    /* errno while switched out */
+	int owner_id;		    /* what this thread writes as a lock's owner:
+				       the OS tid for main, as glibc does */
 	/* The rest. */
 	int64_t deadline;	       /* monotonic ns, while in_heap */
 	uint32_t q_bitset;	       /* FUTEX_WAIT_BITSET mask (all ones otherwise) */
@@ -94,6 +95,10 @@ struct gr_thread {
 	char name[16];		       /* pthread_setname_np name, NUL-terminated */
 	uintptr_t green_stack;	       /* gr_rt.green_stack while this runs */
 	size_t guard_asked;	       /* the attr's guard size, as glibc reports it */
+	unsigned char policy;	       /* SCHED_OTHER, SCHED_FIFO, ... (schedattr.h) */
+	unsigned char rt_prio;	       /* its priority: 1..99 when realtime, else 0 */
+	unsigned char reset_on_fork;   /* SCHED_RESET_ON_FORK was given */
+	uint64_t cpu_units;	       /* time it ran, while accounted (cpuclock.h) */
 	struct gr_thread *user_next;   /* threads on the program's own stack */
 	struct gr_thread *user_prev;   /* memory (thread.c) */
 };
@@ -130,8 +135,12 @@ struct gr_create {
 	void *stack_addr;	/* the program's own memory (pthread_attr_setstack,
 				   stack_size bytes), or NULL for a slot */
 	int detached;		/* starts detached */
+	int explicit_sched;	/* PTHREAD_EXPLICIT_SCHED: policy and priority */
+	int policy;		/* from here, else the creator's */
+	int priority;
 };
-/* 0, or -EAGAIN (no memory), -EINVAL (a stack glibc would refuse). */
+/* 0, or -EAGAIN (no memory), -EINVAL (a stack glibc would refuse, a bad
+ * policy), -EPERM (a real-time policy without the privilege). */
 int gr_thread_create(const struct gr_create *c, struct gr_thread **out);
 /* Joins the thread behind handle. deadline: 0 waits forever, -1 does not
  * wait (tryjoin), else a monotonic deadline. 0 or -ESRCH, -EINVAL,

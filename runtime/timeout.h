@@ -44,7 +44,7 @@ static inline int gr_timeout_deadline(const struct gr_timeout *to, int64_t *dead
 		return -EINVAL;
 	if (to->abs->tv_sec < 0)
 		return -ETIMEDOUT;
-	clock_gettime(to->clk, &now);
+	gr_real.clock_gettime(to->clk, &now);
 	left = gr_ts_ns(to->abs) - gr_ts_ns(&now);
 	if (left <= 0)
 		return -ETIMEDOUT;

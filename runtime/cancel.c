@@ -8,13 +8,38 @@
  * what it started (leaves its wait queue, takes a condition's mutex back)
  * before it unwinds. Acting means pthread_exit(PTHREAD_CANCELED): with TLS
  * of its own the thread unwinds through its cleanup handlers and C++
- * destructors. PTHREAD_CANCEL_ASYNCHRONOUS acts at the next hook the thread
- * calls, not at any instruction: a green thread only stops in our code. */
+ * destructors. PTHREAD_CANCEL_ASYNCHRONOUS acts at once where the thread
+ * waits, in any wait whose only trace is its place on a wait queue, a join
+ * or a sleep (gr_cancel_parked: a mutex, a condition, a barrier, a raw
+ * futex... not only at cancellation points), and otherwise at its next
+ * cancellation point or wait: a green thread only stops in our code. */
 #include "cancel.h"
 
 #include <pthread.h>
 
 #include "sched.h"
+#include "wait.h"
+
+/* Waits a thread may leave at any moment: all they hold is a place on a
+ * wait queue (which gr_wait_cancel takes back), a join's claim, or nothing.
+ * An fd wait, a pool job and a signal wait keep state elsewhere; they are
+ * cancellation points, where deferred cancellation acts anyway. */
+static int abandonable(unsigned char why)
+{
+	switch (why) {
+	case GR_WAIT_SLEEP:
+	case GR_WAIT_JOIN:
+	case GR_WAIT_YIELD:
+	case GR_WAIT_MUTEX:
+	case GR_WAIT_COND:
+	case GR_WAIT_RWLOCK:
+	case GR_WAIT_SEM:
+	case GR_WAIT_BARRIER:
+	case GR_WAIT_ONCE:
+	case GR_WAIT_FUTEX: return 1;
+	default: return 0;
+	}
+}
 
 int gr_cancel(struct gr_thread *t)
 {
@@ -26,12 +51,32 @@ int gr_cancel(struct gr_thread *t)
 			gr_cancel_test();
 		return 0;
 	}
-	if (t->state == GR_PARKED && t->cancel_point) {
+	if (t->state == GR_PARKED &&
+	    (t->cancel_point || (t->cancel_async && abandonable(t->wait)))) {
 		t->cancel_kicked = 1;
 		t->sig_restart = 0; /* an interrupted call must not restart */
 		gr_interrupt(t);
 	}
 	return 0;
+}
+
+void gr_cancel_parked(void)
+{
+	struct gr_thread *self = gr_rt.cur;
+
+	if (!abandonable(self->wait) || self->in_handler)
+		return;
+	/* What the wait left behind: its place on a wait queue, its claim on
+	 * the thread it joins. Then it unwinds from here, as glibc's
+	 * asynchronous cancellation unwinds from inside the futex wait. */
+	self->cancel_kicked = 0;
+	gr_wait_cancel(self);
+	if (self->wait == GR_WAIT_JOIN && self->wait_obj)
+		((struct gr_thread *)self->wait_obj)->joiner = NULL;
+	self->wait = GR_WAIT_NONE;
+	self->wait_obj = NULL;
+	self->interrupted = 0;
+	gr_cancel_test();
 }
 
 void gr_cancel_test(void)

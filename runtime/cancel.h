@@ -15,6 +15,9 @@ int gr_cancel(struct gr_thread *t);
 int gr_cancel_setstate(int state, int *old);
 int gr_cancel_settype(int type, int *old);
 void gr_cancel_test(void);
+/* In gr_park, for an asynchronously cancellable thread with a request
+ * that acts: leaves the wait it is in, if it may, and unwinds. */
+void gr_cancel_parked(void);
 
 static inline void gr_cancel_begin(void)
 {

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "cancel.h"
 #include "config.h"
 #include "cpuclock.h"
 #include "guard.h"
@@ -279,14 +280,26 @@ void gr_schedule(void)
 	switch_to(next ? next : &gr_hub);
 }
 
+/* An asynchronously cancellable thread with a request pending is
+ * cancelled where it parks (cancel.c), on the way in or when the request
+ * interrupted the wait (a real wake-up that came first wins: the thread
+ * got what it waited for, and acts at its next cancellation point). */
+static int cancel_now(const struct gr_thread *self)
+{
+	return self->cancel_async && self->cancel_pending && !self->cancel_disabled &&
+	       !self->cancel_point && !self->in_handler;
+}
+
 int gr_park(enum gr_wait why, void *obj, int64_t deadline)
 {
 	struct gr_thread *self = gr_rt.cur;
 
 	GR_ASSERT(self->state == GR_RUNNING);
-	self->state = GR_PARKED;
 	self->wait = (unsigned char)why;
 	self->wait_obj = obj;
+	if (__builtin_expect(self->cancel_async, 0) && cancel_now(self))
+		gr_cancel_parked(); /* returns only for a wait it may not leave */
+	self->state = GR_PARKED;
 	if (deadline) {
 		GR_ASSERT(!self->in_heap); /* a running thread has no live deadline */
 		if (gr_timers_add(&gr_rt.timers, deadline, self) < 0)
@@ -298,6 +311,9 @@ int gr_park(enum gr_wait why, void *obj, int64_t deadline)
 			gr_rt.poll_at = deadline;
 	}
 	gr_schedule();
+	if (__builtin_expect(self->cancel_kicked, 0) && self->wake_result == -EINTR &&
+	    cancel_now(self))
+		gr_cancel_parked();
 	self->wait = GR_WAIT_NONE;
 	self->wait_obj = NULL;
 	self->interrupted = 0;

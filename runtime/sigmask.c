@@ -14,6 +14,9 @@
 #include "signal.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "real.h"
 
@@ -193,6 +196,31 @@ void gr_sigmask_leave(uint64_t old)
 	gr_signal_interrupted();
 }
 
+/* The process's pending signals as the kernel keeps them (ShdPnd), without
+ * those pending on the OS thread itself: those are green thread 1's, which
+ * had the OS thread first (a signal sent to it before the runtime started,
+ * or to its tid since). 1 when it could be read. */
+static int kernel_process_pending(uint64_t *out)
+{
+	char buf[2048];
+	int fd = gr_real.open("/proc/thread-self/status", O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+	char *p;
+
+	if (fd < 0)
+		return 0;
+	n = gr_real.read(fd, buf, sizeof(buf) - 1);
+	gr_real.close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	p = strstr(buf, "ShdPnd:");
+	if (!p)
+		return 0;
+	*out = strtoull(p + 7, NULL, 16);
+	return 1;
+}
+
 uint64_t gr_sigpending(void)
 {
 	struct gr_thread *self = gr_rt.cur;
@@ -200,7 +228,10 @@ uint64_t gr_sigpending(void)
 	uint64_t kernel = 0;
 
 	gr_signal_interrupted();
-	if (gr_real.sigpending(&k) == 0)
+	/* A new thread's pending set is empty (POSIX): the OS thread's own
+	 * pending signals are main's, not every green thread's. */
+	if ((self == &gr_main_thread || !kernel_process_pending(&kernel)) &&
+	    gr_real.sigpending(&k) == 0)
 		kernel = gr_sigset_bits(&k);
 	return (self->sig_pending | gr_signal_process_pending() | kernel) & self->sig_mask;
 }

@@ -160,6 +160,7 @@ integ: $(LIB) $(INTEG)
 	tests/run-integ.sh $(BUILD)
 	tests/run-deadlock.sh $(BUILD)
 	tests/run-iperf.sh $(BUILD)
+	tests/run-siege.sh $(BUILD)
 
 # The aarch64 switch, cross-built and run under qemu-user. On an x86_64
 # host, then the whole library, cross-built into $(BUILD)/aarch64 against

@@ -14,7 +14,7 @@ for role in "${@:-build}"; do
 	case "$role" in
 	build) ;;
 	test)
-		want="$want g++ python3 qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross valgrind iperf rustc"
+		want="$want g++ python3 qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross valgrind iperf siege rustc"
 		if [ "$(uname -m)" = x86_64 ]; then
 			want="$want g++-aarch64-linux-gnu"
 			foreign="libuv1-dev:arm64 libc6-dev:arm64 libstdc++6:arm64"

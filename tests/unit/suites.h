@@ -15,5 +15,6 @@ Suite *fdwait_suite(void);
 Suite *sigmask_suite(void);
 Suite *fork_suite(void);
 Suite *tls_suite(void);
+Suite *thread_attr_suite(void);
 
 #endif

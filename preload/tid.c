@@ -47,10 +47,12 @@ static long send_to(pid_t tgid, struct gr_thread *t, int sig, const siginfo_t *g
 {
 	siginfo_t info;
 
-	if (sig < 0 || sig >= GR_NSIG)
+	if (tgid <= 0)
 		return -EINVAL;
 	if (tgid != getpid())
-		return -ESRCH;
+		return -ESRCH; /* found by its id first, then its process checked */
+	if (sig < 0 || sig >= GR_NSIG)
+		return -EINVAL;
 	if (sig == 0)
 		return 0;
 	if (given) {

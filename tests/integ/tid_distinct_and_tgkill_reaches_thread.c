@@ -33,8 +33,9 @@ static void on_usr1(int sig, siginfo_t *si, void *uc)
 	(void)uc;
 	for (int i = 0; i < N; i++)
 		if (tids[i] == me) {
-			atomic_fetch_add(&got[i], 1);
+			/* the value first: main looks at it once it sees got */
 			handled_by[i] = si->si_code == SI_QUEUE ? si->si_value.sival_int : -1;
+			atomic_fetch_add(&got[i], 1);
 		}
 }
 

@@ -25,16 +25,16 @@ struct gr_runtime {
 					gr_green) */
 	struct gr_thread *runq_head; /* FIFO of runnable threads */
 	struct gr_thread *runq_tail;
-	struct gr_thread *zombie;      /* detached thread to free after its
-					  last switch */
+	struct gr_thread *zombie; /* detached thread to free after its
+				     last switch */
+	int started;		  /* the runtime thread exists */
+	int inside;		  /* runtime or libuv code is running: hooks
+				     must call libc */
+	/* Still the first cache line, which a switch and a hook touch. */
 	unsigned char cpu_on;	       /* CPU time is accounted (cpuclock.h) */
+	unsigned char rt_preempt;      /* a runnable real-time thread outranks
+					  the running one */
 	unsigned rt_runnable;	       /* runnable real-time threads (sched.c) */
-	unsigned char rt_preempt;      /* one of them outranks the running thread */
-	struct gr_thread *rr_owner;    /* SCHED_RR thread whose slice is timed */
-	int64_t rr_start;	       /* when its slice began */
-	int started;		       /* the runtime thread exists */
-	int inside;		       /* runtime or libuv code is running: hooks
-					  must call libc */
 	struct gr_timers timers;       /* deadlines of parked threads */
 	size_t live_timers;	       /* threads with in_heap set */
 	int64_t poll_at;	       /* visit the hub when now reaches this */
@@ -52,8 +52,10 @@ struct gr_runtime {
 	int foreign_runs;	       /* green threads seen on another OS thread */
 	struct gr_thread *all;	       /* unfinished threads (all_next list) */
 	int *errno_loc; /* the runtime thread's errno: TLS is shared, so one location for all */
-	volatile int sig_pending; /* a signal arrived: dispatch at a safe point */
-	uv_loop_t loop;		  /* the event loop the hub runs */
+	volatile int sig_pending;   /* a signal arrived: dispatch at a safe point */
+	uv_loop_t loop;		    /* the event loop the hub runs */
+	struct gr_thread *rr_owner; /* SCHED_RR thread whose slice is timed */
+	int64_t rr_start;	    /* when its slice began */
 };
 
 extern struct gr_runtime gr_rt;

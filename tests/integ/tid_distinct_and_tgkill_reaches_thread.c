@@ -5,7 +5,8 @@
  * while the others keep running; tgkill with another tgid says ESRCH, and
  * so does one to a thread that has been joined; sched_getaffinity takes
  * the tid; /proc/self/task/TID and /proc/TID exist for open, fopen, stat,
- * opendir, access. */
+ * opendir, access; in the child of a fork from a thread, that thread's id
+ * is the child's pid, as the only thread of a new process. */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <fcntl.h>
@@ -14,6 +15,7 @@
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -52,6 +54,19 @@ static void *worker(void *arg)
 		nanosleep(&ms, NULL); /* EINTR when the signal comes */
 	}
 	return NULL;
+}
+
+static void *fork_here(void *arg)
+{
+	int status = 0;
+	pid_t pid = fork();
+
+	(void)arg;
+	if (pid == 0)
+		_exit(gettid() == getpid() && (pid_t)syscall(SYS_gettid) == getpid() ? 0 : 1);
+	if (pid < 0 || waitpid(pid, &status, 0) != pid)
+		return (void *)-1L;
+	return (void *)(long)(WIFEXITED(status) ? WEXITSTATUS(status) : 2);
 }
 
 static int proc_entries_exist(pid_t tid)
@@ -152,6 +167,12 @@ int main(void)
 	for (int i = 0; i < N; i++)
 		entries &= proc_entries_exist(tids[i]);
 	CHECK(entries, "/proc/self/task/TID and /proc/TID exist for every thread");
+
+	pthread_t f;
+	void *fr;
+	MUST(pthread_create(&f, NULL, fork_here, NULL));
+	MUST(pthread_join(f, &fr));
+	CHECK(fr == NULL, "in a fork child, the forking thread's id is the child's pid");
 
 	atomic_store(&stop, 1);
 	for (int i = 0; i < N; i++)

@@ -7,7 +7,9 @@
  *   sched_getparam, sched_rr_get_interval: that thread's own policy and
  *   priority (runtime/schedattr.h);
  * - sched_setaffinity, sched_getaffinity, setpriority and getpriority with
- *   PRIO_PROCESS: the OS thread's, which all green threads share.
+ *   PRIO_PROCESS: the OS thread's, which all green threads share; so is
+ *   sched_getcpu's CPU (glibc reads it from the calling thread's rseq
+ *   area, which the kernel keeps only in the OS thread's block).
  * Ids that name no green thread (another process's, a foreign OS
  * thread's, one that has ended) go to the kernel unchanged, which answers
  * as natively (ESRCH for an ended one). What is not mapped: kill() of a
@@ -162,6 +164,22 @@ GR_EXPORT int sched_getaffinity(pid_t pid, size_t size, cpu_set_t *set)
 	if (gr_green() && pid > 0 && gr_tid_find(pid))
 		pid = 0;
 	return GR_REAL(sched_getaffinity)(pid, size, set);
+}
+
+GR_EXPORT int sched_getcpu(void)
+{
+	unsigned cpu;
+	int r;
+
+	if (!gr_green() || !gr_tls_private)
+		return GR_REAL(sched_getcpu)();
+	r = gr_tls_cpu();
+	if (r >= 0)
+		return r;
+	/* As glibc without rseq: the kernel's answer, errno on failure. */
+	if (GR_REAL(syscall)(SYS_getcpu, &cpu, NULL, NULL) < 0)
+		return -1;
+	return (int)cpu;
 }
 
 GR_EXPORT int setpriority(__priority_which_t which, id_t who, int prio)

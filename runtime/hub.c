@@ -178,8 +178,11 @@ int gr_start(void)
 	if (!gr_config.tls_shared && gr_tls_init() == 0) {
 		m->ctx.tp = gr_hub.ctx.tp = gr_tls_base();
 		gr_slot_colours = 3;
-		/* The block, TLS and the first frames of a thread that sleeps. */
-		gr_stack_set_prefault(sizeof(struct gr_thread) + gr_tls_room() + 1024);
+		gr_stack_rec_gap = gr_tls_cold;
+		/* The block, TLS and the first frames of a thread that sleeps,
+		 * below the cold top page. */
+		gr_stack_set_prefault(gr_tls_cold, gr_tls_gap - gr_tls_cold + gr_tls_below +
+							   sizeof(struct gr_thread) + 512);
 	}
 
 	gr_attr_start();

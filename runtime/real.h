@@ -111,6 +111,7 @@ extern int __register_atfork(void (*prepare)(void), void (*parent)(void), void (
 	X(tgkill)                                                                                  \
 	X(sched_setaffinity)                                                                       \
 	X(sched_getaffinity)                                                                       \
+	X(sched_getcpu)                                                                            \
 	X(sched_setscheduler)                                                                      \
 	X(sched_getscheduler)                                                                      \
 	X(sched_setparam)                                                                          \

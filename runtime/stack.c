@@ -40,6 +40,7 @@ struct free_rec {
 #define MPROTECT_BUDGET 16384
 
 unsigned gr_slot_colours = 7;
+size_t gr_stack_rec_gap;
 size_t gr_stack_page;
 
 static struct stack_class **classes; /* every class, most used first */
@@ -237,9 +238,11 @@ int gr_stack_alloc_guarded(size_t size, size_t guard, struct gr_stack *out)
 	if (c->free) {
 		struct free_rec *r = c->free;
 		c->free = r->next;
-		out->lo = (char *)r + sizeof(*r) - size;
+		out->lo = (char *)r + sizeof(*r) + gr_stack_rec_gap - size;
 		out->guard = r->guard;
 		out->gen = r->gen;
+		/* The next thread finds the zeros a fresh slot has there. */
+		memset(r, 0, sizeof(*r));
 	} else {
 		char *slot = carve(c, &out->guard);
 		if (!slot)
@@ -280,7 +283,7 @@ static void trim(const struct gr_stack *s)
 void gr_stack_free(const struct gr_stack *s)
 {
 	struct stack_class *c = s->cls;
-	struct free_rec *r = (struct free_rec *)(s->lo + s->size) - 1;
+	struct free_rec *r = (struct free_rec *)(s->lo + s->size - gr_stack_rec_gap) - 1;
 
 	GR_ASSERT(c != NULL);
 	/* Counted per slot, not over all frees: a global count would fall in

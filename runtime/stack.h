@@ -62,6 +62,12 @@ struct gr_stack {
  * threads"). */
 extern unsigned gr_slot_colours;
 
+/* How far below a slot's top the record of a freed slot ends (the free
+ * list's link, the slot's use count): in a page its threads touch anyway,
+ * which with TLS of their own on x86_64 is not the top one (tls.h). Set
+ * before the first stack is freed. */
+extern size_t gr_stack_rec_gap;
+
 static inline char *gr_slot_top(const struct gr_stack *s)
 {
 	return s->lo + s->size - ((uintptr_t)s->lo >> 12 & gr_slot_colours) * 64;
@@ -76,8 +82,9 @@ int gr_stack_alloc(size_t size, struct gr_stack *out);
 /* The guard bytes below a pool stack (0 for the program's own memory). */
 size_t gr_stack_guard_size(const struct gr_stack *s);
 /* How many bytes at the top of a slot a new thread touches at once (the
- * control blocks and first frames): what the preparer faults in ahead. */
-void gr_stack_set_prefault(size_t bytes);
+ * control blocks and first frames), below skip bytes it leaves untouched:
+ * what the preparer faults in ahead. */
+void gr_stack_set_prefault(size_t skip, size_t bytes);
 /* Returns a stack to its pool. */
 void gr_stack_free(const struct gr_stack *s);
 

@@ -43,11 +43,14 @@ static int prep_sleeping;		     /* the preparer waits on prep_seq (atomic) */
 static int prep_state;			     /* 0 not started, 1 running, -1 off */
 static size_t prep_window = PREP_WINDOW_MIN; /* slots to keep ready (atomic) */
 static size_t prep_pages = 1;		     /* top pages to fault in per slot */
+static size_t prep_skip;		     /* ...below this many untouched ones */
 
-void gr_stack_set_prefault(size_t bytes)
+void gr_stack_set_prefault(size_t skip, size_t bytes)
 {
 	size_t p = gr_stack_page ? gr_stack_page : (size_t)sysconf(_SC_PAGESIZE);
 
+	/* Set before the preparer starts (a class's fourth mapping). */
+	prep_skip = skip / p;
 	__atomic_store_n(&prep_pages, (bytes + p - 1) / p, __ATOMIC_RELAXED);
 }
 
@@ -65,9 +68,10 @@ static int prepare(char *slot, size_t slot_size, size_t guard)
 	size_t page = gr_stack_page;
 	char *top;
 
-	if (n * page > slot_size - guard)
-		n = (slot_size - guard) / page;
-	top = slot + slot_size - n * page;
+	if ((n + prep_skip) * page > slot_size - guard)
+		n = (slot_size - guard) / page > prep_skip ? (slot_size - guard) / page - prep_skip
+							   : 0;
+	top = slot + slot_size - (n + prep_skip) * page;
 
 	if (madvise(slot, guard, MADV_GUARD_INSTALL) < 0)
 		return -1;

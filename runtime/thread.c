@@ -104,6 +104,7 @@ void gr_thread_unwind(void *retval)
 	if (!self->ctx.tp || self == &gr_main_thread)
 		gr_thread_exit(retval);
 	self->retval = retval;
+	self->unwound = 1;
 	/* Registering one more buffer finds the innermost one (glibc keeps
 	 * the chain in the control block); unwinding "from" it unwinds from
 	 * here through every frame up to thread_entry's buffer, running
@@ -324,7 +325,7 @@ void gr_thread_release(struct gr_thread *t)
 	if (t == &gr_main_thread)
 		return;
 	if (t->ctx.tp)
-		gr_tls_free(t->ctx.tp);
+		gr_tls_free(t->ctx.tp, t->unwound);
 	if (st.cls) {
 		gr_stack_free(&st);
 		return;

@@ -90,6 +90,8 @@ struct gr_thread {
 	unsigned char cancel_async;    /* PTHREAD_CANCEL_ASYNCHRONOUS */
 	unsigned char cancel_point;    /* parked inside a cancellation point */
 	unsigned char cancel_kicked;   /* a cancel interrupted that wait */
+	unsigned char unwound;	       /* a forced unwind wrote struct pthread's
+					  cold end (tls.h) */
 	struct gr_thread *all_prev;    /* list of unfinished threads, for the */
 	struct gr_thread *all_next;    /* deadlock report */
 	char name[16];		       /* pthread_setname_np name, NUL-terminated */

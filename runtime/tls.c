@@ -14,6 +14,7 @@
  *   below; the guards are globals there, not per thread. */
 #include "tls.h"
 
+#include <errno.h>
 #include <linux/futex.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -32,6 +33,7 @@ int gr_tls_private;
 size_t gr_tls_gap;
 size_t gr_tls_align = 64;
 size_t gr_tls_below;
+size_t gr_tls_cold;
 struct gr_tls_layout gr_tls_layout;
 /* Where this file reads it (the compiler folds the pointer away). */
 static struct gr_tls_layout *const layout = &gr_tls_layout;
@@ -89,18 +91,29 @@ size_t gr_tls_room(void)
 /* Bytes of the DTV a block carries in its slot, alignment included. */
 size_t gr_tls_dtv_bytes(void)
 {
-	return layout->dtv_slots ? (layout->dtv_slots + DTV_HEADER) * sizeof(dtv_t) + 63 : 0;
+	return layout->dtv_slots ? (layout->dtv_slots + DTV_HEADER) * sizeof(dtv_t) + 15 : 0;
 }
 
 /* The vector of the block at tp, when it lives in the slot: below the
- * static TLS on x86_64, below struct pthread on aarch64. */
+ * static TLS on x86_64, below struct pthread on aarch64; 16-byte aligned
+ * (its entries' alignment), so that no cache line of the page is lost. */
 static dtv_t *slot_dtv(char *tp)
 {
 	size_t n = (layout->dtv_slots + DTV_HEADER) * sizeof(dtv_t);
 
 	if (TLS_VARIANT_II)
-		return (dtv_t *)(((uintptr_t)tp - layout->static_bytes - n) & ~(uintptr_t)63);
-	return (dtv_t *)(((uintptr_t)gr_tls_pd_of(tp) - n) & ~(uintptr_t)63);
+		return (dtv_t *)(((uintptr_t)tp - layout->static_bytes - n) & ~(uintptr_t)15);
+	return (dtv_t *)(((uintptr_t)gr_tls_pd_of(tp) - n) & ~(uintptr_t)15);
+}
+
+/* The end of the part of the struct pthread at pd that lies in pages
+ * every thread touches: its hot start, up to the page's end. */
+static char *pd_hot_end(char *pd)
+{
+	char *end = (char *)(((uintptr_t)pd + layout->pd_hot + layout->page - 1) &
+			     ~(uintptr_t)(layout->page - 1));
+
+	return end < pd + layout->tcb_size ? end : pd + layout->tcb_size;
 }
 
 /* glibc's lll_lock and lll_unlock, on GL(dl_stack_cache_lock): 0 free, 1
@@ -214,8 +227,11 @@ void *gr_tls_make(char *hi, char **lo)
 	((void **)(pd + layout->off_list))[0] = pd + layout->off_list;
 	((void **)(pd + layout->off_list))[1] = pd + layout->off_list;
 	/* The kernel updates only the OS thread's rseq area: -1 sends
-	 * sched_getcpu to the system call. */
-	if (layout->have_rseq)
+	 * glibc's sched_getcpu to the system call. Where the area lies in the
+	 * cold end of struct pthread, it stays 0 and unbacked, and the hook
+	 * (gr_tls_cpu) answers instead. */
+	if (layout->have_rseq &&
+	    tp + layout->off_rseq + (RSEQ_CPU_ID + 1) * sizeof(int32_t) <= pd_hot_end(pd))
 		((int32_t *)(tp + layout->off_rseq))[RSEQ_CPU_ID] = -1;
 	/* Listed first, as glibc lists a new thread before it builds its TLS:
 	 * a library that takes static TLS meanwhile (in another OS thread) is
@@ -248,12 +264,13 @@ void *gr_tls_make(char *hi, char **lo)
 	return tp;
 }
 
-void gr_tls_free(void *tp)
+void gr_tls_free(void *tp, int cold_dirty)
 {
 	dtv_t *d = in_slot_dtv(tp);
+	char *pd = gr_tls_pd_of(tp);
 
 	if (layout->stack_user && *(unsigned *)((char *)tp + layout->off_listed) == listed_epoch)
-		unlist(gr_tls_pd_of(tp));
+		unlist(pd);
 	if (d) {
 		gr_tls_in_slot--;
 		/* What _dl_deallocate_tls does, but the vector is ours. */
@@ -265,10 +282,25 @@ void gr_tls_free(void *tp)
 		layout->deallocate(tp, false);
 	}
 	/* The next thread of this slot starts from zeros, as glibc's do;
-	 * clearing here spares a fresh slot's pages the work. */
-	memset(gr_tls_pd_of(tp), 0, layout->tcb_size);
+	 * clearing here spares a fresh slot's pages the work. Only what this
+	 * thread wrote: struct pthread's hot start (to its page's end), and
+	 * its cold rest after a forced unwind wrote the exception there (the
+	 * string buffers glibc may have hung there stay, for the next thread
+	 * to reuse or free). The static TLS is the initial image again at
+	 * the next gr_tls_make. */
+	memset(pd, 0, (size_t)((cold_dirty ? pd + layout->tcb_size : pd_hot_end(pd)) - pd));
 	if (!TLS_VARIANT_II)
 		memset(tp, 0, TCB_HEAD_BYTES);
+}
+
+int gr_tls_cpu(void)
+{
+	int32_t cpu = layout->have_rseq ? ((volatile int32_t *)((char *)layout->base_tp +
+								layout->off_rseq))[RSEQ_CPU_ID]
+					: -1;
+
+	/* The OS thread's area, which the kernel keeps up to date. */
+	return cpu >= 0 ? cpu : -ENOSYS;
 }
 
 void gr_tls_thread_start(void)

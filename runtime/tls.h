@@ -37,8 +37,14 @@ size_t gr_tls_room(void);
 void *gr_tls_make(char *hi, char **lo);
 
 /* Frees what gr_tls_make allocated besides the block itself: the DTV and
- * the TLS of modules loaded later (dlopen). */
-void gr_tls_free(void *tp);
+ * the TLS of modules loaded later (dlopen), and clears what the thread
+ * wrote for the slot's next one: cold_dirty when a forced unwind
+ * (pthread_exit, cancellation) wrote struct pthread's cold end. */
+void gr_tls_free(void *tp, int cold_dirty);
+
+/* The CPU the OS thread runs on, from its rseq area (sched_getcpu with TLS
+ * of its own), or -ENOSYS when only the kernel can tell. */
+int gr_tls_cpu(void);
 
 /* Sets up what glibc sets up in a new thread before its function runs
  * (the <ctype.h> table pointers); called first thing in a green thread. */
@@ -64,6 +70,7 @@ void gr_tls_thread_exit(void);
 extern size_t gr_tls_gap;   /* top of slot to thread pointer, before alignment */
 extern size_t gr_tls_align; /* the thread pointer's alignment */
 extern size_t gr_tls_below; /* what lies below the thread pointer */
+extern size_t gr_tls_cold;  /* bytes at the slot's top no thread touches */
 
 static inline char *gr_tls_tp_for(char *hi)
 {

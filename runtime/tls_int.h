@@ -70,8 +70,14 @@ struct gr_tls_layout {
 	size_t off_tid;	     /* struct pthread fields, from its start */
 	size_t off_list;     /* its list node (struct dl_list) */
 	size_t off_cancel;   /* cancelhandling; 0 when not found */
-	ptrdiff_t off_rseq;  /* rseq area from the thread pointer */
-	bool have_rseq;	     /* off_rseq was found (glibc 2.35) */
+	/* The start of struct pthread that every green thread writes (the
+	 * header, the list node, the tid, the cancellation words): tls.h
+	 * says why the rest lies in a page no sleeping thread touches. All
+	 * of it on aarch64. */
+	size_t pd_hot;
+	size_t page;	    /* the page size */
+	ptrdiff_t off_rseq; /* rseq area from the thread pointer */
+	bool have_rseq;	    /* off_rseq was found (glibc 2.35) */
 	/* Our own __thread words, from the thread pointer: the same in every
 	 * block since they are in static TLS. */
 	ptrdiff_t off_runtime_flag;	  /* gr_tls_runtime */

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <unistd.h>
 
 #include "../arch/ctx.h"
 #include "log.h"
@@ -53,19 +54,50 @@ static bool in_static_tls(const void *p, size_t n)
 	return (const char *)p >= lo && (const char *)p + n <= lo + layout->static_bytes;
 }
 
-/* The layout (tls.h). x86_64: struct pthread at the top, then the static
- * TLS and the DTV. aarch64: the static TLS at the top, then struct pthread
- * and the DTV. */
+/* The layout (tls.h). x86_64: struct pthread's hot start just below the
+ * slot's top page, which holds its cold rest, then the static TLS, the DTV
+ * and our block in the same page. aarch64: the static TLS at the top, then
+ * struct pthread and the DTV. */
 static void set_layout(void)
 {
 	gr_tls_align = layout->static_align > 64 ? layout->static_align : 64;
 	if (TLS_VARIANT_II) {
-		gr_tls_gap = layout->tcb_size;
+		gr_tls_gap = layout->page + layout->pd_hot;
+		gr_tls_cold = layout->page;
+		if (layout->pd_hot == layout->tcb_size || gr_tls_gap < layout->tcb_size) {
+			gr_tls_gap = layout->tcb_size;
+			gr_tls_cold = 0;
+		}
 		gr_tls_below = layout->static_bytes + gr_tls_dtv_bytes();
 	} else {
 		gr_tls_gap = layout->static_bytes;
 		gr_tls_below = layout->tcb_size + gr_tls_dtv_bytes();
 	}
+}
+
+/* The hot start of struct pthread (x86_64): every field a green thread's
+ * life writes lies below the first cancellation word's end (glibc 2.34's
+ * order: the header, the list node, the tid, the robust list, the cleanup
+ * chain, cancelhandling and flags); the rest (key data, the
+ * pthread_create and join words, the unwinder's exception, the resolver
+ * state, the rseq area) is written only by calls greenify answers
+ * itself, by a forced unwind (tls.c clears it after one) or by glibc's
+ * per-thread string buffers, which a slot's next thread may keep. */
+static void set_pd_hot(void)
+{
+	size_t end = layout->off_cancel + 2 * sizeof(int); /* cancelhandling, flags */
+	size_t align = layout->static_align > 64 ? layout->static_align : 64;
+
+	layout->pd_hot = layout->tcb_size;
+	if (!TLS_VARIANT_II || !layout->off_cancel)
+		return;
+	if (end < layout->off_list + sizeof(struct dl_list))
+		end = layout->off_list + sizeof(struct dl_list);
+	if (end < layout->off_tid + sizeof(int))
+		end = layout->off_tid + sizeof(int);
+	end = (end + align - 1) & ~(align - 1);
+	if (end < layout->tcb_size)
+		layout->pd_hot = end;
 }
 
 /* glibc's malloc keeps a cache (tcache) and an arena pointer in TLS and
@@ -97,6 +129,10 @@ static void find_malloc_words(void)
 	 * have TLS, plus DTV_SURPLUS; ours is as long, when the count can be watched. */
 	if (layout->allocate_init && gr_tls_modules != &gr_tls_no_modules) {
 		layout->dtv_slots = ((dtv_t **)(void *)tp)[TCB_DTV][-1].counter;
+		/* Longer than the spare entries need only takes room from
+		 * the frames in the block's page. */
+		if (layout->dtv_slots > *gr_tls_modules + DTV_SPARE + DTV_SPARE)
+			layout->dtv_slots = *gr_tls_modules + DTV_SPARE + DTV_SPARE;
 		if (layout->dtv_slots > *gr_tls_modules + DTV_SPARE)
 			gr_tls_slot_modules = layout->dtv_slots - DTV_SPARE;
 		else
@@ -130,7 +166,7 @@ static void find_malloc_words(void)
 		       layout->n_shared);
 		layout->n_shared = 0;
 	}
-	gr_tls_free(tp);
+	gr_tls_free(tp, 1);
 out:
 	free(before);
 	if (mem != MAP_FAILED)
@@ -152,7 +188,6 @@ static void find_stack_list(void)
 	uintptr_t *after; /* the cache's size, the in-flight word, the lock */
 	int n = 0;
 
-	layout->off_cancel = field_offset("_thread_db_pthread_cancelhandling", 32);
 	layout->off_listed = (char *)&gr_tls_listed - (char *)layout->base_tp;
 	if (!rg || !used || user != used + sizeof(struct dl_list) || !layout->off_cancel ||
 	    layout->off_cancel + sizeof(int) > layout->tcb_size ||
@@ -275,6 +310,10 @@ int gr_tls_init(void)
 		}
 	}
 	layout->off_runtime_flag = (char *)&gr_tls_runtime - (char *)layout->base_tp;
+	layout->off_cancel = field_offset("_thread_db_pthread_cancelhandling", 32);
+	if (layout->off_cancel + 2 * sizeof(int) > layout->tcb_size)
+		layout->off_cancel = 0;
+	layout->page = (size_t)sysconf(_SC_PAGESIZE);
 	/* glibc sets header.multiple_threads only in the block of the thread
 	 * that creates the first OS thread, and malloc takes no locks in a
 	 * block without it (x86_64; aarch64's malloc reads a global). OS
@@ -284,6 +323,7 @@ int gr_tls_init(void)
 	((int *)gr_tls_pd_of(layout->base_tp))[PD_MULTIPLE_THREADS] = 1;
 	if (!in_static_tls(&gr_tls_runtime, sizeof(gr_tls_runtime)))
 		return unavailable("the runtime's TLS flag is not in static TLS");
+	set_pd_hot();
 	set_layout();
 	find_module_count();
 	find_malloc_words();

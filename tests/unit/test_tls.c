@@ -175,7 +175,7 @@ START_TEST(tls_block_is_a_thread_of_glibcs)
 	ck_assert_int_eq(theirs_value, 42);
 	ck_assert_int_eq(tv, 7);
 
-	gr_tls_free(tp);
+	gr_tls_free(tp, 1);
 	ck_assert(!listed((const struct dl_list *)(void *)(pd + l->off_list)));
 	ck_assert_int_eq(*(int *)(pd + l->off_tid), 0); /* cleared for the next */
 	munmap(mem, room);

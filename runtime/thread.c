@@ -351,10 +351,17 @@ int gr_thread_done(uint64_t handle)
 int gr_thread_join(uint64_t handle, int64_t deadline, void **retval)
 {
 	struct gr_thread *self = gr_rt.cur;
-	struct gr_thread *t = gr_thread_find(handle);
+	struct gr_thread *t;
 
-	if (!t) /* finished already, or never was */
-		return gr_zombie_take(handle, retval) ? 0 : -ESRCH;
+	/* Finished already: its record, first. Its slot is another thread's
+	 * or free, and with many threads a cold page (the join of each of
+	 * Prog 1's sleepers missed in the TLB there). A record's handle is
+	 * no live thread's (thread.c's generations). */
+	if (gr_zombie_take(handle, retval))
+		return 0;
+	t = gr_thread_find(handle);
+	if (!t) /* never was, or joined already */
+		return -ESRCH;
 	if (t->detached)
 		return -EINVAL;
 	if (t == self || self->joiner == t)

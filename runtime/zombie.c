@@ -63,7 +63,7 @@ int gr_zombie_add(uint64_t handle, void *retval)
 
 static struct entry *lookup(uint64_t handle)
 {
-	if (!table)
+	if (!count)
 		return NULL;
 	for (size_t i = slot_of(handle); table[i].handle; i = (i + 1) & mask)
 		if (table[i].handle == handle)

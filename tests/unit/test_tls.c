@@ -182,6 +182,47 @@ START_TEST(tls_block_is_a_thread_of_glibcs)
 }
 END_TEST
 
+#if TLS_VARIANT_II
+/* A sleeping thread's private TLS costs one page: struct pthread's hot
+ * start, the static TLS, the DTV, our block and the frames of a thread
+ * parked in a sleep (544 bytes measured with bench/prog2's sleeper) lie
+ * in the page below the slot's top one, for every colour; the top page
+ * holds only struct pthread's cold end and stays untouched when a block
+ * is made and freed (mincore). */
+START_TEST(tls_block_fits_the_page_below_the_top)
+{
+	const struct gr_tls_layout *l = &gr_tls_layout;
+	size_t page = (size_t)sysconf(_SC_PAGESIZE), len = 16 * page;
+	unsigned char vec[16];
+	char *mem, *top, *b, *tp, *lo;
+
+	probe();
+	ck_assert_uint_eq(gr_tls_cold, page);
+	mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ck_assert_ptr_ne(mem, MAP_FAILED);
+	top = mem + len;
+	b = top - page;
+	for (unsigned c = 0; c < 4; c++) {
+		char *hi = top - c * 64, *t;
+		tp = gr_tls_tp_for(hi);
+		t = (char *)(((uintptr_t)gr_tls_stack_top(hi) - sizeof(struct gr_thread)) &
+			     ~(uintptr_t)63);
+		ck_assert(tp + l->tcb_size <= top);
+		ck_assert(tp + l->pd_hot <= b);
+		ck_assert(t >= b - page + 544);
+		tp = gr_tls_make(hi, &lo);
+		ck_assert_ptr_nonnull(tp);
+		ck_assert(lo >= t + sizeof(struct gr_thread));
+		gr_tls_free(tp, 0);
+		ck_assert_int_eq(mincore(b - page, 2 * page, vec), 0);
+		ck_assert_int_eq(vec[0] & 1, 1); /* the hot page */
+		ck_assert_int_eq(vec[1] & 1, 0); /* the top page: never backed */
+	}
+	munmap(mem, len);
+}
+END_TEST
+#endif
+
 Suite *tls_suite(void)
 {
 	Suite *s = suite_create("tls");
@@ -189,6 +230,9 @@ Suite *tls_suite(void)
 
 	tcase_add_test(tc, tls_probe_matches_glibc);
 	tcase_add_test(tc, tls_block_is_a_thread_of_glibcs);
+#if TLS_VARIANT_II
+	tcase_add_test(tc, tls_block_fits_the_page_below_the_top);
+#endif
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -56,10 +56,9 @@ struct gr_stack {
  * offset in a page and compete for the same few cache sets (L1 sets are
  * picked by the offset in the page). gr_slot_colours + 1 colours of 64
  * bytes, from the slot's address: 8, or 4 with TLS of its own per thread,
- * whose block and first frames share the second page with the end of the
- * TLS, and a Python thread's deepest frames still fit there with 4, which
- * were as fast as 8 or faster (bench/RESULTS.md, "the switch among 10,000
- * threads"). */
+ * whose block and a sleeping thread's frames share one page with the TLS
+ * (tls.h) and still fit there with 4, which were as fast as 8 or faster
+ * (bench/RESULTS.md, "the switch among 10,000 threads"). */
 extern unsigned gr_slot_colours;
 
 /* How far below a slot's top the record of a freed slot ends (the free

@@ -54,19 +54,17 @@ void gr_tls_thread_start(void);
  * (__cxa_thread_atexit_impl), as glibc does first when a thread exits. */
 void gr_tls_thread_exit(void);
 
-/* A slot with TLS of its own, from its (coloured) top down, on x86_64:
- * the thread control block (glibc's struct pthread, starting at the thread
- * pointer), the static TLS below it, the DTV, then our control block and
- * the stack. The control block and the static TLS nearly fill the top
- * page, so our block and the first frames, all a switch to a cold thread
- * touches (the hooks read no TLS: gr_green), sit near the top of the
- * second page, where a switch among thousands of threads costs nearly what
- * it does with TLS shared, and clearly less than mid-page under the static
- * TLS (bench/RESULTS.md, "the switch among 10,000 threads"). A program's
- * own TLS reads (errno, the stack guard at fs:0x28) touch the top page.
- * aarch64:
- * the static TLS at the top, then struct pthread and the DTV. Set by
- * gr_tls_init. */
+/* A slot with TLS of its own, on x86_64: its top page holds only the cold
+ * end of glibc's struct pthread (what greenify answers itself, a forced
+ * unwind, glibc's string buffers: tls_probe.c's set_pd_hot), never
+ * touched by a sleeping thread and so never backed. The page below holds,
+ * from its (coloured) top down, struct pthread's hot start (the thread
+ * pointer is its start), the static TLS with glibc's surplus, the DTV, our
+ * control block and the stack: all a sleeping thread touches, and all a
+ * switch to a cold thread touches (the hooks read no TLS: gr_green), in
+ * one page, which also holds the TLS a program's own reads reach (errno,
+ * the stack guard at fs:0x28). aarch64: the static TLS at the top, then
+ * struct pthread and the DTV. Set by gr_tls_init. */
 extern size_t gr_tls_gap;   /* top of slot to thread pointer, before alignment */
 extern size_t gr_tls_align; /* the thread pointer's alignment */
 extern size_t gr_tls_below; /* what lies below the thread pointer */

@@ -102,7 +102,10 @@ extern struct gr_tls_layout gr_tls_layout;
 /* Entries of a slot's vector kept for what the running thread may reach
  * before it next switches (tls.c), and glibc's entries past the modules in
  * a new vector. */
-#define DTV_SPARE   8
+#define DTV_SPARE 8
+/* Modules with TLS that dlopen may bring before the vectors in the slots
+ * move to the heap (tls.c). */
+#define DTV_ROOM    2
 #define DTV_SURPLUS 14
 
 /* struct pthread of the block whose thread pointer is tp. */

@@ -129,10 +129,11 @@ static void find_malloc_words(void)
 	 * have TLS, plus DTV_SURPLUS; ours is as long, when the count can be watched. */
 	if (layout->allocate_init && gr_tls_modules != &gr_tls_no_modules) {
 		layout->dtv_slots = ((dtv_t **)(void *)tp)[TCB_DTV][-1].counter;
-		/* Longer than the spare entries need only takes room from
-		 * the frames in the block's page. */
-		if (layout->dtv_slots > *gr_tls_modules + DTV_SPARE + DTV_SPARE)
-			layout->dtv_slots = *gr_tls_modules + DTV_SPARE + DTV_SPARE;
+		/* Longer only takes room from the frames in the block's
+		 * page: a sleeping thread's resumption (which frees the
+		 * thread that ran before) reaches 584 bytes below our block. */
+		if (layout->dtv_slots > *gr_tls_modules + DTV_SPARE + DTV_ROOM)
+			layout->dtv_slots = *gr_tls_modules + DTV_SPARE + DTV_ROOM;
 		if (layout->dtv_slots > *gr_tls_modules + DTV_SPARE)
 			gr_tls_slot_modules = layout->dtv_slots - DTV_SPARE;
 		else

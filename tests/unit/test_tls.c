@@ -185,8 +185,9 @@ END_TEST
 #if TLS_VARIANT_II
 /* A sleeping thread's private TLS costs one page: struct pthread's hot
  * start, the static TLS, the DTV, our block and the frames of a thread
- * parked in a sleep (544 bytes measured with bench/prog2's sleeper) lie
- * in the page below the slot's top one, for every colour; the top page
+ * parked in a sleep and resumed (bench/prog2's sleeper reaches 584 bytes
+ * below the block when its resumption frees the thread before it) lie in
+ * the page below the slot's top one, for every colour; the top page
  * holds only struct pthread's cold end and stays untouched when a block
  * is made and freed (mincore). */
 START_TEST(tls_block_fits_the_page_below_the_top)
@@ -209,7 +210,7 @@ START_TEST(tls_block_fits_the_page_below_the_top)
 			     ~(uintptr_t)63);
 		ck_assert(tp + l->tcb_size <= top);
 		ck_assert(tp + l->pd_hot <= b);
-		ck_assert(t >= b - page + 544);
+		ck_assert(t >= b - page + 600);
 		tp = gr_tls_make(hi, &lo);
 		ck_assert_ptr_nonnull(tp);
 		ck_assert(lo >= t + sizeof(struct gr_thread));

@@ -199,6 +199,7 @@ bench: deps-bench
 	scripts/bench-locks.sh $(BUILD)
 	scripts/bench-echo.sh $(BUILD)
 	scripts/bench-tls.sh $(BUILD)
+	scripts/bench-vs-go.sh $(BUILD)
 	scripts/bench-python.sh $(BUILD)
 
 # Sanitizer build: UBSan in the library and the unit tests (ASan does not

@@ -171,7 +171,11 @@ static int get_stack(const struct gr_create *c, struct gr_stack *st, struct gr_t
 		st->gen = user_gen;
 		char *hi = (char *)(((uintptr_t)st->lo + st->size) & ~(uintptr_t)63);
 		if (gr_tls_private) {
-			/* The block is built on zeros, as in a fresh slot. */
+			/* The block is built on zeros, as in a fresh slot; never
+			 * below the memory given (glibc's attr setters ask for
+			 * at least PTHREAD_STACK_MIN, which holds it). */
+			if ((size_t)(hi - st->lo) < gr_tls_room() + sizeof(struct gr_thread))
+				return -EINVAL;
 			memset(hi - gr_tls_room(), 0, gr_tls_room());
 			hi = gr_tls_stack_top(hi);
 		}

@@ -9,10 +9,12 @@
  * counters (atomics), and a futex word the preparer sleeps on. */
 #include "stack_int.h"
 
+#include <dlfcn.h>
 #include <linux/futex.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/single_threaded.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -137,6 +139,7 @@ static void prep_start(void)
 	pthread_attr_t attr;
 	pthread_t th;
 	sigset_t all, old;
+	char single = __libc_single_threaded;
 
 	prep_state = -1;
 	gr_real_init();
@@ -152,6 +155,23 @@ static void prep_start(void)
 	if (gr_real.pthread_create(&th, &attr, prep_main, NULL) == 0) {
 		prep_state = 1;
 		gr_real.pthread_setname_np(th, "greenify-prep");
+	}
+	/* The process stays single-threaded for all that asks (glibc's
+	 * malloc and its first-thread set-up, libstdc++'s reference counts,
+	 * the list lock of tls.c, whose atomics waited there for the stores
+	 * to a new thread's cold page): the preparer runs none of the
+	 * program's code and nothing of glibc's but system calls. The first
+	 * OS thread that may (libuv's pool, a glibc helper thread) makes it
+	 * multi-threaded again in pthread_create, as glibc does. */
+	if (single) {
+		/* glibc's own flag, which its pthread_create reads and clears
+		 * (with the copy a program that reads the flag has of it, which
+		 * is the one this file sees then): set both, or neither. */
+		char *own = dlsym(RTLD_NEXT, "__libc_single_threaded");
+		if (own) {
+			*own = 1;
+			__libc_single_threaded = 1;
+		}
 	}
 	pthread_attr_destroy(&attr);
 	gr_real.pthread_sigmask(SIG_SETMASK, &old, NULL);

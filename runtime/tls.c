@@ -120,13 +120,14 @@ static char *pd_hot_end(char *pd)
  * taken, 2 taken with waiters. Whoever else takes it is another OS thread
  * (a dlopen in libuv's pool, say), for microseconds. A lock and its unlock
  * both see the same __libc_single_threaded: it turns false only when this
- * thread creates another. */
+ * thread creates another (and stays true over the stack preparer's
+ * creation, stack_prep.c). */
 static void stack_list_lock(void)
 {
 	int c = 0;
 
-	/* No other OS thread, no other walker (a new one could only come
-	 * from this thread). */
+	/* No other OS thread that walks the list (a new one could only
+	 * come from this thread; the preparer never does). */
 	if (__libc_single_threaded)
 		return;
 	if (__atomic_compare_exchange_n(layout->stack_lock, &c, 1, false, __ATOMIC_ACQUIRE,

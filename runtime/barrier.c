@@ -1,4 +1,4 @@
-/* Green barriers, once and spin locks.
+/* Green barriers and once.
  *
  * Barrier: glibc's struct pthread_barrier { in, current_round, count,
  * shared, out }: pthread_barrier_init (glibc's) sets count and zeroes the
@@ -6,16 +6,10 @@
  * gets PTHREAD_BARRIER_SERIAL_THREAD and releases the others.
  *
  * Once: glibc's pthread_once_t, bit 0 "in progress", bit 1 "done". An
- * initialiser that blocks makes the other callers wait for it.
- *
- * Spin lock: glibc's own trylock and unlock do the work, since the int
- * means different things on different architectures (on x86_64 1 is free).
- * A green thread that finds it held yields until it is free: spinning would
- * never let the holder run. */
+ * initialiser that blocks makes the other callers wait for it. */
 #include <stdint.h>
 
 #include "lock.h"
-#include "real.h"
 #include "wait.h"
 
 struct barrier {
@@ -61,15 +55,5 @@ int gr_once(pthread_once_t *once, void (*init)(void))
 	init();
 	*once = ONCE_DONE;
 	gr_wake_addr(once, 0x7fffffff, GR_BITSET_ANY);
-	return 0;
-}
-
-int gr_spin_lock(pthread_spinlock_t *l, int try_only)
-{
-	while (gr_real.pthread_spin_trylock(l) != 0) {
-		if (try_only)
-			return -EBUSY;
-		gr_yield();
-	}
 	return 0;
 }

@@ -21,6 +21,8 @@ int gr_mutex_consistent(pthread_mutex_t *m);
 /* Robust mutexes a finishing thread still holds pass to their next owner
  * with EOWNERDEAD. */
 void gr_mutex_owner_exit(struct gr_thread *t);
+/* A spin lock: a green thread that finds it held yields (try_only: -EBUSY). */
+int gr_spin_lock(pthread_spinlock_t *l, int try_only);
 
 /* The clock a condition's timed wait uses, as pthread_condattr_setclock
  * left it in the object. */
@@ -38,7 +40,6 @@ int gr_sem_post(sem_t *s);
 /* 1 for the one thread that completed the round, 0 for the others. */
 int gr_barrier_wait(pthread_barrier_t *b);
 int gr_once(pthread_once_t *once, void (*init)(void));
-int gr_spin_lock(pthread_spinlock_t *l, int try_only);
 
 /* Raw futex operations (syscall(SYS_futex)); each returns what the system
  * call would (a count, or -errno). */

@@ -1,12 +1,7 @@
-/* Green barriers and once.
- *
- * Barrier: glibc's struct pthread_barrier { in, current_round, count,
+/* Green barriers: glibc's struct pthread_barrier { in, current_round, count,
  * shared, out }: pthread_barrier_init (glibc's) sets count and zeroes the
  * rest; here `in` counts arrivals of the current round. The last arrival
- * gets PTHREAD_BARRIER_SERIAL_THREAD and releases the others.
- *
- * Once: glibc's pthread_once_t, bit 0 "in progress", bit 1 "done". An
- * initialiser that blocks makes the other callers wait for it. */
+ * gets PTHREAD_BARRIER_SERIAL_THREAD and releases the others. */
 #include <stdint.h>
 
 #include "lock.h"
@@ -39,21 +34,5 @@ int gr_barrier_wait(pthread_barrier_t *pb)
 	unsigned round = b->current_round;
 	while (b->current_round == round)
 		gr_wait_addr(b, GR_BITSET_ANY, GR_WAIT_BARRIER, pb, 0);
-	return 0;
-}
-
-#define ONCE_IN_PROGRESS 1
-#define ONCE_DONE	 2
-
-int gr_once(pthread_once_t *once, void (*init)(void))
-{
-	while (*once & ONCE_IN_PROGRESS)
-		gr_wait_addr(once, GR_BITSET_ANY, GR_WAIT_ONCE, once, 0);
-	if (*once & ONCE_DONE)
-		return 0;
-	*once = ONCE_IN_PROGRESS;
-	init();
-	*once = ONCE_DONE;
-	gr_wake_addr(once, 0x7fffffff, GR_BITSET_ANY);
 	return 0;
 }

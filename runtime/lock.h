@@ -1,5 +1,5 @@
 /* Green pthread locks and waits (mutex.c, cond.c, rwlock.c, sem.c,
- * barrier.c). Each works on the caller's own object, in glibc's layout
+ * barrier.c, once.c). Each works on the caller's own object, in glibc's layout
  * where glibc's initialisers and an object used before the runtime started
  * must keep working, and waits in wait.c's queues. Every function returns
  * 0 or -errno; preload/ turns that into each call's convention. */

@@ -67,7 +67,7 @@ BENCH := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC)) $(BUILD)/bench/micr
 	$(BUILD)/bench/echo_threads $(BUILD)/bench/echo_uv $(BUILD)/bench/echo_load
 
 .PHONY: all test unit integ demo bench install uninstall clean format lint \
-	sanitize valgrind deps-build deps-test deps-demo deps-bench check-symbols \
+	sanitize valgrind memcheck deps-build deps-test deps-demo deps-bench check-symbols \
 	test-aarch64
 
 all: $(LIB) $(CLI)
@@ -185,6 +185,7 @@ test: deps-test
 	$(MAKE) --no-print-directory check-symbols
 	tests/run-cli.sh $(BUILD)
 	$(MAKE) --no-print-directory integ
+	$(MAKE) --no-print-directory memcheck
 	$(MAKE) --no-print-directory test-aarch64
 
 demo: deps-demo
@@ -206,10 +207,22 @@ sanitize: deps-test
 	$(MAKE) --no-print-directory BUILD=build-san OPT=-O1 \
 		SAN='-fsanitize=undefined -fno-sanitize-recover=all' all unit integ
 
-# The unit tests under memcheck, built apart with green stacks registered.
+# The unit tests under memcheck, built apart with green stacks registered;
+# then the integration programs tagged run-also: memcheck.
 valgrind: deps-test
 	$(MAKE) --no-print-directory BUILD=build-vg SAN=-DGR_VALGRIND build-vg/tests/unit/check_greenify
 	CK_TIMEOUT_MULTIPLIER=20 valgrind --error-exitcode=1 -q build-vg/tests/unit/check_greenify
+	$(MAKE) --no-print-directory memcheck
+
+# Integration programs tagged /* run-also: memcheck */, preloaded under
+# valgrind's memcheck with a library of their own whose green stacks are
+# registered with valgrind (a few seconds: part of make test).
+MEMCHECK_INTEG = $(basename $(notdir $(shell grep -l '^/\* run-also: .*memcheck.* \*/$$' \
+	$(INTEG_SRC) $(INTEG_CXX_SRC) /dev/null)))
+memcheck: $(LIB) $(INTEG)
+	$(MAKE) --no-print-directory BUILD=$(BUILD)/vg SAN=-DGR_VALGRIND $(BUILD)/vg/libgreenify.so
+	INTEG_MODES=memcheck INTEG_MEMCHECK_LIB=$(BUILD)/vg/libgreenify.so \
+		tests/run-integ.sh $(BUILD) $(MEMCHECK_INTEG)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/bin

@@ -39,6 +39,8 @@ int gr_sem_post(sem_t *s);
 
 /* 1 for the one thread that completed the round, 0 for the others. */
 int gr_barrier_wait(pthread_barrier_t *b);
+/* Waits until every thread that entered b has left it. */
+int gr_barrier_destroy(pthread_barrier_t *b);
 int gr_once(pthread_once_t *once, void (*init)(void));
 
 /* Raw futex operations (syscall(SYS_futex)); each returns what the system

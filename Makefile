@@ -86,6 +86,10 @@ $(BUILD)/obj/%.c.o: %.c $(wildcard arch/*.h runtime/*.h preload/*.h)
 	$(call say,CC)
 	$(Q)$(CC) $(CFLAGS_LIB) -c $< -o $@
 
+# Unwinding (a C++ exception, cancellation) through an init routine runs
+# pthread_once's cleanup, as in glibc's own build of it.
+$(BUILD)/obj/runtime/once.c.o: CFLAGS_LIB += -fexceptions
+
 $(BUILD)/obj/%.S.o: %.S
 	@mkdir -p $(dir $@)
 	$(call say,AS)

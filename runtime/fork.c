@@ -128,6 +128,7 @@ static void after_fork_child(void)
 	gr_wait_after_fork();
 	gr_pool_after_fork();
 	gr_stack_after_fork();
+	gr_once_after_fork();
 	gr_rt.inside = 0;
 }
 

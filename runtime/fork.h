@@ -39,5 +39,6 @@ void gr_fd_after_fork(void);	  /* fdwait.c: per-fd polls, fds of the dead */
 void gr_wait_after_fork(void);	  /* wait.c: every wait queue */
 void gr_pool_after_fork(void);	  /* pool.c: jobs of the parent's */
 void gr_stack_after_fork(void);	  /* stack.c: the preparer thread is gone */
+void gr_once_after_fork(void);	  /* once.c: glibc's fork generation moved on */
 
 #endif

@@ -42,6 +42,9 @@ int gr_barrier_wait(pthread_barrier_t *b);
 /* Waits until every thread that entered b has left it. */
 int gr_barrier_destroy(pthread_barrier_t *b);
 int gr_once(pthread_once_t *once, void (*init)(void));
+/* t ends without unwinding (main, shared TLS): the controls whose init
+ * routine it was running are reset, as unwinding would have done. */
+void gr_once_thread_exit(struct gr_thread *t);
 
 /* Raw futex operations (syscall(SYS_futex)); each returns what the system
  * call would (a count, or -errno). */

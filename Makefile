@@ -120,7 +120,7 @@ $(BUILD)/tests/integ/%: tests/integ/%.c tests/integ/check.h
 $(BUILD)/tests/integ/%: tests/integ/%.cc tests/integ/check.h
 	@mkdir -p $(dir $@)
 	$(call say,CXX)
-	$(Q)g++ -std=gnu++17 -O1 -g -Wall -Wextra -Werror -pthread -o $@ $<
+	$(Q)g++ -std=gnu++20 -O1 -g -Wall -Wextra -Werror -pthread -o $@ $<
 
 $(BUILD)/tests/integ/%.so: tests/integ/%.c tests/integ/check.h
 	@mkdir -p $(dir $@)

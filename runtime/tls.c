@@ -28,7 +28,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/single_threaded.h>
 #include <linux/futex.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -91,6 +90,7 @@ struct dl_list {
 	struct dl_list *next, *prev;
 };
 static struct dl_list *stack_user;
+static struct dl_list *stack_used; /* GL(dl_stack_used): glibc's own stacks */
 static int *stack_lock;
 static size_t off_cancel;
 #define EXITING_BITMASK 0x10
@@ -207,31 +207,34 @@ static void set_layout(void)
 
 /* glibc's lll_lock and lll_unlock, on GL(dl_stack_cache_lock): 0 free, 1
  * taken, 2 taken with waiters. Whoever else takes it is another OS thread
- * (a dlopen in libuv's pool, say), for microseconds. A lock and its unlock
- * both see the same __libc_single_threaded: it turns false only when this
- * thread creates another. */
-static void stack_list_lock(void)
+ * (a dlopen in libuv's pool, say), for microseconds. Only while there is
+ * one can the lock be contended: every OS thread but the runtime's has a
+ * stack glibc made (the program's threads are green), listed in
+ * GL(dl_stack_used) until it is joined or, detached, until it gave its
+ * stack back, after which it takes the lock no more; and a new one could
+ * only come from this thread or a listed one. Returns whether it locked,
+ * for the unlock (a thread may leave the list in between). */
+static int stack_list_lock(void)
 {
 	int c = 0;
 
-	/* No other OS thread, no other walker (a new one could only come
-	 * from this thread). */
-	if (__libc_single_threaded)
-		return;
+	if (__atomic_load_n(&stack_used->next, __ATOMIC_RELAXED) == stack_used)
+		return 0;
 	if (__atomic_compare_exchange_n(stack_lock, &c, 1, false, __ATOMIC_ACQUIRE,
 					__ATOMIC_RELAXED))
-		return;
+		return 1;
 	if (c != 2)
 		c = __atomic_exchange_n(stack_lock, 2, __ATOMIC_ACQUIRE);
 	while (c != 0) {
 		gr_real.syscall(SYS_futex, stack_lock, FUTEX_WAIT_PRIVATE, 2, NULL, NULL, 0);
 		c = __atomic_exchange_n(stack_lock, 2, __ATOMIC_ACQUIRE);
 	}
+	return 1;
 }
 
-static void stack_list_unlock(void)
+static void stack_list_unlock(int locked)
 {
-	if (__libc_single_threaded)
+	if (!locked)
 		return;
 	if (__atomic_exchange_n(stack_lock, 0, __ATOMIC_RELEASE) > 1)
 		gr_real.syscall(SYS_futex, stack_lock, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
@@ -256,9 +259,9 @@ static void list_unlink(struct dl_list *n)
 /* Takes the block whose struct pthread is at pd off glibc's list. */
 static void unlist(char *pd)
 {
-	stack_list_lock();
+	int locked = stack_list_lock();
 	list_unlink((struct dl_list *)(void *)(pd + off_list));
-	stack_list_unlock();
+	stack_list_unlock(locked);
 }
 
 /* The vector of the block at tp, when it is the one in the block's slot. */
@@ -325,9 +328,9 @@ void *gr_tls_make(char *hi, char **lo)
 	 * either in the image or copied in. */
 	if (stack_user) {
 		*(int *)(pd + off_cancel) = EXITING_BITMASK;
-		stack_list_lock();
+		int locked = stack_list_lock();
 		list_link((struct dl_list *)(void *)(pd + off_list));
-		stack_list_unlock();
+		stack_list_unlock(locked);
 	}
 	if (dtv_slots && *gr_tls_modules <= gr_tls_slot_modules) {
 		dtv_t *d = slot_dtv(tp);
@@ -490,6 +493,7 @@ static void find_stack_list(void)
 	if (p != base_node)
 		goto no;
 	stack_user = head;
+	stack_used = (struct dl_list *)(void *)(rg + used);
 	/* The OS thread's block says "exiting" too: a set*id() called by a
 	 * green thread would signal it, and the OS thread's answer (the
 	 * handler clears the flag of the running block, the caller's) would

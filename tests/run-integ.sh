@@ -97,7 +97,7 @@ if [ -n "$runner" ]; then
 fi
 rustc=${RUSTC:-/usr/bin/rustc}
 cflags="-O1 -g -pthread -Wall -Wextra -Werror -std=gnu11"
-cxxflags="-O1 -g -pthread -Wall -Wextra -Werror -std=gnu++17"
+cxxflags="-O1 -g -pthread -Wall -Wextra -Werror -std=gnu++20"
 rustflags="-O --edition 2021 -C debuginfo=1 -D warnings"
 
 for mode in $modes; do

@@ -130,6 +130,7 @@ static void leave_single_threaded(void)
 {
 	pthread_attr_t attr;
 	pthread_t th;
+	int saved = errno; /* the failed mapping sets it */
 
 	if (pthread_attr_init(&attr) == 0) {
 		if (pthread_attr_setstacksize(&attr, (size_t)1 << 62) == 0 &&
@@ -138,6 +139,7 @@ static void leave_single_threaded(void)
 		pthread_attr_destroy(&attr);
 	}
 	__libc_single_threaded = 0;
+	errno = saved;
 }
 
 int gr_thread_create(const struct gr_create *c, struct gr_thread **out)

@@ -21,7 +21,6 @@
 
 #include "../runtime/clock.h"
 #include "../runtime/signal.h"
-#include "../runtime/fork.h"
 #include "../runtime/timeout.h"
 
 /* Whether attr was given a stack size. pthread_attr_getstacksize reports
@@ -92,12 +91,8 @@ static int create_green(pthread_t *th, const pthread_attr_t *attr, void *(*start
 GR_EXPORT int pthread_create(pthread_t *restrict th, const pthread_attr_t *restrict attr,
 			     void *(*start)(void *), void *restrict arg)
 {
-	if (!gr_green_or_start()) {
-		int err = GR_REAL(pthread_create)(th, attr, start, arg);
-		if (err == 0 && gr_tls_runtime && gr_rt.inside)
-			gr_fork_note_os_thread(*th); /* libuv's pool */
-		return err;
-	}
+	if (!gr_green_or_start())
+		return GR_REAL(pthread_create)(th, attr, start, arg);
 	return create_green(th, attr, start, arg);
 }
 

@@ -56,6 +56,8 @@
 #                                 behave natively
 #   /* run-also: memcheck */      also run in the memcheck mode when it is
 #                                 asked for (both: "disable memcheck")
+#   /* link: FLAGS */             (.c, .cc) link with FLAGS too (-luv: the
+#                                 system's libuv)
 #   /* build-also: shared */      (.c only) also compile the source with
 #                                 -DINTEG_SHARED -shared -fPIC into
 #                                 BUILD_DIR/tests/integ/<name>.so, a library
@@ -256,7 +258,7 @@ build() {
 		fi
 	fi
 	# shellcheck disable=SC2086 # word splitting of the command is intended
-	if ! $compile -o "$bin" "$src" >"$tmp/$name.compiler" 2>&1; then
+	if ! $compile -o "$bin" "$src" $(tag "$src" link) >"$tmp/$name.compiler" 2>&1; then
 		fail "$name" build "${compile%% *} failed" "$tmp/$name.compiler"
 		return 1
 	fi

@@ -11,7 +11,8 @@
 //   3. std::jthread + std::stop_callback: the callback, run by main's
 //      request_stop, sleeps; the thread destroys its stop_callback
 //      meanwhile, which waits until the callback is done (single-threaded,
-//      the callback's end is never signalled: deadlock);
+//      the callback's end is never signalled: deadlock); a jthread's
+//      destructor stops and joins it;
 //   4. std::condition_variable_any waiting with a stop_token wakes at
 //      request_stop; C++20 atomic wait/notify, std::latch, std::barrier,
 //      std::counting_semaphore across threads;
@@ -101,6 +102,17 @@ static void stop_callback_waits()
 	check(t.request_stop(), "jthread: request_stop");
 	t.join();
 	check(done_when_destroyed, "stop_callback: destroyed only after its callback ran");
+
+	std::atomic<bool> saw_stop{ false };
+	{
+		std::jthread j([&](std::stop_token st) {
+			while (!st.stop_requested())
+				std::this_thread::sleep_for(1ms);
+			saw_stop = true;
+		});
+		std::this_thread::sleep_for(10ms);
+	} // the destructor requests a stop and joins
+	check(saw_stop, "jthread: its destructor stops and joins the thread");
 }
 
 static void stop_token_waits()

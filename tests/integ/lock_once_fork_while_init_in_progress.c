@@ -14,6 +14,7 @@
  *      in the parent likewise. */
 #define _GNU_SOURCE
 #include <pthread.h>
+#include <sys/single_threaded.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -93,6 +94,8 @@ static void child(void)
 	MUST(pthread_create(&t, NULL, child_thread, NULL));
 	MUST(pthread_join(t, NULL));
 	CHECK(atomic_load(&child_runs) == 2, "child: a thread of the child runs a routine too");
+	/* glibc's child does not go back to "single-threaded". */
+	CHECK(!__libc_single_threaded, "child: __libc_single_threaded stays false");
 	exit(check_done());
 }
 

@@ -42,6 +42,10 @@ int gr_barrier_wait(pthread_barrier_t *b);
 /* Waits until every thread that entered b has left it. */
 int gr_barrier_destroy(pthread_barrier_t *b);
 int gr_once(pthread_once_t *once, void (*init)(void));
+/* glibc's pthread_once, for a caller that is not green; if the runtime
+ * started inside the routine, green threads waiting for the control wake
+ * when it ends. */
+int gr_once_libc(pthread_once_t *once, void (*init)(void));
 /* t ends without unwinding (main, shared TLS): the controls whose init
  * routine it was running are reset, as unwinding would have done. */
 void gr_once_thread_exit(struct gr_thread *t);

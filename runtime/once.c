@@ -15,7 +15,10 @@
  * next generation (glibc adds 4 in every child), so a control that says
  * "in progress" with an older one is free for the taking. We learn glibc's
  * generation from glibc's own pthread_once, on a control of our own, once
- * per process. */
+ * per process.
+ *
+ * A caller that is not green calls glibc's pthread_once, whose routine may
+ * start the runtime (by creating the first thread): see gr_once_libc. */
 #include <limits.h>
 #include <stdint.h>
 
@@ -108,6 +111,25 @@ int gr_once(pthread_once_t *once, void (*init)(void))
 	*once = ONCE_DONE;
 	gr_wake_addr(once, INT_MAX, GR_BITSET_ANY);
 	return 0;
+}
+
+/* A green thread may wait for the control meanwhile (the routine made the
+ * first thread and waits for it, say), in our queue, where glibc's futex
+ * wake-up at the end does not reach: wake it, whether the routine returned
+ * or unwound. */
+static void wake_green(pthread_once_t **once)
+{
+	if (gr_green())
+		gr_wake_addr(*once, INT_MAX, GR_BITSET_ANY);
+}
+
+int gr_once_libc(pthread_once_t *once, void (*init)(void))
+{
+	pthread_once_t *o __attribute__((cleanup(wake_green))) = once;
+
+	if (!gr_real.pthread_once)
+		gr_real_init(); /* called before anything else was */
+	return gr_real.pthread_once(o, init);
 }
 
 void gr_once_thread_exit(struct gr_thread *t)

@@ -212,32 +212,42 @@ static void set_layout(void)
  * stack glibc made (the program's threads are green), listed in
  * GL(dl_stack_used) until it is joined or, detached, until it gave its
  * stack back, after which it takes the lock no more; and a new one could
- * only come from this thread or a listed one. Returns whether it locked,
- * for the unlock (a thread may leave the list in between). */
-static int stack_list_lock(void)
+ * only come from this thread or a listed one. */
+__attribute__((noinline)) static void stack_list_take(void)
 {
 	int c = 0;
 
-	if (__atomic_load_n(&stack_used->next, __ATOMIC_RELAXED) == stack_used)
-		return 0;
 	if (__atomic_compare_exchange_n(stack_lock, &c, 1, false, __ATOMIC_ACQUIRE,
 					__ATOMIC_RELAXED))
-		return 1;
+		return;
 	if (c != 2)
 		c = __atomic_exchange_n(stack_lock, 2, __ATOMIC_ACQUIRE);
 	while (c != 0) {
 		gr_real.syscall(SYS_futex, stack_lock, FUTEX_WAIT_PRIVATE, 2, NULL, NULL, 0);
 		c = __atomic_exchange_n(stack_lock, 2, __ATOMIC_ACQUIRE);
 	}
+}
+
+__attribute__((noinline)) static void stack_list_give(void)
+{
+	if (__atomic_exchange_n(stack_lock, 0, __ATOMIC_RELEASE) > 1)
+		gr_real.syscall(SYS_futex, stack_lock, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
+/* Returns whether it locked, for the unlock: a thread may leave the list
+ * in between. */
+static inline int stack_list_lock(void)
+{
+	if (__atomic_load_n(&stack_used->next, __ATOMIC_RELAXED) == stack_used)
+		return 0;
+	stack_list_take();
 	return 1;
 }
 
-static void stack_list_unlock(int locked)
+static inline void stack_list_unlock(int locked)
 {
-	if (!locked)
-		return;
-	if (__atomic_exchange_n(stack_lock, 0, __ATOMIC_RELEASE) > 1)
-		gr_real.syscall(SYS_futex, stack_lock, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+	if (locked)
+		stack_list_give();
 }
 
 /* As glibc's list_add and list_del: forward links stay walkable. */
@@ -257,7 +267,7 @@ static void list_unlink(struct dl_list *n)
 }
 
 /* Takes the block whose struct pthread is at pd off glibc's list. */
-static void unlist(char *pd)
+static inline void unlist(char *pd)
 {
 	int locked = stack_list_lock();
 	list_unlink((struct dl_list *)(void *)(pd + off_list));

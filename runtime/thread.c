@@ -4,7 +4,6 @@
 #include <setjmp.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/single_threaded.h>
 #include <unistd.h>
 
 #include "clock.h"
@@ -111,37 +110,6 @@ uintptr_t gr_green_stack_of(const struct gr_thread *t)
 	return hi | (blocks < 4095 ? blocks : 4095);
 }
 
-static void *do_nothing(void *arg)
-{
-	return arg;
-}
-
-/* glibc's __libc_single_threaded says "one thread" until glibc's own
- * pthread_create clears it, and libstdc++ takes single-threaded short cuts
- * on it (function-local statics, stop_token, shared_ptr counts, which need
- * no atomics while one thread runs): it must be false once a second thread
- * exists, before that thread runs. glibc's first pthread_create does more
- * while the flag is still true (it installs the handler of the signal that
- * set*id calls send to every thread), so that is left to glibc: asked for
- * a stack larger than any address space, its pthread_create does that
- * work, clears the flag and fails to map the stack, without making a
- * thread. The flag is cleared here too, whatever glibc did. */
-static void leave_single_threaded(void)
-{
-	pthread_attr_t attr;
-	pthread_t th;
-	int saved = errno; /* the failed mapping sets it */
-
-	if (pthread_attr_init(&attr) == 0) {
-		if (pthread_attr_setstacksize(&attr, (size_t)1 << 62) == 0 &&
-		    gr_real.pthread_create(&th, &attr, do_nothing, NULL) == 0)
-			gr_real.pthread_join(th, NULL);
-		pthread_attr_destroy(&attr);
-	}
-	__libc_single_threaded = 0;
-	errno = saved;
-}
-
 int gr_thread_create(const struct gr_create *c, struct gr_thread **out)
 {
 	struct gr_stack st;
@@ -149,8 +117,6 @@ int gr_thread_create(const struct gr_create *c, struct gr_thread **out)
 	char *hi;
 	int err;
 
-	if (__builtin_expect(__libc_single_threaded, 0))
-		leave_single_threaded();
 	err = gr_stack_alloc(c->stack_size ? c->stack_size : gr_config.stack_size, &st);
 	if (err < 0)
 		return err;

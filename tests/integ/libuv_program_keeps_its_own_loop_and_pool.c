@@ -12,15 +12,20 @@
  *   a repeating timer firing 3 times; a uv_async sent from a plain
  *     pthread;
  * while a pthread calls getaddrinfo() directly (greenify's pool, under the
- * preload) and a ticker keeps running.  uv_queue_work resolves to
+ * preload) and a ticker keeps running.  Then, on the default loop:
+ * uv_spawn of a shell that exits 3 (libuv's SIGCHLD handling), uv_fs_open
+ * and uv_fs_read on the pool, a uv_signal for SIGUSR1 sent by a pthread.  uv_queue_work resolves to
  * libuv.so.1, as natively: nothing of greenify's libuv shows.
  * libuv's pool threads are pthreads of the program: green ones, too. */
 /* link: -luv -ldl */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <netdb.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <string.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include "check.h"
@@ -159,6 +164,79 @@ static void *ticker(void *arg)
 	return NULL;
 }
 
+static int64_t child_status = -1;
+static int child_signal = -1, fs_read = -1, usr1s;
+static uv_fs_t open_req, read_req;
+static char fs_buf[64];
+static uv_buf_t fs_uv_buf;
+
+static void on_child_exit(uv_process_t *p, int64_t status, int term)
+{
+	child_status = status;
+	child_signal = term;
+	uv_close((uv_handle_t *)p, NULL);
+}
+
+static void on_fs_read(uv_fs_t *r)
+{
+	uv_fs_t close_req;
+
+	fs_read = (int)r->result;
+	uv_fs_req_cleanup(r);
+	uv_fs_close(r->loop, &close_req, (uv_file)open_req.result, NULL);
+	uv_fs_req_cleanup(&close_req);
+}
+
+static void on_fs_open(uv_fs_t *r)
+{
+	if (r->result < 0)
+		return;
+	fs_uv_buf = uv_buf_init(fs_buf, sizeof fs_buf);
+	uv_fs_read(r->loop, &read_req, (uv_file)r->result, &fs_uv_buf, 1, 0, on_fs_read);
+}
+
+static void on_usr1(uv_signal_t *s, int signum)
+{
+	if (signum == SIGUSR1)
+		usr1s++;
+	uv_close((uv_handle_t *)s, NULL);
+}
+
+static void *send_usr1(void *arg)
+{
+	(void)arg;
+	sleep_ms(30);
+	kill(getpid(), SIGUSR1);
+	return NULL;
+}
+
+static void default_loop_children_files_signals(void)
+{
+	uv_loop_t *loop = uv_default_loop();
+	uv_process_t proc;
+	uv_process_options_t o;
+	uv_signal_t sig;
+	pthread_t sender;
+	char *args[] = { "/bin/sh", "-c", "exit 3", NULL };
+
+	memset(&o, 0, sizeof o);
+	o.file = args[0];
+	o.args = args;
+	o.exit_cb = on_child_exit;
+	CHECK_ERR(-uv_spawn(loop, &proc, &o), 0, "uv_spawn of a shell");
+	uv_fs_open(loop, &open_req, "/proc/self/stat", O_RDONLY, 0, on_fs_open);
+	uv_signal_init(loop, &sig);
+	uv_signal_start(&sig, on_usr1, SIGUSR1);
+	MUST(pthread_create(&sender, NULL, send_usr1, NULL));
+	uv_run(loop, UV_RUN_DEFAULT);
+	MUST(pthread_join(sender, NULL));
+	uv_fs_req_cleanup(&open_req);
+	CHECK(child_status == 3 && child_signal == 0, "the child's exit callback: status 3");
+	CHECK(fs_read > 0, "uv_fs_open and uv_fs_read on the pool");
+	CHECK(usr1s == 1, "uv_signal: SIGUSR1 from a pthread reached the loop");
+	CHECK_ERR(-uv_loop_close(loop), 0, "the default loop closes");
+}
+
 int main(void)
 {
 	uv_thread_t th[LOOPS - 1];
@@ -203,5 +281,6 @@ int main(void)
 	CHECK(asyncs, "a uv_async sent from a pthread woke every loop");
 	CHECK(atomic_load(&direct_ok) == 10, "getaddrinfo() called directly meanwhile");
 	CHECK(atomic_load(&ticks) > 0, "a ticker ran meanwhile");
+	default_loop_children_files_signals();
 	return check_done();
 }

@@ -18,6 +18,7 @@
  * libuv.so.1, as natively: nothing of greenify's libuv shows.
  * libuv's pool threads are pthreads of the program: green ones, too. */
 /* link: -luv -ldl */
+/* run-also: memcheck */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <netdb.h>

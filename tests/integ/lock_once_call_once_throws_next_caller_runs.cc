@@ -15,6 +15,7 @@
 // Not with shared TLS: libstdc++'s call_once keeps the function it runs in
 // a thread_local, which that mode shares between the threads.
 /* needs: private-tls */
+/* run-also: memcheck */
 #include <atomic>
 #include <chrono>
 #include <cstdio>

@@ -15,6 +15,7 @@
  *      process with exit().
  * With shared TLS (no unwinding: cleanup handlers do not run) the control
  * must be reset all the same. */
+/* run-also: memcheck */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <unistd.h>

@@ -1,6 +1,6 @@
 /* Mutex and spin lock hooks: lock, trylock, timedlock, clocklock, unlock,
- * consistent; spin_lock, spin_trylock. The work is in runtime/mutex.c and
- * runtime/barrier.c; here only libc's conventions: error numbers returned,
+ * consistent; spin_lock, spin_trylock. The work is in runtime/mutex.c;
+ * here only libc's conventions: error numbers returned,
  * errno untouched, the clock of clocklock checked before anything else as
  * glibc does, a timeout looked at only when the caller must wait.
  *

@@ -17,11 +17,11 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/single_threaded.h>
 
 #include "../runtime/cancel.h"
 #include "../runtime/clock.h"
 #include "../runtime/signal.h"
-#include "../runtime/fork.h"
 #include "../runtime/timeout.h"
 
 /* Whether attr was given a stack size. pthread_attr_getstacksize reports
@@ -60,12 +60,26 @@ static int stacksize_was_set(const pthread_attr_t *attr, size_t reported)
 	return reported != dflt;
 }
 
+/* glibc's __libc_single_threaded, as every module but glibc sees it. glibc
+ * clears it only in its own pthread_create, and libstdc++ takes short cuts
+ * on it (a function-local static's guard, stop_token, shared_ptr counts):
+ * it must be false once a second thread exists, before that thread runs.
+ * Defined here, it interposes glibc's, as an executable's copy relocation
+ * would: glibc writes it through its GOT (true at start, false in its
+ * pthread_create), and so do we, at the first green pthread_create. glibc's
+ * internal copy, which its malloc and mutexes read, stays true until glibc
+ * makes an OS thread: one OS thread runs every green thread, and none is
+ * switched inside glibc. */
+GR_EXPORT char __libc_single_threaded = 1;
+
 static int create_green(pthread_t *th, const pthread_attr_t *attr, void *(*start)(void *),
 			void *arg)
 {
 	struct gr_create c = {.start = start, .arg = arg};
 	struct gr_thread *t;
 	int err;
+
+	__libc_single_threaded = 0; /* as glibc's, even if the create fails */
 
 	if (attr) {
 		size_t size;
@@ -92,12 +106,8 @@ static int create_green(pthread_t *th, const pthread_attr_t *attr, void *(*start
 GR_EXPORT int pthread_create(pthread_t *restrict th, const pthread_attr_t *restrict attr,
 			     void *(*start)(void *), void *restrict arg)
 {
-	if (!gr_green_or_start()) {
-		int err = GR_REAL(pthread_create)(th, attr, start, arg);
-		if (err == 0 && gr_tls_runtime && gr_rt.inside)
-			gr_fork_note_os_thread(*th); /* libuv's pool */
-		return err;
-	}
+	if (!gr_green_or_start())
+		return GR_REAL(pthread_create)(th, attr, start, arg);
 	return create_green(th, attr, start, arg);
 }
 

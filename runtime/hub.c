@@ -241,11 +241,3 @@ int gr_rt_after_fork_child(void)
 	return 0;
 }
 
-/* The process is exiting (our library's destructors run before libuv's):
- * from now on every hook calls libc. libuv's own destructor joins its pool
- * threads through pthread mutexes and conditions that those threads wait
- * on for real; green versions would never wake them. */
-__attribute__((destructor)) static void pass_through_at_exit(void)
-{
-	gr_rt.inside = 1;
-}

@@ -1,5 +1,5 @@
 /* Green pthread locks and waits (mutex.c, cond.c, rwlock.c, sem.c,
- * barrier.c). Each works on the caller's own object, in glibc's layout
+ * barrier.c, once.c). Each works on the caller's own object, in glibc's layout
  * where glibc's initialisers and an object used before the runtime started
  * must keep working, and waits in wait.c's queues. Every function returns
  * 0 or -errno; preload/ turns that into each call's convention. */
@@ -24,6 +24,8 @@ int gr_mutex_holder(const pthread_mutex_t *m);
 /* Robust mutexes a finishing thread still holds pass to their next owner
  * with EOWNERDEAD. */
 void gr_mutex_owner_exit(struct gr_thread *t);
+/* A spin lock: a green thread that finds it held yields (try_only: -EBUSY). */
+int gr_spin_lock(pthread_spinlock_t *l, int try_only);
 
 /* The clock a condition's timed wait uses, as pthread_condattr_setclock
  * left it in the object. */
@@ -44,8 +46,16 @@ int gr_sem_post(sem_t *s);
 
 /* 1 for the one thread that completed the round, 0 for the others. */
 int gr_barrier_wait(pthread_barrier_t *b);
+/* Waits until every thread that entered b has left it. */
+int gr_barrier_destroy(pthread_barrier_t *b);
 int gr_once(pthread_once_t *once, void (*init)(void));
-int gr_spin_lock(pthread_spinlock_t *l, int try_only);
+/* glibc's pthread_once, for a caller that is not green; if the runtime
+ * started inside the routine, green threads waiting for the control wake
+ * when it ends. */
+int gr_once_libc(pthread_once_t *once, void (*init)(void));
+/* t ends without unwinding (main, shared TLS): the controls whose init
+ * routine it was running are reset, as unwinding would have done. */
+void gr_once_thread_exit(struct gr_thread *t);
 
 /* Raw futex operations (syscall(SYS_futex)); each returns what the system
  * call would (a count, or -errno). */

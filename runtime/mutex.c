@@ -11,11 +11,17 @@
  *   __kind   the type (glibc's initialisers and pthread_mutex_init set it).
  *   __list   links the robust mutexes a thread holds.
  * Unlocking hands the mutex straight to the oldest waiter: first come,
- * first served, and no thread wakes only to find the mutex taken again. */
+ * first served, and no thread wakes only to find the mutex taken again.
+ *
+ * Spin locks: glibc's own trylock and unlock do the work, since the int
+ * means different things on different architectures (on x86_64 1 is free).
+ * A green thread that finds one held yields until it is free: spinning
+ * would never let the holder run. */
 #include <limits.h>
 
 #include "lock.h"
 #include "log.h"
+#include "real.h"
 #include "wait.h"
 
 #define KIND_MASK      3
@@ -231,4 +237,14 @@ void gr_mutex_owner_exit(struct gr_thread *t)
 			d->__owner = 0;
 		}
 	}
+}
+
+int gr_spin_lock(pthread_spinlock_t *l, int try_only)
+{
+	while (gr_real.pthread_spin_trylock(l) != 0) {
+		if (try_only)
+			return -EBUSY;
+		gr_yield();
+	}
+	return 0;
 }

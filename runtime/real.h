@@ -80,6 +80,7 @@ extern int __register_atfork(void (*prepare)(void), void (*parent)(void), void (
 	X(pthread_spin_lock)                                                                       \
 	X(pthread_spin_trylock)                                                                    \
 	X(pthread_barrier_wait)                                                                    \
+	X(pthread_barrier_destroy)                                                                 \
 	X(pthread_once)                                                                            \
 	X(pthread_key_create)                                                                      \
 	X(pthread_key_delete)                                                                      \

@@ -283,6 +283,7 @@ void gr_thread_exit(void *retval)
 
 	/* As glibc: C++ thread_local destructors, then key destructors
 	 * (both may still lock and wait), then robust mutexes pass on. */
+	gr_once_thread_exit(self);
 	if (self->ctx.tp && self != &gr_main_thread)
 		gr_tls_thread_exit();
 	gr_key_thread_exit(self);

@@ -75,6 +75,8 @@ struct gr_thread {
 	struct gr_thread *joiner;      /* thread parked in join on this one */
 	struct specific *specific;     /* pthread_setspecific values (key.c) */
 	void *robust;		       /* robust mutexes held (mutex.c), newest first */
+	void *onces;		       /* pthread_once routines running (once.c),
+					  innermost first */
 	struct gr_stack stack;	       /* where this block and the stack live */
 	uint64_t sig_pending;	       /* signals pending on this thread (bit sig - 1) */
 	uint64_t sig_mask;	       /* signals this thread blocks (signal.h) */

@@ -17,10 +17,12 @@
 #include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../runtime/clock.h"
 #include "../runtime/signal.h"
+#include "../runtime/foreign.h"
 #include "../runtime/fork.h"
 #include "../runtime/timeout.h"
 
@@ -93,9 +95,16 @@ GR_EXPORT int pthread_create(pthread_t *restrict th, const pthread_attr_t *restr
 			     void *(*start)(void *), void *restrict arg)
 {
 	if (!gr_green_or_start()) {
+		int own = gr_tls_runtime && gr_rt.inside; /* libuv's pool */
+		void *a = arg;
+		if (own && gr_foreign_own_start(&start, &a) < 0)
+			return EAGAIN;
+		arg = a;
 		int err = GR_REAL(pthread_create)(th, attr, start, arg);
-		if (err == 0 && gr_tls_runtime && gr_rt.inside)
-			gr_fork_note_os_thread(*th); /* libuv's pool */
+		if (own && err == 0)
+			gr_fork_note_os_thread(*th);
+		else if (own)
+			free(arg); /* the trampoline's, which never ran */
 		return err;
 	}
 	return create_green(th, attr, start, arg);

@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "foreign.h"
+#include "kwait.h"
 #include "log.h"
 #include "real.h"
 #include "sched.h"
@@ -126,6 +128,8 @@ static void after_fork_child(void)
 	gr_tls_after_fork();
 	gr_fd_after_fork();
 	gr_wait_after_fork();
+	gr_kwait_after_fork();
+	gr_foreign_after_fork();
 	gr_pool_after_fork();
 	gr_stack_after_fork();
 	gr_rt.inside = 0;

@@ -16,7 +16,9 @@
 #include "log.h"
 #include "real.h"
 #include "fdwait.h"
+#include "foreign.h"
 #include "fork.h"
+#include "kwait.h"
 #include "pool.h"
 #include "signal.h"
 #include "tls.h"
@@ -416,8 +418,10 @@ static void hub_main(void *arg)
 			/* With a handler of the program's installed, or a
 			 * sigwait parked, a signal may still wake someone: not
 			 * a deadlock we can prove. */
+			/* Nor while another process or a foreign OS thread
+			 * may still wake one. */
 			if (gr_rt.live_timers == 0 && gr_fd_waiters == 0 && gr_pool_jobs == 0 &&
-			    !gr_signal_can_wake())
+			    !gr_signal_can_wake() && gr_kwaiters == 0 && !gr_foreign)
 				report_deadlock();
 		}
 		gr_rt.inside = 1;
@@ -454,6 +458,9 @@ static int start_loop(void)
 	if (err < 0)
 		goto out_fd;
 	err = gr_signal_init(&gr_rt.loop);
+	if (err < 0)
+		goto out_fd;
+	err = gr_foreign_init(&gr_rt.loop);
 	if (err < 0)
 		goto out_fd;
 	gr_rt.inside = 0;

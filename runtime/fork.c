@@ -16,6 +16,7 @@
 
 #include "foreign.h"
 #include "kwait.h"
+#include "lock.h"
 #include "log.h"
 #include "real.h"
 #include "sched.h"
@@ -129,6 +130,7 @@ static void after_fork_child(void)
 	gr_fd_after_fork();
 	gr_wait_after_fork();
 	gr_kwait_after_fork();
+	gr_mutex_shared_after_fork();
 	gr_foreign_after_fork();
 	gr_pool_after_fork();
 	gr_stack_after_fork();

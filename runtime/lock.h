@@ -22,11 +22,30 @@ int gr_mutex_consistent(pthread_mutex_t *m);
  * with EOWNERDEAD. */
 void gr_mutex_owner_exit(struct gr_thread *t);
 
+/* The way of mutexes another OS thread or process may touch too
+ * (mutex_shared.c), for mutex.c. */
+int gr_mutex_lock_atomic(pthread_mutex_t *m, const struct gr_timeout *to);
+int gr_mutex_unlock_atomic(pthread_mutex_t *m);
+int gr_mutex_consistent_atomic(pthread_mutex_t *m);
+/* Gives m, held by the caller (or a thread that ended), to green waiter w,
+ * whose wait returns result (0, or -EOWNERDEAD). */
+void gr_mutex_hand_over(pthread_mutex_t *m, struct gr_thread *w, int result);
+void gr_mutex_shared_owner_exit(struct gr_thread *t);
+void gr_mutex_shared_after_fork(void);
+/* The green robust list of private robust mutexes (mutex.c). */
+void gr_mutex_robust_add(struct gr_thread *t, pthread_mutex_t *m);
+void gr_mutex_robust_del(struct gr_thread *t, pthread_mutex_t *m);
+
 /* The clock a condition's timed wait uses, as pthread_condattr_setclock
  * left it in the object. */
 clockid_t gr_cond_clock(const pthread_cond_t *c);
 int gr_cond_wait(pthread_cond_t *c, pthread_mutex_t *m, const struct gr_timeout *to);
 int gr_cond_signal(pthread_cond_t *c, int all);
+int gr_cond_destroy(pthread_cond_t *c);
+/* Process-shared conditions, in glibc's algorithm (cond_shared.c). */
+int gr_cond_wait_shared(pthread_cond_t *c, pthread_mutex_t *m, const struct gr_timeout *to);
+int gr_cond_signal_shared(pthread_cond_t *c, int all);
+int gr_cond_destroy_wait(pthread_cond_t *c);
 
 int gr_rwlock_rdlock(pthread_rwlock_t *rw, const struct gr_timeout *to);
 int gr_rwlock_wrlock(pthread_rwlock_t *rw, const struct gr_timeout *to);
@@ -44,5 +63,8 @@ int gr_spin_lock(pthread_spinlock_t *l, int try_only);
  * call would (a count, or -errno). */
 long gr_futex(uint32_t *uaddr, int op, uint32_t val, const struct timespec *timeout,
 	      uint32_t *uaddr2, uint32_t val3);
+/* After a foreign OS thread's futex system call (foreign.h): the green
+ * waiters it may have woken look again. */
+void gr_futex_foreign_woke(uint32_t *uaddr, int op, uint32_t val, uint32_t *uaddr2);
 
 #endif

@@ -42,12 +42,19 @@ static void unlock(void)
 	__atomic_store_n(&ring_lock, 0, __ATOMIC_RELEASE);
 }
 
+static int waits_on_sync(const struct gr_thread *t);
+
 void gr_foreign_on(void)
 {
 	if (gr_foreign)
 		return;
 	gr_log(GR_LOG_DEBUG, "a foreign OS thread may touch private locks: they go atomic");
 	__atomic_store_n(&gr_foreign, 1, __ATOMIC_SEQ_CST);
+	/* Waiters that parked the plain way wait for a hand-over that the
+	 * atomic way does not make: they look again, now the atomic way. */
+	for (struct gr_thread *t = gr_rt.all; t; t = t->all_next)
+		if (t->state == GR_PARKED && t->q_addr && waits_on_sync(t))
+			gr_wake_waiter(t, GR_RECHECK);
 	gr_real.syscall(SYS_futex, &gr_foreign, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
 }
 

@@ -32,6 +32,12 @@ int gr_mutex_consistent_atomic(pthread_mutex_t *m);
 void gr_mutex_hand_over(pthread_mutex_t *m, struct gr_thread *w, int result);
 void gr_mutex_shared_owner_exit(struct gr_thread *t);
 void gr_mutex_shared_after_fork(void);
+/* Which green thread holds a process-shared mutex or write-holds a
+ * process-shared rwlock (whose word names the runtime thread's tid, as
+ * other processes see it): NULL if none. */
+void gr_held_set(const void *obj, struct gr_thread *t);
+struct gr_thread *gr_held_get(const void *obj);
+void gr_held_del(const void *obj);
 /* The green robust list of private robust mutexes (mutex.c). */
 void gr_mutex_robust_add(struct gr_thread *t, pthread_mutex_t *m);
 void gr_mutex_robust_del(struct gr_thread *t, pthread_mutex_t *m);
@@ -50,12 +56,18 @@ int gr_cond_destroy_wait(pthread_cond_t *c);
 int gr_rwlock_rdlock(pthread_rwlock_t *rw, const struct gr_timeout *to);
 int gr_rwlock_wrlock(pthread_rwlock_t *rw, const struct gr_timeout *to);
 int gr_rwlock_unlock(pthread_rwlock_t *rw);
+/* glibc's algorithm, for rwlocks others may use too (rwlock_shared.c). */
+int gr_rwlock_rdlock_shared(pthread_rwlock_t *rw, const struct gr_timeout *to);
+int gr_rwlock_wrlock_shared(pthread_rwlock_t *rw, const struct gr_timeout *to);
+int gr_rwlock_unlock_shared(pthread_rwlock_t *rw);
 
 int gr_sem_wait(sem_t *s, const struct gr_timeout *to);
 int gr_sem_post(sem_t *s);
 
 /* 1 for the one thread that completed the round, 0 for the others. */
 int gr_barrier_wait(pthread_barrier_t *b);
+/* A process-shared barrier, in glibc's algorithm (barrier_shared.c). */
+int gr_barrier_wait_shared(pthread_barrier_t *b);
 int gr_once(pthread_once_t *once, void (*init)(void));
 int gr_spin_lock(pthread_spinlock_t *l, int try_only);
 

@@ -119,7 +119,7 @@ static void klist_del(struct robust_list_head *h, pthread_mutex_t *m)
 /* --- Which green thread holds a process-shared mutex ------------------ */
 
 struct held {
-	pthread_mutex_t *m;
+	const void *m; /* the mutex (or a rwlock's write lock) */
 	struct gr_thread *t;
 };
 
@@ -127,12 +127,12 @@ static struct held *held;     /* open addressing; m NULL: free */
 static struct gr_thread gone; /* the holder of a mutex whose holder ended */
 static size_t held_cap, held_n;
 
-static size_t held_slot(const pthread_mutex_t *m)
+static size_t held_slot(const void *m)
 {
 	return ((uintptr_t)m >> 4) * 0x9e3779b97f4a7c15ull >> 20;
 }
 
-static struct held *held_find(const pthread_mutex_t *m)
+static struct held *held_find(const void *m)
 {
 	if (!held_cap)
 		return NULL;
@@ -144,7 +144,7 @@ static struct held *held_find(const pthread_mutex_t *m)
 	}
 }
 
-static void held_set(pthread_mutex_t *m, struct gr_thread *t)
+void gr_held_set(const void *m, struct gr_thread *t)
 {
 	struct held *h = held_find(m);
 
@@ -165,7 +165,7 @@ static void held_set(pthread_mutex_t *m, struct gr_thread *t)
 		held_n = 0;
 		for (size_t i = 0; i < oc; i++)
 			if (old[i].m)
-				held_set(old[i].m, old[i].t);
+				gr_held_set(old[i].m, old[i].t);
 		free(old);
 	}
 	for (size_t i = held_slot(m) & (held_cap - 1);; i = (i + 1) & (held_cap - 1))
@@ -177,7 +177,7 @@ static void held_set(pthread_mutex_t *m, struct gr_thread *t)
 		}
 }
 
-static void held_del(pthread_mutex_t *m)
+void gr_held_del(const void *m)
 {
 	struct held *h = held_find(m);
 
@@ -201,6 +201,13 @@ static void held_del(pthread_mutex_t *m)
 		held[i] = held[j];
 		i = j;
 	}
+}
+
+struct gr_thread *gr_held_get(const void *m)
+{
+	struct held *h = held_find(m);
+
+	return h ? h->t : NULL;
 }
 
 /* --- Helpers --------------------------------------------------------- */
@@ -259,7 +266,7 @@ static int owner_of(struct __pthread_mutex_s *d, struct gr_thread *t)
 {
 	if (!(d->__kind & PSHARED))
 		return t->owner_id;
-	held_set((pthread_mutex_t *)d, t);
+	gr_held_set((pthread_mutex_t *)d, t);
 	return gr_rt.os_tid;
 }
 
@@ -464,7 +471,7 @@ void gr_mutex_hand_over(pthread_mutex_t *m, struct gr_thread *w, int result)
 	struct __pthread_mutex_s *d = &m->__data;
 
 	if (d->__kind & PSHARED)
-		held_set(m, w);
+		gr_held_set(m, w);
 	else if (d->__kind & ROBUST) {
 		/* A private robust word names its green holder. */
 		uint32_t old = __atomic_load_n(WORD(d), __ATOMIC_RELAXED);
@@ -521,7 +528,7 @@ int gr_mutex_unlock_atomic(pthread_mutex_t *m)
 		klist_pending(h, m);
 		klist_del(h, m);
 		if (shared_kernel_robust(d))
-			held_del(m);
+			gr_held_del(m);
 		else
 			gr_mutex_robust_del(self, m);
 		d->__owner = newowner;
@@ -537,7 +544,7 @@ int gr_mutex_unlock_atomic(pthread_mutex_t *m)
 		return 0;
 	}
 	if (d->__kind & PSHARED)
-		held_del(m);
+		gr_held_del(m);
 	d->__owner = 0;
 	d->__nusers--;
 	release_word(d, 0);
@@ -561,7 +568,7 @@ void gr_mutex_shared_owner_exit(struct gr_thread *t)
 	struct robust_list_head *h = kernel_head();
 
 	for (size_t i = 0; i < held_cap;) {
-		pthread_mutex_t *m = held[i].m;
+		pthread_mutex_t *m = (pthread_mutex_t *)held[i].m;
 		if (!m || held[i].t != t) {
 			i++;
 			continue;
@@ -579,7 +586,7 @@ void gr_mutex_shared_owner_exit(struct gr_thread *t)
 		}
 		klist_pending(h, m);
 		klist_del(h, m);
-		held_del(m); /* slot i now holds the next entry, if any */
+		gr_held_del(m); /* slot i now holds the next entry, if any */
 		d->__nusers--;
 		uint32_t old = __atomic_load_n(WORD(d), __ATOMIC_RELAXED);
 		while (!__atomic_compare_exchange_n(WORD(d), &old,

@@ -88,6 +88,8 @@ static long wake(uint32_t *uaddr, const void *q, int n, uint32_t bitset, int ato
 	long woken = gr_wake_addr(q, n, bitset);
 
 	if (atomic && woken < n) {
+		if (shared)
+			gr_kwait_forget(uaddr);
 		long k = gr_futex_sys(uaddr,
 				      bitset == GR_BITSET_ANY ? FUTEX_WAKE : FUTEX_WAKE_BITSET,
 				      shared, (uint32_t)(n - woken), NULL, NULL, bitset);
@@ -188,6 +190,8 @@ long gr_futex(uint32_t *uaddr, int op, uint32_t val, const struct timespec *time
 		if (atomic && r < local) {
 			/* The kernel's waiters: what is left of both counts. */
 			int kw = r < n ? n - (int)r : 0, km = local - (int)r - kw;
+			if (shared)
+				gr_kwait_forget(uaddr);
 			long k = gr_futex_sys(uaddr, cmd, shared, (uint32_t)kw,
 					      (const void *)(uintptr_t)km, uaddr2, val3);
 			if (k > 0)

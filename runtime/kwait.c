@@ -60,6 +60,7 @@ struct futex_waitv {
 struct rec {
 	struct gr_thread *t; /* the waiter */
 	int kwoke;	     /* woken by the helper's report, not by another */
+	int dropped;	     /* its slot was given up for it (gr_kwait_forget) */
 };
 
 struct slot {
@@ -73,11 +74,15 @@ struct slot {
 };
 
 struct helper {
-	int lock;	     /* spin lock over the slots, ctl, nused */
-	uint32_t ctl;	     /* control futex: bumped when a slot is taken */
-	unsigned nused;	     /* slots taken */
-	int fired;	     /* a slot fired since the loop looked (atomic) */
-	int state;	     /* 0 not started, 1 running, -1 could not start */
+	int lock;	 /* spin lock over the slots, ctl, nused */
+	uint32_t ctl;	 /* control futex: bumped when a slot is taken */
+	unsigned nused;	 /* slots taken */
+	int fired;	 /* a slot fired since the loop looked (atomic) */
+	int state;	 /* 0 not started, 1 running, -1 could not start */
+	uint32_t built;	 /* ctl as of the vector it waits on now (futex) */
+	int want_built;	 /* the runtime waits for built to move */
+	unsigned nwatch; /* the words of that vector */
+	uint32_t *watch[PER_HELPER];
 	struct helper *next; /* the next helper's table */
 	struct slot slot[PER_HELPER];
 };
@@ -165,9 +170,17 @@ static void *helper_main(void *arg)
 			v[n] = (struct futex_waitv){s->val, (uintptr_t)s->uaddr, s->flags, 0};
 			idx[n] = i;
 			gen[n] = s->gen;
+			h->watch[n - 1] = s->uaddr;
 			n++;
 		}
+		h->nwatch = n - 1;
+		__atomic_store_n(&h->built, (uint32_t)v[0].val, __ATOMIC_RELEASE);
+		int tell = h->want_built;
+		h->want_built = 0;
 		unlock(h);
+		if (tell)
+			gr_real.syscall(SYS_futex, &h->built, FUTEX_WAKE_PRIVATE, INT_MAX, NULL,
+					NULL, 0);
 		r = gr_real.syscall(SYS_futex_waitv, v, n, 0, NULL, 0);
 		if (r < 0)
 			r = -errno;
@@ -314,7 +327,7 @@ static int probe_waitv(void)
 int gr_kwait(uint32_t *uaddr, uint32_t val, int shared, const void *key, uint32_t bitset,
 	     enum gr_wait why, void *obj, int64_t deadline)
 {
-	struct rec rec = {gr_rt.cur, 0};
+	struct rec rec = {gr_rt.cur, 0, 0};
 	struct helper *h;
 	struct slot *s = NULL;
 	int saved = errno, r, fired;
@@ -352,13 +365,58 @@ int gr_kwait(uint32_t *uaddr, uint32_t val, int shared, const void *key, uint32_
 	gr_kwaiters--;
 	lock(h);
 	fired = s->fired;
-	s->uaddr = NULL;
-	h->nused--;
+	if (!rec.dropped) {
+		s->uaddr = NULL;
+		h->nused--;
+	}
 	unlock(h);
 	/* The helper took a wake-up for us that we leave unused. */
 	if (fired && !rec.kwoke)
 		gr_futex_wake(uaddr, 1, shared);
 	return r;
+}
+
+void gr_kwait_forget(const uint32_t *uaddr)
+{
+	int saved = errno;
+
+	for (struct helper *h = &first; h; h = h->next) {
+		uint32_t target = 0;
+		int need = 0;
+		if (h->state != 1)
+			continue;
+		lock(h);
+		for (unsigned i = 0; i < PER_HELPER; i++) {
+			struct slot *s = &h->slot[i];
+			/* Its thread was woken already and will not wait here
+			 * again: the slot goes now, not when the thread runs. */
+			if (s->uaddr == uaddr && !s->rec->t->q_addr) {
+				if (s->fired && !s->rec->kwoke)
+					gr_futex_wake((uint32_t *)uaddr, 1,
+						      !(s->flags & FUTEX_PRIVATE_FLAG));
+				s->rec->dropped = 1;
+				s->uaddr = NULL;
+				h->nused--;
+			}
+		}
+		for (unsigned i = 0; i < h->nwatch && !need; i++)
+			need = h->watch[i] == uaddr;
+		if (need) {
+			target = ++h->ctl;
+			h->want_built = 1;
+		}
+		unlock(h);
+		if (!need)
+			continue;
+		gr_futex_wake(&h->ctl, 1, 0);
+		for (;;) {
+			uint32_t b = __atomic_load_n(&h->built, __ATOMIC_ACQUIRE);
+			if ((int32_t)(b - target) >= 0)
+				break;
+			gr_real.syscall(SYS_futex, &h->built, FUTEX_WAIT_PRIVATE, b, NULL, NULL, 0);
+		}
+	}
+	errno = saved;
 }
 
 void gr_kwait_after_fork(void)
@@ -370,6 +428,8 @@ void gr_kwait_after_fork(void)
 		h->state = 0;
 		h->nused = 0;
 		h->fired = 0;
+		h->nwatch = 0;
+		h->want_built = 0;
 		for (unsigned i = 0; i < PER_HELPER; i++)
 			h->slot[i].uaddr = NULL;
 	}

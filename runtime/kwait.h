@@ -35,6 +35,12 @@ long gr_futex_wake(uint32_t *uaddr, int n, int shared);
 long gr_futex_sys(uint32_t *uaddr, int op, int shared, uint32_t val, const void *timeout,
 		  uint32_t *uaddr2, uint32_t val3);
 
+/* Before a wake of uaddr whose count the caller reports (a raw futex's):
+ * the helpers stop waiting on it for green threads already woken, so that
+ * the kernel counts only the waiters it really wakes. Waits a moment for
+ * the helpers to look again, if one of them waits on the word. */
+void gr_kwait_forget(const uint32_t *uaddr);
+
 /* Green threads in gr_kwait now: another process or OS thread may wake
  * them, so their waits are no deadlock (sched.c). */
 extern unsigned gr_kwaiters;

@@ -8,6 +8,7 @@
 
 #include "../runtime/foreign.h"
 
+#include <sched.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <sys/syscall.h>
@@ -31,6 +32,11 @@ GR_EXPORT long syscall(long number, ...)
 			return -1;
 		}
 		return r;
+	}
+	/* A thread of the program's own made with the system call: as clone. */
+	if ((number == SYS_clone && (a[0] & CLONE_VM)) || number == SYS_clone3) {
+		if (gr_green())
+			gr_foreign_on();
 	}
 	if (number == SYS_futex && gr_foreign_thread()) {
 		gr_foreign_enter();

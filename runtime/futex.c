@@ -8,8 +8,7 @@
  * A shared futex may be another process's too: its green waiters also wait
  * in the kernel (kwait.h), and a green wake that finds fewer green waiters
  * than it may wake passes the rest on to the kernel. So does a private one
- * once foreign OS threads may use it (foreign.h); its green waiters stay
- * green, and a foreign wake tells the loop. A requeue of a shared futex
+ * once foreign OS threads may use it (foreign.h). A requeue of such a futex
  * wakes the green waiters it would move (a spurious wake-up, which every
  * futex user allows): their kernel wait is on the first word. A WAKE_OP
  * changes the second word atomically whenever another thread may. */
@@ -22,24 +21,15 @@
 #include "lock.h"
 #include "wait.h"
 
-/* One wait of the green thread: in the kernel too for a shared futex,
- * counted for foreign wakers for a private one they may wake. */
+/* One wait of the green thread: in the kernel too when another process
+ * or an OS thread of ours that is not green may wake the word (a foreign
+ * thread's wake may well be a system call of its own, which no hook sees). */
 static int wait_once(uint32_t *uaddr, const void *q, uint32_t val, uint32_t bitset, int shared,
 		     int64_t deadline)
 {
-	int r;
-
-	if (shared)
-		return gr_kwait(uaddr, val, 1, q, bitset, GR_WAIT_FUTEX, uaddr, deadline);
-	if (!gr_foreign)
-		return gr_wait_addr(q, bitset, GR_WAIT_FUTEX, uaddr, deadline);
-	__atomic_fetch_add(&gr_foreign_parked, 1, __ATOMIC_SEQ_CST);
-	if (__atomic_load_n(uaddr, __ATOMIC_RELAXED) != val)
-		r = -EAGAIN;
-	else
-		r = gr_wait_addr(q, bitset, GR_WAIT_FUTEX, uaddr, deadline);
-	__atomic_fetch_sub(&gr_foreign_parked, 1, __ATOMIC_RELAXED);
-	return r;
+	if (shared || gr_foreign)
+		return gr_kwait(uaddr, val, shared, q, bitset, GR_WAIT_FUTEX, uaddr, deadline);
+	return gr_wait_addr(q, bitset, GR_WAIT_FUTEX, uaddr, deadline);
 }
 
 static long futex_wait(uint32_t *uaddr, const void *q, uint32_t val, const struct timespec *ts,
@@ -88,8 +78,7 @@ static long wake(uint32_t *uaddr, const void *q, int n, uint32_t bitset, int ato
 	long woken = gr_wake_addr(q, n, bitset);
 
 	if (atomic && woken < n) {
-		if (shared)
-			gr_kwait_forget(uaddr);
+		gr_kwait_forget(uaddr);
 		long k = gr_futex_sys(uaddr,
 				      bitset == GR_BITSET_ANY ? FUTEX_WAKE : FUTEX_WAKE_BITSET,
 				      shared, (uint32_t)(n - woken), NULL, NULL, bitset);
@@ -183,15 +172,14 @@ long gr_futex(uint32_t *uaddr, int op, uint32_t val, const struct timespec *time
 	case FUTEX_REQUEUE: {
 		int nmove = (int)(val2 > INT_MAX ? INT_MAX : val2);
 		int local = n > INT_MAX - nmove ? INT_MAX : n + nmove;
-		if (shared)
+		if (atomic)
 			r = gr_wake_addr(q, local, GR_BITSET_ANY);
 		else
 			r = gr_requeue_addr(q, key(uaddr2, op), n, nmove);
 		if (atomic && r < local) {
 			/* The kernel's waiters: what is left of both counts. */
 			int kw = r < n ? n - (int)r : 0, km = local - (int)r - kw;
-			if (shared)
-				gr_kwait_forget(uaddr);
+			gr_kwait_forget(uaddr);
 			long k = gr_futex_sys(uaddr, cmd, shared, (uint32_t)kw,
 					      (const void *)(uintptr_t)km, uaddr2, val3);
 			if (k > 0)

@@ -145,6 +145,7 @@ extern int __register_atfork(void (*prepare)(void), void (*parent)(void), void (
 	X(fsync)                                                                                   \
 	X(fdatasync)                                                                               \
 	X(_Fork)                                                                                   \
+	X(clone)                                                                                   \
 	X(__register_atfork)                                                                       \
 	X(waitpid)                                                                                 \
 	X(wait)                                                                                    \

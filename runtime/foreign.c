@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/syscall.h>
 
+#include "kwait.h"
 #include "log.h"
 #include "real.h"
 #include "sched.h"
@@ -67,6 +68,7 @@ void gr_foreign_enter(void)
 	want_on = 1;
 	unlock();
 	uv_async_send(&loop_wake);
+	gr_hub_poke();
 	while (!__atomic_load_n(&gr_foreign, __ATOMIC_ACQUIRE))
 		gr_real.syscall(SYS_futex, &gr_foreign, FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0);
 	errno = saved;
@@ -89,6 +91,7 @@ void gr_foreign_woke(const void *key, int n)
 	}
 	unlock();
 	uv_async_send(&loop_wake);
+	gr_hub_poke();
 	errno = saved;
 }
 

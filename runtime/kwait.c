@@ -79,6 +79,7 @@ struct helper {
 	unsigned nused;	 /* slots taken */
 	int fired;	 /* a slot fired since the loop looked (atomic) */
 	int state;	 /* 0 not started, 1 running, -1 could not start */
+	int dirty;	 /* slots taken since it was last told to look */
 	uint32_t built;	 /* ctl as of the vector it waits on now (futex) */
 	int want_built;	 /* the runtime waits for built to move */
 	unsigned nwatch; /* the words of that vector */
@@ -88,6 +89,8 @@ struct helper {
 };
 
 unsigned gr_kwaiters;
+uint32_t gr_hub_word;	 /* bumped to end the hub's own wait (futex) */
+static int hub_sleeping; /* the hub waits on the words itself */
 
 static struct helper first;  /* more are allocated, once, past 127 waiters */
 static uv_async_t loop_wake; /* the helpers' report to the loop */
@@ -163,7 +166,11 @@ static void *helper_main(void *arg)
 		lock(h);
 		v[0] = (struct futex_waitv){h->ctl, (uintptr_t)&h->ctl,
 					    FUTEX_32 | FUTEX_PRIVATE_FLAG, 0};
-		for (unsigned i = 0; i < PER_HELPER; i++) {
+		/* While the hub waits on the words itself, the helper
+		 * keeps out of the way: a wake-up the kernel gave to it
+		 * would take the long way round. */
+		int hub = __atomic_load_n(&hub_sleeping, __ATOMIC_ACQUIRE);
+		for (unsigned i = 0; i < PER_HELPER && !hub; i++) {
 			struct slot *s = &h->slot[i];
 			if (!s->uaddr || s->fired)
 				continue;
@@ -219,6 +226,7 @@ static void *helper_main(void *arg)
 		if (any) {
 			__atomic_store_n(&h->fired, 1, __ATOMIC_RELEASE);
 			uv_async_send(&loop_wake);
+			gr_hub_poke();
 		}
 	}
 	return NULL;
@@ -357,9 +365,8 @@ int gr_kwait(uint32_t *uaddr, uint32_t val, int shared, const void *key, uint32_
 	s->rec = &rec;
 	__atomic_store_n(&s->uaddr, uaddr, __ATOMIC_RELEASE);
 	h->nused++;
-	h->ctl++;
+	h->dirty = 1; /* told when the hub runs the loop (gr_kwait_before_loop) */
 	unlock(h);
-	gr_futex_wake(&h->ctl, 1, 0);
 	gr_kwaiters++;
 	r = gr_wait_addr(key, bitset, why, obj, deadline);
 	gr_kwaiters--;
@@ -374,6 +381,123 @@ int gr_kwait(uint32_t *uaddr, uint32_t val, int shared, const void *key, uint32_
 	if (fired && !rec.kwoke)
 		gr_futex_wake(uaddr, 1, shared);
 	return r;
+}
+
+void gr_hub_poke(void)
+{
+	__atomic_fetch_add(&gr_hub_word, 1, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&hub_sleeping, __ATOMIC_SEQ_CST))
+		gr_real.syscall(SYS_futex, &gr_hub_word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
+/* Tells a helper to build its vector again. */
+static void poke(struct helper *h)
+{
+	lock(h);
+	h->ctl++;
+	h->dirty = 0;
+	unlock(h);
+	gr_futex_wake(&h->ctl, 1, 0);
+}
+
+void gr_kwait_before_loop(void)
+{
+	for (struct helper *h = &first; h; h = h->next)
+		if (h->state == 1 && __atomic_load_n(&h->dirty, __ATOMIC_RELAXED))
+			poke(h);
+}
+
+int gr_kwait_idle(int64_t deadline)
+{
+	struct futex_waitv v[PER_HELPER + 2];
+	struct slot *slot[PER_HELPER + 2];
+	struct timespec ts;
+	unsigned n = 2;
+	long r;
+	int saved = errno;
+
+	if (gr_kwaiters == 0 || gr_kwaiters > PER_HELPER)
+		return 0;
+	__atomic_store_n(&hub_sleeping, 1, __ATOMIC_SEQ_CST);
+	v[0] = (struct futex_waitv){__atomic_load_n(&gr_hub_word, __ATOMIC_SEQ_CST),
+				    (uintptr_t)&gr_hub_word, FUTEX_32 | FUTEX_PRIVATE_FLAG, 0};
+	/* A signal handler's trampoline sets it, and the restarted wait
+	 * then finds it changed. */
+	v[1] = (struct futex_waitv){0, (uintptr_t)&gr_rt.sig_pending, FUTEX_32 | FUTEX_PRIVATE_FLAG,
+				    0};
+	for (struct helper *h = &first; h; h = h->next) {
+		if (h->state != 1)
+			continue;
+		int busy = 0;
+		lock(h);
+		for (unsigned i = 0; i < PER_HELPER; i++) {
+			struct slot *s = &h->slot[i];
+			if (!s->uaddr || s->fired || s->rec->kwoke || !s->rec->t->q_addr)
+				continue;
+			if (n == PER_HELPER + 2) {
+				busy = 1;
+				break;
+			}
+			v[n] = (struct futex_waitv){s->val, (uintptr_t)s->uaddr, s->flags, 0};
+			slot[n++] = s;
+		}
+		int watching = h->nwatch > 0;
+		unlock(h);
+		if (busy || __atomic_load_n(&h->fired, __ATOMIC_ACQUIRE) ||
+		    __atomic_load_n(&gr_rt.sig_pending, __ATOMIC_RELAXED)) {
+			__atomic_store_n(&hub_sleeping, 0, __ATOMIC_SEQ_CST);
+			errno = saved;
+			return 0;
+		}
+		if (watching)
+			poke(h); /* out of the way, and dirty again below */
+	}
+	if (deadline) {
+		ts.tv_sec = deadline / GR_NSEC;
+		ts.tv_nsec = deadline % GR_NSEC;
+	}
+	r = gr_real.syscall(SYS_futex_waitv, v, n, 0, deadline ? &ts : NULL, CLOCK_MONOTONIC);
+	if (r < 0)
+		r = -errno;
+	__atomic_store_n(&hub_sleeping, 0, __ATOMIC_SEQ_CST);
+	/* News for the loop, or only for green waiters? */
+	int loop_news = r == 0 || r == 1 || r == -EINTR ||
+			__atomic_load_n(&gr_hub_word, __ATOMIC_SEQ_CST) != (uint32_t)v[0].val ||
+			__atomic_load_n(&gr_rt.sig_pending, __ATOMIC_RELAXED);
+	/* As the helper does: the reported word and every changed one. */
+	for (unsigned k = 2; k < n; k++) {
+		struct slot *s = slot[k];
+		const uint32_t *w = (const uint32_t *)(uintptr_t)v[k].uaddr;
+		if (r == (long)k || r == -EFAULT ||
+		    __atomic_load_n(w, __ATOMIC_RELAXED) != (uint32_t)v[k].val) {
+			s->rec->kwoke = 1;
+			gr_wake_waiter(s->rec->t, GR_RECHECK);
+		}
+	}
+	for (struct helper *h = &first; h; h = h->next)
+		if (h->state == 1)
+			h->dirty = 1;
+	errno = saved;
+	return loop_news ? 1 : 2;
+}
+
+void gr_kwait_check(void)
+{
+	for (struct helper *h = &first; h; h = h->next) {
+		if (h->state != 1 || !h->nused)
+			continue;
+		lock(h);
+		for (unsigned i = 0; i < PER_HELPER; i++) {
+			struct slot *s = &h->slot[i];
+			if (!s->uaddr || s->rec->kwoke || !s->rec->t->q_addr)
+				continue;
+			if (s->fired || __atomic_load_n(s->uaddr, __ATOMIC_RELAXED) != s->val) {
+				s->rec->kwoke = 1;
+				gr_wake_waiter(s->rec->t, GR_RECHECK);
+			}
+		}
+		unlock(h);
+	}
 }
 
 void gr_kwait_forget(const uint32_t *uaddr)

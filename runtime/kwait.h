@@ -41,6 +41,23 @@ long gr_futex_sys(uint32_t *uaddr, int op, int shared, uint32_t val, const void 
  * the helpers to look again, if one of them waits on the word. */
 void gr_kwait_forget(const uint32_t *uaddr);
 
+/* The hub, with nothing runnable: when the loop has nothing to watch but
+ * the timers (no fd, no pool job, no sigwait), it waits on the words of the
+ * kernel-visible waiters itself, until deadline (0: none), a signal, or a
+ * report of the helpers' or foreign threads' (gr_hub_poke). Saves the
+ * helper's hop and the loop's wake-up on every wait for another process.
+ * 0 if it did not wait (then the caller calls gr_kwait_before_loop and
+ * blocks in the loop); 1 if it waited and the loop may have news (run it
+ * without blocking); 2 if only green waiters were woken. */
+int gr_kwait_idle(int64_t deadline);
+/* Before the loop blocks: helpers told of the waiters taken since. */
+void gr_kwait_before_loop(void);
+/* A visit of the hub between threads: waiters whose word changed wake. */
+void gr_kwait_check(void);
+/* Ends the hub's own wait of gr_kwait_idle (any thread, after it has
+ * queued its news for the loop). */
+void gr_hub_poke(void);
+
 /* Green threads in gr_kwait now: another process or OS thread may wake
  * them, so their waits are no deadlock (sched.c). */
 extern unsigned gr_kwaiters;

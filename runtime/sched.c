@@ -407,6 +407,16 @@ static void report_deadlock(void)
 	}
 }
 
+/* Whether the loop watches nothing but the timerfd (the one handle that
+ * keeps it alive), so that the hub may wait on futex words itself instead
+ * (kwait.h): no fd, no pool job, no sigwait, no signal pending. */
+static int hub_may_wait_itself(void)
+{
+	return gr_rt.loop.active_handles <= 1 && gr_rt.loop.active_reqs.count == 0 &&
+	       gr_fd_waiters == 0 && gr_pool_jobs == 0 && !gr_sigwait_parked() &&
+	       !gr_rt.sig_pending;
+}
+
 static void hub_main(void *arg)
 {
 	(void)arg;
@@ -424,8 +434,29 @@ static void hub_main(void *arg)
 			    !gr_signal_can_wake() && gr_kwaiters == 0 && !gr_foreign)
 				report_deadlock();
 		}
+		uv_run_mode mode = block ? UV_RUN_ONCE : UV_RUN_NOWAIT;
+		int run = 1;
+		if (gr_kwaiters) {
+			/* Waiters for other processes (kwait.h): the hub waits
+			 * on their words itself when it may, the helpers do
+			 * while the loop blocks, and a visit between threads
+			 * looks at the words. */
+			const struct gr_tentry *e = timers_top();
+			int idle = block && hub_may_wait_itself()
+					   ? gr_kwait_idle(e ? e->deadline : 0)
+					   : 0;
+			if (idle) {
+				mode = UV_RUN_NOWAIT;
+				run = idle == 1;
+			} else if (block) {
+				gr_kwait_before_loop();
+			} else {
+				gr_kwait_check();
+			}
+		}
 		gr_rt.inside = 1;
-		uv_run(&gr_rt.loop, block ? UV_RUN_ONCE : UV_RUN_NOWAIT);
+		if (run)
+			uv_run(&gr_rt.loop, mode);
 		gr_rt.inside = 0;
 		if (gr_rt.sig_pending)
 			gr_signal_dispatch();

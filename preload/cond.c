@@ -16,24 +16,33 @@
 /* A foreign thread's wait unlocks the mutex inside glibc: its green
  * waiters look again (those of a mutex held by a foreign thread wait in
  * the kernel too, and glibc's unlock wakes them). */
+static __attribute__((noinline)) void foreign_wait(pthread_mutex_t *m)
+{
+	if (gr_foreign_thread()) {
+		gr_foreign_enter();
+		gr_foreign_woke(&m->__data.__lock, 1);
+	}
+}
+
 #define FOREIGN_WAIT(call)                                                                         \
 	do {                                                                                       \
-		if (gr_foreign_thread()) {                                                         \
-			gr_foreign_enter();                                                        \
-			gr_foreign_woke(&m->__data.__lock, 1);                                     \
-		}                                                                                  \
+		foreign_wait(m);                                                                   \
 		return call;                                                                       \
 	} while (0)
 
-#define FOREIGN_SIGNAL(call, n)                                                                    \
-	do {                                                                                       \
-		if (!gr_foreign_thread())                                                          \
-			return call;                                                               \
-		gr_foreign_enter();                                                                \
-		int r_ = call;                                                                     \
-		gr_foreign_woke(c, n);                                                             \
-		return r_;                                                                         \
-	} while (0)
+/* Not green: glibc's signal, and for a foreign thread the news for green
+ * waiters. Out of line, away from the green path. */
+static __attribute__((noinline)) int signal_real(pthread_cond_t *c, int all)
+{
+	int foreign = gr_foreign_thread(), r;
+
+	if (foreign)
+		gr_foreign_enter();
+	r = all ? GR_REAL(pthread_cond_broadcast)(c) : GR_REAL(pthread_cond_signal)(c);
+	if (foreign)
+		gr_foreign_woke(c, all ? INT_MAX : 1);
+	return r;
+}
 
 static int wait_green(pthread_cond_t *c, pthread_mutex_t *m, const struct gr_timeout *to)
 {
@@ -80,14 +89,14 @@ GR_EXPORT int pthread_cond_clockwait(pthread_cond_t *restrict c, pthread_mutex_t
 GR_EXPORT int pthread_cond_signal(pthread_cond_t *c)
 {
 	if (!gr_green())
-		FOREIGN_SIGNAL(GR_REAL(pthread_cond_signal)(c), 1);
+		return signal_real(c, 0);
 	return -gr_cond_signal(c, 0);
 }
 
 GR_EXPORT int pthread_cond_broadcast(pthread_cond_t *c)
 {
 	if (!gr_green())
-		FOREIGN_SIGNAL(GR_REAL(pthread_cond_broadcast)(c), INT_MAX);
+		return signal_real(c, 1);
 	return -gr_cond_signal(c, 1);
 }
 

@@ -33,11 +33,6 @@ GR_EXPORT long syscall(long number, ...)
 		}
 		return r;
 	}
-	/* A thread of the program's own made with the system call: as clone. */
-	if ((number == SYS_clone && (a[0] & CLONE_VM)) || number == SYS_clone3) {
-		if (gr_green())
-			gr_foreign_on();
-	}
 	if (number == SYS_futex && gr_foreign_thread()) {
 		gr_foreign_enter();
 		long r = GR_REAL(syscall)(number, a[0], a[1], a[2], a[3], a[4], a[5]);
@@ -45,5 +40,8 @@ GR_EXPORT long syscall(long number, ...)
 				      (uint32_t *)a[4]);
 		return r;
 	}
+	/* A thread of the program's own made with the system call: as clone. */
+	if (((number == SYS_clone && (a[0] & CLONE_VM)) || number == SYS_clone3) && gr_green())
+		gr_foreign_on();
 	return GR_REAL(syscall)(number, a[0], a[1], a[2], a[3], a[4], a[5]);
 }

@@ -65,16 +65,22 @@ GR_EXPORT int pthread_mutex_clocklock(pthread_mutex_t *restrict m, clockid_t clk
 	return lock_green(m, &to);
 }
 
+/* Not green: glibc's unlock, and for a foreign thread the news for green
+ * waiters. Out of line, away from the green path. */
+static __attribute__((noinline)) int unlock_real(pthread_mutex_t *m)
+{
+	if (!gr_foreign_thread())
+		return GR_REAL(pthread_mutex_unlock)(m);
+	gr_foreign_enter();
+	int r = GR_REAL(pthread_mutex_unlock)(m);
+	gr_foreign_woke(&m->__data.__lock, 1);
+	return r;
+}
+
 GR_EXPORT int pthread_mutex_unlock(pthread_mutex_t *m)
 {
-	if (!gr_green()) {
-		if (!gr_foreign_thread())
-			return GR_REAL(pthread_mutex_unlock)(m);
-		gr_foreign_enter();
-		int r = GR_REAL(pthread_mutex_unlock)(m);
-		gr_foreign_woke(&m->__data.__lock, 1);
-		return r;
-	}
+	if (!gr_green())
+		return unlock_real(m);
 	return -gr_mutex_unlock(m);
 }
 

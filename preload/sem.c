@@ -84,15 +84,21 @@ GR_EXPORT int sem_clockwait(sem_t *restrict s, clockid_t clk,
 	return result(cancellable_wait(s, &to));
 }
 
+/* Not green: glibc's post, and for a foreign thread the news for green
+ * waiters. Out of line, away from the green path. */
+static __attribute__((noinline)) int post_real(sem_t *s)
+{
+	if (!gr_foreign_thread())
+		return GR_REAL(sem_post)(s);
+	gr_foreign_enter();
+	int r = GR_REAL(sem_post)(s);
+	gr_foreign_woke(s, 1);
+	return r;
+}
+
 GR_EXPORT int sem_post(sem_t *s)
 {
-	if (!gr_green()) {
-		if (!gr_foreign_thread())
-			return GR_REAL(sem_post)(s);
-		gr_foreign_enter();
-		int r = GR_REAL(sem_post)(s);
-		gr_foreign_woke(s, 1);
-		return r;
-	}
+	if (!gr_green())
+		return post_real(s);
 	return result(gr_sem_post(s));
 }

@@ -26,19 +26,17 @@ clockid_t gr_cond_clock(const pthread_cond_t *c)
 	return (c->__data.__wrefs & COND_CLOCK_MONOTONIC) ? CLOCK_MONOTONIC : CLOCK_REALTIME;
 }
 
-int gr_cond_wait(pthread_cond_t *c, pthread_mutex_t *m, const struct gr_timeout *to)
+/* The wait itself; counted: in gr_foreign_parked meanwhile, from before
+ * the unlock, so that a foreign signal that follows it sees us
+ * (foreign.h). */
+static inline __attribute__((always_inline)) int
+wait_green(pthread_cond_t *c, pthread_mutex_t *m, const struct gr_timeout *to, int counted)
 {
 	int64_t deadline = 0;
-	int waited, r, counted = 0;
+	int waited, r;
 
-	if (__builtin_expect(c->__data.__wrefs & COND_SHARED, 0))
-		return gr_cond_wait_shared(c, m, to);
-	if (__builtin_expect(gr_foreign, 0)) {
-		/* Counted before the unlock: a foreign signal that follows
-		 * it sees us (foreign.h). */
+	if (counted)
 		__atomic_fetch_add(&gr_foreign_parked, 1, __ATOMIC_SEQ_CST);
-		counted = 1;
-	}
 	r = gr_mutex_unlock(m);
 	if (r < 0) {
 		if (counted)
@@ -66,16 +64,41 @@ int gr_cond_wait(pthread_cond_t *c, pthread_mutex_t *m, const struct gr_timeout 
 	return waited == -ETIMEDOUT ? -ETIMEDOUT : 0;
 }
 
+static __attribute__((noinline)) int wait_slow(pthread_cond_t *c, pthread_mutex_t *m,
+					       const struct gr_timeout *to)
+{
+	if (c->__data.__wrefs & COND_SHARED)
+		return gr_cond_wait_shared(c, m, to);
+	return wait_green(c, m, to, 1);
+}
+
+int gr_cond_wait(pthread_cond_t *c, pthread_mutex_t *m, const struct gr_timeout *to)
+{
+	if (__builtin_expect((c->__data.__wrefs & COND_SHARED) | gr_foreign, 0))
+		return wait_slow(c, m, to);
+	return wait_green(c, m, to, 0);
+}
+
+/* A process-shared condition, or waiters in glibc's own wait (foreign
+ * threads): __wrefs says either. */
+static int signal_slow(pthread_cond_t *c, int all, unsigned wrefs)
+{
+	if (wrefs & COND_SHARED)
+		return gr_cond_signal_shared(c, all);
+	gr_wake_addr(c, all ? 0x7fffffff : 1, GR_BITSET_ANY);
+	if (wrefs >> 3)
+		return all ? -gr_real.pthread_cond_broadcast(c) : -gr_real.pthread_cond_signal(c);
+	return 0;
+}
+
 int gr_cond_signal(pthread_cond_t *c, int all)
 {
 	unsigned wrefs = __atomic_load_n(&c->__data.__wrefs, __ATOMIC_RELAXED);
 
-	if (__builtin_expect(wrefs & COND_SHARED, 0))
-		return gr_cond_signal_shared(c, all);
+	/* Anything but the clock bit. */
+	if (__builtin_expect(wrefs & ~(unsigned)COND_CLOCK_MONOTONIC, 0))
+		return signal_slow(c, all, wrefs);
 	gr_wake_addr(c, all ? 0x7fffffff : 1, GR_BITSET_ANY);
-	/* Waiters in glibc's own wait: foreign threads. */
-	if (__builtin_expect(wrefs >> 3, 0))
-		return all ? -gr_real.pthread_cond_broadcast(c) : -gr_real.pthread_cond_signal(c);
 	return 0;
 }
 

@@ -36,13 +36,13 @@
 
 /* 1 once a foreign OS thread may touch private objects (set once, never
  * cleared: a fork child keeps it, harmlessly). */
-extern int gr_foreign;
+extern int gr_foreign __attribute__((visibility("hidden"))); /* no GOT load on the fast paths */
 
 /* Green threads now parked on private objects in the atomic way: a foreign
  * waker tells the loop only while there are some. Changed with sequentially
  * consistent atomics, as a waiter re-checks its object after counting
  * itself (and a waker counts after changing the object). */
-extern int gr_foreign_parked;
+extern int gr_foreign_parked __attribute__((visibility("hidden")));
 
 /* The calling OS thread is one the runtime made for itself (libuv's pool,
  * the futex helpers). */

@@ -29,7 +29,7 @@
 
 static inline int atomic_way(const struct __pthread_mutex_s *d)
 {
-	return __builtin_expect(gr_foreign || (d->__kind & PSHARED), 0);
+	return __builtin_expect((d->__kind & PSHARED) | gr_foreign, 0);
 }
 
 #define KIND_MASK      3

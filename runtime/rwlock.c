@@ -17,7 +17,7 @@
 
 static inline int atomic_way(const pthread_rwlock_t *rw)
 {
-	return __builtin_expect(gr_foreign || rw->__data.__shared, 0);
+	return __builtin_expect(rw->__data.__shared | gr_foreign, 0);
 }
 
 #define WRLOCKED     2u

@@ -119,7 +119,7 @@ int gr_sem_wait(sem_t *s, const struct gr_timeout *to)
 	int r;
 
 	for (;;) {
-		if (__builtin_expect(gr_foreign || SEM_SHARED(s), 0))
+		if (__builtin_expect(PRIVATE(s) | gr_foreign, 0))
 			return SEM_SHARED(s) ? wait_shared(s, to) : wait_atomic(s, to);
 		if (VALUE(s) > 0) {
 			VALUE(s)--;
@@ -157,7 +157,7 @@ int gr_sem_post(sem_t *s)
 {
 	int more;
 
-	if (__builtin_expect(gr_foreign || SEM_SHARED(s), 0))
+	if (__builtin_expect(PRIVATE(s) | gr_foreign, 0))
 		return post_atomic(s);
 	if (gr_wake_first(s, 0, &more))
 		return 0;

@@ -153,8 +153,8 @@ static void *helper_main(void *arg)
 {
 	struct helper *h = arg;
 	struct futex_waitv v[PER_HELPER + 1];
-	unsigned idx[PER_HELPER + 1];
-	uint32_t gen[PER_HELPER + 1];
+	unsigned idx[PER_HELPER + 1] = {0};
+	uint32_t gen[PER_HELPER + 1] = {0};
 	struct slot fwd[PER_HELPER];
 
 	gr_tls_own_thread = 1;

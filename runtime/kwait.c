@@ -345,11 +345,17 @@ int gr_kwait(uint32_t *uaddr, uint32_t val, int shared, const void *key, uint32_
 	h = probe_waitv() ? helper_with_room() : NULL;
 	errno = saved;
 	if (!h) {
-		/* Look again soon: a spurious wake-up, as futex waits allow. */
-		int64_t soon = gr_now() + POLL_NS;
-		r = gr_wait_addr(key, bitset, why, obj,
-				 deadline && deadline < soon ? deadline : soon);
-		return r == -ETIMEDOUT && (!deadline || deadline > soon) ? GR_RECHECK : r;
+		/* Look at the word every millisecond: a wake-up that leaves
+		 * it as it was goes unseen; every glibc protocol changes it. */
+		for (;;) {
+			int64_t soon = gr_now() + POLL_NS;
+			int last = deadline && deadline <= soon;
+			r = gr_wait_addr(key, bitset, why, obj, last ? deadline : soon);
+			if (r != -ETIMEDOUT || last)
+				return r;
+			if (__atomic_load_n(uaddr, __ATOMIC_ACQUIRE) != val)
+				return GR_RECHECK;
+		}
 	}
 	lock(h);
 	for (unsigned i = 0; i < PER_HELPER; i++)

@@ -70,8 +70,15 @@ static struct robust_list_head *kernel_head(void)
 		int saved = errno;
 		long off = (long)offsetof(struct __pthread_mutex_s, __lock) -
 			   (long)offsetof(struct __pthread_mutex_s, __list.__next);
-		if (gr_real.syscall(SYS_get_robust_list, 0, &h, &len) == 0 && h &&
-		    len == sizeof(*h) && h->futex_offset == off)
+		if (gr_real.syscall(SYS_get_robust_list, 0, &h, &len) != 0 || len != sizeof(*h))
+			h = NULL;
+		/* A fork child of a green thread: glibc registered that
+		 * thread's block, whose futex_offset it did not set (it
+		 * expects the parent's value there); an empty list is ours to
+		 * complete. */
+		if (h && h->futex_offset == 0 && h->list.next == &h->list)
+			h->futex_offset = off;
+		if (h && h->futex_offset == off)
 			khead = h;
 		else
 			gr_log(GR_LOG_WARN, "no robust list of glibc's on the runtime thread: a "
@@ -565,6 +572,8 @@ int gr_mutex_consistent_atomic(pthread_mutex_t *m)
  * does for a dying thread, each passes to a waiter with EOWNERDEAD. */
 void gr_mutex_shared_owner_exit(struct gr_thread *t)
 {
+	if (!held_n)
+		return; /* the common case: no process-shared mutex is held */
 	struct robust_list_head *h = kernel_head();
 
 	for (size_t i = 0; i < held_cap;) {
@@ -601,6 +610,10 @@ void gr_mutex_shared_owner_exit(struct gr_thread *t)
 
 void gr_mutex_shared_after_fork(void)
 {
+	/* The child's OS thread has a robust list of its own (glibc
+	 * registered it anew). */
+	khead = NULL;
+	khead_known = 0;
 	/* glibc's child starts with an empty robust list: the parent's
 	 * mutexes are not the child's. */
 	held_n = 0;

@@ -332,6 +332,22 @@ static int probe_waitv(void)
 	return !no_waitv;
 }
 
+/* Without a helper: look at the word every millisecond. A wake-up that
+ * leaves it as it was goes unseen; every glibc protocol changes it. */
+static int poll_wait(const uint32_t *uaddr, uint32_t val, const void *key, uint32_t bitset,
+		     enum gr_wait why, void *obj, int64_t deadline)
+{
+	for (;;) {
+		int64_t soon = gr_now() + POLL_NS;
+		int last = deadline && deadline <= soon;
+		int r = gr_wait_addr(key, bitset, why, obj, last ? deadline : soon);
+		if (r != -ETIMEDOUT || last)
+			return r;
+		if (__atomic_load_n(uaddr, __ATOMIC_ACQUIRE) != val)
+			return GR_RECHECK;
+	}
+}
+
 int gr_kwait(uint32_t *uaddr, uint32_t val, int shared, const void *key, uint32_t bitset,
 	     enum gr_wait why, void *obj, int64_t deadline)
 {
@@ -344,19 +360,8 @@ int gr_kwait(uint32_t *uaddr, uint32_t val, int shared, const void *key, uint32_
 		return -EAGAIN;
 	h = probe_waitv() ? helper_with_room() : NULL;
 	errno = saved;
-	if (!h) {
-		/* Look at the word every millisecond: a wake-up that leaves
-		 * it as it was goes unseen; every glibc protocol changes it. */
-		for (;;) {
-			int64_t soon = gr_now() + POLL_NS;
-			int last = deadline && deadline <= soon;
-			r = gr_wait_addr(key, bitset, why, obj, last ? deadline : soon);
-			if (r != -ETIMEDOUT || last)
-				return r;
-			if (__atomic_load_n(uaddr, __ATOMIC_ACQUIRE) != val)
-				return GR_RECHECK;
-		}
-	}
+	if (!h)
+		return poll_wait(uaddr, val, key, bitset, why, obj, deadline);
 	lock(h);
 	for (unsigned i = 0; i < PER_HELPER; i++)
 		if (!h->slot[i].uaddr) {

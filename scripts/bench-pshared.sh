@@ -6,7 +6,9 @@
 #   - the private lock handoffs of bench-locks.sh (handoff cond / sem,
 #     contended plain / yield) with this library and, when BASE_LIB names
 #     another build of it (say, main's), with that one too, run in turn so
-#     that load on the machine hits both alike.
+#     that load on the machine hits both alike; and the handoffs once a
+#     foreign OS thread exists (handoff ... atomic: locks work the atomic
+#     way).
 # Each case runs REPS times (default 5); the table shows the median and the
 # range. Raw lines go to bench/results/pshared-<date>.txt and
 # pshared-latest.txt.
@@ -45,6 +47,7 @@ run() { # label preload prog args...
 		for m in cond sem; do
 			run new "$lib" "$build/bench/handoff" "$m" 2000000
 			[ -z "$base" ] || run base "$base" "$build/bench/handoff" "$m" 2000000
+			run new "$lib" "$build/bench/handoff" "$m" 2000000 atomic
 		done
 		for m in plain yield; do
 			run new "$lib" "$build/bench/contended" "$m" 1000 1000
@@ -72,13 +75,14 @@ for l in green-green green-native; do
 	printf '  %-32s %s  %s native\n' "$l" "$v" "$ratio"
 done
 echo "private lock handoffs (ns), median (range) of $reps:"
-for what in "handoff cond" "handoff sem" "contended plain" "contended yield"; do
+for what in "handoff cond rounds" "handoff sem rounds" "contended plain" "contended yield" \
+	"handoff cond atomic" "handoff sem atomic"; do
 	case $what in
 	handoff*) key=ns_per_handoff ;;
 	*) key=ns_per_lock ;;
 	esac
-	printf '  %-20s this build %s' "$what" "$(stats new "$what" $key)"
-	[ -z "$base" ] || printf '   base %s' "$(stats base "$what" $key)"
+	printf '  %-20s this build %s' "${what% rounds}" "$(stats new "$what" $key)"
+	case $what in *atomic) ;; *) [ -z "$base" ] || printf '   base %s' "$(stats base "$what" $key)" ;; esac
 	echo
 done
 echo "raw: $raw"

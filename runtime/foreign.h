@@ -11,22 +11,40 @@
  *   atomic  once one may have (gr_foreign): every change of a word another
  *           OS thread may change too is atomic and in glibc's protocol, a
  *           green waker issues a real FUTEX_WAKE where glibc's protocol
- *           says a kernel waiter may sleep, and a foreign waker tells the
- *           loop which object it woke (gr_foreign_woke), whose green
- *           waiters then look again.
+ *           says a kernel waiter may sleep, and green waiters learn of
+ *           foreign wakes one of two ways: those of semaphores,
+ *           conditions and mutexes a green thread holds stay on the green
+ *           queue, and a foreign waker's hook tells the loop which object
+ *           it woke (gr_foreign_woke); those of mutexes a foreign thread
+ *           holds, of rwlocks and of raw futexes also wait in the kernel
+ *           (kwait.h), where glibc's own wakes, or a system call no hook
+ *           sees, reach them.
  * Process-shared objects always work the atomic way, with green waiters
  * also waiting in the kernel (kwait.h).
  *
- * Why the switch is safe: it happens on the runtime thread, either before
- * the foreign thread exists (timer_create and mq_notify with SIGEV_THREAD,
- * clone, a runtime started in a process that already had other threads) or,
- * for one not seen being made, while the foreign thread waits in
- * gr_foreign_enter, in the hub: there every green thread is switched out,
- * and no green update of a word is ever half done across a switch. From
- * then on every green operation, which reads gr_foreign as it starts, is
- * atomic; the foreign thread touches the object only after it has seen the
- * switch. The runtime's own OS threads (libuv's pool, the helpers) touch
- * only objects green threads never touch, and do not count. */
+ * Why the switch is safe (the rule: a private object is touched only by
+ * green threads until the switch, and by anyone after). It happens on the
+ * runtime thread, at one of two moments. Before the foreign thread exists:
+ * the program calls clone() (or the clone system calls through syscall()),
+ * or the runtime starts in a process that already has other OS threads
+ * (glibc's timer thread of a timer made before the first pthread_create).
+ * Or, for a foreign thread not seen being made (the thread glibc starts
+ * for a SIGEV_THREAD timer or mq_notify after the start, one made with an
+ * inline clone system call), at its first hooked lock call, which waits in
+ * gr_foreign_enter until the hub has switched: in the hub every green
+ * thread is switched out, and no plain update of a word is ever half done
+ * across a switch. From then on every green operation, which reads
+ * gr_foreign as it starts, is atomic, and every waiter that parked the
+ * plain way is woken to look again (GR_RECHECK), the atomic way; the
+ * foreign thread touches the object only after it has seen the switch. A
+ * foreign thread that wakes a raw futex with its own system call before
+ * any hooked call, having been made by an inline clone, is the one case
+ * this does not cover. The runtime's own OS threads (libuv's pool, the
+ * helpers) touch only objects green threads never touch, and do not count;
+ * they are marked as they start (gr_foreign_own_start). Private barriers
+ * stay the plain way: foreign threads must not wait at one with green
+ * threads (process-shared barriers work, barrier_shared.c).
+ */
 #ifndef GR_FOREIGN_H
 #define GR_FOREIGN_H
 

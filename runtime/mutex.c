@@ -151,8 +151,11 @@ again:
 	r = gr_wait_addr(&d->__lock, GR_BITSET_ANY, GR_WAIT_MUTEX, m, deadline);
 	if (r == -EINTR || r == GR_RECHECK)
 		goto again; /* a signal handler ran: a mutex wait carries on */
-	if (r == -ETIMEDOUT && !gr_first_waiter(&d->__lock) && holder(d)) {
-		/* The last waiter gave up: unlock need not look for more. */
+	/* The last waiter gave up: unlock need not look for more. Not once
+	 * the atomic way is on (foreign.h), which this wait may have slept
+	 * through: a word another thread may change is left as it is, and a
+	 * waiter mark too many costs only a wake-up. */
+	if (r == -ETIMEDOUT && !gr_foreign && !gr_first_waiter(&d->__lock) && holder(d)) {
 		if (robust)
 			d->__lock = (int)((unsigned)d->__lock & ~WAITERS_BIT);
 		else

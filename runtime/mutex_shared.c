@@ -11,16 +11,17 @@
  *     thread's robust list, the one registered with set_robust_list, in
  *     glibc's format: if the process dies holding it, the kernel marks it
  *     FUTEX_OWNER_DIED and wakes a waiter, whose glibc says EOWNERDEAD.
- *     Which green thread holds it is kept beside (held_by), and __owner
- *     holds that thread's id, or glibc's INCONSISTENT / NOTRECOVERABLE.
- * __owner is the holder's green id for the other kinds too (glibc on the
- * other side compares it only with its own tid). A green unlock with a
- * green waiter of its own hands the mutex over without touching the lock
- * word, which says "held" throughout, so no other thread can take it in
- * between. Green waiters on a process-shared mutex, or on one a foreign
- * thread holds, mark the word and wait in the kernel too (kwait.h); those
- * on a private one a green thread holds wait on the green queue, and a
- * foreign unlock tells the loop (foreign.h). */
+ * __owner of a process-shared mutex (of every kind) holds the runtime
+ * thread's tid too, or glibc's INCONSISTENT / NOTRECOVERABLE; which green
+ * thread holds it is kept beside, in the holder table (gr_held_get). In a
+ * private mutex __owner (and a robust word) holds the holder's green id, as
+ * the plain way does; glibc compares it only with its own thread's tid,
+ * which it never equals. A green unlock with a green waiter of its own
+ * hands the mutex over without touching the lock word, which says "held"
+ * throughout, so no other thread can take it in between. Green waiters on a process-shared mutex,
+ * or on one a foreign thread holds, mark the word and wait in the kernel too (kwait.h); those on a
+ * private one a green thread holds wait on the green queue, and a foreign unlock tells the loop
+ * (foreign.h). */
 #include <limits.h>
 #include <linux/futex.h>
 #include <stdlib.h>
@@ -268,7 +269,7 @@ static int holds(pthread_mutex_t *m, const struct gr_thread *self)
 
 /* What __owner says for holder t: another process must not mistake our
  * holder for one of its own threads, so a process-shared mutex says the
- * runtime thread's tid, and held_by says which green thread. */
+ * runtime thread's tid, and the holder table says which green thread. */
 static int owner_of(struct __pthread_mutex_s *d, struct gr_thread *t)
 {
 	if (!(d->__kind & PSHARED))
@@ -323,8 +324,9 @@ static int wait_for(pthread_mutex_t *m, uint32_t seen, int64_t deadline, int *in
 	return r == -EAGAIN ? GR_RECHECK : r;
 }
 
-/* After a wait that gave up: a recursive count etc. need nothing; but the
- * thread is not the holder. */
+/* The holder locks again: a recursive mutex counts (0, or -EAGAIN past
+ * its limit), an errorcheck one refuses, a normal one waits for ever as
+ * glibc's does (1: the caller waits). */
 static int relock(pthread_mutex_t *m, const struct gr_timeout *to)
 {
 	struct __pthread_mutex_s *d = &m->__data;

@@ -16,12 +16,14 @@
 #include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/single_threaded.h>
 
 #include "../runtime/cancel.h"
 #include "../runtime/clock.h"
 #include "../runtime/signal.h"
+#include "../runtime/foreign.h"
 #include "../runtime/timeout.h"
 
 /* Whether attr was given a stack size. pthread_attr_getstacksize reports
@@ -106,8 +108,17 @@ static int create_green(pthread_t *th, const pthread_attr_t *attr, void *(*start
 GR_EXPORT int pthread_create(pthread_t *restrict th, const pthread_attr_t *restrict attr,
 			     void *(*start)(void *), void *restrict arg)
 {
-	if (!gr_green_or_start())
-		return GR_REAL(pthread_create)(th, attr, start, arg);
+	if (!gr_green_or_start()) {
+		int own = gr_tls_runtime && gr_rt.inside; /* libuv's pool */
+		void *a = arg;
+		if (own && gr_foreign_own_start(&start, &a) < 0)
+			return EAGAIN;
+		arg = a;
+		int err = GR_REAL(pthread_create)(th, attr, start, arg);
+		if (own && err != 0)
+			free(arg); /* the trampoline's, which never ran */
+		return err;
+	}
 	return create_green(th, attr, start, arg);
 }
 

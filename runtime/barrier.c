@@ -42,6 +42,8 @@ int gr_barrier_wait(pthread_barrier_t *pb)
 {
 	struct barrier *b = (struct barrier *)(void *)pb;
 
+	if (b->shared)
+		return gr_barrier_wait_shared(pb); /* barrier_shared.c */
 	if (b->count == 0)
 		return -EINVAL;
 	unsigned i = ++b->in;

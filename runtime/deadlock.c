@@ -10,6 +10,8 @@
 
 #include "config.h"
 #include "fdwait.h"
+#include "foreign.h"
+#include "kwait.h"
 #include "lock.h"
 #include "log.h"
 #include "pool.h"
@@ -115,8 +117,10 @@ void gr_deadlock_check(void)
 		return;
 	/* With a handler of the program's installed, or a sigwait parked, a
 	 * signal may still wake someone: not a deadlock we can prove. */
+	/* Nor while another process or a foreign OS thread may still wake
+	 * one. */
 	if (gr_rt.live_timers == 0 && gr_fd_waiters == 0 && gr_pool_jobs == 0 &&
-	    !gr_signal_can_wake())
+	    !gr_signal_can_wake() && gr_kwaiters == 0 && !gr_foreign)
 		report();
 }
 

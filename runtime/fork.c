@@ -14,6 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "foreign.h"
+#include "kwait.h"
+#include "lock.h"
 #include "log.h"
 #include "real.h"
 #include "sched.h"
@@ -115,6 +118,9 @@ static void after_fork_child(void)
 	gr_tls_after_fork();
 	gr_fd_after_fork();
 	gr_wait_after_fork();
+	gr_kwait_after_fork();
+	gr_mutex_shared_after_fork();
+	gr_foreign_after_fork();
 	gr_pool_after_fork();
 	gr_stack_after_fork();
 	gr_once_after_fork();

@@ -12,7 +12,11 @@
 #include "clock.h"
 #include "config.h"
 #include "deadlock.h"
+#include "fdwait.h"
+#include "foreign.h"
 #include "fork.h"
+#include "kwait.h"
+#include "pool.h"
 #include "guard.h"
 #include "log.h"
 #include "real.h"
@@ -63,6 +67,16 @@ static void on_timer(uv_poll_t *h, int status, int events)
  * polls. libuv runs "inside" (every hook calls libc). Then it delivers the
  * signals that arrived, makes the threads whose deadline passed runnable,
  * and switches to the first runnable thread. */
+/* Whether the loop watches nothing but the timerfd (the one handle that
+ * keeps it alive), so that the hub may wait on futex words itself instead
+ * (kwait.h): no fd, no pool job, no sigwait, no signal pending. */
+static int hub_may_wait_itself(void)
+{
+	return gr_rt.loop.active_handles <= 1 && gr_rt.loop.active_reqs.count == 0 &&
+	       gr_fd_waiters == 0 && gr_pool_jobs == 0 && !gr_sigwait_parked() &&
+	       !gr_rt.sig_pending;
+}
+
 static void hub_main(void *arg)
 {
 	(void)arg;
@@ -73,8 +87,28 @@ static void hub_main(void *arg)
 			arm_timer();
 			gr_deadlock_check();
 		}
+		uv_run_mode mode = block ? UV_RUN_ONCE : UV_RUN_NOWAIT;
+		int run = 1;
+		if (gr_kwaiters) {
+			/* Waiters for other processes (kwait.h): the hub waits
+			 * on their words itself when it may, the helpers do
+			 * while the loop blocks, and a visit between threads
+			 * looks at the words. */
+			int idle = block && hub_may_wait_itself()
+					   ? gr_kwait_idle(gr_sched_next_deadline())
+					   : 0;
+			if (idle) {
+				mode = UV_RUN_NOWAIT;
+				run = idle == 1;
+			} else if (block) {
+				gr_kwait_before_loop();
+			} else {
+				gr_kwait_check();
+			}
+		}
 		gr_rt.inside = 1;
-		uv_run(&gr_rt.loop, block ? UV_RUN_ONCE : UV_RUN_NOWAIT);
+		if (run)
+			uv_run(&gr_rt.loop, mode);
 		gr_rt.inside = 0;
 		if (gr_rt.sig_pending)
 			gr_signal_dispatch();
@@ -105,8 +139,14 @@ static int start_loop(void)
 	err = gr_signal_init(&gr_rt.loop);
 	if (err < 0)
 		goto fail_signal_init;
+	err = gr_foreign_init(&gr_rt.loop);
+	if (err < 0)
+		goto fail_foreign_init;
 	gr_rt.inside = 0;
 	return 0;
+fail_foreign_init:
+	/* The signal watchers stay: they belong to the loop, which is left
+	 * unusable, and the process goes on without a runtime. */
 fail_signal_init:
 	uv_poll_stop(&timer_poll);
 fail_poll_start:

@@ -68,6 +68,7 @@ extern int __register_atfork(void (*prepare)(void), void (*parent)(void), void (
 	X(pthread_cond_clockwait)                                                                  \
 	X(pthread_cond_signal)                                                                     \
 	X(pthread_cond_broadcast)                                                                  \
+	X(pthread_cond_destroy)                                                                    \
 	X(pthread_rwlock_rdlock)                                                                   \
 	X(pthread_rwlock_tryrdlock)                                                                \
 	X(pthread_rwlock_timedrdlock)                                                              \
@@ -145,6 +146,7 @@ extern int __register_atfork(void (*prepare)(void), void (*parent)(void), void (
 	X(fsync)                                                                                   \
 	X(fdatasync)                                                                               \
 	X(_Fork)                                                                                   \
+	X(clone)                                                                                   \
 	X(__register_atfork)                                                                       \
 	X(waitpid)                                                                                 \
 	X(wait)                                                                                    \

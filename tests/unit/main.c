@@ -15,6 +15,7 @@ int main(void)
 	srunner_add_suite(sr, sched_suite());
 	srunner_add_suite(sr, config_suite());
 	srunner_add_suite(sr, lock_suite());
+	srunner_add_suite(sr, kwait_suite());
 	srunner_add_suite(sr, fdwait_suite());
 	srunner_add_suite(sr, sigmask_suite());
 	srunner_add_suite(sr, fork_suite());

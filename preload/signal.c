@@ -225,7 +225,7 @@ GR_EXPORT int pause(void)
 /* sigtimedwait with a relative timeout in ns (-1: none). */
 static int green_sigtimedwait(const sigset_t *set, siginfo_t *info, int64_t timeout_ns)
 {
-	int64_t deadline = timeout_ns < 0 ? 0 : timeout_ns == 0 ? -1 : gr_now() + timeout_ns;
+	int64_t deadline = timeout_ns < 0 ? 0 : timeout_ns == 0 ? -1 : gr_deadline_in(timeout_ns);
 	int r;
 
 	if (efault(set))

@@ -9,6 +9,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 
+#include "clock.h"
 #include "fork.h"
 #include "log.h"
 #include "real.h"
@@ -153,7 +154,7 @@ static int64_t timeo_ns(int fd, int opt)
 
 	if (getsockopt(fd, SOL_SOCKET, opt, &tv, &len) < 0)
 		return 0;
-	return (int64_t)tv.tv_sec * 1000000000LL + (int64_t)tv.tv_usec * 1000;
+	return tv.tv_sec < 0 || tv.tv_usec < 0 ? 0 : gr_ns_of(tv.tv_sec, tv.tv_usec, GR_USEC);
 }
 
 int gr_fd_socket_facts(int fd, int *nonblock, int64_t *rcvtimeo, int64_t *sndtimeo)

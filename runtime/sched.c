@@ -135,6 +135,8 @@ void gr_schedule(void)
 	switch_to(next ? next : &hub);
 }
 
+static void timers_compact(void);
+
 int gr_park(enum gr_wait why, void *obj, int64_t deadline)
 {
 	struct gr_thread *self = gr_rt.cur;
@@ -143,8 +145,12 @@ int gr_park(enum gr_wait why, void *obj, int64_t deadline)
 	self->wait = (unsigned char)why;
 	self->wait_obj = obj;
 	if (deadline) {
-		if (gr_timers_add(&gr_rt.timers, deadline, self) < 0)
-			gr_die("out of memory for %zu timers", gr_rt.timers.n);
+		/* Room is reserved for every live thread (gr_timers_room):
+		 * once abandoned entries are dropped, this one fits. */
+		if (gr_rt.timers.n == gr_rt.timers.cap)
+			timers_compact();
+		GR_ASSERT(gr_rt.timers.n < gr_rt.timers.cap);
+		gr_timers_add(&gr_rt.timers, deadline, self);
 		self->deadline = deadline;
 		self->in_heap = 1;
 		gr_rt.live_timers++;
@@ -165,6 +171,32 @@ static int timer_live(const struct gr_tentry *e)
 	const struct gr_thread *t = e->owner;
 
 	return t->in_heap && t->deadline == e->deadline && t->state == GR_PARKED;
+}
+
+/* Keeps one live entry per thread: a thread woken and parked again with
+ * the same deadline (a lock retried) has two that both look live. */
+static int timer_live_once(const struct gr_tentry *e)
+{
+	struct gr_thread *t = e->owner;
+
+	if (!timer_live(e) || t->in_heap == 2)
+		return 0;
+	t->in_heap = 2;
+	return 1;
+}
+
+/* Drops every abandoned entry: afterwards there are no more entries than
+ * parked threads with a deadline. */
+static void timers_compact(void)
+{
+	gr_timers_filter(&gr_rt.timers, timer_live_once);
+	for (size_t i = 0; i < gr_rt.timers.n; i++)
+		((struct gr_thread *)gr_rt.timers.a[i].owner)->in_heap = 1;
+}
+
+int gr_timers_room(uint64_t threads)
+{
+	return gr_timers_reserve(&gr_rt.timers, threads);
 }
 
 /* The earliest live entry, dropping abandoned ones on the way. */
@@ -193,7 +225,7 @@ void gr_wake(struct gr_thread *t, int result)
 		/* Abandoned entries are dropped lazily; do not let them
 		 * outgrow the live ones. */
 		if (gr_rt.timers.n > 2 * gr_rt.live_timers + 1024)
-			gr_timers_filter(&gr_rt.timers, timer_live);
+			timers_compact();
 	}
 	t->wake_result = result;
 	__builtin_prefetch(t->ctx.sp); /* where the switch to t will read */
@@ -498,6 +530,9 @@ int gr_start(void)
 	gr_rt.live = gr_rt.peak_live = 1;
 	gr_rt.next_id = 2;
 	gr_rt.poll_at = INT64_MAX;
+	err = gr_timers_room(1);
+	if (err < 0)
+		return err;
 
 	err = start_loop();
 	if (err < 0) {

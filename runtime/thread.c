@@ -117,6 +117,8 @@ int gr_thread_create(const struct gr_create *c, struct gr_thread **out)
 	char *hi;
 	int err;
 
+	if (gr_timers_room(gr_rt.live + 1) < 0)
+		return -EAGAIN; /* as glibc when memory for a thread is short */
 	err = gr_stack_alloc(c->stack_size ? c->stack_size : gr_config.stack_size, &st);
 	if (err < 0)
 		return err;

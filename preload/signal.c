@@ -103,45 +103,57 @@ GR_EXPORT int raise(int sig)
 	return GR_REAL(raise)(sig);
 }
 
+/* glibc's own signals (SIGCANCEL, SIGSETXID), which pthread_kill and
+ * pthread_sigqueue refuse to send. */
+static int internal_signal(int sig)
+{
+	return sig == 32 || sig == 33;
+}
+
+/* glibc's order: its own signals are refused; a thread that has finished
+ * but is not joined is sent nothing, whatever the number (0); then the
+ * kernel's checks (EINVAL for a number it does not know). */
 GR_EXPORT int pthread_kill(pthread_t th, int sig)
 {
 	struct gr_thread *t;
-	pthread_t os;
+	int done;
 
 	if (!gr_green())
 		return GR_REAL(pthread_kill)(th, sig);
-	os = gr_os_thread(th);
-	if (!os)
-		return ESRCH;
+	if (internal_signal(sig))
+		return EINVAL;
+	done = gr_thread_done((uint64_t)th);
+	if (done != 0)
+		return done < 0 ? ESRCH : 0;
 	if (sig < 0 || sig >= NSIG)
 		return EINVAL;
 	t = gr_thread_find((uint64_t)th);
-	if (sig != 0 && t && t->state != GR_DONE) {
+	if (sig != 0 && t) {
 		siginfo_t info = thread_info(sig, SI_TKILL);
 		if (gr_signal_send(t, sig, &info))
 			return 0;
 	}
-	return GR_REAL(pthread_kill)(os, sig);
+	return GR_REAL(pthread_kill)(gr_os_thread(th), sig);
 }
 
+/* glibc looks at the thread's kernel tid first, which the kernel clears
+ * when the thread ends: ESRCH for a finished thread, joined or not. */
 GR_EXPORT int pthread_sigqueue(pthread_t th, int sig, const union sigval value)
 {
 	struct gr_thread *t;
-	pthread_t os;
 
 	if (!gr_green())
 		return GR_REAL(pthread_sigqueue)(th, sig, value);
-	os = gr_os_thread(th);
-	if (!os)
+	if (gr_thread_done((uint64_t)th) != 0)
 		return ESRCH;
 	t = gr_thread_find((uint64_t)th);
-	if (sig > 0 && sig < GR_NSIG && t && t->state != GR_DONE) {
+	if (sig > 0 && sig < GR_NSIG && !internal_signal(sig) && t) {
 		siginfo_t info = thread_info(sig, SI_QUEUE);
 		info.si_value = value;
 		if (gr_signal_send(t, sig, &info))
 			return 0;
 	}
-	return GR_REAL(pthread_sigqueue)(os, sig, value);
+	return GR_REAL(pthread_sigqueue)(gr_os_thread(th), sig, value);
 }
 
 /* Returns the error number, as pthread_sigmask does; *old is written as

@@ -252,7 +252,9 @@ GR_EXPORT int pthread_setname_np(pthread_t th, const char *name)
 	t = gr_thread_find((uint64_t)th);
 	len = strlen(name);
 	if (!t) /* glibc opens the finished thread's /proc entry: gone */
-		return gr_thread_done((uint64_t)th) <= 0 ? ESRCH : len >= COMM_LEN ? ERANGE : ENOENT;
+		return gr_thread_done((uint64_t)th) <= 0 ? ESRCH
+		       : len >= COMM_LEN		 ? ERANGE
+							 : ENOENT;
 	if (len >= COMM_LEN)
 		return ERANGE;
 	if (t == &gr_main_thread) {

@@ -20,6 +20,7 @@
 #include <semaphore.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
@@ -30,6 +31,10 @@
  * glibc exports it but declares it in no public header. */
 extern int __register_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void),
 			     void *dso_handle);
+/* The old names of waitpid and wait, still exported for binaries of long
+ * ago, in no header. */
+extern pid_t __waitpid(pid_t pid, int *status, int options);
+extern pid_t __wait(int *status);
 
 #define GR_REAL_FUNCS(X)                                                                           \
 	X(pthread_create)                                                                          \
@@ -147,9 +152,13 @@ extern int __register_atfork(void (*prepare)(void), void (*parent)(void), void (
 	X(__register_atfork)                                                                       \
 	X(waitpid)                                                                                 \
 	X(wait)                                                                                    \
+	X(wait3)                                                                                   \
 	X(wait4)                                                                                   \
 	X(waitid)                                                                                  \
+	X(__waitpid)                                                                               \
+	X(__wait)                                                                                  \
 	X(system)                                                                                  \
+	X(pclose)                                                                                  \
 	X(getaddrinfo)                                                                             \
 	X(getnameinfo)                                                                             \
 	X(gethostbyname)                                                                           \

@@ -301,6 +301,15 @@ static inline void gr_cancel_begin(void)
 	self->cancel_point = 1;
 }
 
+/* For a cancellation point with a cleanup of its own (system kills its
+ * child first): gr_cancel_hold marks the point without acting on a request
+ * (handlers of pending signals run); gr_cancel_due says whether one should
+ * act now; gr_cancel_release ends the point and says whether one should:
+ * the caller then cleans up and calls gr_cancel_test. */
+void gr_cancel_hold(void);
+int gr_cancel_due(void);
+int gr_cancel_release(void);
+
 /* interrupted: the call failed with EINTR, or may end early on a cancel
  * anyway (a condition wait, a join). */
 static inline void gr_cancel_end(int interrupted)

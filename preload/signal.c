@@ -93,6 +93,33 @@ static siginfo_t thread_info(int sig, int code)
 	return info;
 }
 
+/* A SIGPIPE or SIGXFSZ that a kill of our own makes the kernel deliver on
+ * the way out is the process's, not one the kernel raised for the caller
+ * (runtime/signal.c tells the two apart). */
+GR_EXPORT int kill(pid_t pid, int sig)
+{
+	int r;
+
+	if (!gr_green())
+		return GR_REAL(kill)(pid, sig);
+	gr_signal_sending(1);
+	r = GR_REAL(kill)(pid, sig);
+	gr_signal_sending(0);
+	return r;
+}
+
+GR_EXPORT int killpg(pid_t pgrp, int sig)
+{
+	int r;
+
+	if (!gr_green())
+		return GR_REAL(killpg)(pgrp, sig);
+	gr_signal_sending(1);
+	r = GR_REAL(killpg)(pgrp, sig);
+	gr_signal_sending(0);
+	return r;
+}
+
 GR_EXPORT int raise(int sig)
 {
 	if (!gr_green() || sig <= 0 || sig >= GR_NSIG)

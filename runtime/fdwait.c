@@ -213,6 +213,15 @@ void gr_fd_closing(int fd)
 	s->watching = 0;
 }
 
+void gr_fd_wait_abandoned(int fd)
+{
+	gr_fd_waiters--;
+	if (fd >= 0 && fd < table_len && table[fd].own == gr_rt.cur) {
+		gr_fd_closing(fd);
+		gr_real.close(fd);
+	}
+}
+
 void gr_fd_own(int fd)
 {
 	struct fdstate *s = fd >= 0 && fd < MAX_FDS ? state_of(fd) : NULL;

@@ -18,6 +18,7 @@
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <semaphore.h>
+#include <setjmp.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -31,6 +32,8 @@
  * glibc exports it but declares it in no public header. */
 extern int __register_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void),
 			     void *dso_handle);
+/* longjmp with _FORTIFY_SOURCE's check, declared only for such builds. */
+extern void __longjmp_chk(struct __jmp_buf_tag env[1], int val) __attribute__((noreturn));
 /* The old names of waitpid and wait, still exported for binaries of long
  * ago, in no header. */
 extern pid_t __waitpid(pid_t pid, int *status, int options);
@@ -119,6 +122,13 @@ extern pid_t __wait(int *status);
 	X(sigwait)                                                                                 \
 	X(sigwaitinfo)                                                                             \
 	X(sigtimedwait)                                                                            \
+	X(kill)                                                                                    \
+	X(killpg)                                                                                  \
+	X(__sigsetjmp)                                                                             \
+	X(longjmp)                                                                                 \
+	X(_longjmp)                                                                                \
+	X(siglongjmp)                                                                              \
+	X(__longjmp_chk)                                                                           \
 	X(read)                                                                                    \
 	X(poll)                                                                                    \
 	X(readv)                                                                                   \

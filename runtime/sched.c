@@ -94,6 +94,8 @@ static void switch_to(struct gr_thread *next)
 	next->state = GR_RUNNING;
 	gr_rt.cur = next;
 	gr_rt.switches++;
+	if (__builtin_expect(gr_sigmask_split, 0))
+		gr_sigmask_switch(next); /* SIGPIPE blocked as next blocks it */
 	if (__builtin_expect(gr_ctx_ucontext, 0))
 		gr_signal_carry_mask(next->ctx.uc); /* the OS thread's mask stays */
 	if (next->ctx.tp)

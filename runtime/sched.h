@@ -85,7 +85,9 @@ struct gr_thread {
 	struct gr_stack stack;	       /* where this block and the stack live */
 	uint64_t sig_pending;	       /* signals pending on this thread (bit sig - 1) */
 	uint64_t sig_mask;	       /* signals this thread blocks (signal.h) */
-	unsigned char in_handler;      /* running a signal handler now */
+	struct gr_sig_level *sig_level; /* innermost signal delivery running
+					   in this thread (signal.h), or NULL */
+	unsigned char in_handler;	/* running a signal handler now */
 	unsigned char sig_restart;     /* the last handlers all had SA_RESTART */
 	unsigned char join_done;       /* the thread we join handed its value over */
 	unsigned char interrupted;     /* made runnable by a signal while parked;
@@ -322,6 +324,11 @@ static inline void gr_cancel_end(int interrupted)
 		if (interrupted)
 			gr_cancel_test();
 	}
+	/* The way out is a safe point too: a signal the call itself raised
+	 * (a write's SIGPIPE) runs its handler before the call returns, as
+	 * the kernel delivers it on the way out of the system call. */
+	if (__builtin_expect(gr_rt.sig_pending || self->sig_pending, 0))
+		gr_signal_safe_point();
 }
 
 /* Internal to the runtime: used by thread.c and guard.c. */

@@ -1,3 +1,4 @@
+/* needs: private-tls */
 /* Hazard: Rust's std turns Duration::MAX into the largest timespec it can
  * (tv_sec = i64::MAX for thread::sleep, a saturated deadline for
  * Condvar::wait_timeout, park_timeout and mpsc's recv_timeout), which the

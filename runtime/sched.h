@@ -85,9 +85,7 @@ struct gr_thread {
 	struct gr_stack stack;	       /* where this block and the stack live */
 	uint64_t sig_pending;	       /* signals pending on this thread (bit sig - 1) */
 	uint64_t sig_mask;	       /* signals this thread blocks (signal.h) */
-	struct gr_sig_level *sig_level; /* innermost signal delivery running
-					   in this thread (signal.h), or NULL */
-	unsigned char in_handler;	/* running a signal handler now */
+	unsigned char in_handler;      /* running a signal handler now */
 	unsigned char sig_restart;     /* the last handlers all had SA_RESTART */
 	unsigned char join_done;       /* the thread we join handed its value over */
 	unsigned char interrupted;     /* made runnable by a signal while parked;
@@ -102,6 +100,8 @@ struct gr_thread {
 	struct gr_thread *all_next;    /* deadlock report */
 	char name[16];		       /* pthread_setname_np name, NUL-terminated */
 	uintptr_t green_stack;	       /* gr_rt.green_stack while this runs */
+	/* The innermost signal delivery running in this thread (signal.h). */
+	struct gr_sig_level *sig_level;
 };
 
 /* Where a pool stack's control block sits: at its top, cache-line aligned,

@@ -32,11 +32,11 @@
  * as few additions as one blocking a single signal. */
 static uint32_t base;
 static uint32_t delta[GR_NSIG - 1];
-static uint64_t nonempty;  /* live threads whose mask is not empty */
-static uint64_t ever;	   /* a superset of what some live thread blocks */
-static uint64_t inter;	   /* the signals every live thread blocks */
-static uint64_t follow;	   /* thread-directed signals the OS thread blocks
-			      for the thread it runs (follower) */
+static uint64_t nonempty;     /* live threads whose mask is not empty */
+static uint64_t ever;	      /* a superset of what some live thread blocks */
+static uint64_t inter;	      /* the signals every live thread blocks */
+static uint64_t follow;	      /* thread-directed signals the OS thread blocks
+				 for the thread it runs (follower) */
 static uint64_t follow_owner; /* that thread's handle */
 static uint64_t real_mask;    /* the OS thread's mask as last set: inter |
 				 follow */
@@ -213,7 +213,8 @@ void gr_signal_thread_created(struct gr_thread *t)
 	count(mask, 1);
 	/* Blocked by all before, and by the newcomer. */
 	apply(inter & mask);
-	if (gr_sigmask_split || (inter & GR_SIG_THREAD_DIRECTED) != (mask & GR_SIG_THREAD_DIRECTED)) {
+	if (gr_sigmask_split ||
+	    (inter & GR_SIG_THREAD_DIRECTED) != (mask & GR_SIG_THREAD_DIRECTED)) {
 		check_split();
 		refollow(gr_rt.cur);
 	}

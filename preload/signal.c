@@ -1,37 +1,41 @@
-/* Signal hooks: sigaction, signal, raise, pthread_kill, pthread_sigqueue;
- * the masks: pthread_sigmask, sigprocmask, sigpending; the waits:
- * sigsuspend, pause, sigwait, sigwaitinfo, sigtimedwait.
+/* Signal hooks: sigaction, signal, raise, kill, killpg, pthread_kill,
+ * pthread_sigqueue; the masks: pthread_sigmask, sigprocmask, sigpending;
+ * the waits: sigsuspend, pause, sigwait, sigwaitinfo, sigtimedwait.
  *
  * The program's handlers go behind runtime/signal.c's trampoline, so that
  * once threads are green each handler runs at a safe point in the green
- * thread the signal is for, and interrupts that thread's wait as natively
- * (EINTR from sem_wait, sleeps, futex waits without SA_RESTART). sigaction
- * still reports the program's own handler, flags and mask.
+ * thread the signal is for, nested and in the order the kernel would run
+ * them, with a ucontext, and interrupts that thread's wait as natively
+ * (EINTR from sem_wait, sleeps, futex and child waits without SA_RESTART).
+ * A fault's handler runs at once, on the faulting stack. sigaction still
+ * reports the program's own handler, flags and mask.
  *
  * Every green thread has its own signal mask (runtime/sigmask.c), inherited
  * by the threads it creates. The OS thread blocks a signal only while every
  * green thread does; one that arrives goes to a thread that does not block
- * it (main first, as the kernel chooses), and one that every thread blocks
- * stays pending until a thread unblocks it, which then runs its handler
- * before pthread_sigmask returns.
+ * it (main first, as the kernel chooses), or to the thread whose call
+ * raised it (SIGPIPE, SIGXFSZ), and one that every thread blocks stays
+ * pending until a thread unblocks it, which then runs its handler before
+ * pthread_sigmask returns.
  *
  * pthread_kill, raise and pthread_sigqueue go straight to the green target
  * when it blocks the signal (it stays pending on that thread) or when the
  * signal has a handler (the handler runs in the target, before raise
  * returns when the target is the caller). Other signals (default action,
  * ignored, sig 0) go to the OS thread, since their effect is the process's.
+ * kill and killpg are libc's, marked so that a SIGPIPE they send to our own
+ * process counts as the process's, not as one the kernel raised for a
+ * write of the caller's.
  *
  * sigsuspend and pause park the thread until a handler has run; sigwait and
  * its variants park it until a signal of their set is pending and take it.
  *
- * Left to libc: synchronous fault signals (SIGSEGV, SIGBUS, SIGILL, SIGFPE,
- * SIGTRAP, SIGSYS), whose handlers must run on the faulting stack at once;
- * signalfd (read on it is green, and it reports what the OS thread has
- * pending, which is every signal all threads block); the old BSD and System
- * V calls (sigblock, sigsetmask, sighold, sigrelse, sigpause), which glibc
- * builds on its internal sigprocmask and sigsuspend, out of our reach, and
- * sigsetjmp/siglongjmp's saved mask, for the same reason: those change or
- * wait with the OS thread's mask (README). */
+ * Left to libc: signalfd (read on it is green, and it reports what the OS
+ * thread has pending, which is every signal all threads block); the old
+ * BSD and System V calls (sigblock, sigsetmask, sighold, sigrelse,
+ * sigpause), which glibc builds on its internal sigprocmask and
+ * sigsuspend, out of our reach: those change or wait with the OS thread's
+ * mask (README). sigsetjmp and siglongjmp are in jmp.c. */
 #include "hook.h"
 
 #include <errno.h>

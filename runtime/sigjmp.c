@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "log.h"
 #include "sched.h"
 #include "signal.h"
 
@@ -71,6 +72,11 @@ static void find_guard(void)
 
 	guard = guard_of(v1, sp1);
 	guard_known = sp1 != sp2 && unmangle(v2, guard) == sp2 ? 1 : -1;
+	if (guard_known < 0)
+		gr_log(GR_LOG_INFO, "jmp_buf stack pointers unreadable: a longjmp in a signal "
+				    "handler counts as leaving every handler");
+	else
+		gr_log(GR_LOG_DEBUG, "jmp_buf stack pointers readable");
 }
 #endif
 

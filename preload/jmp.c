@@ -23,7 +23,7 @@ typedef void (*gr_jmp_fn)(void);
 
 /* Returns the real __sigsetjmp. */
 __attribute__((visibility("hidden"), used)) gr_jmp_fn gr_sigjmp_prepare(struct __jmp_buf_tag *env,
-									  int savemask);
+									int savemask);
 gr_jmp_fn gr_sigjmp_prepare(struct __jmp_buf_tag *env, int savemask)
 {
 	if (gr_green())

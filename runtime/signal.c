@@ -84,10 +84,10 @@ static void trampoline(int sig, siginfo_t *info, void *uc)
 	}
 	arrived_info[sig] = *info;
 	/* The kernel raised it for the call the running thread made. */
-	arrived_for[sig] = gr_signal_is_own_kernel(info) && gr_rt.cur != NULL &&
-					   gr_rt.cur->magic == GR_MAGIC
-				   ? gr_rt.cur->handle
-				   : 0;
+	arrived_for[sig] =
+		gr_signal_is_own_kernel(info) && gr_rt.cur != NULL && gr_rt.cur->magic == GR_MAGIC
+			? gr_rt.cur->handle
+			: 0;
 	__atomic_or_fetch(&arrived, GR_SIGBIT(sig), __ATOMIC_SEQ_CST);
 	gr_rt.sig_pending = 1;
 	if (sig_fd >= 0) {
@@ -409,8 +409,8 @@ static void put_mask(ucontext_t *uc, uint64_t mask)
  * handler, then the mask the context holds (sigreturn: what it was, unless
  * the handler changed uc_sigmask). kuc: the kernel's frame, or NULL for a
  * context of this point's. */
-static void run_one(struct gr_thread *self, struct gr_sig_level *lv, int sig,
-		    const siginfo_t *from, void *kuc)
+static void run_one(struct gr_thread *self, struct gr_sig_level *lv, int sig, const siginfo_t *from,
+		    void *kuc)
 {
 	struct sigaction a = user[sig];
 	siginfo_t info = *from;

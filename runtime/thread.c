@@ -56,7 +56,8 @@ static void thread_entry(void *arg)
 		 * the buffer holds). */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wstringop-overflow"
-		if (__builtin_expect(_setjmp((struct __jmp_buf_tag *)(void *)ub.__cancel_jmp_buf), 0))
+		if (__builtin_expect(_setjmp((struct __jmp_buf_tag *)(void *)ub.__cancel_jmp_buf),
+				     0))
 			unwound(t);
 #pragma GCC diagnostic pop
 		__pthread_register_cancel(&ub);

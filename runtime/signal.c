@@ -508,7 +508,7 @@ static void run_fault(int sig, siginfo_t *info, ucontext_t *uc)
 	struct gr_sig_level lv;
 	int saved = errno;
 
-	if (!gr_green()) {
+	if (!gr_green() || self->magic != GR_MAGIC) { /* the hub, a switch */
 		call_handler(&user[sig], sig, info, uc);
 		errno = saved;
 		return;

@@ -65,7 +65,18 @@ void gr_signal_sending(int on)
 	sending = on;
 }
 
-static void run_fault(int sig, siginfo_t *info, ucontext_t *uc);
+static int run_now(int sig, siginfo_t *info, ucontext_t *uc);
+
+/* Raised by the thread running now, for what it does: a fault of its
+ * instruction, or a tgkill of its own (abort, assert, a raw tgkill; our
+ * raise does not come here), which the kernel delivers on the way out of
+ * that system call, before the call returns. */
+static int synchronous(int sig, const siginfo_t *info)
+{
+	if (info->si_code > 0)
+		return (GR_SIGBIT(sig) & FAULTS) != 0;
+	return info->si_code == SI_TKILL && info->si_pid == self_pid;
+}
 
 static void trampoline(int sig, siginfo_t *info, void *uc)
 {
@@ -78,10 +89,8 @@ static void trampoline(int sig, siginfo_t *info, void *uc)
 		errno = saved;
 		return;
 	}
-	if ((GR_SIGBIT(sig) & FAULTS) && info->si_code > 0) {
-		run_fault(sig, info, uc);
+	if (synchronous(sig, info) && run_now(sig, info, uc))
 		return;
-	}
 	arrived_info[sig] = *info;
 	/* The kernel raised it for the call the running thread made. */
 	arrived_for[sig] =
@@ -155,8 +164,9 @@ int gr_signal_after_fork(void)
 
 int gr_signal_can_wake(void)
 {
+	/* A fault's handler runs only in a thread that runs: it wakes none. */
 	for (int sig = 1; sig < GR_NSIG; sig++)
-		if (installed[sig])
+		if (installed[sig] && !(GR_SIGBIT(sig) & FAULTS))
 			return 1;
 	return gr_sigwait_parked();
 }
@@ -499,33 +509,42 @@ int gr_signal_interrupted(void)
 	return gr_signal_run();
 }
 
-/* A fault of the running thread: its handler runs now, on the faulting
- * stack, in the kernel's frame. Outside program code (the hub, the
- * runtime) there is no green thread to run it as: as is. */
-static void run_fault(int sig, siginfo_t *info, ucontext_t *uc)
+/* A synchronous signal of the running thread: its handler runs now, on
+ * the stack (or alternate stack) the kernel chose, in the kernel's frame.
+ * Returns 0 when no green thread runs program code (the hub, a switch):
+ * a fault's handler then runs as is, another signal is noted as any. */
+static int run_now(int sig, siginfo_t *info, ucontext_t *uc)
 {
 	struct gr_thread *self = gr_rt.cur;
 	struct gr_sig_level lv;
 	int saved = errno;
 
-	if (!gr_green() || self->magic != GR_MAGIC) { /* the hub, a switch */
+	if (!gr_green() || self->magic != GR_MAGIC) {
+		if (info->si_code <= 0)
+			return 0;
 		call_handler(&user[sig], sig, info, uc);
 		errno = saved;
-		return;
+		return 1;
 	}
 	if (self->sig_mask & GR_SIGBIT(sig)) {
-		/* The kernel forces a fault that the thread blocks: the
-		 * default action, which ends the process. */
-		struct sigaction dfl = {.sa_handler = SIG_DFL};
-		gr_sigaction(sig, &dfl, NULL);
-		gr_real.raise(sig);
+		if (info->si_code > 0) {
+			/* The kernel forces a fault that the thread blocks: the
+			 * default action, which ends the process. */
+			struct sigaction dfl = {.sa_handler = SIG_DFL};
+			gr_sigaction(sig, &dfl, NULL);
+			gr_real.raise(sig);
+		} else {
+			arrived_info[sig] = *info;
+			post(self, GR_SIGBIT(sig)); /* pending on the thread */
+		}
 		errno = saved;
-		return;
+		return 1;
 	}
 	enter(self, &lv);
 	run_one(self, &lv, sig, info, uc);
 	leave(self, &lv);
 	errno = saved;
+	return 1;
 }
 
 /* The wait lv had put aside will never be returned to. */

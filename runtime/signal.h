@@ -13,7 +13,8 @@
  * SA_RESTART and a sleep then fail with EINTR as they do natively; mutex,
  * condition, rwlock, barrier and join waits go back to waiting. A fault
  * (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGSYS raised by an
- * instruction) runs its handler at once, on the faulting stack.
+ * instruction) runs its handler at once, on the faulting stack, and so
+ * does a signal the thread sends itself with tgkill inside libc (abort).
  *
  * Delivery (gr_signal_deliver) is the kernel's: the lowest pending signal
  * first (faults before the rest), its handler's mask applied, then every

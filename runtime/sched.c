@@ -91,11 +91,11 @@ static void switch_to(struct gr_thread *next)
 	if (__builtin_expect(self->canary, 0) && *(uint64_t *)self->stack.lo != GR_CANARY)
 		gr_report_overflow(self);
 	self->saved_errno = *gr_rt.errno_loc;
+	if (__builtin_expect(gr_sigmask_split, 0))
+		gr_sigmask_switch(next); /* SIGPIPE blocked as next blocks it */
 	next->state = GR_RUNNING;
 	gr_rt.cur = next;
 	gr_rt.switches++;
-	if (__builtin_expect(gr_sigmask_split, 0))
-		gr_sigmask_switch(next); /* SIGPIPE blocked as next blocks it */
 	if (__builtin_expect(gr_ctx_ucontext, 0))
 		gr_signal_carry_mask(next->ctx.uc); /* the OS thread's mask stays */
 	if (next->ctx.tp)

@@ -271,9 +271,11 @@ GR_EXPORT int pthread_setname_np(pthread_t th, const char *name)
 	if (!gr_green())
 		return GR_REAL(pthread_setname_np)(th, name);
 	t = gr_thread_find((uint64_t)th);
-	if (!t)
-		return ESRCH;
 	len = strlen(name);
+	if (!t) /* glibc opens the finished thread's /proc entry: gone */
+		return gr_thread_done((uint64_t)th) <= 0 ? ESRCH
+		       : len >= COMM_LEN		 ? ERANGE
+							 : ENOENT;
 	if (len >= COMM_LEN)
 		return ERANGE;
 	if (t == &gr_main_thread) {
@@ -293,8 +295,8 @@ GR_EXPORT int pthread_getname_np(pthread_t th, char *buf, size_t len)
 	if (!gr_green())
 		return GR_REAL(pthread_getname_np)(th, buf, len);
 	t = gr_thread_find((uint64_t)th);
-	if (!t)
-		return ESRCH;
+	if (!t) /* as setname */
+		return gr_thread_done((uint64_t)th) <= 0 ? ESRCH : len < COMM_LEN ? ERANGE : ENOENT;
 	if (len < COMM_LEN)
 		return ERANGE;
 	if (t == &gr_main_thread)

@@ -51,7 +51,7 @@ static long futex_wait(uint32_t *uaddr, const void *q, uint32_t val, const struc
 			if (r < 0)
 				return r;
 		} else {
-			deadline = gr_now() + gr_ts_ns(ts);
+			deadline = gr_deadline_in(gr_ts_ns(ts));
 		}
 	}
 	for (;;) {

@@ -194,6 +194,9 @@ int gr_start(void)
 	gr_rt.live = gr_rt.peak_live = 1;
 	gr_rt.next_id = 2;
 	gr_rt.poll_at = INT64_MAX;
+	err = gr_timers_room(1);
+	if (err < 0)
+		return err;
 
 	err = start_loop();
 	if (err < 0) {

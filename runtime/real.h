@@ -18,8 +18,10 @@
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <semaphore.h>
+#include <setjmp.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
@@ -30,6 +32,12 @@
  * glibc exports it but declares it in no public header. */
 extern int __register_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void),
 			     void *dso_handle);
+/* longjmp with _FORTIFY_SOURCE's check, declared only for such builds. */
+extern void __longjmp_chk(struct __jmp_buf_tag env[1], int val) __attribute__((noreturn));
+/* The old names of waitpid and wait, still exported for binaries of long
+ * ago, in no header. */
+extern pid_t __waitpid(pid_t pid, int *status, int options);
+extern pid_t __wait(int *status);
 
 #define GR_REAL_FUNCS(X)                                                                           \
 	X(pthread_create)                                                                          \
@@ -116,6 +124,13 @@ extern int __register_atfork(void (*prepare)(void), void (*parent)(void), void (
 	X(sigwait)                                                                                 \
 	X(sigwaitinfo)                                                                             \
 	X(sigtimedwait)                                                                            \
+	X(kill)                                                                                    \
+	X(killpg)                                                                                  \
+	X(__sigsetjmp)                                                                             \
+	X(longjmp)                                                                                 \
+	X(_longjmp)                                                                                \
+	X(siglongjmp)                                                                              \
+	X(__longjmp_chk)                                                                           \
 	X(read)                                                                                    \
 	X(poll)                                                                                    \
 	X(readv)                                                                                   \
@@ -150,9 +165,13 @@ extern int __register_atfork(void (*prepare)(void), void (*parent)(void), void (
 	X(__register_atfork)                                                                       \
 	X(waitpid)                                                                                 \
 	X(wait)                                                                                    \
+	X(wait3)                                                                                   \
 	X(wait4)                                                                                   \
 	X(waitid)                                                                                  \
+	X(__waitpid)                                                                               \
+	X(__wait)                                                                                  \
 	X(system)                                                                                  \
+	X(pclose)                                                                                  \
 	X(getaddrinfo)                                                                             \
 	X(getnameinfo)                                                                             \
 	X(gethostbyname)                                                                           \

@@ -52,9 +52,16 @@ static void thread_entry(void *arg)
 		 * of the thread's own control block, where the forced unwind
 		 * of pthread_exit (gr_thread_unwind) lands. The same thing the
 		 * pthread_cleanup_push macro does, spelled out so that it does
-		 * not depend on -fexceptions. */
-		if (__builtin_expect(__sigsetjmp_cancel(ub.__cancel_jmp_buf, 0), 0))
+		 * not depend on -fexceptions; with _setjmp, not the macro's
+		 * __sigsetjmp, which preload/jmp.c hooks (without a mask the
+		 * two store the same: the registers and __mask_was_saved, all
+		 * the buffer holds). */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wstringop-overflow"
+		if (__builtin_expect(_setjmp((struct __jmp_buf_tag *)(void *)ub.__cancel_jmp_buf),
+				     0))
 			unwound(t);
+#pragma GCC diagnostic pop
 		__pthread_register_cancel(&ub);
 	}
 	gr_thread_exit(t->start(t->arg));
@@ -119,6 +126,8 @@ int gr_thread_create(const struct gr_create *c, struct gr_thread **out)
 	char *hi;
 	int err;
 
+	if (gr_timers_room(gr_rt.live + 1) < 0)
+		return -EAGAIN; /* as glibc when memory for a thread is short */
 	err = gr_stack_alloc(c->stack_size ? c->stack_size : gr_config.stack_size, &st);
 	if (err < 0)
 		return err;

@@ -95,6 +95,8 @@ struct gr_thread {
 	struct gr_thread *all_next;    /* deadlock report */
 	char name[16];		       /* pthread_setname_np name, NUL-terminated */
 	uintptr_t green_stack;	       /* gr_rt.green_stack while this runs */
+	/* The innermost signal delivery running in this thread (signal.h). */
+	struct gr_sig_level *sig_level;
 };
 
 /* With TLS of its own the block sits below the TLS (tls.h). */

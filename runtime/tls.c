@@ -193,8 +193,14 @@ void gr_tls_dtv_to_heap(void *tp)
 	if (len < layout->dtv_slots)
 		len = layout->dtv_slots;
 	n = calloc(len + DTV_HEADER, sizeof(*n));
-	if (!n)
-		gr_die("out of memory for a green thread's TLS vector (%zu modules)", len);
+	if (!n) {
+		/* Tried again before the thread next runs. Until then glibc
+		 * finds the vector in the slot, which is enough unless the
+		 * thread reaches the TLS of a module past it, where glibc,
+		 * short of memory, would fail natively too. */
+		gr_log(GR_LOG_WARN, "no memory to move a TLS vector (%zu modules)", len);
+		return;
+	}
 	memcpy(n, d, (layout->dtv_slots + DTV_HEADER) * sizeof(*n));
 	n[0].counter = len;
 	((void **)tp)[TCB_DTV] = &n[1];

@@ -86,6 +86,10 @@ $(BUILD)/obj/%.c.o: %.c $(wildcard arch/*.h runtime/*.h preload/*.h)
 	$(call say,CC)
 	$(Q)$(CC) $(CFLAGS_LIB) -c $< -o $@
 
+# The stdio hooks hand their FILE holds back in cleanups that a
+# cancellation's unwinding runs too.
+$(BUILD)/obj/preload/stdio_%.c.o: CFLAGS_LIB += -fexceptions
+
 $(BUILD)/obj/%.S.o: %.S
 	@mkdir -p $(dir $@)
 	$(call say,AS)

@@ -319,6 +319,7 @@ static const char *wait_name(const struct gr_thread *t)
 	case GR_WAIT_FD: return "waits on fd";
 	case GR_WAIT_POOL: return "waits for a pool job";
 	case GR_WAIT_SIGNAL: return "waits for a signal";
+	case GR_WAIT_FILE: return "waits for the lock of FILE";
 	default: return "waits";
 	}
 }

@@ -203,6 +203,7 @@ bench: deps-bench
 	scripts/bench-echo.sh $(BUILD)
 	scripts/bench-tls.sh $(BUILD)
 	scripts/bench-python.sh $(BUILD)
+	scripts/bench-stdio.sh $(BUILD)
 
 # Sanitizer build: UBSan in the library and the unit tests (ASan does not
 # follow our stack switches), in its own build directory.

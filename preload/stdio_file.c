@@ -93,28 +93,41 @@ static int plain_file(int fd)
 /* One read or write of fp's fd, green: what the call returns, or -errno. */
 static ssize_t rw_once(FILE *fp, struct rw *a)
 {
+	struct gr_file_hold *rec = gr_file_slot(fp);
+	int what = a->out ? GR_FD_WRITE : GR_FD_READ;
 	int cancel = !(fp->_flags2 & notcancel_flag), state;
-	ssize_t r;
+	ssize_t r = -EOPNOTSUPP;
 
 	if (cancel)
 		gr_cancel_begin(); /* a pending cancel acts before the call */
-	r = try_nowait(a);
+	/* A file that answered EOPNOTSUPP (ext4's buffered writes, tmpfs, a
+	 * tty) is not tried again; a hint only, for this FILE and fd. */
+	if (rec->fp != fp || rec->notry_fd != a->fd || !(rec->notry & (1 << what)))
+		r = try_nowait(a);
 	if (cancel)
 		gr_cancel_end(0);
 	/* EAGAIN: nothing there (or a regular file's page not cached);
-	 * EOPNOTSUPP: no such attempt (a tty, a FIFO); EINVAL, ENOSYS: an
-	 * older kernel. The call itself answers. */
+	 * EOPNOTSUPP: no such attempt; EINVAL, ENOSYS: an older kernel. The
+	 * call itself answers. */
 	if (r >= 0 || (r != -EAGAIN && r != -EOPNOTSUPP && r != -EINVAL && r != -ENOSYS))
 		return r;
+	if (r != -EAGAIN && rec->fp == fp) {
+		if (rec->notry_fd != a->fd)
+			rec->notry = 0;
+		rec->notry_fd = a->fd;
+		rec->notry |= (unsigned char)(1 << what);
+	}
 	/* From here the thread may park: another green thread's call on fp
 	 * waits for it, glibc's lock being this thread's. */
 	GR_FILE_HOLD(fp);
-	if (plain_file(a->fd))
+	/* EAGAIN is a socket or a pipe, or an uncached page of a regular
+	 * file, which gr_io finds to be one. */
+	if (r != -EAGAIN && plain_file(a->fd))
 		return gr_io_file(op_rw, a);
 	if (cancel)
-		return gr_io(a->fd, a->out ? GR_FD_WRITE : GR_FD_READ, op_rw, a);
+		return gr_io(a->fd, what, op_rw, a);
 	gr_cancel_setstate(PTHREAD_CANCEL_DISABLE, &state);
-	r = gr_io(a->fd, a->out ? GR_FD_WRITE : GR_FD_READ, op_rw, a);
+	r = gr_io(a->fd, what, op_rw, a);
 	gr_cancel_setstate(state, NULL);
 	return r;
 }

@@ -23,32 +23,20 @@
 
 /* ---- Holds: the green FILE lock ---- */
 
-/* One per FILE some green thread holds (in a call, or with flockfile). */
-struct gr_file_hold {
-	const void *fp;		       /* the FILE */
-	uint64_t owner;		       /* handle of the thread that holds it */
-	unsigned calls;		       /* its hooked calls on fp under way */
-	unsigned locks;		       /* its flockfile depth */
-	struct gr_file_hold *next;     /* bucket chain, or the free list */
-	struct gr_file_hold *all_prev; /* every hold in use, for */
-	struct gr_file_hold *all_next; /* gr_file_thread_exit */
-};
+#define CHUNK 32 /* overflow records come from malloc this many at a time */
 
-#define NBUCKETS 256 /* a few FILEs are held at a time */
-#define POOL	 64  /* holds without malloc; more come in chunks */
+struct gr_file_hold gr_file_slots[GR_FILE_SLOTS];
+unsigned gr_file_held, gr_file_waiting;
+static struct gr_file_hold *overflow, *spare;
 
-static struct gr_file_hold *buckets[NBUCKETS];
-static struct gr_file_hold pool[POOL];
-static struct gr_file_hold *free_list;
-static size_t pool_used;
-static struct gr_file_hold *all;
-static unsigned waiting; /* threads parked for a FILE */
+#define slots	gr_file_slots
+#define held	gr_file_held
+#define waiting gr_file_waiting
+#define NSLOTS	GR_FILE_SLOTS
 
-static struct gr_file_hold **bucket_of(const void *fp)
+static struct gr_file_hold *slot_of(const void *fp)
 {
-	uintptr_t a = (uintptr_t)fp;
-
-	return &buckets[(a >> 4 ^ a >> 12) & (NBUCKETS - 1)];
+	return gr_file_slot(fp);
 }
 
 /* The wait-queue key of fp: odd, so no futex or lock word shares it. */
@@ -59,84 +47,89 @@ static const void *key(const void *fp)
 
 static struct gr_file_hold *find(const void *fp)
 {
-	struct gr_file_hold *h = *bucket_of(fp);
+	struct gr_file_hold *h = slot_of(fp);
 
-	while (h && h->fp != fp)
-		h = h->next;
-	return h;
+	if (h->fp == fp)
+		return h;
+	for (h = overflow; h; h = h->next)
+		if (h->fp == fp)
+			return h;
+	return NULL;
 }
 
-static struct gr_file_hold *add(const void *fp, uint64_t owner)
+/* A record for fp, which has none: its slot if nobody holds that, else a
+ * new one on the overflow list (NULL when there is no memory for it). */
+static struct gr_file_hold *add(const void *fp)
 {
-	struct gr_file_hold *h = free_list, **b;
+	struct gr_file_hold *h = slot_of(fp);
 
-	if (h) {
-		free_list = h->next;
-	} else if (pool_used < POOL) {
-		h = &pool[pool_used++];
-	} else {
-		/* Never freed: they go back to the free list. */
-		struct gr_file_hold *chunk = malloc(POOL * sizeof(*chunk));
-		if (!chunk) {
-			gr_log(GR_LOG_WARN, "no memory to hold a FILE: its call goes on unheld");
-			return NULL;
+	if (h->owner) {
+		if (!spare) {
+			struct gr_file_hold *chunk = malloc(CHUNK * sizeof(*chunk));
+			if (!chunk) {
+				gr_log(GR_LOG_WARN, "no memory to hold a FILE: its call goes on");
+				return NULL;
+			}
+			for (int i = 0; i < CHUNK; i++)
+				chunk[i].next = i + 1 < CHUNK ? &chunk[i + 1] : NULL;
+			spare = chunk;
 		}
-		for (int i = 1; i < POOL - 1; i++)
-			chunk[i].next = &chunk[i + 1];
-		chunk[POOL - 1].next = NULL;
-		free_list = &chunk[1];
-		h = &chunk[0];
+		h = spare;
+		spare = h->next;
+		h->next = overflow;
+		overflow = h;
 	}
-	b = bucket_of(fp);
 	h->fp = fp;
-	h->owner = owner;
+	h->owner = 0;
 	h->calls = h->locks = 0;
-	h->next = *b;
-	*b = h;
-	h->all_prev = NULL;
-	h->all_next = all;
-	if (all)
-		all->all_prev = h;
-	all = h;
+	h->notry_fd = -1;
+	h->notry = 0;
 	return h;
 }
 
-static void drop(struct gr_file_hold *h)
+static void take(struct gr_file_hold *h, uint64_t owner)
 {
-	struct gr_file_hold **p = bucket_of(h->fp);
+	if (!h->owner) {
+		h->owner = owner;
+		held++;
+	}
+}
+
+/* Lets go of h if nothing holds it any more, and wakes fp's waiters. */
+static void release(struct gr_file_hold *h)
+{
 	const void *fp = h->fp;
 
-	while (*p != h)
-		p = &(*p)->next;
-	*p = h->next;
-	if (h->all_prev)
-		h->all_prev->all_next = h->all_next;
-	else
-		all = h->all_next;
-	if (h->all_next)
-		h->all_next->all_prev = h->all_prev;
-	h->fp = NULL;
-	h->next = free_list;
-	free_list = h;
+	if (h->calls || h->locks)
+		return;
+	h->owner = 0;
+	held--;
+	if (h != slot_of(fp)) {
+		struct gr_file_hold **p = &overflow;
+		while (*p != h)
+			p = &(*p)->next;
+		*p = h->next;
+		h->fp = NULL;
+		h->next = spare;
+		spare = h;
+	}
 	if (waiting)
 		gr_wake_addr(key(fp), INT_MAX, GR_BITSET_ANY);
 }
 
-static void release(struct gr_file_hold *h)
-{
-	if (h->calls == 0 && h->locks == 0)
-		drop(h);
-}
-
-/* The hold on fp for owner, after waiting while another thread has one. */
+/* fp's record, held by owner, after waiting while another thread holds it. */
 static struct gr_file_hold *acquire(const void *fp, uint64_t owner)
 {
 	for (;;) {
 		struct gr_file_hold *h = find(fp);
 		if (!h)
-			return add(fp, owner);
-		if (h->owner == owner)
+			h = add(fp);
+		if (!h)
+			return NULL;
+		if (!h->owner || h->owner == owner) {
+			take(h, owner);
 			return h;
+		}
 		/* Woken when the holder lets go; a signal handler that ran
 		 * meanwhile (-EINTR) changes nothing: glibc's lock wait is
 		 * not interrupted either. */
@@ -146,7 +139,7 @@ static struct gr_file_hold *acquire(const void *fp, uint64_t owner)
 	}
 }
 
-struct gr_file_hold *gr_file_enter(const void *fp)
+struct gr_file_hold *gr_file_enter_slow(const void *fp)
 {
 	struct gr_file_hold *h = acquire(fp, gr_rt.cur->handle);
 
@@ -155,10 +148,8 @@ struct gr_file_hold *gr_file_enter(const void *fp)
 	return h;
 }
 
-void gr_file_leave(struct gr_file_hold *h)
+void gr_file_leave_slow(struct gr_file_hold *h)
 {
-	if (!h)
-		return;
 	GR_ASSERT(h->calls > 0);
 	h->calls--;
 	release(h);
@@ -176,12 +167,14 @@ int gr_file_trylock(const void *fp, uint64_t owner)
 {
 	struct gr_file_hold *h = find(fp);
 
-	if (h && h->owner != owner)
+	if (h && h->owner && h->owner != owner)
 		return -EBUSY;
 	if (!h)
-		h = add(fp, owner);
-	if (h)
+		h = add(fp);
+	if (h) {
+		take(h, owner);
 		h->locks++;
+	}
 	return 0;
 }
 
@@ -197,6 +190,14 @@ void gr_file_unlock(const void *fp, uint64_t owner)
 	release(h);
 }
 
+static void end_calls(struct gr_file_hold *h, uint64_t owner)
+{
+	if (h->owner == owner && h->calls) {
+		h->calls = 0;
+		release(h);
+	}
+}
+
 void gr_file_thread_exit(struct gr_thread *t)
 {
 	struct gr_file_hold *h, *next;
@@ -204,14 +205,13 @@ void gr_file_thread_exit(struct gr_thread *t)
 	/* With private TLS, main too: it does not unwind, and its control
 	 * block, the OS thread's, is no other thread's, so glibc's lock stays
 	 * with it as the hold does. */
-	if (gr_tls_private)
+	if (gr_tls_private || !held)
 		return;
-	for (h = all; h; h = next) {
-		next = h->all_next;
-		if (h->owner == t->handle && h->calls) {
-			h->calls = 0;
-			release(h);
-		}
+	for (int i = 0; i < NSLOTS; i++)
+		end_calls(&slots[i], t->handle);
+	for (h = overflow; h; h = next) {
+		next = h->next;
+		end_calls(h, t->handle);
 	}
 }
 

@@ -29,16 +29,78 @@
 #include <stdio.h>
 #include <sys/types.h>
 
-struct gr_thread;
-struct gr_file_hold;
+#include "sched.h"
+
+/* What a green thread holds of a FILE, in a call or with flockfile. A FILE's
+ * record lives in the slot its address hashes to, where it stays when
+ * nobody holds it (the next call on the FILE finds it there) until another
+ * FILE needs the slot; a FILE whose slot another holds when it is taken
+ * gets a record on an overflow list, dropped when it is let go. */
+struct gr_file_hold {
+	const void *fp;		   /* the FILE */
+	uint64_t owner;		   /* handle of the holder; 0: nobody */
+	unsigned calls;		   /* the holder's hooked calls on fp under way */
+	unsigned locks;		   /* its flockfile depth */
+	struct gr_file_hold *next; /* overflow list, or free list */
+	int notry_fd;		   /* the fd notry is about, or -1 */
+	unsigned char notry;	   /* 1 << GR_FD_READ, 1 << GR_FD_WRITE: that
+				      fd has no attempt without blocking
+				      (stdio_file.c), a hint only */
+};
+
+#define GR_FILE_SLOTS 256
+
+extern struct gr_file_hold gr_file_slots[GR_FILE_SLOTS];
+extern unsigned gr_file_held;	 /* records with an owner */
+extern unsigned gr_file_waiting; /* threads parked for a FILE */
+
+static inline struct gr_file_hold *gr_file_slot(const void *fp)
+{
+	uintptr_t a = (uintptr_t)fp;
+
+	return &gr_file_slots[(a >> 4 ^ a >> 12) & (GR_FILE_SLOTS - 1)];
+}
+
+struct gr_file_hold *gr_file_enter_slow(const void *fp);
+void gr_file_leave_slow(struct gr_file_hold *h);
 
 /* Takes the current green thread's hold on fp for one call, waiting (not a
  * cancellation point; signal handlers run meanwhile) while another green
  * thread holds it. NULL when no memory for the record was found (the call
- * then goes on without). */
-struct gr_file_hold *gr_file_enter(const void *fp);
+ * then goes on without). Inline for the common case, every stdio call: the
+ * FILE's record is in its slot, and nobody else holds it. */
+static inline struct gr_file_hold *gr_file_enter(const void *fp)
+{
+	struct gr_file_hold *h = gr_file_slot(fp);
+	uint64_t self = gr_rt.cur->handle;
+
+	if (__builtin_expect(h->fp != fp || (h->owner && h->owner != self), 0))
+		return gr_file_enter_slow(fp);
+	if (!h->owner) {
+		h->owner = self;
+		gr_file_held++;
+	}
+	h->calls++;
+	return h;
+}
+
 /* Ends the hold gr_file_enter took (NULL: nothing). */
-void gr_file_leave(struct gr_file_hold *h);
+static inline void gr_file_leave(struct gr_file_hold *h)
+{
+	if (!h)
+		return;
+	if (__builtin_expect(h->calls > 1 || h->locks || gr_file_waiting, 0)) {
+		gr_file_leave_slow(h);
+		return;
+	}
+	if (__builtin_expect(h != gr_file_slot(h->fp) || h->calls == 0, 0)) {
+		gr_file_leave_slow(h);
+		return;
+	}
+	h->calls = 0;
+	h->owner = 0;
+	gr_file_held--;
+}
 
 /* flockfile, ftrylockfile, funlockfile for the thread whose handle is
  * owner (a green thread's, or before the runtime starts, the one OS

@@ -48,6 +48,35 @@ static inline void gr_hold_end(struct gr_file_hold **h)
 #define GR_FILE_HOLD(fp)                                                                           \
 	struct gr_file_hold *gr_hold_ __attribute__((cleanup(gr_hold_end))) = gr_file_enter(fp)
 
+/* glibc's _IO_UNBUFFERED and _IO_LINE_BUF flags (libio.h, not in the
+ * public header). */
+#define GR_IO_UNBUFFERED 0x0002
+#define GR_IO_LINE_BUF	 0x0200
+
+/* Before it reads a line-buffered or unbuffered stream (a tty's), glibc
+ * flushes stdout under stdout's lock: a read of such a stream holds stdout
+ * too, after fp, in glibc's order. So does the first read of a stream,
+ * before glibc has chosen its buffering. NULL: no need. */
+static inline FILE *gr_stdout_for(FILE *fp, int what)
+{
+	if (what != GR_IN || !fp || fp == stdout)
+		return NULL;
+	if ((fp->_flags & (GR_IO_UNBUFFERED | GR_IO_LINE_BUF)) || !fp->_IO_buf_base)
+		return stdout;
+	return NULL;
+}
+
+static inline struct gr_file_hold *gr_file_enter_if(FILE *fp)
+{
+	return fp ? gr_file_enter(fp) : NULL;
+}
+
+/* GR_FILE_HOLD for a call on fp, and stdout's hold when gr_stdout_for says. */
+#define GR_CALL_HOLDS(fp, what)                                                                    \
+	GR_FILE_HOLD(fp);                                                                          \
+	struct gr_file_hold *gr_hold_out_ __attribute__((cleanup(gr_hold_end))) =                 \
+		gr_file_enter_if(gr_stdout_for(fp, what))
+
 /* A hook of a call on one FILE: real call when not green; else the call
  * under a hold on fp (with, in the fallback, a wait for readiness first),
  * then a safe point. */
@@ -57,7 +86,7 @@ static inline void gr_hold_end(struct gr_file_hold **h)
 		if (!gr_green())                                                                   \
 			return GR_REAL(name) args;                                                 \
 		{                                                                                  \
-			GR_FILE_HOLD(fp);                                                          \
+			GR_CALL_HOLDS(fp, what);                                                   \
 			gr_stdio_before(fp, what);                                                 \
 			r_ = gr_real.name args;                                                    \
 		}                                                                                  \
@@ -72,7 +101,7 @@ static inline void gr_hold_end(struct gr_file_hold **h)
 			return;                                                                    \
 		}                                                                                  \
 		{                                                                                  \
-			GR_FILE_HOLD(fp);                                                          \
+			GR_CALL_HOLDS(fp, what);                                                   \
 			gr_stdio_before(fp, what);                                                 \
 			gr_real.name args;                                                         \
 		}                                                                                  \
@@ -92,7 +121,7 @@ static inline void gr_hold_end(struct gr_file_hold **h)
 			return r_;                                                                 \
 		}                                                                                  \
 		{                                                                                  \
-			GR_FILE_HOLD(fp);                                                          \
+			GR_CALL_HOLDS(fp, what);                                                   \
 			gr_stdio_before(fp, what);                                                 \
 			r_ = gr_real.vname args;                                                   \
 		}                                                                                  \

@@ -12,6 +12,11 @@
  * 2. Two threads in fgets on one socket FILE, a third asking ferror and
  *    fileno: one reader takes the first line, the other the second, each
  *    whole, once the peer sends them together.
+ * 3. A thread writes to a line-buffered stdout (made a full pipe for a
+ *    while) more than the pipe holds, and waits in that write; another
+ *    reads an unbuffered stream, which glibc does only after flushing
+ *    stdout under stdout's lock: it waits for the writer, which waits for
+ *    a drainer thread, which starts once a ticker has moved on.
  * A ticker thread must keep running throughout. */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -88,10 +93,44 @@ static void *asker(void *arg)
 	return NULL;
 }
 
+static int outp[2], inp[2];
+static FILE *unbuf;
+static long drained_bytes;
+static int read_char = -1;
+static char bigline[256 * 1024];
+
+static void *big_printer(void *arg)
+{
+	(void)arg;
+	printf("%s\n", bigline);
+	return NULL;
+}
+
+static void *drainer(void *arg)
+{
+	char buf[4096];
+	ssize_t n;
+	int t = atomic_load(&ticks);
+
+	(void)arg;
+	while (atomic_load(&ticks) < t + 10)
+		sleep_ms(1);
+	while ((n = read(outp[0], buf, sizeof(buf))) > 0)
+		drained_bytes += n;
+	return NULL;
+}
+
+static void *unbuffered_reader(void *arg)
+{
+	(void)arg;
+	read_char = getc(unbuf);
+	return NULL;
+}
+
 int main(void)
 {
-	pthread_t tk, h, o, r[2], a;
-	int t;
+	pthread_t tk, h, o, r[2], a, pr, dr, ur;
+	int t, saved_out;
 
 	MUST(sem_init(&locked, 0, 0));
 	MUST(sem_init(&tried, 0, 0));
@@ -131,10 +170,41 @@ int main(void)
 	CHECK(!strcmp(got[0], "first line\n") && !strcmp(got[1], "second line\n"),
 	      "each reader got one whole line");
 	CHECK(err_seen == 0 && fd_seen == sv[0], "ferror and fileno answered meanwhile");
+
+	/* 3: stdout a pipe for a while; results are printed once it is back. */
+	memset(bigline, 'w', sizeof(bigline) - 1);
+	MUST(pipe(outp));
+	MUST(pipe(inp));
+	unbuf = fdopen(inp[0], "r");
+	if (!unbuf)
+		return 2;
+	MUST(setvbuf(unbuf, NULL, _IONBF, 0));
+	fflush(stdout);
+	saved_out = dup(1);
+	MUST(setvbuf(stdout, NULL, _IOLBF, 0));
+	MUST(dup2(outp[1], 1) < 0);
+	MUST(pthread_create(&pr, NULL, big_printer, NULL));
+	MUST(pthread_create(&ur, NULL, unbuffered_reader, NULL));
+	MUST(pthread_create(&dr, NULL, drainer, NULL));
+	MUST(pthread_join(pr, NULL));
+	if (write(inp[1], "x", 1) != 1)
+		return 2;
+	MUST(pthread_join(ur, NULL));
+	fflush(stdout);
+	MUST(dup2(saved_out, 1) < 0);
+	close(saved_out);
+	close(outp[1]);
+	MUST(pthread_join(dr, NULL));
+	CHECK(drained_bytes == (long)sizeof(bigline), "the drainer got the big line");
+	CHECK(read_char == 'x', "the unbuffered read waited for stdout's writer, then read");
+
 	CHECK(atomic_load(&ticks) >= 5, "the ticker ran throughout");
 	atomic_store(&stop, 1);
 	MUST(pthread_join(tk, NULL));
 	fclose(shared);
 	close(sv[1]);
+	fclose(unbuf);
+	close(inp[1]);
+	close(outp[0]);
 	return check_done();
 }

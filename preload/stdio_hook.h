@@ -74,7 +74,7 @@ static inline struct gr_file_hold *gr_file_enter_if(FILE *fp)
 /* GR_FILE_HOLD for a call on fp, and stdout's hold when gr_stdout_for says. */
 #define GR_CALL_HOLDS(fp, what)                                                                    \
 	GR_FILE_HOLD(fp);                                                                          \
-	struct gr_file_hold *gr_hold_out_ __attribute__((cleanup(gr_hold_end))) =                 \
+	struct gr_file_hold *gr_hold_out_ __attribute__((cleanup(gr_hold_end))) =                  \
 		gr_file_enter_if(gr_stdout_for(fp, what))
 
 /* A hook of a call on one FILE: real call when not green; else the call

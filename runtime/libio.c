@@ -190,6 +190,13 @@ void gr_file_unlock(const void *fp, uint64_t owner)
 	release(h);
 }
 
+uint64_t gr_file_owner(const void *fp)
+{
+	const struct gr_file_hold *h = find(fp);
+
+	return h ? h->owner : 0;
+}
+
 static void end_calls(struct gr_file_hold *h, uint64_t owner)
 {
 	if (h->owner == owner && h->calls) {

@@ -110,6 +110,9 @@ void gr_file_lock(const void *fp, uint64_t owner);
 int gr_file_trylock(const void *fp, uint64_t owner);
 void gr_file_unlock(const void *fp, uint64_t owner);
 
+/* The handle of the thread that holds fp, or 0 (the deadlock report). */
+uint64_t gr_file_owner(const void *fp);
+
 /* A green thread ends. With TLS of its own it unwound its calls (their
  * holds went with the frames) and what it still holds stays held, as
  * glibc's lock stays with a thread that exits holding it. With shared TLS

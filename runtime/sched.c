@@ -17,6 +17,7 @@
 #include "real.h"
 #include "fdwait.h"
 #include "fork.h"
+#include "libio.h"
 #include "pool.h"
 #include "signal.h"
 #include "tls.h"
@@ -319,7 +320,6 @@ static const char *wait_name(const struct gr_thread *t)
 	case GR_WAIT_FD: return "waits on fd";
 	case GR_WAIT_POOL: return "waits for a pool job";
 	case GR_WAIT_SIGNAL: return "waits for a signal";
-	case GR_WAIT_FILE: return "waits for the lock of FILE";
 	default: return "waits";
 	}
 }
@@ -375,6 +375,20 @@ static void report_thread(const struct gr_thread *t)
 			snprintf(held, sizeof(held), " held by %u readers",
 				 rw->__data.__readers >> 3);
 		gr_log(GR_LOG_WARN, "  thread %llu \"%s\" waits for rwlock %p%s",
+		       (unsigned long long)t->id, t->name, o, held);
+		return;
+	}
+	case GR_WAIT_FILE: {
+		uint64_t h = gr_file_owner(o);
+		const struct gr_thread *w = gr_rt.all;
+		while (w && w->handle != h)
+			w = w->all_next;
+		if (w)
+			snprintf(held, sizeof(held), " held by thread %llu \"%s\"",
+				 (unsigned long long)w->id, w->name);
+		else if (h)
+			snprintf(held, sizeof(held), " held by a thread that has finished");
+		gr_log(GR_LOG_WARN, "  thread %llu \"%s\" waits for the lock of FILE %p%s",
 		       (unsigned long long)t->id, t->name, o, held);
 		return;
 	}

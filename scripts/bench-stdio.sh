@@ -5,8 +5,11 @@
 # throughput), and the same lines read back from a regular file (the cost of
 # the hooks on the plain path). Each case runs REPS times, native and greenify
 # alternating; the table gives the median MB/s of each and their ratio, and
-# the CPU time (user + system, both threads) of the socket case. Raw lines go
-# to bench/results/stdio-<date>.txt and stdio-latest.txt.
+# the CPU time (user + system, both threads) of the socket case. Natively the
+# writer and the reader run on two cores at once, greenify runs both on one:
+# the socket case is also run with both pinned to one CPU (taskset), the
+# same core for each. Raw lines go to bench/results/stdio-<date>.txt and
+# stdio-latest.txt.
 # Usage: scripts/bench-stdio.sh BUILD_DIR [REPS=5]
 set -eu
 build=${1:-build}
@@ -18,11 +21,12 @@ raw=$out_dir/stdio-$(date +%Y%m%d-%H%M%S).txt
 mkdir -p "$out_dir"
 
 run() { # mode case
-	if [ "$1" = greenify ]; then
-		set -- env LD_PRELOAD="$lib" "$prog" "$2"
-	else
-		set -- "$prog" "$2"
-	fi
+	case $1 in
+	greenify) set -- env LD_PRELOAD="$lib" "$prog" "$2" ;;
+	native1) set -- taskset -c 0 "$prog" "$2" ;;
+	greenify1) set -- taskset -c 0 env LD_PRELOAD="$lib" "$prog" "$2" ;;
+	*) set -- "$prog" "$2" ;;
+	esac
 	# GNU time's "cpu=" after the program's own line.
 	timeout -k 5 300 /usr/bin/time -f "cpu=%U+%S" "$@" 2>&1
 }
@@ -35,6 +39,11 @@ run() { # mode case
 			for mode in native greenify; do
 				echo "$mode $(run "$mode" "$what" | tr '\n' ' ')"
 			done
+			if [ "$what" = socket ]; then
+				for mode in native1 greenify1; do
+					echo "$mode $(run "$mode" "$what" | tr '\n' ' ')"
+				done
+			fi
 			i=$((i + 1))
 		done
 	done
@@ -59,6 +68,10 @@ for what in socket file; do
 	printf '%-52s %10s %10s %7s\n' "$label" "$n" "$g" \
 		"$(awk -v a="$n" -v b="$g" 'BEGIN { if (a > 0) printf "%.2fx", b / a; else print "?" }')"
 done
+n=$(median mb_per_s native1 socket)
+g=$(median mb_per_s greenify1 socket)
+printf '%-52s %10s %10s %7s\n' "the same, both on one CPU (MB/s)" "$n" "$g" \
+	"$(awk -v a="$n" -v b="$g" 'BEGIN { if (a > 0) printf "%.2fx", b / a; else print "?" }')"
 printf '%-52s %10s %10s\n' "socket case, CPU time of both threads (s)" \
 	"$(median cpu native socket)" "$(median cpu greenify socket)"
 echo "median of $reps runs each; raw: $raw"

@@ -14,5 +14,6 @@ Suite *lock_suite(void);
 Suite *fdwait_suite(void);
 Suite *sigmask_suite(void);
 Suite *fork_suite(void);
+Suite *libio_suite(void);
 
 #endif

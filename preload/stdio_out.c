@@ -8,14 +8,22 @@
  * mode (an unbuffered stderr writes at once, a line-buffered stream at each
  * newline, a full one when full).
  *
+ * error() and error_at_line() have no v-form to hand their varargs on to:
+ * the hook formats the message itself (vasprintf, with the caller's errno
+ * for %m) and gives it to glibc's as "%s", which prints exactly the same,
+ * under holds on stdout (which glibc flushes first) and stderr, with
+ * cancellation disabled as glibc's does.
+ *
  * Left to libc: dprintf and vdprintf (they write through a FILE of their
- * own, with no lock, whose writes are green all the same), the string
- * forms (sprintf, asprintf...), and error() and error_at_line(), whose
- * varargs have no v-form to hand on to: they take stderr's lock unseen (see
- * the README's Limitations). */
+ * own, with no lock, whose writes are green all the same) and the string
+ * forms (sprintf, asprintf...). */
 #include "stdio_hook.h"
 
 #include <err.h>
+#include <error.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <stdarg.h>
 #include <wchar.h>
 
@@ -305,4 +313,73 @@ GR_EXPORT void errx(int status, const char *fmt, ...)
 	vwarnx(fmt, ap);
 	va_end(ap);
 	exit(status);
+}
+
+/* Formats an error() message; NULL when there is no memory for it (the
+ * format is then printed as it is). */
+static char *error_message(const char *fmt, va_list ap)
+{
+	char *msg;
+
+	return vasprintf(&msg, fmt, ap) < 0 ? NULL : msg;
+}
+
+/* glibc's error() or error_at_line() (file: non-NULL for the latter) with
+ * the message msg, under holds on stdout and stderr when green. */
+static void error_call(int status, int errnum, int at_line, const char *file, unsigned line,
+		       const char *msg, const char *fmt)
+{
+	int state;
+
+	if (!gr_green()) {
+		if (at_line)
+			GR_REAL(error_at_line)(status, errnum, file, line, "%s", msg ? msg : fmt);
+		else
+			GR_REAL(error)(status, errnum, "%s", msg ? msg : fmt);
+		return;
+	}
+	gr_cancel_setstate(PTHREAD_CANCEL_DISABLE, &state);
+	{
+		GR_FILE_HOLD(stdout);
+		struct gr_file_hold *err_hold __attribute__((cleanup(gr_hold_end))) =
+			gr_file_enter(stderr);
+		gr_stdio_before(stderr, GR_OUT);
+		/* With a nonzero status glibc's exits from here: the holds stay
+		 * with this thread, which exit's flush then passes. */
+		if (at_line)
+			gr_real.error_at_line(status, errnum, file, line, "%s", msg ? msg : fmt);
+		else
+			gr_real.error(status, errnum, "%s", msg ? msg : fmt);
+	}
+	gr_cancel_setstate(state, NULL);
+	gr_maybe_yield();
+}
+
+GR_EXPORT void error(int status, int errnum, const char *fmt, ...)
+{
+	int saved = errno;
+	va_list ap;
+	char *msg;
+
+	va_start(ap, fmt);
+	msg = error_message(fmt, ap);
+	va_end(ap);
+	errno = saved;
+	error_call(status, errnum, 0, NULL, 0, msg, fmt);
+	free(msg);
+}
+
+GR_EXPORT void error_at_line(int status, int errnum, const char *file, unsigned line,
+			     const char *fmt, ...)
+{
+	int saved = errno;
+	va_list ap;
+	char *msg;
+
+	va_start(ap, fmt);
+	msg = error_message(fmt, ap);
+	va_end(ap);
+	errno = saved;
+	error_call(status, errnum, 1, file, line, msg, fmt);
+	free(msg);
 }

@@ -9,6 +9,7 @@
 #define GR_LIBIO_DECL_H
 
 #include <err.h>
+#include <error.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -128,6 +129,8 @@ extern int __isoc99_vwscanf(const wchar_t *restrict fmt, va_list ap);
 	X(psiginfo)                                                                                \
 	X(vwarn)                                                                                   \
 	X(vwarnx)                                                                                  \
+	X(error)                                                                                   \
+	X(error_at_line)                                                                           \
 	X(fflush)                                                                                  \
 	X(fflush_unlocked)                                                                         \
 	X(fclose)                                                                                  \

@@ -3,10 +3,13 @@
  * writer must wait for the drainer): an unbuffered stream writes at once, a
  * line-buffered one at each newline, a fully buffered one when full or
  * flushed; dprintf writes through a FILE of glibc's own; stderr (made a
- * pipe here) gets perror's and warnx's messages, one larger than the pipe.
- * What the drainer has seen at each step is what it sees natively. */
+ * pipe here, drained once a ticker has moved on) gets perror's message,
+ * larger than the pipe, while another thread's error() and
+ * error_at_line() wait for stderr's lock, then warnx's. What the drainer
+ * has seen at each step is what it sees natively. */
 #define _GNU_SOURCE
 #include <err.h>
+#include <error.h>
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -53,6 +56,46 @@ static int drained_pipe(struct drain *d)
 	return p[1];
 }
 
+static atomic_int ticks, stop;
+
+static void *ticker(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&stop)) {
+		atomic_fetch_add(&ticks, 1);
+		sleep_ms(1);
+	}
+	return NULL;
+}
+
+/* Drains only once the ticker has moved on: writers wait meanwhile. */
+static void *late_drain_main(void *arg)
+{
+	int t = atomic_load(&ticks);
+
+	while (atomic_load(&ticks) < t + 10)
+		sleep_ms(1);
+	return drain_main(arg);
+}
+
+static char big[BIG + 1];
+
+static void *perror_big(void *arg)
+{
+	(void)arg;
+	errno = ENOENT;
+	perror(big);
+	return NULL;
+}
+
+static void *errors(void *arg)
+{
+	(void)arg;
+	error(0, ENOENT, "%s %d", "code", 7);
+	error_at_line(0, 0, "file.c", 12, "bad %s", "x");
+	return NULL;
+}
+
 /* Waits until the drainer has count bytes (they were written). */
 static void wait_for(struct drain *d, long count)
 {
@@ -70,13 +113,14 @@ static int pending_in(int rfd)
 
 int main(void)
 {
-	static char big[BIG + 1];
 	struct drain u = {0}, d = {0}, e = {0};
-	int lp[2], fp[2], save, wfd;
+	pthread_t tk, pe, er;
+	int lp[2], fp[2], save, wfd, ep[2];
 	FILE *un, *lb, *fb;
 	char buf[64];
 
 	memset(big, 'b', BIG);
+	big[BIG] = '\0';
 
 	/* Unbuffered: at once, even more than the pipe holds. */
 	un = fdopen(drained_pipe(&u), "w");
@@ -114,25 +158,38 @@ int main(void)
 	MUST(pthread_join(d.t, NULL));
 
 	/* stderr on a pipe for a while (the library's exit line needs it
-	 * back): perror with a message longer than the pipe, then warnx. */
+	 * back): perror with a message longer than the pipe, from a thread
+	 * that waits in the write for the late drainer, while another's
+	 * error() and error_at_line() wait for stderr; then warnx. */
 	fflush(stderr);
 	save = dup(2);
-	wfd = drained_pipe(&e);
-	MUST(dup2(wfd, 2) < 0);
-	close(wfd);
+	MUST(pipe(ep));
+	e.fd = ep[0];
+	MUST(pthread_create(&tk, NULL, ticker, NULL));
+	MUST(pthread_create(&e.t, NULL, late_drain_main, &e));
+	MUST(dup2(ep[1], 2) < 0);
+	close(ep[1]);
 	big[BIG - 1] = '\0';
-	errno = ENOENT;
-	perror(big);
+	MUST(pthread_create(&pe, NULL, perror_big, NULL));
+	MUST(pthread_create(&er, NULL, errors, NULL));
+	MUST(pthread_join(pe, NULL));
+	MUST(pthread_join(er, NULL));
 	warnx("%s", "warned");
 	fflush(stderr);
 	MUST(dup2(save, 2) < 0);
 	close(save);
 	{
+		long name = (long)strlen(program_invocation_name);
 		long want = (BIG - 1) + (long)strlen(": No such file or directory\n") +
-			    (long)strlen(program_invocation_short_name) + (long)strlen(": warned\n");
+			    (long)strlen(program_invocation_short_name) + (long)strlen(": warned\n") +
+			    name + (long)strlen(": code 7: No such file or directory\n") + name +
+			    (long)strlen(":file.c:12: bad x\n");
 		wait_for(&e, want);
-		CHECK(atomic_load(&e.got) == want, "stderr got perror's and warnx's lines");
+		CHECK(atomic_load(&e.got) == want,
+		      "stderr got perror's, error's, error_at_line's and warnx's lines");
 	}
 	MUST(pthread_join(e.t, NULL));
+	atomic_store(&stop, 1);
+	MUST(pthread_join(tk, NULL));
 	return check_done();
 }

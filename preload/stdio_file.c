@@ -136,13 +136,19 @@ static ssize_t rw_once(FILE *fp, struct rw *a)
 static ssize_t slot_read(FILE *fp, void *buf, ssize_t n)
 {
 	struct rw a = {fp->_fileno, buf, (size_t)n, 0};
+	uint64_t switches;
 	int saved;
 	ssize_t r;
 
 	if (!gr_green())
 		return orig_file.read(fp, buf, n);
 	saved = errno;
+	switches = gr_rt.switches;
 	r = rw_once(fp, &a);
+	/* Others ran meanwhile: glibc's next refill of a line-buffered or
+	 * unbuffered fp locks stdout first, which must then be free. */
+	if (gr_rt.switches != switches && fp != stdout && gr_reads_flush_stdout(fp))
+		gr_file_leave(gr_file_enter(stdout));
 	if (r < 0) {
 		errno = (int)-r;
 		return -1;

@@ -53,29 +53,30 @@ static inline void gr_hold_end(struct gr_file_hold **h)
 #define GR_IO_UNBUFFERED 0x0002
 #define GR_IO_LINE_BUF	 0x0200
 
-/* Before it reads a line-buffered or unbuffered stream (a tty's), glibc
- * flushes stdout under stdout's lock: a read of such a stream holds stdout
- * too, after fp, in glibc's order. So does the first read of a stream,
- * before glibc has chosen its buffering. NULL: no need. */
-static inline FILE *gr_stdout_for(FILE *fp, int what)
+/* Before each read of a line-buffered or unbuffered stream (a tty's),
+ * glibc flushes stdout under stdout's lock, then lets it go and reads: that
+ * lock must not be another green thread's, parked in a write, or glibc
+ * waits for it in its futex. So such a read first waits, parked, until no
+ * other thread holds stdout (gr_stdout_free), as does the first read of a
+ * stream, before glibc has chosen its buffering; and after a read that
+ * parked, stdio_file.c waits again before glibc's next refill. Holding
+ * stdout for the whole call would make every printf wait for the input. */
+static inline int gr_reads_flush_stdout(const FILE *fp)
 {
-	if (what != GR_IN || !fp || fp == stdout)
-		return NULL;
-	if ((fp->_flags & (GR_IO_UNBUFFERED | GR_IO_LINE_BUF)) || !fp->_IO_buf_base)
-		return stdout;
-	return NULL;
+	return (fp->_flags & (GR_IO_UNBUFFERED | GR_IO_LINE_BUF)) || !fp->_IO_buf_base;
 }
 
-static inline struct gr_file_hold *gr_file_enter_if(FILE *fp)
+static inline void gr_stdout_free(FILE *fp, int what)
 {
-	return fp ? gr_file_enter(fp) : NULL;
+	if (what == GR_IN && fp && fp != stdout && gr_reads_flush_stdout(fp))
+		gr_file_leave(gr_file_enter(stdout));
 }
 
-/* GR_FILE_HOLD for a call on fp, and stdout's hold when gr_stdout_for says. */
+/* GR_FILE_HOLD for a call on fp, after which stdout is free if the call
+ * reads fp and glibc flushes stdout first. */
 #define GR_CALL_HOLDS(fp, what)                                                                    \
 	GR_FILE_HOLD(fp);                                                                          \
-	struct gr_file_hold *gr_hold_out_ __attribute__((cleanup(gr_hold_end))) =                  \
-		gr_file_enter_if(gr_stdout_for(fp, what))
+	gr_stdout_free(fp, what)
 
 /* A hook of a call on one FILE: real call when not green; else the call
  * under a hold on fp (with, in the fallback, a wait for readiness first),

@@ -17,6 +17,10 @@
  *    reads an unbuffered stream, which glibc does only after flushing
  *    stdout under stdout's lock: it waits for the writer, which waits for
  *    a drainer thread, which starts once a ticker has moved on.
+ * 4. A thread in fgets on an unbuffered stream gets one byte; meanwhile a
+ *    writer took stdout and waits in its write: the next byte's read too
+ *    waits for stdout first (glibc flushes it before every read of such a
+ *    stream), then fgets gets the rest of the line.
  * A ticker thread must keep running throughout. */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -113,9 +117,11 @@ static void *drainer(void *arg)
 	int t = atomic_load(&ticks);
 
 	(void)arg;
-	while (atomic_load(&ticks) < t + 10)
+	while (atomic_load(&ticks) < t + 30)
 		sleep_ms(1);
-	while ((n = read(outp[0], buf, sizeof(buf))) > 0)
+	/* The big line, and no more: stdout stays this pipe a while. */
+	while (drained_bytes < (long)sizeof(bigline) &&
+	       (n = read(outp[0], buf, sizeof(buf))) > 0)
 		drained_bytes += n;
 	return NULL;
 }
@@ -127,10 +133,21 @@ static void *unbuffered_reader(void *arg)
 	return NULL;
 }
 
+static char unbuf_line[16];
+
+static void *unbuffered_line_reader(void *arg)
+{
+	(void)arg;
+	if (!fgets(unbuf_line, sizeof(unbuf_line), unbuf))
+		strcpy(unbuf_line, "(nothing)");
+	return NULL;
+}
+
 int main(void)
 {
 	pthread_t tk, h, o, r[2], a, pr, dr, ur;
 	int t, saved_out;
+	long drained;
 
 	MUST(sem_init(&locked, 0, 0));
 	MUST(sem_init(&tried, 0, 0));
@@ -190,13 +207,35 @@ int main(void)
 	if (write(inp[1], "x", 1) != 1)
 		return 2;
 	MUST(pthread_join(ur, NULL));
+	MUST(pthread_join(dr, NULL));
+	drained = drained_bytes;
+
+	/* 4: the reader first, then the writer, then the first byte. */
+	drained_bytes = 0;
+	MUST(pthread_create(&ur, NULL, unbuffered_line_reader, NULL));
+	t = atomic_load(&ticks);
+	while (atomic_load(&ticks) < t + 3)
+		sleep_ms(1);
+	MUST(pthread_create(&pr, NULL, big_printer, NULL));
+	MUST(pthread_create(&dr, NULL, drainer, NULL));
+	t = atomic_load(&ticks);
+	while (atomic_load(&ticks) < t + 5)
+		sleep_ms(1);
+	if (write(inp[1], "a", 1) != 1)
+		return 2;
+	MUST(pthread_join(pr, NULL));
+	if (write(inp[1], "b\n", 2) != 2)
+		return 2;
+	MUST(pthread_join(ur, NULL));
 	fflush(stdout);
 	MUST(dup2(saved_out, 1) < 0);
 	close(saved_out);
 	close(outp[1]);
 	MUST(pthread_join(dr, NULL));
-	CHECK(drained_bytes == (long)sizeof(bigline), "the drainer got the big line");
+	CHECK(drained == (long)sizeof(bigline), "the drainer got the big line");
 	CHECK(read_char == 'x', "the unbuffered read waited for stdout's writer, then read");
+	CHECK(drained_bytes == (long)sizeof(bigline), "the drainer got the big line again");
+	CHECK(!strcmp(unbuf_line, "ab\n"), "fgets on the unbuffered stream got its line");
 
 	CHECK(atomic_load(&ticks) >= 5, "the ticker ran throughout");
 	atomic_store(&stop, 1);

@@ -5,7 +5,10 @@
  * through every piece: that wait must park only the reader. Then the
  * terminal's end-of-file character ends the input: getline gives -1 with
  * the EOF flag set. Output to the terminal is line-buffered (glibc makes a
- * tty's stream so): the master sees a line as soon as its newline is put. */
+ * tty's stream so): the master sees a line as soon as its newline is put.
+ * While the reader waits for a line, another thread prints to stdout (a
+ * prompt, say) and only then does the typist type: glibc flushes stdout
+ * before it reads a terminal, but does not hold stdout while it waits. */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <pthread.h>
@@ -18,7 +21,7 @@
 #include "check.h"
 
 static int master;
-static atomic_int ticks, stop;
+static atomic_int ticks, stop, prompted;
 
 static void *ticker(void *arg)
 {
@@ -46,6 +49,8 @@ static void *typist(void *arg)
 	struct termios tio;
 
 	(void)arg;
+	while (!atomic_load(&prompted))
+		sleep_ms(1);
 	type("hel", 3);
 	type("lo wo", 5);
 	type("rld\n", 4);
@@ -57,9 +62,19 @@ static void *typist(void *arg)
 	return NULL;
 }
 
+static void *prompter(void *arg)
+{
+	(void)arg;
+	sleep_ms(5); /* the reader waits for its line by now, natively too */
+	printf("prompt printed while the reader waits\n");
+	fflush(stdout);
+	atomic_store(&prompted, 1);
+	return NULL;
+}
+
 int main(void)
 {
-	pthread_t tk, ty;
+	pthread_t tk, ty, pm;
 	char *line = NULL, echo[64];
 	size_t cap = 0;
 	struct termios tio;
@@ -86,6 +101,7 @@ int main(void)
 
 	MUST(pthread_create(&tk, NULL, ticker, NULL));
 	MUST(pthread_create(&ty, NULL, typist, NULL));
+	MUST(pthread_create(&pm, NULL, prompter, NULL));
 	n = getline(&line, &cap, in);
 	CHECK(n == 12 && !strcmp(line, "hello world\n"), "getline gets the line typed in 3 pieces");
 	n = getline(&line, &cap, in);
@@ -93,6 +109,7 @@ int main(void)
 	n = getline(&line, &cap, in);
 	CHECK(n == -1 && feof(in) && !ferror(in), "end-of-file: -1, EOF flag");
 	MUST(pthread_join(ty, NULL));
+	MUST(pthread_join(pm, NULL));
 
 	/* Line-buffered: the newline sends the line, no fflush needed. */
 	CHECK(fputs("to the terminal\n", out) >= 0, "fputs a line to the tty");

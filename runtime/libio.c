@@ -29,16 +29,6 @@ struct gr_file_hold gr_file_slots[GR_FILE_SLOTS];
 unsigned gr_file_held, gr_file_waiting;
 static struct gr_file_hold *overflow, *spare;
 
-#define slots	gr_file_slots
-#define held	gr_file_held
-#define waiting gr_file_waiting
-#define NSLOTS	GR_FILE_SLOTS
-
-static struct gr_file_hold *slot_of(const void *fp)
-{
-	return gr_file_slot(fp);
-}
-
 /* The wait-queue key of fp: odd, so no futex or lock word shares it. */
 static const void *key(const void *fp)
 {
@@ -47,7 +37,7 @@ static const void *key(const void *fp)
 
 static struct gr_file_hold *find(const void *fp)
 {
-	struct gr_file_hold *h = slot_of(fp);
+	struct gr_file_hold *h = gr_file_slot(fp);
 
 	if (h->fp == fp)
 		return h;
@@ -61,7 +51,7 @@ static struct gr_file_hold *find(const void *fp)
  * new one on the overflow list (NULL when there is no memory for it). */
 static struct gr_file_hold *add(const void *fp)
 {
-	struct gr_file_hold *h = slot_of(fp);
+	struct gr_file_hold *h = gr_file_slot(fp);
 
 	if (h->owner) {
 		if (!spare) {
@@ -91,7 +81,7 @@ static void take(struct gr_file_hold *h, uint64_t owner)
 {
 	if (!h->owner) {
 		h->owner = owner;
-		held++;
+		gr_file_held++;
 	}
 }
 
@@ -103,8 +93,8 @@ static void release(struct gr_file_hold *h)
 	if (h->calls || h->locks)
 		return;
 	h->owner = 0;
-	held--;
-	if (h != slot_of(fp)) {
+	gr_file_held--;
+	if (h != gr_file_slot(fp)) {
 		struct gr_file_hold **p = &overflow;
 		while (*p != h)
 			p = &(*p)->next;
@@ -113,7 +103,7 @@ static void release(struct gr_file_hold *h)
 		h->next = spare;
 		spare = h;
 	}
-	if (waiting)
+	if (gr_file_waiting)
 		gr_wake_addr(key(fp), INT_MAX, GR_BITSET_ANY);
 }
 
@@ -133,9 +123,9 @@ static struct gr_file_hold *acquire(const void *fp, uint64_t owner)
 		/* Woken when the holder lets go; a signal handler that ran
 		 * meanwhile (-EINTR) changes nothing: glibc's lock wait is
 		 * not interrupted either. */
-		waiting++;
+		gr_file_waiting++;
 		gr_wait_addr(key(fp), GR_BITSET_ANY, GR_WAIT_FILE, (void *)fp, 0);
-		waiting--;
+		gr_file_waiting--;
 	}
 }
 
@@ -212,10 +202,10 @@ void gr_file_thread_exit(struct gr_thread *t)
 	/* With private TLS, main too: it does not unwind, and its control
 	 * block, the OS thread's, is no other thread's, so glibc's lock stays
 	 * with it as the hold does. */
-	if (gr_tls_private || !held)
+	if (gr_tls_private || !gr_file_held)
 		return;
-	for (int i = 0; i < NSLOTS; i++)
-		end_calls(&slots[i], t->handle);
+	for (int i = 0; i < GR_FILE_SLOTS; i++)
+		end_calls(&gr_file_slots[i], t->handle);
 	for (h = overflow; h; h = next) {
 		next = h->next;
 		end_calls(h, t->handle);

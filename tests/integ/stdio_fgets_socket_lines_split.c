@@ -7,6 +7,7 @@
  * call returns what the native one returns: a whole line from several
  * pieces, the pushed-back character, the record, the numbers, then EOF with
  * the EOF flag and not the error flag. */
+/* run-also: disable */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <stdatomic.h>

@@ -28,6 +28,8 @@
 
 #include <threads.h>
 
+#include "libio_decl.h"
+
 /* What pthread_atfork (in libc_nonshared.a, linked into every caller) calls;
  * glibc exports it but declares it in no public header. */
 extern int __register_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void),
@@ -190,6 +192,7 @@ extern pid_t __wait(int *status);
 struct gr_real_table {
 #define GR_REAL_FIELD(name) __typeof__(name) *name;
 	GR_REAL_FUNCS(GR_REAL_FIELD)
+	GR_REAL_STDIO_FUNCS(GR_REAL_FIELD)
 #undef GR_REAL_FIELD
 };
 

@@ -38,6 +38,7 @@ enum gr_wait {
 	GR_WAIT_FD,
 	GR_WAIT_POOL,
 	GR_WAIT_SIGNAL, /* sigsuspend; sigwait when wait_obj (its set) is set */
+	GR_WAIT_FILE,	/* a FILE another green thread holds (libio.c) */
 };
 
 /* A green thread's control block. It lives at the top of the thread's own

@@ -1,3 +1,4 @@
+/* run-also: disable */
 /* Hazard: C11 conditions are glibc's pthread conditions, but glibc's cnd_*
  * functions call its pthread functions inside libc, where no pthread hook
  * sees them: a green thread in cnd_wait or cnd_timedwait must park (and

@@ -1,3 +1,4 @@
+/* run-also: disable */
 /* Hazard: C11 mutexes are glibc's pthread mutexes, but glibc's mtx_*
  * functions call its pthread functions inside libc, where no pthread hook
  * sees them: a green thread in mtx_lock or mtx_timedlock must park, not

@@ -1,3 +1,4 @@
+/* run-also: disable */
 /* Hazard: C11 threads are glibc's pthreads behind another interface, with
  * their own contract, which glibc keeps as follows:
  *   thrd_create -> thrd_success; the thread's int comes back whole from

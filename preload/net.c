@@ -89,7 +89,7 @@ GR_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
 		return r;
 	}
 	if (gr_fd_socket_facts(fd, &nb, &timeo[0], &timeo[1]) == 0 && timeo[1])
-		deadline = gr_now() + timeo[1];
+		deadline = gr_deadline_in(timeo[1]);
 	do
 		w = gr_fd_wait(fd, GR_FD_WRITE, deadline);
 	while (w == -EINTR && !deadline && gr_rt.cur->sig_restart);

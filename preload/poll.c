@@ -50,7 +50,7 @@ static int masked_end(int r, uint64_t old)
  * (NULL: the thread's), which the caller applied. */
 static int poll_for(struct pollfd *fds, nfds_t n, int64_t timeout_ns, const sigset_t *mask)
 {
-	int64_t deadline = timeout_ns < 0 ? 0 : gr_now() + timeout_ns;
+	int64_t deadline = timeout_ns < 0 ? 0 : gr_deadline_in(timeout_ns);
 	int r;
 
 	for (;;) {
@@ -188,11 +188,14 @@ GR_EXPORT int select(int nfds, fd_set *restrict rd, fd_set *restrict wr, fd_set 
 	if (!gr_green())
 		return GR_REAL(select)(nfds, rd, wr, ex, tv);
 	if (tv) {
-		if (tv->tv_sec < 0 || tv->tv_usec < 0) {
+		/* glibc's reading: tv_usec as 32 bits, whole seconds of it
+		 * carried into tv_sec, a sum past INT64_MAX saturating. */
+		int32_t us = (int32_t)tv->tv_usec;
+		if (tv->tv_sec < 0 || us < 0) {
 			errno = EINVAL;
 			return -1;
 		}
-		timeout_ns = (int64_t)tv->tv_sec * GR_NSEC + (int64_t)tv->tv_usec * 1000;
+		timeout_ns = gr_ns_of(gr_ns_add(tv->tv_sec, us / 1000000), us % 1000000, GR_USEC);
 	}
 	t0 = gr_now();
 	r = green_select(nfds, rd, wr, ex, timeout_ns, NULL);
@@ -220,7 +223,7 @@ GR_EXPORT int pselect(int nfds, fd_set *restrict rd, fd_set *restrict wr, fd_set
 
 static int epoll_for(int ep, struct epoll_event *ev, int max, int timeout, const sigset_t *mask)
 {
-	int64_t deadline = timeout < 0 ? 0 : gr_now() + (int64_t)timeout * GR_MSEC;
+	int64_t deadline = timeout < 0 ? 0 : gr_deadline_in((int64_t)timeout * GR_MSEC);
 	int r;
 
 	for (;;) {

@@ -9,6 +9,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 
+#include "clock.h"
 #include "fork.h"
 #include "log.h"
 #include "real.h"
@@ -153,7 +154,7 @@ static int64_t timeo_ns(int fd, int opt)
 
 	if (getsockopt(fd, SOL_SOCKET, opt, &tv, &len) < 0)
 		return 0;
-	return (int64_t)tv.tv_sec * 1000000000LL + (int64_t)tv.tv_usec * 1000;
+	return tv.tv_sec < 0 || tv.tv_usec < 0 ? 0 : gr_ns_of(tv.tv_sec, tv.tv_usec, GR_USEC);
 }
 
 int gr_fd_socket_facts(int fd, int *nonblock, int64_t *rcvtimeo, int64_t *sndtimeo)
@@ -210,6 +211,15 @@ void gr_fd_closing(int fd)
 	gr_rt.inside = 0;
 	s->poll = NULL;
 	s->watching = 0;
+}
+
+void gr_fd_wait_abandoned(int fd)
+{
+	gr_fd_waiters--;
+	if (fd >= 0 && fd < table_len && table[fd].own == gr_rt.cur) {
+		gr_fd_closing(fd);
+		gr_real.close(fd);
+	}
 }
 
 void gr_fd_own(int fd)

@@ -44,6 +44,11 @@ void gr_fd_own(int fd);
 int gr_fd_socket_facts(int fd, int *nonblock, int64_t *rcvtimeo, int64_t *sndtimeo);
 void gr_fd_forget(int fd);
 
+/* A wait on fd (gr_fd_wait) was left for good: a signal handler that ran
+ * in it left by longjmp. It no longer counts, and fd is closed if the
+ * waiter made it only to wait on it (gr_fd_own). */
+void gr_fd_wait_abandoned(int fd);
+
 /* How many threads wait on fds now (the deadlock check counts them). */
 extern unsigned gr_fd_waiters;
 

@@ -73,7 +73,7 @@ static ssize_t io(int fd, int what, gr_io_op op, void *ctx)
 		if (r != -EAGAIN || gr_fd_socket_facts(fd, &nb, &timeo[0], &timeo[1]) < 0 || nb)
 			return r;
 		if (timeo[what == GR_FD_WRITE])
-			deadline = gr_now() + timeo[what == GR_FD_WRITE];
+			deadline = gr_deadline_in(timeo[what == GR_FD_WRITE]);
 	} else {
 		if (nonblocking(fd))
 			return op(ctx, GR_IO_PLAIN);

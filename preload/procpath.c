@@ -18,21 +18,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../runtime/tid.h"
+#include "procpath.h"
 
-/* The path to use: path, or its rewrite in buf. glibc declares the path
- * nonnull, yet a program may pass NULL (and get EFAULT): the barrier keeps
- * the compiler from dropping the test. */
-static inline const char *map_path(const char *path, char *buf, size_t cap)
-{
-	const char *p = path;
-
-	__asm__("" : "+r"(p));
-	if (__builtin_expect(p != NULL && p[0] == '/' && p[1] == 'p', 0) && gr_green())
-		return gr_tid_map_path(p, buf, cap);
-	return path;
-}
-#define MAP(path, buf) map_path((path), (buf), sizeof(buf))
+#define MAP(path, buf) GR_PROC_PATH(path, buf)
 
 /* open's mode is there only with O_CREAT or O_TMPFILE, as glibc reads it. */
 #define MODE_ARG(flags, mode)                                                                      \

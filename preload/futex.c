@@ -1,7 +1,8 @@
 /* syscall(): SYS_futex from a green thread goes to the green futex table
  * (runtime/futex.c), as Rust's std, parking_lot and others lock with raw
- * futexes. Every other system call number, and every call of a thread that
- * is not green, passes through unchanged. Like glibc's syscall(), we read
+ * futexes; waits for kernel AIO and io_uring completions go to aio.c (a
+ * worker thread). Every other system call number, and every call of a
+ * thread that is not green, passes through unchanged. Like glibc's syscall(), we read
  * six arguments whatever the caller passed. */
 #include "hook.h"
 
@@ -10,6 +11,7 @@
 #include <sys/syscall.h>
 
 #include "../runtime/lock.h"
+#include "aio.h"
 
 GR_EXPORT long syscall(long number, ...)
 {
@@ -29,5 +31,7 @@ GR_EXPORT long syscall(long number, ...)
 		}
 		return r;
 	}
+	if (gr_aio_syscall_waits(number, a) && gr_green())
+		return gr_aio_syscall(number, a);
 	return GR_REAL(syscall)(number, a[0], a[1], a[2], a[3], a[4], a[5]);
 }

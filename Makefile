@@ -108,10 +108,13 @@ $(UNIT): tests/unit/*.c tests/unit/*.h $(ARCH_OBJ) $(RUNTIME_OBJ)
 	$(Q)$(CC) $(CFLAGS_LIB) $(CHECK_CFLAGS) -o $@ tests/unit/*.c $(ARCH_OBJ) \
 		$(RUNTIME_OBJ) $(UV_LIBS) $(CHECK_LIBS) -ldl
 
+# A program's own /* cflags: ... */ and /* ldlibs: ... */ tags (a fortified
+# build, a library to link), as tests/run-integ.sh reads them.
+integ_tag = $(shell sed -n 's|^/\* $(1): \(.*\) \*/$$|\1|p' $(2))
 $(BUILD)/tests/integ/%: tests/integ/%.c tests/integ/check.h
 	@mkdir -p $(dir $@)
 	$(call say,CC)
-	$(Q)$(CC) $(CFLAGS_PROG) -o $@ $< -lm
+	$(Q)$(CC) $(CFLAGS_PROG) $(call integ_tag,cflags,$<) -o $@ $< -lm $(call integ_tag,ldlibs,$<)
 
 $(BUILD)/tests/integ/%: tests/integ/%.cc tests/integ/check.h
 	@mkdir -p $(dir $@)

@@ -28,11 +28,9 @@
 SAME(ssize_t, __read, read, (int fd, void *buf, size_t n), (fd, buf, n))
 SAME(ssize_t, __write, write, (int fd, const void *buf, size_t n), (fd, buf, n))
 SAME(ssize_t, __pread64, pread, (int fd, void *buf, size_t n, off_t off), (fd, buf, n, off))
-SAME(ssize_t, __pwrite64, pwrite, (int fd, const void *buf, size_t n, off_t off),
-     (fd, buf, n, off))
+SAME(ssize_t, __pwrite64, pwrite, (int fd, const void *buf, size_t n, off_t off), (fd, buf, n, off))
 SAME(ssize_t, __send, send, (int fd, const void *buf, size_t n, int flags), (fd, buf, n, flags))
-SAME(int, __connect, connect, (int fd, const struct sockaddr *addr, socklen_t len),
-     (fd, addr, len))
+SAME(int, __connect, connect, (int fd, const struct sockaddr *addr, socklen_t len), (fd, addr, len))
 SAME(int, __close, close, (int fd), (fd))
 SAME(int, __poll, poll, (struct pollfd * fds, nfds_t n, int timeout), (fds, n, timeout))
 SAME(int, __select, select,

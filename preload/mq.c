@@ -32,7 +32,7 @@ struct mqop {
 	mqd_t q;
 	char *buf;
 	size_t len;
-	unsigned prio;	 /* mq_send */
+	unsigned prio;	    /* mq_send */
 	unsigned *prio_out; /* mq_receive */
 	int send;
 };

@@ -71,7 +71,8 @@ static ssize_t file_call(const struct vec *v)
 	ssize_t r;
 
 	gr_cancel_begin();
-	r = gr_config.file_io_pool ? gr_io_file(op_file, (void *)v) : op_file((void *)v, GR_IO_PLAIN);
+	r = gr_config.file_io_pool ? gr_io_file(op_file, (void *)v)
+				   : op_file((void *)v, GR_IO_PLAIN);
 	gr_cancel_end(r == -EINTR);
 	if (r < 0) {
 		errno = (int)-r;
@@ -133,15 +134,15 @@ GR_EXPORT ssize_t pwritev2(int fd, const struct iovec *iov, int cnt, off_t off, 
 }
 
 /* off_t is 64 bits on the 64-bit targets: the 64-bit names are the same. */
-GR_EXPORT ssize_t gr_preadv64(int fd, const struct iovec *iov, int cnt, off_t off) __asm__(
-	"preadv64");
+GR_EXPORT ssize_t gr_preadv64(int fd, const struct iovec *iov, int cnt,
+			      off_t off) __asm__("preadv64");
 GR_EXPORT ssize_t gr_preadv64(int fd, const struct iovec *iov, int cnt, off_t off)
 {
 	return preadv(fd, iov, cnt, off);
 }
 
-GR_EXPORT ssize_t gr_pwritev64(int fd, const struct iovec *iov, int cnt, off_t off) __asm__(
-	"pwritev64");
+GR_EXPORT ssize_t gr_pwritev64(int fd, const struct iovec *iov, int cnt,
+			       off_t off) __asm__("pwritev64");
 GR_EXPORT ssize_t gr_pwritev64(int fd, const struct iovec *iov, int cnt, off_t off)
 {
 	return pwritev(fd, iov, cnt, off);
@@ -275,7 +276,8 @@ GR_EXPORT int sendmmsg(int fd, struct mmsghdr *vec, unsigned vlen, int flags)
 	if (!gr_green() || (flags & MSG_DONTWAIT) || vlen == 0)
 		return GR_REAL(sendmmsg)(fd, vec, vlen, flags);
 	while (got < vlen) {
-		struct mm m = {.fd = fd, .vec = vec + got, .n = vlen - got, .flags = flags, .send = 1};
+		struct mm m = {
+			.fd = fd, .vec = vec + got, .n = vlen - got, .flags = flags, .send = 1};
 		ssize_t r = gr_io(fd, GR_FD_WRITE, op_mm, &m);
 		if (r <= 0) {
 			if (got)

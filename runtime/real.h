@@ -272,30 +272,30 @@ extern int __openat_2(int dirfd, const char *path, int flags);
 	X(endrpcent)                                                                               \
 	X(ether_ntohost)                                                                           \
 	X(ether_hostton)                                                                           \
-	X(res_query)                                                                                      \
-	X(res_search)                                                                                     \
-	X(res_querydomain)                                                                                \
-	X(res_send)                                                                                       \
-	X(res_nquery)                                                                                     \
-	X(res_nsearch)                                                                                    \
-	X(res_nquerydomain)                                                                               \
-	X(res_nsend)                                                                                      \
-	X(splice)                                                                                         \
-	X(tee)                                                                                            \
-	X(vmsplice)                                                                                       \
-	X(sendfile)                                                                                       \
-	X(copy_file_range)                                                                                \
-	X(preadv)                                                                                         \
-	X(pwritev)                                                                                        \
-	X(preadv2)                                                                                        \
-	X(pwritev2)                                                                                       \
-	X(recvmmsg)                                                                                       \
-	X(sendmmsg)                                                                                       \
-	X(mq_receive)                                                                                     \
-	X(mq_send)                                                                                        \
-	X(mq_timedreceive)                                                                                \
-	X(mq_timedsend)                                                                                   \
-	X(epoll_pwait2)                                                                                   \
+	X(res_query)                                                                               \
+	X(res_search)                                                                              \
+	X(res_querydomain)                                                                         \
+	X(res_send)                                                                                \
+	X(res_nquery)                                                                              \
+	X(res_nsearch)                                                                             \
+	X(res_nquerydomain)                                                                        \
+	X(res_nsend)                                                                               \
+	X(splice)                                                                                  \
+	X(tee)                                                                                     \
+	X(vmsplice)                                                                                \
+	X(sendfile)                                                                                \
+	X(copy_file_range)                                                                         \
+	X(preadv)                                                                                  \
+	X(pwritev)                                                                                 \
+	X(preadv2)                                                                                 \
+	X(pwritev2)                                                                                \
+	X(recvmmsg)                                                                                \
+	X(sendmmsg)                                                                                \
+	X(mq_receive)                                                                              \
+	X(mq_send)                                                                                 \
+	X(mq_timedreceive)                                                                         \
+	X(mq_timedsend)                                                                            \
+	X(epoll_pwait2)                                                                            \
 	X(dlopen)                                                                                  \
 	X(dlmopen)                                                                                 \
 	X(write)

@@ -17,9 +17,15 @@
  * So io_uring_queue_init, io_uring_queue_init_params and io_uring_setup,
  * liburing's ways to make a ring, answer -ENOSYS (and errno ENOSYS), which
  * programs take as a kernel without io_uring: MariaDB's InnoDB then uses
- * libaio or its own threads. With GREENIFY_DISABLE they are liburing's. */
+ * libaio or its own threads. With GREENIFY_DISABLE they are liburing's.
+ *
+ * POSIX AIO (aio_read...) runs on glibc's own helper OS threads; waiting
+ * for it, aio_suspend and lio_listio(LIO_WAIT) wait on a futex of glibc's
+ * through internal calls: they run on a worker thread, and a handler ends
+ * the wait with EINTR as natively (aio_suspend is a cancellation point). */
 #include "aio.h"
 
+#include <aio.h>
 #include <dlfcn.h>
 #include <linux/aio_abi.h>
 #include <sys/syscall.h>
@@ -143,4 +149,70 @@ GR_EXPORT int io_uring_setup(unsigned entries, struct io_uring_params *p)
 		return real(entries, p);
 	errno = ENOSYS;
 	return -ENOSYS;
+}
+
+struct aiojob {
+	const struct aiocb *const *list;
+	int n;
+	const struct timespec *timeout;
+	int mode;
+	struct sigevent *sev;
+};
+
+static long run_aio_suspend(void *p)
+{
+	struct aiojob *j = p;
+
+	return gr_neg_errno(GR_REAL(aio_suspend)(j->list, j->n, j->timeout));
+}
+
+static long run_lio_listio(void *p)
+{
+	struct aiojob *j = p;
+
+	return gr_neg_errno(
+		GR_REAL(lio_listio)(j->mode, (struct aiocb *const *)j->list, j->n, j->sev));
+}
+
+GR_EXPORT int aio_suspend(const struct aiocb *const list[], int n, const struct timespec *timeout)
+{
+	struct aiojob j = {.list = list, .n = n, .timeout = timeout};
+	int saved = errno;
+	long r;
+
+	if (!gr_green())
+		return GR_REAL(aio_suspend)(list, n, timeout);
+	if (gr_work(run_aio_suspend, &j, GR_WORK_KICK | GR_WORK_CANCEL, &r) < 0)
+		return GR_REAL(aio_suspend)(list, n, timeout);
+	return (int)gr_work_ret(r, saved);
+}
+
+GR_EXPORT int lio_listio(int mode, struct aiocb *const list[], int n, struct sigevent *sev)
+{
+	struct aiojob j = {
+		.list = (const struct aiocb *const *)list, .n = n, .mode = mode, .sev = sev};
+	int saved = errno;
+	long r;
+
+	if (!gr_green() || mode != LIO_WAIT)
+		return GR_REAL(lio_listio)(mode, list, n, sev);
+	if (gr_work(run_lio_listio, &j, GR_WORK_KICK, &r) < 0)
+		return GR_REAL(lio_listio)(mode, list, n, sev);
+	return (int)gr_work_ret(r, saved);
+}
+
+/* struct aiocb64 is struct aiocb on the 64-bit targets: the same calls. */
+GR_EXPORT int gr_aio_suspend64(const struct aiocb *const list[], int n,
+			       const struct timespec *timeout) __asm__("aio_suspend64");
+GR_EXPORT int gr_aio_suspend64(const struct aiocb *const list[], int n,
+			       const struct timespec *timeout)
+{
+	return aio_suspend(list, n, timeout);
+}
+
+GR_EXPORT int gr_lio_listio64(int mode, struct aiocb *const list[], int n,
+			      struct sigevent *sev) __asm__("lio_listio64");
+GR_EXPORT int gr_lio_listio64(int mode, struct aiocb *const list[], int n, struct sigevent *sev)
+{
+	return lio_listio(mode, list, n, sev);
 }

@@ -1,5 +1,6 @@
 /* Regular-file calls: pread, pwrite (and their 64-bit names, which a
- * _FILE_OFFSET_BITS=64 program calls), fsync, fdatasync. A regular file has
+ * _FILE_OFFSET_BITS=64 program calls), fsync, fdatasync, and the other
+ * flushes: msync, syncfs, sync_file_range, sync. A regular file has
  * no readiness to wait for, so by default these, like read and write on a
  * regular file, are made directly; with GREENIFY_FILE_IO=pool they run on
  * libuv's thread pool while the green thread parks, so that a slow disk
@@ -8,15 +9,19 @@
 #include "hook.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/mman.h>
 
 #include "../runtime/io.h"
 
 struct fileop {
-	int kind; /* 0 pread, 1 pwrite, 2 fsync, 3 fdatasync */
+	int kind; /* 0 pread, 1 pwrite, 2 fsync, 3 fdatasync, 4 msync, 5 syncfs,
+		     6 sync_file_range, 7 sync */
 	int fd;
 	void *buf;
 	size_t n;
 	off_t off;
+	unsigned flags; /* msync, sync_file_range */
 };
 
 static ssize_t op_file(void *ctx, enum gr_io_mode mode)
@@ -29,7 +34,11 @@ static ssize_t op_file(void *ctx, enum gr_io_mode mode)
 	case 0: r = GR_REAL(pread)(a->fd, a->buf, a->n, a->off); break;
 	case 1: r = GR_REAL(pwrite)(a->fd, a->buf, a->n, a->off); break;
 	case 2: r = GR_REAL(fsync)(a->fd); break;
-	default: r = GR_REAL(fdatasync)(a->fd); break;
+	case 3: r = GR_REAL(fdatasync)(a->fd); break;
+	case 4: r = GR_REAL(msync)(a->buf, a->n, (int)a->flags); break;
+	case 5: r = GR_REAL(syncfs)(a->fd); break;
+	case 6: r = GR_REAL(sync_file_range)(a->fd, a->off, (off_t)a->n, a->flags); break;
+	default: GR_REAL(sync)(); r = 0;
 	}
 	return r < 0 ? -errno : r;
 }
@@ -51,7 +60,7 @@ static ssize_t file_call(struct fileop *a)
 
 GR_EXPORT ssize_t pread(int fd, void *buf, size_t n, off_t off)
 {
-	struct fileop a = {0, fd, buf, n, off};
+	struct fileop a = {0, fd, buf, n, off, 0};
 
 	if (!gr_green() || !gr_config.file_io_pool)
 		return GR_REAL(pread)(fd, buf, n, off);
@@ -60,7 +69,7 @@ GR_EXPORT ssize_t pread(int fd, void *buf, size_t n, off_t off)
 
 GR_EXPORT ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
 {
-	struct fileop a = {1, fd, (void *)buf, n, off};
+	struct fileop a = {1, fd, (void *)buf, n, off, 0};
 
 	if (!gr_green() || !gr_config.file_io_pool)
 		return GR_REAL(pwrite)(fd, buf, n, off);
@@ -82,7 +91,7 @@ GR_EXPORT ssize_t gr_pwrite64(int fd, const void *buf, size_t n, off_t off)
 
 GR_EXPORT int fsync(int fd)
 {
-	struct fileop a = {2, fd, NULL, 0, 0};
+	struct fileop a = {2, fd, NULL, 0, 0, 0};
 
 	if (!gr_green() || !gr_config.file_io_pool)
 		return GR_REAL(fsync)(fd);
@@ -91,9 +100,49 @@ GR_EXPORT int fsync(int fd)
 
 GR_EXPORT int fdatasync(int fd)
 {
-	struct fileop a = {3, fd, NULL, 0, 0};
+	struct fileop a = {3, fd, NULL, 0, 0, 0};
 
 	if (!gr_green() || !gr_config.file_io_pool)
 		return GR_REAL(fdatasync)(fd);
 	return (int)file_call(&a);
+}
+
+/* msync is a cancellation point (its flush can take as long as fsync's);
+ * without MS_SYNC it does not wait for the disk. */
+GR_EXPORT int msync(void *addr, size_t n, int flags)
+{
+	struct fileop a = {4, -1, addr, n, 0, (unsigned)flags};
+
+	if (!gr_green() || !gr_config.file_io_pool || !(flags & MS_SYNC))
+		return GR_REAL(msync)(addr, n, flags);
+	return (int)file_call(&a);
+}
+
+GR_EXPORT int syncfs(int fd)
+{
+	struct fileop a = {5, fd, NULL, 0, 0, 0};
+
+	if (!gr_green() || !gr_config.file_io_pool)
+		return GR_REAL(syncfs)(fd);
+	return (int)file_call(&a);
+}
+
+GR_EXPORT int sync_file_range(int fd, off_t off, off_t n, unsigned flags)
+{
+	struct fileop a = {6, fd, NULL, (size_t)n, off, flags};
+
+	if (!gr_green() || !gr_config.file_io_pool)
+		return GR_REAL(sync_file_range)(fd, off, n, flags);
+	return (int)file_call(&a);
+}
+
+GR_EXPORT void sync(void)
+{
+	struct fileop a = {7, -1, NULL, 0, 0, 0};
+
+	if (!gr_green() || !gr_config.file_io_pool) {
+		GR_REAL(sync)();
+		return;
+	}
+	file_call(&a);
 }

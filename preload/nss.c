@@ -3,7 +3,11 @@
  * getpwuid, getgrnam, getgrgid and their _r forms, the *ent iterators,
  * getgrouplist, initgroups), shadow and gshadow, services, protocols, the
  * rest of hosts (gethostbyaddr, gethostbyname2, gethostent), networks,
- * netgroups, mail aliases, RPC programs and ethers.
+ * netgroups, mail aliases, RPC programs and ethers; and getaddrinfo_a and
+ * gai_suspend, whose lookups run on glibc's own helper threads but whose
+ * waits for them (GAI_WAIT, gai_suspend) are on a futex of glibc's (a
+ * handler does not end them here: natively gai_suspend would say
+ * EAI_INTR).
  *
  * Where nsswitch.conf sends a lookup (files, systemd, sss, ldap, nis)
  * glibc reads through internal calls no hook sees, and a daemon or the
@@ -286,3 +290,5 @@ NSS_VOID1(setrpcent, int)
 NSS_VOID0(endrpcent)
 NSS2(int, ether_ntohost, char *, const struct ether_addr *)
 NSS2(int, ether_hostton, const char *, struct ether_addr *)
+NSS3(int, gai_suspend, const struct gaicb *const *, int, const struct timespec *)
+NSS4(int, getaddrinfo_a, int, struct gaicb **, int, struct sigevent *)

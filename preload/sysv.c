@@ -1,6 +1,8 @@
-/* System V IPC that waits: msgrcv, msgsnd, semop, semtimedop; and
- * tcdrain, which waits for a terminal's output to drain. None has a
- * readiness event. Each is first tried without waiting (IPC_NOWAIT; a
+/* System V IPC that waits: msgrcv, msgsnd, semop, semtimedop; tcdrain,
+ * which waits for a terminal's output to drain, and tcsendbreak, which
+ * sends a break for a quarter of a second or more; klogctl, whose
+ * SYSLOG_ACTION_READ waits for kernel messages. None has a readiness
+ * event. Each is first tried without waiting (IPC_NOWAIT; a
  * semaphore operation with a zero timeout, which fails with EAGAIN where it
  * would wait and, unlike a copy of the caller's operations with IPC_NOWAIT
  * added, lets the kernel read them: a bad pointer is still EFAULT); only a
@@ -8,12 +10,13 @@
  * parks.
  *
  * As natively: a signal handler ends these waits with EINTR (System V IPC
- * is never restarted; tcdrain is, under SA_RESTART); msgrcv, msgsnd and
- * tcdrain are cancellation points, semop and semtimedop are not (glibc
- * makes them plain system calls). Left to libc: IPC_NOWAIT, msgrcv's
+ * is never restarted; the terminal calls and klogctl are, under
+ * SA_RESTART); msgrcv, msgsnd and tcdrain are cancellation points, the
+ * others are not (glibc makes them plain system calls). Left to libc: IPC_NOWAIT, msgrcv's
  * MSG_COPY (which needs IPC_NOWAIT), and threads that are not green. */
 #include <sys/msg.h>
 #include <sys/sem.h>
+#include <sys/klog.h>
 #include <termios.h>
 
 #include "../runtime/uaccess.h"
@@ -152,5 +155,47 @@ GR_EXPORT int tcdrain(int fd)
 		return GR_REAL(tcdrain)(fd);
 	if (gr_work(run_tcdrain, &a, GR_WORK_KICK | GR_WORK_RESTART | GR_WORK_CANCEL, &r) < 0)
 		return GR_REAL(tcdrain)(fd);
+	return (int)gr_work_ret(r, saved);
+}
+
+static long run_tcsendbreak(void *p)
+{
+	struct ipcjob *a = p;
+
+	return gr_neg_errno(GR_REAL(tcsendbreak)(a->id, a->flags));
+}
+
+GR_EXPORT int tcsendbreak(int fd, int duration)
+{
+	struct ipcjob a = {.id = fd, .flags = duration};
+	int saved = errno;
+	long r;
+
+	if (!gr_green())
+		return GR_REAL(tcsendbreak)(fd, duration);
+	if (gr_work(run_tcsendbreak, &a, GR_WORK_KICK | GR_WORK_RESTART, &r) < 0)
+		return GR_REAL(tcsendbreak)(fd, duration);
+	return (int)gr_work_ret(r, saved);
+}
+
+static long run_klogctl(void *p)
+{
+	struct ipcjob *a = p;
+
+	return gr_neg_errno(GR_REAL(klogctl)(a->id, a->p, (int)a->n));
+}
+
+#define SYSLOG_ACTION_READ 2 /* the one that waits (syslog(2)) */
+
+GR_EXPORT int klogctl(int type, char *buf, int len)
+{
+	struct ipcjob a = {.id = type, .p = buf, .n = (size_t)len};
+	int saved = errno;
+	long r;
+
+	if (!gr_green() || type != SYSLOG_ACTION_READ)
+		return GR_REAL(klogctl)(type, buf, len);
+	if (gr_work(run_klogctl, &a, GR_WORK_KICK | GR_WORK_RESTART, &r) < 0)
+		return GR_REAL(klogctl)(type, buf, len);
 	return (int)gr_work_ret(r, saved);
 }

@@ -33,7 +33,11 @@
 #include <resolv.h>
 #include <pwd.h>
 #include <shadow.h>
+#include <aio.h>
 #include <mqueue.h>
+#include <sys/klog.h>
+#include <sys/mman.h>
+#include <wordexp.h>
 #include <sys/file.h>
 #include <sys/sendfile.h>
 #include <sys/msg.h>
@@ -296,6 +300,17 @@ extern int __openat_2(int dirfd, const char *path, int flags);
 	X(mq_timedreceive)                                                                         \
 	X(mq_timedsend)                                                                            \
 	X(epoll_pwait2)                                                                            \
+	X(msync)                                                                                   \
+	X(syncfs)                                                                                  \
+	X(sync_file_range)                                                                         \
+	X(sync)                                                                                    \
+	X(klogctl)                                                                                 \
+	X(tcsendbreak)                                                                             \
+	X(aio_suspend)                                                                             \
+	X(lio_listio)                                                                              \
+	X(gai_suspend)                                                                             \
+	X(getaddrinfo_a)                                                                           \
+	X(wordexp)                                                                                 \
 	X(dlopen)                                                                                  \
 	X(dlmopen)                                                                                 \
 	X(write)

@@ -68,9 +68,11 @@ BENCH := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC)) $(BUILD)/bench/micr
 
 .PHONY: all test unit integ demo bench install uninstall clean format lint \
 	sanitize valgrind deps-build deps-test deps-demo deps-bench check-symbols \
-	test-aarch64
+	test-aarch64 audit
 
-all: $(LIB) $(CLI)
+AUDIT := $(BUILD)/greenify-audit $(BUILD)/catalogue.tsv
+
+all: $(LIB) $(CLI) $(AUDIT)
 
 deps-build:
 	@scripts/deps.sh build
@@ -100,6 +102,17 @@ $(CLI): scripts/greenify.sh Makefile
 	$(call say,GEN)
 	$(Q)sed -e 's/@VERSION@/$(VERSION)/' $< > $@
 	$(Q)chmod +x $@
+
+# The audit (greenify --audit) and the catalogue it reads, next to the wrapper.
+$(BUILD)/greenify-audit: scripts/greenify-audit.py
+	@mkdir -p $(dir $@)
+	$(call say,GEN)
+	$(Q)cp $< $@
+	$(Q)chmod +x $@
+
+$(BUILD)/catalogue.tsv: preload/catalogue.tsv
+	@mkdir -p $(dir $@)
+	$(Q)cp $< $@
 
 # Unit tests link the runtime and arch objects directly, without preload/.
 $(UNIT): tests/unit/*.c tests/unit/*.h $(ARCH_OBJ) $(RUNTIME_OBJ)
@@ -159,6 +172,11 @@ unit: $(UNIT)
 check-symbols: $(LIB)
 	tests/check-symbols.sh $(LIB) tests/exported-symbols.txt
 
+# The catalogue against the library and the README; greenify --audit on
+# test programs and on every ELF file in /usr/bin and /usr/sbin.
+audit: all $(INTEG)
+	tests/run-audit.sh $(BUILD)
+
 integ: $(LIB) $(INTEG)
 	tests/run-integ.sh $(BUILD)
 	tests/run-deadlock.sh $(BUILD)
@@ -187,6 +205,7 @@ test: deps-test
 	$(MAKE) --no-print-directory unit
 	$(MAKE) --no-print-directory check-symbols
 	tests/run-cli.sh $(BUILD)
+	$(MAKE) --no-print-directory audit
 	$(MAKE) --no-print-directory integ
 	$(MAKE) --no-print-directory test-aarch64
 
@@ -218,9 +237,13 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/bin
 	install -m 0644 $(LIB) $(DESTDIR)$(PREFIX)/lib/libgreenify.so
 	install -m 0755 $(CLI) $(DESTDIR)$(PREFIX)/bin/greenify
+	install -d $(DESTDIR)$(PREFIX)/share/greenify
+	install -m 0755 $(BUILD)/greenify-audit $(DESTDIR)$(PREFIX)/share/greenify/greenify-audit
+	install -m 0644 $(BUILD)/catalogue.tsv $(DESTDIR)$(PREFIX)/share/greenify/catalogue.tsv
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/lib/libgreenify.so $(DESTDIR)$(PREFIX)/bin/greenify
+	rm -rf $(DESTDIR)$(PREFIX)/share/greenify
 
 FORMAT_SRC = $(wildcard arch/*.[ch] runtime/*.[ch] preload/*.[ch] tests/unit/*.[ch])
 format:

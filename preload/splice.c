@@ -112,6 +112,9 @@ static ssize_t on_worker(struct xfer *x, int how)
 	long r;
 	int w = 0;
 
+	/* The write end of a pipe as input is EBADF at once, not a wait. */
+	if (x->kin == GR_KIND_PIPE && (GR_REAL(fcntl)(x->in, F_GETFL) & O_ACCMODE) == O_WRONLY)
+		return run_blocking(x);
 	if (x->kin == GR_KIND_PIPE)
 		while (w == 0 && !gr_io_ready(x->in, GR_FD_READ))
 			w = gr_ready_wait(x->in, GR_FD_READ, 0, 1);
@@ -149,7 +152,9 @@ GR_EXPORT ssize_t splice(int in, loff_t *off_in, int out, loff_t *off_out, size_
 		return GR_REAL(splice)(in, off_in, out, off_out, len, flags);
 	x.kin = gr_fd_kind(in);
 	x.kout = gr_fd_kind(out);
-	if (plain_ends(&x) || (x.kin != GR_KIND_PIPE && x.kout != GR_KIND_PIPE))
+	/* No pipe end, or an offset for a pipe end: EINVAL or ESPIPE at once. */
+	if (plain_ends(&x) || (x.kin != GR_KIND_PIPE && x.kout != GR_KIND_PIPE) ||
+	    (off_in && x.kin == GR_KIND_PIPE) || (off_out && x.kout == GR_KIND_PIPE))
 		return GR_REAL(splice)(in, off_in, out, off_out, len, flags);
 	gr_cancel_begin();
 	if (x.kout == GR_KIND_PIPE || x.kout == GR_KIND_FILE)

@@ -181,6 +181,7 @@ integ: $(LIB) $(INTEG)
 	tests/run-integ.sh $(BUILD)
 	tests/run-deadlock.sh $(BUILD)
 	tests/run-iperf.sh $(BUILD)
+	tests/run-privoxy.sh $(BUILD)
 
 # The aarch64 switch, cross-built and run under qemu-user. On an x86_64
 # host, then the whole library, cross-built into $(BUILD)/aarch64 against
@@ -221,6 +222,8 @@ bench: deps-bench
 	scripts/bench-echo.sh $(BUILD)
 	scripts/bench-tls.sh $(BUILD)
 	scripts/bench-python.sh $(BUILD)
+	tests/run-privoxy.sh $(BUILD) --bench
+	scripts/bench-mariadb.sh $(BUILD)
 
 # Sanitizer build: UBSan in the library and the unit tests (ASan does not
 # follow our stack switches), in its own build directory.

@@ -222,6 +222,7 @@ bench: deps-bench
 	scripts/bench-echo.sh $(BUILD)
 	scripts/bench-tls.sh $(BUILD)
 	scripts/bench-python.sh $(BUILD)
+	scripts/bench-sendfile.sh $(BUILD)
 	tests/run-privoxy.sh $(BUILD) --bench
 	scripts/bench-mariadb.sh $(BUILD)
 

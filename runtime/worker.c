@@ -87,7 +87,7 @@ static void kicked(int sig)
 
 static void *worker_main(void *unused)
 {
-	pid_t tid = (pid_t)syscall(SYS_gettid);
+	pid_t tid = (pid_t)gr_real.syscall(SYS_gettid);
 	sigset_t kick;
 
 	(void)unused;
@@ -247,7 +247,7 @@ static void interrupt(struct job *j)
 		j->done = 1;
 		gr_pool_jobs--;
 	} else if (j->state == RUNNING && kick_sig) {
-		syscall(SYS_tgkill, getpid(), j->tid, kick_sig);
+		gr_real.syscall(SYS_tgkill, getpid(), j->tid, kick_sig);
 	}
 	gr_real.pthread_mutex_unlock(&lock);
 }

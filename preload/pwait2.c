@@ -15,7 +15,7 @@
 #include "../runtime/fdwait.h"
 #include "../runtime/signal.h"
 #include "../runtime/uaccess.h"
-#include "hook.h"
+#include "work.h"
 
 static const struct timespec zero;
 

@@ -8,6 +8,10 @@
 
 #include <errno.h>
 
+/* gr_cancel_begin/end: in cancel.h where sched.h is split. */
+#if __has_include("../runtime/cancel.h")
+#include "../runtime/cancel.h"
+#endif
 #include "../runtime/worker.h"
 
 /* A call's result as the worker saw it: the value, or -errno. */

@@ -21,6 +21,10 @@
 #include <time.h>
 #include <unistd.h>
 
+/* gr_cancel_begin/end: in cancel.h where sched.h is split. */
+#if __has_include("cancel.h")
+#include "cancel.h"
+#endif
 #include "clock.h"
 #include "config.h"
 #include "log.h"

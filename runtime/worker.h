@@ -1,0 +1,53 @@
+/* Blocking calls that have no readiness event to wait for (a file lock, a
+ * System V semaphore, the open of a FIFO, a name lookup in NSS, kernel
+ * AIO) run on worker threads of the runtime's own while the green thread
+ * that made them parks (worker.c).
+ *
+ * The workers are a pool of their own, apart from libuv's four threads:
+ * a job may block for minutes (a flock held by another process), so the
+ * pool grows with demand, a thread per job that finds no idle worker, up to
+ * GREENIFY_WORKERS, and a worker idle for a while ends. Workers block every
+ * signal of the program's; they take only the runtime's kick signal, and
+ * only while they are in a job's call, so that a signal handler that runs
+ * in the waiting green thread can end the call where the native call would
+ * end (EINTR), instead of the call going on, and a lock being taken, behind
+ * the program's back. */
+#ifndef GR_WORKER_H
+#define GR_WORKER_H
+
+/* How a job's call behaves when a signal handler runs in the thread that
+ * waits for it, or a cancellation request comes (flags, or-ed). */
+enum {
+	GR_WORK_KICK = 1,    /* a handler interrupts the call (EINTR, or a
+				partial transfer); else it runs to its end */
+	GR_WORK_RESTART = 2, /* with GR_WORK_KICK: handlers that all had
+				SA_RESTART let it go on, as the kernel
+				restarts it */
+	GR_WORK_CANCEL = 4,  /* a cancellation point: a request pending
+				on the way in, or one that interrupts the
+				call, unwinds the thread */
+};
+
+/* Runs fn(arg) on a worker thread and parks the current green thread until
+ * it has returned. fn runs on a foreign OS thread: it calls libc itself
+ * (never the runtime) and returns the call's result or -errno (the
+ * worker's errno), which *result gets. Returns 0, or -ENOSYS when no
+ * worker can be had (then fn did not run: the caller makes the plain
+ * call). An interrupted call gives what fn returned for it (-EINTR, a
+ * partial count, or its result if it completed first); a job still queued
+ * when interrupted does not run and gives -EINTR. */
+int gr_work(long (*fn)(void *), void *arg, int how, long *result);
+
+/* Threads of the pool now, and the most there were (for the tests and the
+ * stats). */
+unsigned gr_work_threads(void);
+
+/* The signal that interrupts a worker's call: a real-time signal taken from
+ * glibc at start-up (SIGRTMAX as the program sees it is one lower), or 0.
+ * Called once from the library's constructor. */
+void gr_work_reserve_signal(void);
+
+/* In the child of fork: the workers are the parent's. */
+void gr_work_after_fork(void);
+
+#endif

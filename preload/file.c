@@ -49,7 +49,9 @@ static ssize_t op_file(void *ctx, enum gr_io_mode mode)
 	case FILE_FDATASYNC: r = GR_REAL(fdatasync)(a->fd); break;
 	case FILE_MSYNC: r = GR_REAL(msync)(a->buf, a->n, (int)a->flags); break;
 	case FILE_SYNCFS: r = GR_REAL(syncfs)(a->fd); break;
-	case FILE_SYNC_FILE_RANGE: r = GR_REAL(sync_file_range)(a->fd, a->off, (off_t)a->n, a->flags); break;
+	case FILE_SYNC_FILE_RANGE:
+		r = GR_REAL(sync_file_range)(a->fd, a->off, (off_t)a->n, a->flags);
+		break;
 	default: GR_REAL(sync)(); r = 0; /* FILE_SYNC */
 	}
 	return r < 0 ? -errno : r;

@@ -13,9 +13,9 @@
  * waits for the output to be writable (and a pipe input to be readable),
  * then runs on a worker thread, where the kernel may block as natively
  * while the thread that drains the socket runs; a signal handler that runs
- * in the caller interrupts it there (a partial count, or EINTR), unless it
- * had SA_RESTART. A transfer between regular files (copy_file_range, which
- * takes nothing else, and sendfile into a file) is file I/O: a plain call,
+ * in the caller interrupts it there (a partial count, or EINTR; under
+ * SA_RESTART a call that moved nothing runs again). A transfer between regular files
+ * (copy_file_range, which takes nothing else, and sendfile into a file) is file I/O: a plain call,
  * or libuv's pool with GREENIFY_FILE_IO=pool.
  *
  * As natively: splice, tee, vmsplice and copy_file_range are cancellation

@@ -250,7 +250,9 @@ static void post(struct gr_thread *t, uint64_t bit)
 	 * restarts. A pool job is not interrupted: it works on the thread's
 	 * stack (a handler that left by longjmp would leave it a dead frame),
 	 * and the handler runs once it is done, as a disk read that the
-	 * kernel does not interrupt. */
+	 * kernel does not interrupt. A call on a worker (GR_WAIT_WORK) is
+	 * woken, to have the worker's call interrupted; its handlers too run
+	 * only once the call is back (gr_signal_deliver holds them). */
 	if (gr_signal_accepts(t, bit) && t->wait != GR_WAIT_POOL)
 		gr_interrupt(t);
 }
@@ -489,7 +491,9 @@ int gr_signal_deliver(void *uc)
 	struct gr_thread *self = gr_rt.cur;
 	struct gr_sig_level lv;
 
-	if (!deliverable(self, sigwait_set_of(self)))
+	/* A call on a worker works on this thread's stack: a handler that
+	 * left by longjmp would leave the worker writing into a dead frame. */
+	if (self->wait == GR_WAIT_WORK || !deliverable(self, sigwait_set_of(self)))
 		return 0;
 	enter(self, &lv);
 	run_all(self, &lv, uc);

@@ -11,7 +11,9 @@
  * it (the kernel's first choice too), else the oldest thread that does
  * not. A parked target is woken: a semaphore wait, a futex wait without
  * SA_RESTART and a sleep then fail with EINTR as they do natively; mutex,
- * condition, rwlock, barrier and join waits go back to waiting. A fault
+ * condition, rwlock, barrier and join waits go back to waiting; a call on
+ * a worker thread (worker.h) is interrupted there first, and its handlers
+ * run once it is back. A fault
  * (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGSYS raised by an
  * instruction) runs its handler at once, on the faulting stack, and so
  * does a signal the thread sends itself with tgkill inside libc (abort).
@@ -122,7 +124,9 @@ struct gr_sig_level {
  * uc's uc_sigmask holds the OS thread's mask again when this returns.
  * Afterwards gr_rt.cur->sig_restart says whether every handler had
  * SA_RESTART (an interrupted call restarts) and its wake_result is the
- * interrupted wait's. Returns how many handlers ran. */
+ * interrupted wait's. Returns how many handlers ran. Runs none in a
+ * thread parked for a call on a worker (GR_WAIT_WORK): they wait until
+ * the call is back (worker.c runs them then). */
 int gr_signal_deliver(void *uc);
 
 /* gr_signal_deliver(NULL). */

@@ -3,7 +3,7 @@
  * Jobs queue under one lock; a worker takes the oldest, runs it with the
  * kick signal unblocked, and hands it back through a list the runtime
  * thread drains when a uv_async wakes its loop. A green thread whose wait a
- * handler or a cancellation interrupts kicks the worker (tgkill, under the
+ * signal or a cancellation interrupts kicks the worker (tgkill, under the
  * lock, only while that worker still runs this job) and waits for the job
  * to come back, kicking again on a short timer: a kick that lands after the
  * worker unblocked the signal but before it entered the call is lost, and
@@ -31,6 +31,7 @@
 #include "pool.h"
 #include "real.h"
 #include "sched.h"
+#include "signal.h"
 
 /* glibc's allocator of real-time signals for its own use (timers,
  * libraries): exported, declared in no public header. */
@@ -150,7 +151,8 @@ static void on_finished(uv_async_t *h)
 		list = j->next;
 		j->done = 1;
 		gr_pool_jobs--;
-		if (j->owner->state == GR_PARKED && j->owner->wait == GR_WAIT_POOL &&
+		if (j->owner->state == GR_PARKED &&
+		    (j->owner->wait == GR_WAIT_WORK || j->owner->wait == GR_WAIT_POOL) &&
 		    j->owner->wait_obj == j)
 			gr_wake(j->owner, 0);
 	}
@@ -256,41 +258,72 @@ static void interrupt(struct job *j)
 	gr_real.pthread_mutex_unlock(&lock);
 }
 
-int gr_work(long (*fn)(void *), void *arg, int how, long *result)
+/* Runs j once on a worker and parks until it is back. 0, or -ENOSYS (no
+ * worker). *kicked: a signal or a cancellation interrupted it. */
+static int run(struct job *j, int how, int *kicked)
 {
-	struct gr_thread *self = gr_rt.cur;
-	struct job j = {.fn = fn, .arg = arg, .owner = self};
 	int64_t backoff = 0; /* 0: not interrupting */
+	int kick;
 
-	if (how & GR_WORK_CANCEL)
-		gr_cancel_begin();
-	if (submit(&j) < 0) {
-		if (how & GR_WORK_CANCEL)
-			gr_cancel_end(0);
+	if (submit(j) < 0)
 		return -ENOSYS;
-	}
+	kick = (how & GR_WORK_KICK) && kick_sig; /* known once the pool started */
 	gr_pool_jobs++;
-	/* The job lives on this stack: whatever wakes us, wait for it. */
-	while (!j.done) {
-		int w = gr_park(GR_WAIT_POOL, &j, backoff ? gr_now() + backoff : 0);
-		if (j.done || !(how & GR_WORK_KICK))
+	/* The job lives on this stack: whatever wakes us, wait for it. A
+	 * call that signals may interrupt waits as GR_WAIT_WORK, so that
+	 * they wake us (signal.c) but run no handler here meanwhile. */
+	while (!j->done) {
+		int w = gr_park(kick ? GR_WAIT_WORK : GR_WAIT_POOL, j,
+				backoff ? gr_now() + backoff : 0);
+		if (j->done || !kick)
 			continue;
 		if (!backoff) {
 			if (w != -EINTR)
 				continue;
-			/* A handler ran here, or a cancellation came. */
-			if ((how & GR_WORK_RESTART) && self->sig_restart && !self->cancel_kicked)
-				continue; /* the kernel would restart the call */
-			backoff = KICK_FIRST_NS;
+			backoff = KICK_FIRST_NS; /* a signal or a cancellation came */
 		} else if (backoff < KICK_MAX_NS) {
 			backoff *= 2;
 		}
-		interrupt(&j);
+		interrupt(j);
 	}
-	*result = j.result;
-	if (how & GR_WORK_CANCEL)
-		gr_cancel_end(j.result == -EINTR);
+	*kicked = backoff != 0;
 	return 0;
+}
+
+int gr_work(long (*fn)(void *), void *arg, int how, long *result)
+{
+	struct gr_thread *self = gr_rt.cur;
+
+	for (;;) {
+		struct job j = {.fn = fn, .arg = arg, .owner = self};
+		int kicked = 0, ran, again;
+
+		/* The way in is a safe point: a signal pending before the call
+		 * runs its handler first, and then does not interrupt it. */
+		if (how & GR_WORK_CANCEL)
+			gr_cancel_begin();
+		else if (gr_rt.sig_pending || self->sig_pending)
+			gr_signal_safe_point();
+		if (run(&j, how, &kicked) < 0) {
+			if (how & GR_WORK_CANCEL)
+				gr_cancel_end(0);
+			return -ENOSYS;
+		}
+		*result = j.result;
+		/* The call has stopped: the handlers held off meanwhile run
+		 * now, as the kernel runs them once it has stopped a call. It
+		 * then restarts a call that got nothing done when no handler
+		 * ran (the signal went elsewhere, or is ignored now) or every
+		 * one had SA_RESTART, where the call is restartable; never
+		 * after a cancellation. */
+		ran = gr_signal_interrupted();
+		again = kicked && j.result == -EINTR && !self->cancel_kicked &&
+			(ran == 0 || ((how & GR_WORK_RESTART) && self->sig_restart));
+		if (how & GR_WORK_CANCEL)
+			gr_cancel_end(j.result == -EINTR);
+		if (!again)
+			return 0;
+	}
 }
 
 void gr_work_after_fork(void)

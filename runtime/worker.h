@@ -8,10 +8,12 @@
  * pool grows with demand, a thread per job that finds no idle worker, up to
  * GREENIFY_WORKERS, and a worker idle for a while ends. Workers block every
  * signal of the program's; they take only the runtime's kick signal, and
- * only while they are in a job's call, so that a signal handler that runs
- * in the waiting green thread can end the call where the native call would
- * end (EINTR), instead of the call going on, and a lock being taken, behind
- * the program's back. */
+ * only while they are in a job's call, so that a signal for the waiting
+ * green thread can end the call where the native call would end (EINTR),
+ * instead of the call going on, and a lock being taken, behind the
+ * program's back: the thread kicks the worker, and once the call is back
+ * its handlers run, as the kernel runs them once it has stopped the call,
+ * and the call restarts where the kernel would restart it. */
 #ifndef GR_WORKER_H
 #define GR_WORKER_H
 
@@ -19,9 +21,11 @@
  * waits for it, or a cancellation request comes (flags, or-ed). */
 enum {
 	GR_WORK_KICK = 1,    /* a handler interrupts the call (EINTR, or a
-				partial transfer); else it runs to its end */
-	GR_WORK_RESTART = 2, /* with GR_WORK_KICK: handlers that all had
-				SA_RESTART let it go on, as the kernel
+				partial transfer); else it runs to its end,
+				and the handler after it */
+	GR_WORK_RESTART = 2, /* with GR_WORK_KICK: when every handler had
+				SA_RESTART, an interrupted call that got
+				nothing done runs again, as the kernel
 				restarts it */
 	GR_WORK_CANCEL = 4,  /* a cancellation point: a request pending
 				on the way in, or one that interrupts the
@@ -31,11 +35,13 @@ enum {
 /* Runs fn(arg) on a worker thread and parks the current green thread until
  * it has returned. fn runs on a foreign OS thread: it calls libc itself
  * (never the runtime) and returns the call's result or -errno (the
- * worker's errno), which *result gets. Returns 0, or -ENOSYS when no
- * worker can be had (then fn did not run: the caller makes the plain
+ * worker's errno), which *result gets; it may run more than once (a
+ * restart: the same call again). Returns 0, or -ENOSYS when no worker can
+ * be had (then fn did not run this time: the caller makes the plain
  * call). An interrupted call gives what fn returned for it (-EINTR, a
  * partial count, or its result if it completed first); a job still queued
- * when interrupted does not run and gives -EINTR. */
+ * when interrupted does not run and gives -EINTR. The handlers of the
+ * signals that came meanwhile have run when this returns. */
 int gr_work(long (*fn)(void *), void *arg, int how, long *result);
 
 /* Threads of the pool now, and the most there were (for the tests and the

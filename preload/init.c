@@ -3,13 +3,8 @@
  * pthread_create: a program that never creates a thread runs as without us. */
 #include "hook.h"
 
-#include "../runtime/worker.h"
-
 __attribute__((constructor)) static void greenify_init(void)
 {
 	gr_real_init();
 	gr_config_load();
-	/* Before main can look at SIGRTMAX. */
-	if (!gr_config.disable)
-		gr_work_reserve_signal();
 }

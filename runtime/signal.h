@@ -146,6 +146,36 @@ int gr_signal_interrupted(void);
  * thread's mask. */
 int gr_signal_init(uv_loop_t *loop);
 
+/* ---- The runtime's own signal (signal.c) ----
+ *
+ * The runtime signals OS threads of its own with GR_SIG_OWN, SIGURG: a
+ * worker whose call a handler or a cancellation must end (worker.c).
+ * SIGURG's default action is to ignore it, so the runtime can stand in for
+ * the kernel whatever the program does with it, and the real-time signals
+ * stay the program's (SIGRTMIN and SIGRTMAX as glibc gives them). Ours are
+ * sent with gr_signal_send_own: si_code SI_QUEUE, this process's pid, and
+ * as si_value a mark, the address of a constant of the module that sends
+ * it; the trampoline hands each to its module (own_signal in signal.c asks
+ * each in turn), which consumes it. Any other SIGURG is the program's: its
+ * handler runs in a green thread like any other's (also when the kernel
+ * gave the signal to a worker, the one thread of ours that takes SIGURG,
+ * while in its call), and without one it is ignored, or stays pending while
+ * every thread blocks it, as natively. */
+#define GR_SIG_OWN SIGURG
+
+/* Makes the kernel's action for GR_SIG_OWN the trampoline for good (later
+ * calls do nothing): SA_SIGINFO and SA_NODEFER with an empty mask, and no
+ * SA_RESTART whatever the program sets, so that a call one of ours
+ * interrupts ends with EINTR. What the program set (found in the kernel
+ * the first time, if set behind our back) is kept here: sigaction reports
+ * it, and its handler's SA_RESTART decides, as any handler's, whether a
+ * green call restarts. 0 or -errno. */
+int gr_signal_take_own(void);
+
+/* Sends GR_SIG_OWN marked with mark to OS thread tid of this process
+ * (rt_tgsigqueueinfo). 0 or -errno. */
+int gr_signal_send_own(pid_t tid, const void *mark);
+
 /* Internal to signal*.c: process-directed signals that every thread
  * blocked when they were dispatched (taken by the first thread to unblock
  * or wait for one), and the siginfo of a signal delivered by the runtime. */

@@ -1,16 +1,19 @@
 /* The pool of worker threads for blocking calls (worker.h).
  *
- * Jobs queue under one lock; a worker takes the oldest, runs it with the
- * kick signal unblocked, and hands it back through a list the runtime
- * thread drains when a uv_async wakes its loop. A green thread whose wait a
- * signal or a cancellation interrupts kicks the worker (tgkill, under the
- * lock, only while that worker still runs this job) and waits for the job
- * to come back, kicking again on a short timer: a kick that lands after the
- * worker unblocked the signal but before it entered the call is lost, and
- * the call then waits as if nobody had asked. A kick that lands once the
- * call returned stays pending (the worker blocks the signal again at once)
- * and runs its empty handler when the worker next unblocks it, before its
- * next call: it never interrupts another job. */
+ * Jobs queue under one lock; a worker takes the oldest, runs it with
+ * GR_SIG_OWN unblocked, and hands it back through a list the runtime
+ * thread drains when a uv_async wakes its loop. A green thread whose wait
+ * a signal or a cancellation interrupts kicks the worker (GR_SIG_OWN with
+ * our mark, under the lock, only while that worker still runs this job)
+ * and waits for the job to come back, kicking again on a short timer: a
+ * kick that lands after the worker unblocked the signal but before it
+ * entered the call is lost, and the call then waits as if nobody had
+ * asked. A kick that lands once the call returned stays pending (the
+ * worker blocks the signal again at once) and is consumed when the worker
+ * next unblocks it, before its next call: it never interrupts another job.
+ * A SIGURG of the program's that the kernel gives a worker in its call is
+ * noted for the green threads (signal.c), and the call, which it cut
+ * short for nobody, runs again. */
 #include "worker.h"
 
 #include <errno.h>
@@ -33,10 +36,6 @@
 #include "sched.h"
 #include "signal.h"
 
-/* glibc's allocator of real-time signals for its own use (timers,
- * libraries): exported, declared in no public header. */
-extern int __libc_allocate_rtsig(int high);
-
 #define IDLE_NS	      (10 * GR_NSEC)	/* a worker idle this long ends */
 #define KICK_FIRST_NS (1000 * 1000)	/* first re-kick after 1 ms... */
 #define KICK_MAX_NS   (50 * 1000000)	/* ...backing off to 50 ms */
@@ -52,6 +51,8 @@ struct job {
 	struct job *next;	 /* queue link, then finished-list link */
 	pid_t tid;		 /* the worker running it (RUNNING) */
 	int state;		 /* QUEUED, RUNNING, FINISHED: under lock */
+	int kicked;		 /* a kick was sent (under lock): an EINTR is
+				    the caller's, not a spurious one */
 	int done;		 /* handed back (runtime thread only) */
 };
 
@@ -61,16 +62,22 @@ static struct job *head, *tail;			       /* queued jobs, oldest first */
 static unsigned queued;				       /* jobs in that queue */
 static struct job *finished;			       /* run, not yet handed back */
 static unsigned threads, idle;			       /* workers alive, and waiting for a job */
-static int kick_sig;				       /* 0: calls cannot be interrupted */
-static uv_async_t async;			       /* a worker finished a job */
-static int started;				       /* async is set up */
+static int kicks;	     /* GR_SIG_OWN is ours: calls can be interrupted */
+static uv_async_t async;     /* a worker finished a job */
+static int started;	     /* async is set up */
+static const char kick_mark; /* a kick's si_value points here */
+static __thread int on_worker __attribute__((tls_model("initial-exec")));
 
-void gr_work_reserve_signal(void)
+int gr_work_on_worker(void)
 {
-	if (kick_sig == 0)
-		kick_sig = __libc_allocate_rtsig(1);
-	if (kick_sig < 0)
-		kick_sig = 0;
+	return on_worker;
+}
+
+int gr_work_kick_landed(const void *mark)
+{
+	/* Its only work was to be a handler without SA_RESTART: the call it
+	 * interrupted returns EINTR. */
+	return mark == &kick_mark && on_worker;
 }
 
 unsigned gr_work_threads(void)
@@ -83,22 +90,16 @@ unsigned gr_work_threads(void)
 	return n;
 }
 
-/* The kick: its only work is to be a handler without SA_RESTART, so that
- * the worker's call returns EINTR. */
-static void kicked(int sig)
-{
-	(void)sig;
-}
-
 static void *worker_main(void *unused)
 {
 	pid_t tid = (pid_t)gr_real.syscall(SYS_gettid);
 	sigset_t kick;
 
 	(void)unused;
+	on_worker = 1;
 	sigemptyset(&kick);
-	if (kick_sig)
-		sigaddset(&kick, kick_sig);
+	if (kicks)
+		sigaddset(&kick, GR_SIG_OWN);
 	gr_real.pthread_mutex_lock(&lock);
 	for (;;) {
 		while (!head) {
@@ -123,11 +124,17 @@ static void *worker_main(void *unused)
 		j->tid = tid;
 		gr_real.pthread_mutex_unlock(&lock);
 
-		gr_real.pthread_sigmask(SIG_UNBLOCK, &kick, NULL);
-		long r = j->fn(j->arg);
-		gr_real.pthread_sigmask(SIG_BLOCK, &kick, NULL);
-
-		gr_real.pthread_mutex_lock(&lock);
+		long r;
+		for (;;) {
+			gr_real.pthread_sigmask(SIG_UNBLOCK, &kick, NULL);
+			r = j->fn(j->arg);
+			gr_real.pthread_sigmask(SIG_BLOCK, &kick, NULL);
+			gr_real.pthread_mutex_lock(&lock);
+			if (r != -EINTR || j->kicked)
+				break;
+			/* A SIGURG of the program's cut it short. */
+			gr_real.pthread_mutex_unlock(&lock);
+		}
 		j->result = r;
 		j->state = FINISHED;
 		j->next = finished;
@@ -160,7 +167,6 @@ static void on_finished(uv_async_t *h)
 
 static int start(void)
 {
-	struct sigaction sa = {.sa_handler = kicked};
 	int was = gr_rt.inside, err;
 
 	gr_rt.inside = 1;
@@ -170,13 +176,14 @@ static int start(void)
 	gr_rt.inside = was;
 	if (err < 0)
 		return err;
-	/* No SA_RESTART: the kick must end the call. */
-	sigfillset(&sa.sa_mask);
-	if (kick_sig && gr_real.sigaction(kick_sig, &sa, NULL) < 0) {
-		gr_log(GR_LOG_WARN, "cannot install the worker kick signal: calls on workers "
-				    "will not be interrupted by signals");
-		kick_sig = 0;
-	}
+	/* Before the first worker starts: from now on its kicks land. */
+	err = gr_signal_take_own();
+	if (err < 0)
+		gr_log(GR_LOG_WARN,
+		       "cannot take SIGURG (%s): calls on workers will not be "
+		       "interrupted by signals",
+		       strerror(-err));
+	kicks = err == 0;
 	started = 1;
 	return 0;
 }
@@ -252,8 +259,9 @@ static void interrupt(struct job *j)
 		j->result = -EINTR;
 		j->done = 1;
 		gr_pool_jobs--;
-	} else if (j->state == RUNNING && kick_sig) {
-		gr_real.syscall(SYS_tgkill, getpid(), j->tid, kick_sig);
+	} else if (j->state == RUNNING) {
+		j->kicked = 1;
+		gr_signal_send_own(j->tid, &kick_mark);
 	}
 	gr_real.pthread_mutex_unlock(&lock);
 }
@@ -267,7 +275,7 @@ static int run(struct job *j, int how, int *kicked)
 
 	if (submit(j) < 0)
 		return -ENOSYS;
-	kick = (how & GR_WORK_KICK) && kick_sig; /* known once the pool started */
+	kick = (how & GR_WORK_KICK) && kicks; /* known once the pool started */
 	gr_pool_jobs++;
 	/* The job lives on this stack: whatever wakes us, wait for it. A
 	 * call that signals may interrupt waits as GR_WAIT_WORK, so that

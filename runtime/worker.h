@@ -7,13 +7,13 @@
  * a job may block for minutes (a flock held by another process), so the
  * pool grows with demand, a thread per job that finds no idle worker, up to
  * GREENIFY_WORKERS, and a worker idle for a while ends. Workers block every
- * signal of the program's; they take only the runtime's kick signal, and
- * only while they are in a job's call, so that a signal for the waiting
- * green thread can end the call where the native call would end (EINTR),
- * instead of the call going on, and a lock being taken, behind the
- * program's back: the thread kicks the worker, and once the call is back
- * its handlers run, as the kernel runs them once it has stopped the call,
- * and the call restarts where the kernel would restart it. */
+ * signal but the runtime's own (GR_SIG_OWN, signal.h), and that one only
+ * while they are in a job's call, so that a signal for the waiting green
+ * thread can end the call where the native call would end (EINTR), instead
+ * of the call going on, and a lock being taken, behind the program's back:
+ * the thread kicks the worker, and once the call is back its handlers run,
+ * as the kernel runs them once it has stopped the call, and the call
+ * restarts where the kernel would restart it. */
 #ifndef GR_WORKER_H
 #define GR_WORKER_H
 
@@ -48,10 +48,15 @@ int gr_work(long (*fn)(void *), void *arg, int how, long *result);
  * stats). */
 unsigned gr_work_threads(void);
 
-/* The signal that interrupts a worker's call: a real-time signal taken from
- * glibc at start-up (SIGRTMAX as the program sees it is one lower), or 0.
- * Called once from the library's constructor. */
-void gr_work_reserve_signal(void);
+/* From the trampoline, for a GR_SIG_OWN of ours carrying mark: 1 when it
+ * is a kick landing on a worker thread (it has done its work: the call it
+ * interrupted returns EINTR), else 0. */
+int gr_work_kick_landed(const void *mark);
+
+/* Whether the calling OS thread is a worker: a signal of the program's
+ * that the kernel gave it (GR_SIG_OWN, which a worker in its call does not
+ * block) is the green threads'. */
+int gr_work_on_worker(void);
 
 /* In the child of fork: the workers are the parent's. */
 void gr_work_after_fork(void);

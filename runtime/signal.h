@@ -182,9 +182,10 @@ int gr_signal_send_own(pid_t tid, const void *mark);
 uint64_t gr_signal_process_pending(void);
 void gr_signal_take_process(uint64_t bits);
 void gr_signal_info(int sig, siginfo_t *info);
-/* A signal the kernel queued for the OS thread that sigmask.c took back:
- * pending on t (thread-directed; NULL: t is gone, it ends with it), or
- * noted for the process as if it had just arrived. */
+/* A signal the kernel queued for the OS thread that sigmask.c took back,
+ * or for a worker making t's call (worker.c): pending on t
+ * (thread-directed; NULL: t is gone, it ends with it), or noted for the
+ * process as if it had just arrived. */
 void gr_signal_requeue(struct gr_thread *t, const siginfo_t *info, int thread_directed);
 /* Whether a SIGPIPE/SIGXFSZ with this siginfo was raised by the kernel
  * for a call of the running thread (not sent by kill and its kin). */

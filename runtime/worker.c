@@ -13,7 +13,9 @@
  * next unblocks it, before its next call: it never interrupts another job.
  * A SIGURG of the program's that the kernel gives a worker in its call is
  * noted for the green threads (signal.c), and the call, which it cut
- * short for nobody, runs again. */
+ * short for nobody, runs again. A SIGPIPE the kernel raised for a call
+ * that failed with EPIPE (the worker blocks it) is taken back and goes
+ * with the job to the calling thread, whose it would have been. */
 #include "worker.h"
 
 #include <errno.h>
@@ -53,7 +55,9 @@ struct job {
 	int state;		 /* QUEUED, RUNNING, FINISHED: under lock */
 	int kicked;		 /* a kick was sent (under lock): an EINTR is
 				    the caller's, not a spurious one */
-	int done;		 /* handed back (runtime thread only) */
+	int piped;		 /* the call raised a SIGPIPE, in pipe_info */
+	siginfo_t pipe_info;
+	int done; /* handed back (runtime thread only) */
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -88,6 +92,19 @@ unsigned gr_work_threads(void)
 	n = threads;
 	gr_real.pthread_mutex_unlock(&lock);
 	return n;
+}
+
+/* A call that failed with EPIPE raised a SIGPIPE, which the kernel queued
+ * for this worker (which blocks it): it is the calling thread's (signal.h),
+ * and goes back with the job. */
+static void take_sigpipe(struct job *j)
+{
+	static const struct timespec zero;
+	sigset_t s;
+
+	sigemptyset(&s);
+	sigaddset(&s, SIGPIPE);
+	j->piped = gr_real.sigtimedwait(&s, &j->pipe_info, &zero) == SIGPIPE;
 }
 
 static void *worker_main(void *unused)
@@ -129,6 +146,8 @@ static void *worker_main(void *unused)
 			gr_real.pthread_sigmask(SIG_UNBLOCK, &kick, NULL);
 			r = j->fn(j->arg);
 			gr_real.pthread_sigmask(SIG_BLOCK, &kick, NULL);
+			if (r == -EPIPE)
+				take_sigpipe(j);
 			gr_real.pthread_mutex_lock(&lock);
 			if (r != -EINTR || j->kicked)
 				break;
@@ -318,6 +337,12 @@ int gr_work(long (*fn)(void *), void *arg, int how, long *result)
 			return -ENOSYS;
 		}
 		*result = j.result;
+		/* The kernel raised it for the call: the caller's, as if it
+		 * had made it (a kill()'s SIGPIPE taken instead stays the
+		 * process's). */
+		if (j.piped)
+			gr_signal_requeue(self, &j.pipe_info,
+					  gr_signal_is_own_kernel(&j.pipe_info));
 		/* The call has stopped: the handlers held off meanwhile run
 		 * now, as the kernel runs them once it has stopped a call. It
 		 * then restarts a call that got nothing done when no handler

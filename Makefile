@@ -139,6 +139,9 @@ $(BUILD)/obj/%.c.o: %.c $(wildcard arch/*.h runtime/*.h preload/*.h) | $(UV_STAM
 # Unwinding (a C++ exception, cancellation) through an init routine runs
 # pthread_once's cleanup, as in glibc's own build of it.
 $(BUILD)/obj/runtime/once.c.o: CFLAGS_LIB += -fexceptions
+# The stdio hooks hand their FILE holds back in cleanups that a
+# cancellation's unwinding runs too.
+$(BUILD)/obj/preload/stdio_%.c.o: CFLAGS_LIB += -fexceptions
 
 $(BUILD)/obj/%.S.o: %.S
 	@mkdir -p $(dir $@)
@@ -283,6 +286,7 @@ bench: deps-bench
 	scripts/bench-sendfile.sh $(BUILD)
 	tests/run-privoxy.sh $(BUILD) --bench
 	scripts/bench-mariadb.sh $(BUILD)
+	scripts/bench-stdio.sh $(BUILD)
 
 # Sanitizer build: UBSan in the library and the unit tests (ASan does not
 # follow our stack switches), in its own build directory.

@@ -18,6 +18,8 @@ struct gr_config {
 	int file_io_pool;   /* 1: regular-file I/O on the pool (GREENIFY_FILE_IO) */
 	unsigned workers;   /* most worker threads for blocking calls
 			       (GREENIFY_WORKERS) */
+	int stdio_ready;    /* 1: stdio waits for readiness before a call, libc's
+			       tables left alone (GREENIFY_STDIO) */
 };
 
 extern struct gr_config gr_config;

@@ -12,6 +12,7 @@
 #include "fdwait.h"
 #include "foreign.h"
 #include "kwait.h"
+#include "libio.h"
 #include "lock.h"
 #include "log.h"
 #include "pool.h"
@@ -86,6 +87,20 @@ static void report_thread(const struct gr_thread *t)
 		else
 			snprintf(held, sizeof(held), " held by %u readers", readers);
 		gr_log(GR_LOG_WARN, "  thread %llu \"%s\" waits for rwlock %p%s",
+		       (unsigned long long)t->id, t->name, o, held);
+		return;
+	}
+	case GR_WAIT_FILE: {
+		uint64_t h = gr_file_owner(o);
+		const struct gr_thread *w = gr_rt.all;
+		while (w && w->handle != h)
+			w = w->all_next;
+		if (w)
+			snprintf(held, sizeof(held), " held by thread %llu \"%s\"",
+				 (unsigned long long)w->id, w->name);
+		else if (h)
+			snprintf(held, sizeof(held), " held by a thread that has finished");
+		gr_log(GR_LOG_WARN, "  thread %llu \"%s\" waits for the lock of FILE %p%s",
 		       (unsigned long long)t->id, t->name, o, held);
 		return;
 	}

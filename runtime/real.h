@@ -46,6 +46,22 @@
 #include <sys/sem.h>
 #include <termios.h>
 
+/* <resolv.h> names its printers (p_type...) with macros, which would
+ * rename struct fields of the same name (an ELF program header's p_type)
+ * in every file that includes this one. */
+#undef p_query
+#undef p_cdname
+#undef p_cdnname
+#undef p_class
+#undef p_fqname
+#undef p_fqnname
+#undef p_option
+#undef p_time
+#undef p_type
+#undef p_rcode
+
+#include "libio_decl.h"
+
 /* What pthread_atfork (in libc_nonshared.a, linked into every caller) calls;
  * glibc exports it but declares it in no public header. */
 extern int __register_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void),
@@ -340,6 +356,7 @@ extern int __openat_2(int dirfd, const char *path, int flags);
 struct gr_real_table {
 #define GR_REAL_FIELD(name) __typeof__(name) *name;
 	GR_REAL_FUNCS(GR_REAL_FIELD)
+	GR_REAL_STDIO_FUNCS(GR_REAL_FIELD)
 #undef GR_REAL_FIELD
 };
 

@@ -14,6 +14,7 @@
 #include "real.h"
 #include "sched.h"
 #include "key.h"
+#include "libio.h"
 #include "lock.h"
 #include "signal.h"
 #include "tls.h"
@@ -297,6 +298,7 @@ void gr_thread_exit(void *retval)
 		gr_tls_thread_exit();
 	gr_key_thread_exit(self);
 	gr_mutex_owner_exit(self);
+	gr_file_thread_exit(self);
 	self->state = GR_DONE;
 	list_del(self);
 	/* glibc: the last thread to finish ends the process with status 0,

@@ -39,6 +39,7 @@ enum gr_wait {
 	GR_WAIT_POOL,	/* a pool job no signal interrupts (libuv's, a lookup) */
 	GR_WAIT_WORK,	/* a call on a worker that a handler interrupts (worker.c) */
 	GR_WAIT_SIGNAL, /* sigsuspend; sigwait when wait_obj (its set) is set */
+	GR_WAIT_FILE,	/* a FILE another green thread holds (libio.c) */
 };
 
 /* A green thread's control block. It lives at the top of the thread's own

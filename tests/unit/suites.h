@@ -16,5 +16,6 @@ Suite *fdwait_suite(void);
 Suite *sigmask_suite(void);
 Suite *fork_suite(void);
 Suite *tls_suite(void);
+Suite *libio_suite(void);
 
 #endif

@@ -13,11 +13,22 @@
  * EINTR unless it had SA_RESTART. A fortified open with O_CREAT and no mode
  * dies in glibc's own check.
  *
- * Left to libc: opens by threads that are not green, and the opens glibc
- * makes internally (fopen, opendir), which no preload sees. */
+ * fopen (and fopen64, and freopen in stdio_ctl.c) opens its path inside
+ * libc, where no hook sees the
+ * open: for a FIFO a green thread waits on a worker for the other end in
+ * an open of its own, holds that end (and a non-blocking one of the other
+ * direction, which the kernel then gives at once) while glibc's fopen
+ * opens the path, which then finds its other end there and does not
+ * wait, and lets both go once fopen is back: the stream is glibc's.
+ *
+ * Left to libc: opens by threads that are not green, and the other opens
+ * glibc makes internally (opendir...), which no preload sees. */
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "work.h"
 
@@ -159,3 +170,61 @@ GR_EXPORT int gr___openat64_2(int dirfd, const char *path, int flags)
 {
 	return __openat_2(dirfd, path, flags);
 }
+
+/* fopen's open of a FIFO in one direction, made green: the green open of
+ * it (a worker waits for the other end), then the other direction without
+ * waiting, so that glibc's open of the path finds its other end at once.
+ * The two fds go in held[] until glibc's call is back. 0: nothing to do
+ * (not a FIFO, or an open that cannot wait: "r+", "w+", "a+", "x"); -1:
+ * the green open failed (errno: fopen answers NULL with it). */
+int gr_fifo_ahead(const char *path, const char *mode, int held[2])
+{
+	int in = mode[0] == 'r', saved = errno, flags = in ? O_RDONLY : O_WRONLY;
+	struct stat st;
+
+	held[0] = held[1] = -1;
+	if ((mode[0] != 'r' && mode[0] != 'w' && mode[0] != 'a') || strchr(mode, '+') ||
+	    (!in && strchr(mode, 'x')))
+		return 0;
+	if (stat(path, &st) < 0 || !S_ISFIFO(st.st_mode)) {
+		errno = saved;
+		return 0; /* fopen gives libc's answer */
+	}
+	held[0] = green_open(AT_FDCWD, path, flags | O_CLOEXEC, 0);
+	if (held[0] < 0)
+		return -1;
+	/* A reader: a writer of ours (ENXIO only without a reader, and ours
+	 * is one); a writer: a reader, which a non-blocking open always gets. */
+	held[1] = GR_REAL(open)(path, (in ? O_WRONLY : O_RDONLY) | O_NONBLOCK | O_CLOEXEC, 0);
+	errno = saved;
+	return 0;
+}
+
+/* After glibc's call: the helper of the other direction first, so that the
+ * other end never sees this side without an opener. */
+void gr_fifo_behind(const int held[2])
+{
+	int saved = errno;
+
+	if (held[1] >= 0)
+		GR_REAL(close)(held[1]);
+	if (held[0] >= 0)
+		GR_REAL(close)(held[0]);
+	errno = saved;
+}
+
+#define GREEN_FOPEN(name)                                                                          \
+	GR_EXPORT FILE *name(const char *restrict path, const char *restrict mode)                 \
+	{                                                                                          \
+		int held[2];                                                                       \
+		FILE *f;                                                                           \
+		if (!gr_green() || !path || !mode)                                                 \
+			return GR_REAL(name)(path, mode);                                          \
+		if (gr_fifo_ahead(path, mode, held) < 0)                                           \
+			return NULL;                                                               \
+		f = GR_REAL(name)(path, mode);                                                     \
+		gr_fifo_behind(held);                                                              \
+		return f;                                                                          \
+	}
+GREEN_FOPEN(fopen)
+GREEN_FOPEN(fopen64)

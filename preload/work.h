@@ -11,6 +11,15 @@
 /* gr_cancel_begin/end: in cancel.h where sched.h is split. */
 #if __has_include("../runtime/cancel.h")
 #include "../runtime/cancel.h"
+/* fopen's and freopen's open of a FIFO, made green (open.c): before glibc's
+ * call, a green open of the path in the direction of mode and a
+ * non-blocking one of the other, held in held[] so that glibc's own open
+ * of the path finds its other end and does not wait; after it, both let
+ * go. 0 (also when the path is no FIFO, or the open cannot wait), or -1
+ * with errno when the green open failed (the call then answers NULL). */
+int gr_fifo_ahead(const char *path, const char *mode, int held[2]);
+void gr_fifo_behind(const int held[2]);
+
 #endif
 #include "../runtime/worker.h"
 
@@ -32,5 +41,14 @@ static inline long gr_work_ret(long r, int saved_errno)
 	gr_maybe_yield();
 	return r;
 }
+
+/* fopen's and freopen's open of a FIFO, made green (open.c): before glibc's
+ * call, a green open of the path in the direction of mode and a
+ * non-blocking one of the other, held in held[] so that glibc's own open
+ * of the path finds its other end and does not wait; after it, both let
+ * go. 0 (also when the path is no FIFO, or the open cannot wait), or -1
+ * with errno when the green open failed (the call then answers NULL). */
+int gr_fifo_ahead(const char *path, const char *mode, int held[2]);
+void gr_fifo_behind(const int held[2]);
 
 #endif

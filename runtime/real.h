@@ -233,6 +233,8 @@ extern int __openat_2(int dirfd, const char *path, int flags);
 	X(openat)                                                                                  \
 	X(__open_2)                                                                                \
 	X(__openat_2)                                                                              \
+	X(fopen)                                                                                   \
+	X(fopen64)                                                                                 \
 	X(getpwnam)                                                                                \
 	X(getpwuid)                                                                                \
 	X(getpwnam_r)                                                                              \

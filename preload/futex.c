@@ -1,11 +1,12 @@
 /* syscall(): SYS_futex from a green thread goes to the green futex table
  * (runtime/futex.c), as Rust's std, parking_lot and others lock with raw
- * futexes; the calls that take or give a thread id go to tid.c (CPython's
- * get_native_id is syscall(SYS_gettid)). Every other system call number,
- * and every call of a thread that is not green, passes through unchanged;
- * a foreign OS thread's futex call also tells green waiters it may have
- * woken (foreign.h). Like glibc's syscall(), we read six arguments whatever
- * the caller passed. */
+ * futexes; waits for kernel AIO and io_uring completions go to aio.c (a
+ * worker thread); the calls that take or give a thread id go to tid.c
+ * (CPython's get_native_id is syscall(SYS_gettid)). Every other system
+ * call number, and every call of a thread that is not green, passes
+ * through unchanged; a foreign OS thread's futex call also tells green
+ * waiters it may have woken (foreign.h). Like glibc's syscall(), we read
+ * six arguments whatever the caller passed. */
 #include "hook.h"
 
 #include "../runtime/foreign.h"
@@ -16,6 +17,7 @@
 #include <sys/syscall.h>
 
 #include "../runtime/lock.h"
+#include "aio.h"
 #include "tid.h"
 
 GR_EXPORT long syscall(long number, ...)
@@ -42,6 +44,8 @@ GR_EXPORT long syscall(long number, ...)
 	/* A thread of the program's own made with the system call: as clone. */
 	if (((number == SYS_clone && (a[0] & CLONE_VM)) || number == SYS_clone3) && gr_green())
 		gr_foreign_on();
+	if (gr_aio_syscall_waits(number, a) && gr_green())
+		return gr_aio_syscall(number, a);
 	if (number != SYS_futex && gr_green()) {
 		long r;
 		if (gr_tid_syscall(number, a, &r))

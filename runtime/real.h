@@ -117,6 +117,8 @@ extern int __register_atfork(void (*prepare)(void), void (*parent)(void), void (
 	X(read)                                                                                    \
 	X(poll)                                                                                    \
 	X(readv)                                                                                   \
+	X(preadv2)                                                                                 \
+	X(pwritev2)                                                                                \
 	X(writev)                                                                                  \
 	X(recv)                                                                                    \
 	X(recvfrom)                                                                                \
@@ -132,8 +134,6 @@ extern int __register_atfork(void (*prepare)(void), void (*parent)(void), void (
 	X(dup3)                                                                                    \
 	X(fcntl)                                                                                   \
 	X(fcntl64)                                                                                 \
-	X(ioctl)                                                                                   \
-	X(setsockopt)                                                                              \
 	X(socket)                                                                                  \
 	X(socketpair)                                                                              \
 	X(dup)                                                                                     \

@@ -456,6 +456,9 @@ static int start_loop(void)
 	err = gr_signal_init(&gr_rt.loop);
 	if (err < 0)
 		goto out_fd;
+	err = gr_fd_init(&gr_rt.loop);
+	if (err < 0)
+		goto out_fd;
 	gr_rt.inside = 0;
 	return 0;
 out_fd:

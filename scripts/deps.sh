@@ -21,7 +21,7 @@ for role in "${@:-build}"; do
 		fi
 		;;
 	demo) want="$want gnuplot-nox" ;;
-	bench) want="$want gnuplot-nox python3-gevent golang-go" ;;
+	bench) want="$want gnuplot-nox python3-gevent golang-go rt-tests" ;;
 	*) echo "deps.sh: unknown role '$role'" >&2; exit 2 ;;
 	esac
 done

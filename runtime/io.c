@@ -210,6 +210,24 @@ static ssize_t attempt(struct gr_io *io, struct facts *f)
 	return io->call(io, f->fd, GR_IO_READY);
 }
 
+static int unix_socket(int fd)
+{
+	int domain = 0;
+	socklen_t len = sizeof(domain);
+
+	return getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) == 0 && domain == AF_UNIX;
+}
+
+/* Whether MSG_PEEK | MSG_WAITALL waits for the whole length: on a stream
+ * socket other than a unix one (which peeks at what is there), until
+ * the peer shuts down or fails. */
+static int peeks_all(int fd)
+{
+	struct pollfd p = {.fd = fd, .events = POLLRDHUP};
+
+	return stream(fd) && !unix_socket(fd) && gr_real.poll(&p, 1, 0) == 0;
+}
+
 /* MSG_PEEK | MSG_WAITALL: no event says "more data came" while some is
  * there, so look again after a short sleep (1 ms, up to 20). */
 static int peek_nap(const struct facts *f, int64_t *nap)
@@ -242,7 +260,7 @@ ssize_t gr_io_run(struct gr_io *io)
 		}
 		if (r >= 0 && (io->kind == GR_IO_ACCEPT || io->all == GR_IO_PEEKALL)) {
 			if (io->kind == GR_IO_ACCEPT || r == 0 || (size_t)r >= io->left ||
-			    !stream(f.fd))
+			    !peeks_all(f.fd))
 				goto out;
 			if (!f.learnt)
 				learn(io, &f);
@@ -339,14 +357,6 @@ static int start_connect(int fd, int fl, const struct sockaddr *addr, socklen_t 
 		e = errno;
 	gr_real.fcntl(fd, F_SETFL, fl);
 	return r < 0 ? -e : 0;
-}
-
-static int unix_socket(int fd)
-{
-	int domain = 0;
-	socklen_t len = sizeof(domain);
-
-	return getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) == 0 && domain == AF_UNIX;
 }
 
 int gr_io_connect(int fd, const struct sockaddr *addr, socklen_t len)

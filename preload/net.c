@@ -73,7 +73,8 @@ GR_EXPORT int accept(int fd, struct sockaddr *restrict addr, socklen_t *restrict
 
 GR_EXPORT int accept4(int fd, struct sockaddr *restrict addr, socklen_t *restrict len, int flags)
 {
-	if (!gr_green())
+	/* Unknown flags: the kernel's EINVAL, before it would wait. */
+	if (!gr_green() || (flags & ~(SOCK_CLOEXEC | SOCK_NONBLOCK)))
 		return GR_REAL(accept4)(fd, addr, len, flags);
 	return green_accept(fd, addr, len, flags);
 }

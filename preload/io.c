@@ -1,18 +1,22 @@
 /* Data calls: read, write, readv, writev, recv, recvfrom, recvmsg, send,
- * sendto, sendmsg. Each becomes a struct gr_io, whose attempts
- * runtime/io.c makes and waits between: read and write are tried with
+ * sendto, sendmsg, recvmmsg, sendmmsg, and glibc's eventfd_read and
+ * eventfd_write (which call its internal read and write, out of our
+ * sight). Each becomes a struct gr_io, whose attempts runtime/io.c makes
+ * and waits between: read and write are tried with
  * preadv2/pwritev2(RWF_NOWAIT) on any file, the socket calls with
  * MSG_DONTWAIT. What the kernel does with a blocking call, it does here:
  * a write writes everything, in as many parts as it takes (a sendmsg's
  * control data and address go with the first part only), a MSG_WAITALL
- * receive on a stream fills the buffer; more iovecs than IOV_MAX are the
- * kernel's EINVAL (EMSGSIZE for the msg calls); errno is left alone by a
- * call that succeeds. Every one is a cancellation point (pthreads(7)).
+ * receive on a stream fills the buffer, a recvmmsg waits for all its
+ * messages; more iovecs than IOV_MAX are the kernel's EINVAL (EMSGSIZE
+ * for the msg calls); errno is left alone by a call that succeeds. Every
+ * one is a cancellation point (pthreads(7)).
  *
  * Left to libc: every call of a thread that is not green, the calls a
  * program makes non-blocking itself with MSG_DONTWAIT, zero-length reads
  * and writes, and lengths above SSIZE_MAX (the kernel refuses those at
- * once). pread/pwrite and their kin are in file.c. */
+ * once). pread/pwrite and their kin are in file.c; the _chk variants of
+ * _FORTIFY_SOURCE are not hooked here. */
 #include "hook.h"
 
 #include <errno.h>
@@ -21,6 +25,7 @@
 #include <string.h>
 #include <sys/uio.h>
 
+#include "../runtime/clock.h"
 #include "../runtime/fdwait.h"
 #include "../runtime/io.h"
 
@@ -85,8 +90,8 @@ static ssize_t call_write(struct gr_io *io, int fd, enum gr_io_mode mode)
 
 	if (mode == GR_IO_TRY)
 		return nowait(GR_REAL(pwritev2)(fd, &v, 1, -1, RWF_NOWAIT));
-	if (mode == GR_IO_READY && v.iov_len > PIPE_BUF)
-		v.iov_len = PIPE_BUF;
+	if (mode == GR_IO_READY && v.iov_len > io->ready_max)
+		v.iov_len = io->ready_max;
 	return neg(GR_REAL(write)(fd, a->buf, v.iov_len));
 }
 
@@ -259,11 +264,11 @@ static void advance_msg(struct gr_io *io, size_t n)
 	aim(a);
 }
 
-/* A window to write when a ready tty or FIFO is to take at most PIPE_BUF
- * bytes without blocking: the first entries of m, cut. */
+/* A window to write when a ready tty or FIFO is to take at most
+ * io.ready_max bytes without blocking: the first entries of m, cut. */
 static int ready_window(struct msgx *a, struct iovec *out)
 {
-	size_t max = PIPE_BUF;
+	size_t max = a->io.ready_max;
 	int n = 0;
 
 	for (size_t i = 0; i < a->m.msg_iovlen && n < WINDOW && max > 0; i++, n++) {
@@ -394,4 +399,148 @@ GR_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 	if (!gr_green() || (flags & MSG_DONTWAIT))
 		return GR_REAL(sendmsg)(fd, msg, flags);
 	return msgx(&a, fd, GR_FD_WRITE, GR_IO_SOCKET, call_sendmsg);
+}
+
+/* glibc's eventfd_read and eventfd_write call its internal read and
+ * write, which no hook sees: the same calls through ours. */
+GR_EXPORT int eventfd_read(int fd, eventfd_t *value)
+{
+	if (!gr_green())
+		return GR_REAL(eventfd_read)(fd, value);
+	return read(fd, value, sizeof(*value)) == sizeof(*value) ? 0 : -1;
+}
+
+GR_EXPORT int eventfd_write(int fd, eventfd_t value)
+{
+	if (!gr_green())
+		return GR_REAL(eventfd_write)(fd, value);
+	return write(fd, &value, sizeof(value)) == sizeof(value) ? 0 : -1;
+}
+
+/* recvmmsg: a blocking one waits for the first message, then goes on
+ * until vlen came (MSG_WAITFORONE: returns what is there after the
+ * first), the timeout being looked at only after each message, as the
+ * kernel does; an error or a signal after one message gives the count. */
+struct mmsgx {
+	struct gr_io io;
+	struct mmsghdr *vec;
+	int flags;
+};
+
+static ssize_t call_recvmmsg(struct gr_io *io, int fd, enum gr_io_mode mode)
+{
+	struct mmsgx *a = IO_OF(io, struct mmsgx);
+	int flags = a->flags | (mode == GR_IO_TRY ? MSG_DONTWAIT : 0);
+
+	return neg(GR_REAL(recvmmsg)(fd, a->vec, (unsigned)io->left, flags, NULL));
+}
+
+static void advance_mmsg(struct gr_io *io, size_t n)
+{
+	struct mmsgx *a = IO_OF(io, struct mmsgx);
+
+	a->vec += n;
+	io->left -= n;
+	io->ask = io->left;
+}
+
+GR_EXPORT int recvmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags,
+		       struct timespec *tmo)
+{
+	struct mmsgx a = {.vec = vec, .flags = flags};
+	int64_t t0 = gr_now();
+	ssize_t r;
+
+	if (!gr_green() || (flags & MSG_DONTWAIT) || vlen == 0 ||
+	    (tmo && (tmo->tv_sec < 0 || tmo->tv_nsec < 0 || tmo->tv_nsec >= GR_NSEC)))
+		return GR_REAL(recvmmsg)(fd, vec, vlen, flags, tmo); /* what the kernel says */
+	if (vlen > IOV_MAX)
+		vlen = IOV_MAX; /* as the kernel: UIO_MAXIOV at most */
+	a.io.fd = fd;
+	a.io.what = GR_FD_READ;
+	a.io.kind = GR_IO_SOCKET;
+	a.io.left = a.io.ask = vlen;
+	a.io.call = call_recvmmsg;
+	a.io.advance = advance_mmsg;
+	a.io.all = (flags & MSG_WAITFORONE) ? GR_IO_PART : GR_IO_MESSAGES;
+	if (tmo && tmo->tv_sec < INT64_MAX / GR_NSEC - 1)
+		a.io.until = t0 + gr_ts_ns(tmo);
+	r = run(&a.io);
+	if (r > 0 && tmo) { /* the kernel writes back the time left */
+		int64_t left = a.io.until ? a.io.until - gr_now() : 0;
+		if (left < 0)
+			left = 0;
+		tmo->tv_sec = left / GR_NSEC;
+		tmo->tv_nsec = left % GR_NSEC;
+	}
+	return (int)r;
+}
+
+/* The bytes msg's iovecs hold. */
+static size_t msg_total(const struct msghdr *m)
+{
+	size_t total = 0;
+
+	for (size_t i = 0; i < m->msg_iovlen; i++)
+		total += m->msg_iov[i].iov_len;
+	return total;
+}
+
+/* sendmmsg: the messages that go at once in one call, each one that has
+ * to wait through sendmsg (everything, or a part after a signal, which
+ * ends the call); an error after one message gives the count. */
+GR_EXPORT int sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags)
+{
+	unsigned sent = 0;
+	int saved = errno;
+
+	if (!gr_green() || (flags & MSG_DONTWAIT) || vlen == 0)
+		return GR_REAL(sendmmsg)(fd, vec, vlen, flags);
+	if (vlen > IOV_MAX)
+		vlen = IOV_MAX; /* as the kernel: UIO_MAXIOV at most */
+	gr_cancel_begin();	/* a cancellation point, also when nothing waits */
+	gr_cancel_end(0);
+	while (sent < vlen) {
+		int r = GR_REAL(sendmmsg)(fd, vec + sent, vlen - sent, flags | MSG_DONTWAIT);
+		if (r > 0) {
+			sent += (unsigned)r;
+			struct mmsghdr *last = &vec[sent - 1];
+			size_t total = msg_total(&last->msg_hdr);
+			if (last->msg_len >= total)
+				continue;
+			/* A part of the last one went: the rest as a blocking
+			 * sendmsg would send it (without its control data). */
+			struct msgx b = {.m = last->msg_hdr,
+					 .iov = last->msg_hdr.msg_iov,
+					 .cnt = last->msg_hdr.msg_iovlen,
+					 .flags = flags};
+			b.io.left = total;
+			advance_msg(&b.io, last->msg_len);
+			b.io.fd = fd;
+			b.io.what = GR_FD_WRITE;
+			b.io.kind = GR_IO_SOCKET;
+			b.io.call = call_sendmsg;
+			b.io.advance = advance_msg;
+			b.io.all = GR_IO_WRITE;
+			ssize_t more = run(&b.io);
+			if (more > 0)
+				last->msg_len += (unsigned)more;
+			if (more < 0 || last->msg_len < total)
+				break;
+			continue;
+		}
+		if (r < 0 && errno != EAGAIN)
+			break;
+		/* The next one has to wait. */
+		ssize_t one = sendmsg(fd, &vec[sent].msg_hdr, flags);
+		if (one < 0)
+			break;
+		vec[sent].msg_len = (unsigned)one;
+		if ((size_t)one < msg_total(&vec[sent++].msg_hdr))
+			break; /* a signal after a part */
+	}
+	if (sent == 0)
+		return -1;
+	errno = saved;
+	return (int)sent;
 }

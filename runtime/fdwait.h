@@ -75,10 +75,11 @@ void gr_fd_forget(int fd);
  * do no harm when stale are kept). GR_FD_KIND_UNKNOWN: never looked. */
 enum gr_fd_kind {
 	GR_FD_KIND_UNKNOWN,
-	GR_FD_KIND_STREAMY, /* not a regular file nor a block device: a short
-			       read is the file's answer, not a page missing
-			       from the cache */
-	GR_FD_KIND_SOCKET,  /* a socket (so also not a regular file) */
+	GR_FD_KIND_OTHER,  /* not a regular file nor a block device (a tty, a
+			      char device...): a short read is the file's
+			      answer, not a page missing from the cache */
+	GR_FD_KIND_FIFO,   /* a pipe or FIFO */
+	GR_FD_KIND_SOCKET, /* a socket */
 };
 enum gr_fd_kind gr_fd_kind(int fd);
 void gr_fd_set_kind(int fd, enum gr_fd_kind kind);

@@ -107,7 +107,9 @@ static int regular(int fd)
 		return 1; /* the plain call says what is wrong */
 	if (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode) || S_ISDIR(st.st_mode))
 		return 1;
-	gr_fd_set_kind(fd, S_ISSOCK(st.st_mode) ? GR_FD_KIND_SOCKET : GR_FD_KIND_STREAMY);
+	gr_fd_set_kind(fd, S_ISSOCK(st.st_mode)	  ? GR_FD_KIND_SOCKET
+			   : S_ISFIFO(st.st_mode) ? GR_FD_KIND_FIFO
+						  : GR_FD_KIND_OTHER);
 	return 0;
 }
 
@@ -195,11 +197,23 @@ static int go_on(struct gr_io *io, struct facts *f, size_t r, int *checked)
 			return 0;
 		*checked = 1;
 		break;
+	case GR_IO_MESSAGES:
+		/* recvmmsg's timeout is looked at after each message. */
+		if (io->until && gr_now() >= io->until)
+			return 0;
+		break;
 	default: return 0;
 	}
 	io->advance(io, r);
 	return 1;
 }
+
+/* What a file without a non-blocking attempt takes without blocking once
+ * poll says it is writable: a FIFO a whole PIPE_BUF (a free page); a tty
+ * fewer than WAKEUP_CHARS (256) queued bytes and some room, which a pty
+ * counts in units of 256 bytes and other drivers in buffers of KBs: 128
+ * bytes fit, also when ONLCR makes each newline two. */
+#define TTY_READY_MAX 128
 
 static ssize_t attempt(struct gr_io *io, struct facts *f)
 {
@@ -207,6 +221,7 @@ static ssize_t attempt(struct gr_io *io, struct facts *f)
 		return io->call(io, f->fd, GR_IO_TRY);
 	if (!ready(f->fd, io->what))
 		return -EAGAIN;
+	io->ready_max = gr_fd_kind(f->fd) == GR_FD_KIND_FIFO ? PIPE_BUF : TTY_READY_MAX;
 	return io->call(io, f->fd, GR_IO_READY);
 }
 

@@ -28,7 +28,7 @@ enum gr_io_mode {
 	GR_IO_TRY,   /* an attempt that cannot block (RWF_NOWAIT,
 			MSG_DONTWAIT); GR_IO_NOTRY if the file has none */
 	GR_IO_READY, /* the file polled ready and has no such attempt: the
-			plain call, writing at most PIPE_BUF bytes (what a
+			plain call, writing at most ready_max bytes (what a
 			ready tty or FIFO takes without blocking) */
 };
 
@@ -43,11 +43,13 @@ enum gr_io_kind {
 };
 
 enum gr_io_all {
-	GR_IO_PART,    /* what is there (a read) */
-	GR_IO_WRITE,   /* a blocking write: everything */
-	GR_IO_WAITALL, /* MSG_WAITALL on a stream socket: everything */
-	GR_IO_PEEKALL, /* MSG_WAITALL | MSG_PEEK on a stream: until the whole
-			  length can be peeked at once */
+	GR_IO_PART,	/* what is there (a read) */
+	GR_IO_WRITE,	/* a blocking write: everything */
+	GR_IO_WAITALL,	/* MSG_WAITALL on a stream socket: everything */
+	GR_IO_PEEKALL,	/* MSG_WAITALL | MSG_PEEK on a stream: until the whole
+			   length can be peeked at once */
+	GR_IO_MESSAGES, /* recvmmsg: left counts messages; until all came, or
+			   until (looked at after each) has passed */
 };
 
 /* One call, described by the hook that makes it (embedded in its own
@@ -60,6 +62,8 @@ struct gr_io {
 	size_t left;	    /* bytes still to transfer */
 	size_t ask;	    /* bytes the next attempt asks for: left, or less
 			       when a vector is taken a window at a time */
+	size_t ready_max;   /* for GR_IO_READY: at most this many to write */
+	int64_t until;	    /* GR_IO_MESSAGES: monotonic ns, 0: none */
 	/* One attempt in mode on fd (the program's, or a private dup of its
 	 * file after a close: fdwait.h); what the call returns, or -errno. */
 	ssize_t (*call)(struct gr_io *io, int fd, enum gr_io_mode mode);

@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <sys/socket.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/select.h>
 #include <sys/resource.h>
 #include <sys/uio.h>
@@ -120,6 +121,10 @@ extern int __register_atfork(void (*prepare)(void), void (*parent)(void), void (
 	X(preadv2)                                                                                 \
 	X(pwritev2)                                                                                \
 	X(writev)                                                                                  \
+	X(eventfd_read)                                                                            \
+	X(eventfd_write)                                                                           \
+	X(recvmmsg)                                                                                \
+	X(sendmmsg)                                                                                \
 	X(recv)                                                                                    \
 	X(recvfrom)                                                                                \
 	X(recvmsg)                                                                                 \

@@ -80,6 +80,8 @@ static ssize_t call_read(struct gr_io *io, int fd, enum gr_io_mode mode)
 
 	if (mode == GR_IO_TRY)
 		return nowait(GR_REAL(preadv2)(fd, &v, 1, -1, RWF_NOWAIT));
+	if (mode == GR_IO_TRY_SOCKET)
+		return neg(GR_REAL(recvfrom)(fd, a->buf, io->left, MSG_DONTWAIT, NULL, NULL));
 	return neg(GR_REAL(read)(fd, a->buf, io->left));
 }
 
@@ -90,6 +92,8 @@ static ssize_t call_write(struct gr_io *io, int fd, enum gr_io_mode mode)
 
 	if (mode == GR_IO_TRY)
 		return nowait(GR_REAL(pwritev2)(fd, &v, 1, -1, RWF_NOWAIT));
+	if (mode == GR_IO_TRY_SOCKET)
+		return neg(GR_REAL(sendto)(fd, a->buf, io->left, MSG_DONTWAIT, NULL, 0));
 	if (mode == GR_IO_READY && v.iov_len > io->ready_max)
 		v.iov_len = io->ready_max;
 	return neg(GR_REAL(write)(fd, a->buf, v.iov_len));
@@ -287,6 +291,8 @@ static ssize_t call_readv(struct gr_io *io, int fd, enum gr_io_mode mode)
 
 	if (mode == GR_IO_TRY)
 		return nowait(GR_REAL(preadv2)(fd, a->m.msg_iov, n, -1, RWF_NOWAIT));
+	if (mode == GR_IO_TRY_SOCKET)
+		return neg(GR_REAL(recvmsg)(fd, &a->m, MSG_DONTWAIT));
 	return neg(GR_REAL(readv)(fd, a->m.msg_iov, n));
 }
 
@@ -298,6 +304,8 @@ static ssize_t call_writev(struct gr_io *io, int fd, enum gr_io_mode mode)
 	if (mode == GR_IO_TRY)
 		return nowait(
 			GR_REAL(pwritev2)(fd, a->m.msg_iov, (int)a->m.msg_iovlen, -1, RWF_NOWAIT));
+	if (mode == GR_IO_TRY_SOCKET)
+		return neg(GR_REAL(sendmsg)(fd, &a->m, MSG_DONTWAIT));
 	if (mode == GR_IO_READY)
 		return neg(GR_REAL(writev)(fd, cut, ready_window(a, cut)));
 	return neg(GR_REAL(writev)(fd, a->m.msg_iov, (int)a->m.msg_iovlen));
@@ -360,7 +368,7 @@ GR_EXPORT ssize_t readv(int fd, const struct iovec *iov, int cnt)
 {
 	struct msgx a = {.iov = iov, .cnt = (size_t)cnt};
 
-	if (!gr_green() || cnt <= 0)
+	if (!gr_green() || cnt <= 0 || cnt > IOV_MAX) /* the kernel refuses at once */
 		return GR_REAL(readv)(fd, iov, cnt);
 	return msgx(&a, fd, GR_FD_READ, GR_IO_ANY, call_readv);
 }
@@ -369,7 +377,7 @@ GR_EXPORT ssize_t writev(int fd, const struct iovec *iov, int cnt)
 {
 	struct msgx a = {.iov = iov, .cnt = (size_t)cnt};
 
-	if (!gr_green() || cnt <= 0)
+	if (!gr_green() || cnt <= 0 || cnt > IOV_MAX) /* the kernel refuses at once */
 		return GR_REAL(writev)(fd, iov, cnt);
 	return msgx(&a, fd, GR_FD_WRITE, GR_IO_ANY, call_writev);
 }

@@ -14,6 +14,7 @@
 #include "log.h"
 #include "real.h"
 #include "sched.h"
+#include "signal.h"
 
 /* One parked wait: of a read or write (one node), or of a poll (a node per
  * entry). The thread's wait_obj points at it while it is parked, so an
@@ -21,7 +22,9 @@
  * handler runs in it and waits itself) wakes nothing. */
 struct waiter {
 	struct gr_thread *t;
-	int active; /* still waiting: nobody woke it yet */
+	int active;	     /* still waiting: nobody woke it yet */
+	struct node *nodes;  /* its nodes */
+	unsigned long count; /* how many */
 };
 
 /* One fd a wait is for, on that fd's list. */
@@ -33,6 +36,7 @@ struct node {
 	uint32_t events;	  /* EPOLLIN, EPOLLOUT, ... it waits for */
 	unsigned char excl;	  /* a read's or write's wait: readiness goes
 				     to one such waiter at a time */
+	unsigned char linked;	  /* on the fd's list */
 };
 
 /* One per fd number ever waited on; the table grows with the largest. */
@@ -146,6 +150,7 @@ static void link_node(struct node *n)
 {
 	struct fdstate *s = &table[n->fd];
 
+	n->linked = 1;
 	n->next = NULL;
 	n->prev = s->tail;
 	if (s->tail)
@@ -159,6 +164,9 @@ static void unlink_node(struct node *n)
 {
 	struct fdstate *s = &table[n->fd];
 
+	if (!n->linked)
+		return;
+	n->linked = 0;
 	if (n->prev)
 		n->prev->next = n->next;
 	else
@@ -185,15 +193,48 @@ static void wake(struct waiter *w, int result)
 	gr_wake(w->t, result);
 }
 
-static int park(struct waiter *w, int64_t deadline)
+/* A cancel or a signal that came while the thread ran between two tries
+ * of its call ends the wait before it starts (the kernel looks for them
+ * before it sleeps): -EINTR, else 0. */
+static int interrupted_before(void)
 {
+	struct gr_thread *self = gr_rt.cur;
+
+	if (self->cancel_point && self->cancel_pending && !self->cancel_disabled) {
+		self->cancel_kicked = 1; /* as gr_cancel does to a parked thread */
+		self->sig_restart = 0;
+		return -EINTR;
+	}
+	return gr_signal_interrupted() > 0 ? -EINTR : 0;
+}
+
+/* Parks in the wait w. -EINTR also when a handler ran in the thread as the
+ * wait ended otherwise (it runs on the thread's way back, and the wait's
+ * own result would hide it); a real wake-up with data is then retried or
+ * not as after any signal. */
+static int park(struct waiter *w, enum gr_wait why, int64_t deadline)
+{
+	struct gr_thread *self = gr_rt.cur;
+	unsigned handled = self->handled;
 	int r;
 
-	gr_fd_waiters++;
-	r = gr_park(GR_WAIT_FD, w, deadline);
-	gr_fd_waiters--;
-	w->active = 0;
+	gr_fd_waiters += why == GR_WAIT_FD;
+	r = gr_park(why, w, deadline);
+	gr_fd_waiters -= why == GR_WAIT_FD;
+	if (self->handled != handled && (r == 0 || (r == -ETIMEDOUT && why == GR_WAIT_SLEEP)))
+		r = -EINTR;
+	if (w)
+		w->active = 0;
 	return r;
+}
+
+int gr_fd_nap(int64_t until)
+{
+	int r = interrupted_before();
+
+	if (r == 0)
+		r = park(NULL, GR_WAIT_SLEEP, until);
+	return r == -ETIMEDOUT ? 0 : r;
 }
 
 /* The fd's entry fired with events (and is disarmed now). */
@@ -284,17 +325,20 @@ static int refused_for_the_fd(int r)
 
 int gr_fd_wait_hold(int *fd, int what, int64_t deadline)
 {
-	struct waiter w = {gr_rt.cur, 1};
-	struct node n = {.w = &w, .fd = *fd, .excl = 1};
+	struct node n = {.fd = *fd, .excl = 1};
+	struct waiter w = {gr_rt.cur, 1, &n, 1};
 	int64_t until = deadline;
 	int r;
 
+	n.w = &w;
 	n.events = what == GR_FD_READ ? EPOLLIN : EPOLLOUT;
 	if (*fd < 0 || *fd >= MAX_FDS)
 		return -EBADF;
+	if ((r = interrupted_before()) < 0)
+		return r;     /* (before any node is linked: a handler may not return) */
 	if (!state_of(*fd)) { /* no memory for its state: look again soon */
-		r = gr_park(GR_WAIT_SLEEP, NULL, retry_deadline(deadline));
-		return retried(r, deadline);
+		r = park(NULL, GR_WAIT_SLEEP, retry_deadline(deadline));
+		return r == -EINTR ? r : retried(r, deadline);
 	}
 	link_node(&n);
 	r = arm(*fd, 1, 0);
@@ -304,7 +348,7 @@ int gr_fd_wait_hold(int *fd, int what, int64_t deadline)
 	}
 	if (r < 0)
 		until = retry_deadline(deadline);
-	r = park(&w, until);
+	r = park(&w, GR_WAIT_FD, until);
 	unlink_node(&n);
 	if (table[n.fd].head)
 		arm(n.fd, 0, 0); /* the next waiter's turn */
@@ -322,6 +366,21 @@ int gr_fd_wait(int fd, int what, int64_t deadline)
 	if (f != fd)
 		gr_fd_release(f);
 	return r;
+}
+
+void gr_fd_wait_cancel(void *wait_obj)
+{
+	struct waiter *w = wait_obj;
+
+	w->active = 0;
+	for (unsigned long i = 0; i < w->count; i++) {
+		struct node *n = &w->nodes[i];
+		if (!n->linked)
+			continue;
+		unlink_node(n);
+		if (table[n->fd].head)
+			arm(n->fd, 0, 0);
+	}
 }
 
 void gr_fd_release(int fd)
@@ -347,18 +406,21 @@ void gr_fd_release(int fd)
 
 int gr_fd_wait_any(const struct pollfd *fds, unsigned long n, int64_t deadline)
 {
-	struct waiter w = {gr_rt.cur, 1};
+	struct waiter w = {gr_rt.cur, 1, NULL, n};
 	struct node local[STACK_NODES], *nodes = local;
 	unsigned long i;
 	int r, retry = 0;
 
+	if ((r = interrupted_before()) < 0)
+		return r;
 	if (n > STACK_NODES) {
 		nodes = malloc(n * sizeof(*nodes));
 		if (!nodes)
 			return -ENOMEM;
 	}
+	w.nodes = nodes;
 	for (i = 0; i < n; i++) {
-		nodes[i].fd = -1;
+		nodes[i] = (struct node){.fd = -1};
 		if (fds[i].fd < 0 || !state_of(fds[i].fd)) {
 			retry |= fds[i].fd >= 0; /* no memory for its state */
 			continue;
@@ -379,7 +441,7 @@ int gr_fd_wait_any(const struct pollfd *fds, unsigned long n, int64_t deadline)
 			nodes[i].fd = -1;
 		}
 	}
-	r = park(&w, retry ? retry_deadline(deadline) : deadline);
+	r = park(&w, GR_WAIT_FD, retry ? retry_deadline(deadline) : deadline);
 	for (i = 0; i < n; i++) {
 		if (nodes[i].fd < 0)
 			continue;

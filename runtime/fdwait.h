@@ -49,6 +49,13 @@ int gr_fd_wait(int fd, int what, int64_t deadline);
  * (a full fd table). */
 int gr_fd_wait_hold(int *fd, int what, int64_t deadline);
 
+/* Sleeps until until (monotonic ns) in a loop that looks again, having no
+ * event to wait for (a unix connect waiting for room in a backlog).
+ * Returns 0 when the time is up, -EINTR when a signal handler ran in the
+ * thread (or a cancel came) before or during the sleep, also one that ran
+ * as it ended. */
+int gr_fd_nap(int64_t until);
+
 /* Gives back a hold that gr_fd_wait_hold handed out (no-op for any other
  * fd): the last one closes the private dup. */
 void gr_fd_release(int fd);
@@ -59,6 +66,11 @@ void gr_fd_release(int fd);
  * records of a large set). */
 struct pollfd;
 int gr_fd_wait_any(const struct pollfd *fds, unsigned long n, int64_t deadline);
+
+/* Takes the parked wait wait_obj (a thread's, whose wait is GR_WAIT_FD)
+ * off every fd it waits on: a signal handler is about to run in the
+ * thread, and may leave the wait's frame for good (siglongjmp). */
+void gr_fd_wait_cancel(void *wait_obj);
 
 /* fd is about to be closed, or replaced by dup2/dup3: its waiters move to
  * a private dup of the file, the number's epoll entry goes, and what was

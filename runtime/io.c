@@ -21,6 +21,7 @@ struct facts {
 			     private dup after a close (fdwait.h) */
 	int learnt;	  /* the fields below are set */
 	int notry;	  /* the file has no GR_IO_TRY: poll, then GR_IO_READY */
+	int socktry;	  /* but it is a socket: GR_IO_TRY_SOCKET */
 	int plain;	  /* a regular file (or a bad fd, an accept that
 			     cannot wait): the plain call, which does not
 			     wait for readiness */
@@ -135,6 +136,7 @@ static int learn(const struct gr_io *io, struct facts *f)
 			return 0;
 		}
 		sock = gr_fd_kind(f->fd) == GR_FD_KIND_SOCKET;
+		f->socktry = sock && f->notry;
 	}
 	fl = gr_real.fcntl(f->fd, F_GETFL);
 	if (fl < 0) {
@@ -219,6 +221,8 @@ static ssize_t attempt(struct gr_io *io, struct facts *f)
 {
 	if (!f->notry)
 		return io->call(io, f->fd, GR_IO_TRY);
+	if (f->socktry)
+		return io->call(io, f->fd, GR_IO_TRY_SOCKET);
 	if (!ready(f->fd, io->what))
 		return -EAGAIN;
 	io->ready_max = gr_fd_kind(f->fd) == GR_FD_KIND_FIFO ? PIPE_BUF : TTY_READY_MAX;
@@ -243,20 +247,22 @@ static int peeks_all(int fd)
 	return stream(fd) && !unix_socket(fd) && gr_real.poll(&p, 1, 0) == 0;
 }
 
-/* MSG_PEEK | MSG_WAITALL: no event says "more data came" while some is
- * there, so look again after a short sleep (1 ms, up to 20). */
-static int peek_nap(const struct facts *f, int64_t *nap)
+/* A loop with no event to wait for (MSG_PEEK | MSG_WAITALL waiting for
+ * more while some is there, a unix connect waiting for room in a backlog)
+ * looks again after a short sleep: 1 ms, doubling up to 20 ms, and never
+ * past the socket timeout. 0 to look again, -ETIMEDOUT, or -EINTR. */
+static int nap(const struct facts *f, int64_t *ns)
 {
-	int64_t until = after(*nap);
+	int64_t until = after(*ns);
 	int r;
 
 	if (f->deadline && (!until || f->deadline < until))
 		until = f->deadline;
-	r = gr_park(GR_WAIT_SLEEP, NULL, until);
-	if (*nap < 20000000)
-		*nap *= 2;
-	if (r == -ETIMEDOUT)
-		return f->deadline && gr_now() >= f->deadline ? -ETIMEDOUT : 0;
+	r = gr_fd_nap(until);
+	if (*ns < 20000000)
+		*ns *= 2;
+	if (r == 0 && f->deadline && gr_now() >= f->deadline)
+		return -ETIMEDOUT;
 	return r;
 }
 
@@ -265,7 +271,7 @@ ssize_t gr_io_run(struct gr_io *io)
 	struct facts f = {.fd = io->fd};
 	ssize_t done = 0, r;
 	int checked = 0, fresh = 0;
-	int64_t nap = 1000000;
+	int64_t wait_ns = 1000000;
 
 	for (;;) {
 		r = attempt(io, &f);
@@ -283,7 +289,7 @@ ssize_t gr_io_run(struct gr_io *io)
 				goto out;
 			if (f.timeo && !f.deadline)
 				f.deadline = after(f.timeo);
-			if (waited(peek_nap(&f, &nap), &f, r) < 0)
+			if (waited(nap(&f, &wait_ns), &f, r) < 0)
 				goto out; /* what it peeked */
 			continue;
 		}
@@ -379,7 +385,7 @@ int gr_io_connect(int fd, const struct sockaddr *addr, socklen_t len)
 	struct facts f = {.fd = fd, .learnt = 1};
 	int fl = gr_real.fcntl(fd, F_GETFL), r, e = 0;
 	socklen_t elen = sizeof(e);
-	int64_t nap = 1000000;
+	int64_t wait_ns = 1000000;
 
 	if (fl < 0 || (fl & O_NONBLOCK))
 		return gr_real.connect(fd, addr, len) < 0 ? -errno : 0;
@@ -392,7 +398,7 @@ int gr_io_connect(int fd, const struct sockaddr *addr, socklen_t len)
 			break;
 		/* A unix listener's backlog is full: the blocking call waits
 		 * for room, of which no event of ours tells; look again. */
-		r = peek_nap(&f, &nap);
+		r = nap(&f, &wait_ns);
 		if (r == -ETIMEDOUT)
 			return -EAGAIN;
 		if ((r = waited(r, &f, 0)) < 0)

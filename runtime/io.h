@@ -24,12 +24,15 @@
 #include <sys/types.h>
 
 enum gr_io_mode {
-	GR_IO_PLAIN, /* the call as the program made it */
-	GR_IO_TRY,   /* an attempt that cannot block (RWF_NOWAIT,
-			MSG_DONTWAIT); GR_IO_NOTRY if the file has none */
-	GR_IO_READY, /* the file polled ready and has no such attempt: the
-			plain call, writing at most ready_max bytes (what a
-			ready tty or FIFO takes without blocking) */
+	GR_IO_PLAIN,	  /* the call as the program made it */
+	GR_IO_TRY,	  /* an attempt that cannot block (RWF_NOWAIT,
+			     MSG_DONTWAIT); GR_IO_NOTRY if the file has none */
+	GR_IO_READY,	  /* the file polled ready and has no such attempt: the
+			     plain call, writing at most ready_max bytes (what a
+			     ready tty or FIFO takes without blocking) */
+	GR_IO_TRY_SOCKET, /* read/write on a socket whose kernel has no
+			     RWF_NOWAIT for it: the same as recv/send with
+			     MSG_DONTWAIT */
 };
 
 /* A GR_IO_TRY the file does not support (EOPNOTSUPP to RWF_NOWAIT): not an

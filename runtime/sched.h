@@ -99,6 +99,9 @@ struct gr_thread {
 	struct gr_thread *all_prev;    /* list of unfinished threads, for the */
 	struct gr_thread *all_next;    /* deadlock report */
 	char name[16];		       /* pthread_setname_np name, NUL-terminated */
+	unsigned handled;	       /* signal handlers run in this thread: a wait
+					  tells from it that one ran while it was
+					  parked, also when it ended otherwise */
 	uintptr_t green_stack;	       /* gr_rt.green_stack while this runs */
 };
 

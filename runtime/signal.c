@@ -316,8 +316,7 @@ int gr_signal_run(void)
 	 * queues it again if it restarts, and give that wait its result back
 	 * afterwards (a real wake-up that came first, or -EINTR). */
 	int saved_result = self->wake_result;
-	if (self->q_addr)
-		gr_wait_cancel(self);
+	gr_wait_cancel(self);
 	while ((bits = deliverable(self)) != 0) {
 		int sig = __builtin_ctzll(bits) + 1;
 		int saved = errno;
@@ -327,6 +326,7 @@ int gr_signal_run(void)
 				restart = 0;
 			run_one(self, sig);
 			ran++;
+			self->handled++;
 		} else {
 			/* Reset to SIG_DFL or SIG_IGN since it was sent, or
 			 * never had a handler and was blocked: the kernel's

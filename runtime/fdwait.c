@@ -426,7 +426,11 @@ int gr_fd_wait_any(const struct pollfd *fds, unsigned long n, int64_t deadline)
 			continue;
 		}
 		nodes[i] = (struct node){
-			.w = &w, .fd = fds[i].fd, .events = (uint32_t)fds[i].events & POLL_EVENTS};
+			.w = &w,
+			.fd = fds[i].fd,
+			/* An entry with no events still waits for an error or
+			 * a hang-up (which epoll reports unasked). */
+			.events = ((uint32_t)fds[i].events & POLL_EVENTS) | EPOLLERR | EPOLLHUP};
 		link_node(&nodes[i]);
 	}
 	for (i = 0; i < n; i++) {

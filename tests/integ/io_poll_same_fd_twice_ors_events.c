@@ -4,7 +4,7 @@
  * drains the pipe (the second entry says POLLOUT, the first nothing); the
  * read end twice, as {POLLIN} and {POLLIN | POLLPRI}, wakes when data
  * comes and both entries say POLLIN; an entry with no events next to
- * them is left out. select with the fd in the read and write sets is the
+ * them is left out, and one alone waits for the other end to hang up. select with the fd in the read and write sets is the
  * same case. A ticker thread runs during each wait. */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -45,6 +45,16 @@ static void *write_later(void *arg)
 	sleep_ms(30);
 	if (write(p[1], "d", 1) != 1)
 		abort();
+	return NULL;
+}
+
+static int hq[2];
+
+static void *hang_up_later(void *arg)
+{
+	(void)arg;
+	sleep_ms(30);
+	close(hq[1]);
 	return NULL;
 }
 
@@ -101,6 +111,14 @@ int main(void)
 	r = select(p[1] + 1, &rs, &ws, NULL, NULL);
 	CHECK(r == 1 && !FD_ISSET(p[1], &rs) && FD_ISSET(p[1], &ws),
 	      "select with the write end in both sets: wakes when drained, writable only");
+	MUST(pthread_join(t, NULL));
+
+	/* An entry without events still waits for a hang-up. */
+	MUST(pipe(hq));
+	struct pollfd h = {.fd = hq[0], .events = 0};
+	MUST(pthread_create(&t, NULL, hang_up_later, NULL));
+	r = poll(&h, 1, -1);
+	CHECK(r == 1 && h.revents == POLLHUP, "an entry with no events wakes at the hang-up");
 	MUST(pthread_join(t, NULL));
 
 	atomic_store(&stop, 1);

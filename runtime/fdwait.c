@@ -425,12 +425,10 @@ int gr_fd_wait_any(const struct pollfd *fds, unsigned long n, int64_t deadline)
 			retry |= fds[i].fd >= 0; /* no memory for its state */
 			continue;
 		}
-		nodes[i] = (struct node){
-			.w = &w,
-			.fd = fds[i].fd,
-			/* An entry with no events still waits for an error or
-			 * a hang-up (which epoll reports unasked). */
-			.events = ((uint32_t)fds[i].events & POLL_EVENTS) | EPOLLERR | EPOLLHUP};
+		/* An entry with no events still waits for an error or a
+		 * hang-up (which epoll reports unasked). */
+		uint32_t ev = ((uint32_t)fds[i].events & POLL_EVENTS) | EPOLLERR | EPOLLHUP;
+		nodes[i] = (struct node){.w = &w, .fd = fds[i].fd, .events = ev};
 		link_node(&nodes[i]);
 	}
 	for (i = 0; i < n; i++) {

@@ -18,8 +18,10 @@ say = @true
 endif
 
 ARCH := $(shell $(CC) -dumpmachine | cut -d- -f1)
-UV_CFLAGS = $(shell pkg-config --cflags libuv)
-UV_LIBS = $(shell pkg-config --libs libuv)
+# The system's libuv, for the programs that use one of their own (the echo
+# reference server, a test): never for the library.
+SYS_UV_CFLAGS = $(shell pkg-config --cflags libuv)
+SYS_UV_LIBS = $(shell pkg-config --libs libuv)
 CHECK_CFLAGS = $(shell pkg-config --cflags check)
 CHECK_LIBS = $(shell pkg-config --libs check)
 
@@ -38,6 +40,30 @@ ARCH_SRC := arch/ctx.c arch/aarch64.c arch/aarch64.S
 else
 ARCH_SRC := arch/ctx.c arch/none.c
 endif
+# libuv, from Debian 12's source package (scripts/libuv.sh fetches, checks
+# and unpacks it with Debian's patches), compiled position-independent with
+# hidden symbols into libgreenify.so, which then exports no uv_ symbol: its
+# loop and thread pool are its own, whatever libuv a program uses. The
+# archive is kept per architecture in build/libuv (about 40 files, once).
+# Its source list and defines are those of libuv's CMakeLists.txt for Linux.
+UV_DIR := build/libuv
+UV_SRC := $(UV_DIR)/libuv1-1.44.2
+UV_STAMP := $(UV_SRC)/.unpacked
+UV_A := $(UV_DIR)/$(ARCH)/libuv.a
+UV_CFLAGS := -I$(UV_SRC)/include
+UV_FILES := fs-poll idna inet random strscpy strtok threadpool timer uv-common \
+	uv-data-getter-setters version $(addprefix unix/,async core dl fs getaddrinfo \
+	getnameinfo loop-watcher loop pipe poll process random-devurandom signal stream \
+	tcp thread tty udp linux-core linux-inotify linux-syscalls procfs-exepath \
+	random-getrandom random-sysctl-linux epoll proctitle)
+UV_OBJ := $(patsubst %,$(UV_DIR)/$(ARCH)/%.o,$(UV_FILES))
+# The archiver of CC's target (a cross gcc names its own).
+UV_AR := $(shell $(CC) -print-prog-name=ar)
+UV_BUILD_CFLAGS := -std=gnu89 -O2 -g -fPIC -fvisibility=hidden -fno-strict-aliasing \
+	-fstack-protector-strong -D_FORTIFY_SOURCE=2 -D_FILE_OFFSET_BITS=64 -D_LARGEFILE_SOURCE \
+	-D_GNU_SOURCE -D_POSIX_C_SOURCE=200112 -Wall -Wno-unused-parameter -Wno-dangling-pointer \
+	-I$(UV_SRC)/include -I$(UV_SRC)/src
+
 RUNTIME_SRC := $(sort $(wildcard runtime/*.c))
 PRELOAD_SRC := $(sort $(wildcard preload/*.c))
 
@@ -67,7 +93,7 @@ BENCH := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC)) $(BUILD)/bench/micr
 	$(BUILD)/bench/echo_threads $(BUILD)/bench/echo_uv $(BUILD)/bench/echo_load
 
 .PHONY: all test unit integ demo bench install uninstall clean format lint \
-	sanitize valgrind deps-build deps-test deps-demo deps-bench check-symbols \
+	sanitize valgrind memcheck deps-build deps-test deps-demo deps-bench check-symbols \
 	test-aarch64
 
 all: $(LIB) $(CLI)
@@ -81,19 +107,51 @@ deps-demo:
 deps-bench:
 	@scripts/deps.sh build demo bench
 
-$(BUILD)/obj/%.c.o: %.c $(wildcard arch/*.h runtime/*.h preload/*.h)
+$(UV_STAMP): scripts/libuv.sh
+	$(call say,FETCH)
+	$(Q)scripts/libuv.sh $(UV_DIR)
+
+# The sources come with the stamp, and never change after it.
+$(UV_DIR)/$(ARCH)/%.o: $(UV_STAMP)
+	@mkdir -p $(dir $@)
+	$(call say,CC)
+	$(Q)$(CC) $(UV_BUILD_CFLAGS) -c $(UV_SRC)/src/$*.c -o $@
+
+# libuv's destructor (uv_library_shutdown) would join the pool's threads
+# at exit, through mutexes and conditions they wait on for real, so every
+# hook would have to call libc from then on, and a program's own libuv,
+# whose pool threads are green, could no longer end its pool at exit. The
+# process's exit ends those threads anyway: the function is no destructor
+# in our copy.
+$(UV_DIR)/$(ARCH)/uv-common.o: UV_BUILD_CFLAGS += -Ddestructor=unused
+
+$(UV_A): $(UV_OBJ)
+	$(call say,AR)
+	$(Q)rm -f $@ && $(UV_AR) rcs $@ $^
+
+$(BUILD)/obj/%.c.o: %.c $(wildcard arch/*.h runtime/*.h preload/*.h) | $(UV_STAMP)
 	@mkdir -p $(dir $@)
 	$(call say,CC)
 	$(Q)$(CC) $(CFLAGS_LIB) -c $< -o $@
+
+# Unwinding (a C++ exception, cancellation) through an init routine runs
+# pthread_once's cleanup, as in glibc's own build of it.
+$(BUILD)/obj/runtime/once.c.o: CFLAGS_LIB += -fexceptions
+# The stdio hooks hand their FILE holds back in cleanups that a
+# cancellation's unwinding runs too.
+$(BUILD)/obj/preload/stdio_%.c.o: CFLAGS_LIB += -fexceptions
 
 $(BUILD)/obj/%.S.o: %.S
 	@mkdir -p $(dir $@)
 	$(call say,AS)
 	$(Q)$(CC) $(SAN) -c $< -o $@
 
-$(LIB): $(ARCH_OBJ) $(RUNTIME_OBJ) $(PRELOAD_OBJ)
+# --exclude-libs: uv.h declares libuv's API with default visibility; taken
+# from the archive, every one of its symbols stays inside the library.
+$(LIB): $(ARCH_OBJ) $(RUNTIME_OBJ) $(PRELOAD_OBJ) $(UV_A)
 	$(call say,LD)
-	$(Q)$(CC) -shared $(SAN) -Wl,-z,now -Wl,--no-undefined -o $@ $^ $(UV_LIBS) -ldl
+	$(Q)$(CC) -shared $(SAN) -Wl,-z,now -Wl,--no-undefined -Wl,--exclude-libs,ALL -o $@ \
+		$(filter %.o,$^) $(UV_A) -ldl
 
 $(CLI): scripts/greenify.sh Makefile
 	@mkdir -p $(dir $@)
@@ -102,21 +160,23 @@ $(CLI): scripts/greenify.sh Makefile
 	$(Q)chmod +x $@
 
 # Unit tests link the runtime and arch objects directly, without preload/.
-$(UNIT): tests/unit/*.c tests/unit/*.h $(ARCH_OBJ) $(RUNTIME_OBJ)
+$(UNIT): tests/unit/*.c tests/unit/*.h $(ARCH_OBJ) $(RUNTIME_OBJ) $(UV_A)
 	@mkdir -p $(dir $@)
 	$(call say,LD)
 	$(Q)$(CC) $(CFLAGS_LIB) $(CHECK_CFLAGS) -o $@ tests/unit/*.c $(ARCH_OBJ) \
-		$(RUNTIME_OBJ) $(UV_LIBS) $(CHECK_LIBS) -ldl
+		$(RUNTIME_OBJ) $(UV_A) $(CHECK_LIBS) -ldl
 
+# A program tagged /* link: FLAGS */ links with them too (-luv: the
+# system's libuv).
 $(BUILD)/tests/integ/%: tests/integ/%.c tests/integ/check.h
 	@mkdir -p $(dir $@)
 	$(call say,CC)
-	$(Q)$(CC) $(CFLAGS_PROG) -o $@ $< -lm
+	$(Q)$(CC) $(CFLAGS_PROG) -o $@ $< -lm $$(sed -n 's|^/\* link: \(.*\) \*/$$|\1|p' $<)
 
 $(BUILD)/tests/integ/%: tests/integ/%.cc tests/integ/check.h
 	@mkdir -p $(dir $@)
 	$(call say,CXX)
-	$(Q)g++ -std=gnu++17 -O1 -g -Wall -Wextra -Werror -pthread -o $@ $<
+	$(Q)g++ -std=gnu++20 -O1 -g -Wall -Wextra -Werror -pthread -o $@ $<
 
 $(BUILD)/tests/integ/%.so: tests/integ/%.c tests/integ/check.h
 	@mkdir -p $(dir $@)
@@ -142,7 +202,7 @@ $(BUILD)/bench/echo_threads $(BUILD)/bench/echo_load: $(BUILD)/bench/%: bench/ec
 $(BUILD)/bench/echo_uv: bench/echo/echo_uv.c
 	@mkdir -p $(dir $@)
 	$(call say,CC)
-	$(Q)$(CC) $(CFLAGS_BENCH) $(UV_CFLAGS) -o $@ $< $(UV_LIBS)
+	$(Q)$(CC) $(CFLAGS_BENCH) $(SYS_UV_CFLAGS) -o $@ $< $(SYS_UV_LIBS)
 
 # The raw context switch, without the scheduler: links arch/ only.
 $(BUILD)/bench/micro_switch: bench/micro/switch.c $(ARCH_OBJ)
@@ -154,7 +214,7 @@ unit: $(UNIT)
 	$(UNIT)
 
 check-symbols: $(LIB)
-	tests/check-symbols.sh $(LIB) tests/exported-symbols.txt
+	tests/check-symbols.sh $(LIB) tests/exported-symbols.txt $(ARCH_OBJ) $(RUNTIME_OBJ)
 
 integ: $(LIB) $(INTEG)
 	tests/run-integ.sh $(BUILD)
@@ -163,7 +223,7 @@ integ: $(LIB) $(INTEG)
 
 # The aarch64 switch, cross-built and run under qemu-user. On an x86_64
 # host, then the whole library, cross-built into $(BUILD)/aarch64 against
-# the arm64 libuv, and the programs of tests/arch/integ-aarch64.txt run with
+# libuv cross-compiled from the same source, and the programs of tests/arch/integ-aarch64.txt run with
 # it under qemu-user (natively and preloaded). An aarch64 host runs every
 # program natively in `make test`.
 AARCH64_BUILD := $(BUILD)/aarch64
@@ -171,8 +231,7 @@ AARCH64_INTEG = $(shell awk '/^[a-z0-9_]/ { print $$1 }' tests/arch/integ-aarch6
 test-aarch64:
 	tests/arch/run-aarch64.sh $(BUILD)
 ifeq ($(shell uname -m),x86_64)
-	PKG_CONFIG_LIBDIR=/usr/lib/aarch64-linux-gnu/pkgconfig:/usr/share/pkgconfig \
-		$(MAKE) --no-print-directory CC=aarch64-linux-gnu-gcc BUILD=$(AARCH64_BUILD) \
+	$(MAKE) --no-print-directory CC=aarch64-linux-gnu-gcc BUILD=$(AARCH64_BUILD) \
 		$(AARCH64_BUILD)/libgreenify.so
 	INTEG_RUNNER=tests/arch/qemu-aarch64.sh INTEG_TIMEOUT=120 \
 		CC=aarch64-linux-gnu-gcc CXX=aarch64-linux-gnu-g++ \
@@ -185,6 +244,7 @@ test: deps-test
 	$(MAKE) --no-print-directory check-symbols
 	tests/run-cli.sh $(BUILD)
 	$(MAKE) --no-print-directory integ
+	$(MAKE) --no-print-directory memcheck
 	$(MAKE) --no-print-directory test-aarch64
 
 demo: deps-demo
@@ -199,6 +259,8 @@ bench: deps-bench
 	scripts/bench-echo.sh $(BUILD)
 	scripts/bench-tls.sh $(BUILD)
 	scripts/bench-python.sh $(BUILD)
+	scripts/bench-pshared.sh $(BUILD)
+	scripts/bench-stdio.sh $(BUILD)
 
 # Sanitizer build: UBSan in the library and the unit tests (ASan does not
 # follow our stack switches), in its own build directory.
@@ -206,10 +268,22 @@ sanitize: deps-test
 	$(MAKE) --no-print-directory BUILD=build-san OPT=-O1 \
 		SAN='-fsanitize=undefined -fno-sanitize-recover=all' all unit integ
 
-# The unit tests under memcheck, built apart with green stacks registered.
+# The unit tests under memcheck, built apart with green stacks registered;
+# then the integration programs tagged run-also: memcheck.
 valgrind: deps-test
 	$(MAKE) --no-print-directory BUILD=build-vg SAN=-DGR_VALGRIND build-vg/tests/unit/check_greenify
 	CK_TIMEOUT_MULTIPLIER=20 valgrind --error-exitcode=1 -q build-vg/tests/unit/check_greenify
+	$(MAKE) --no-print-directory memcheck
+
+# Integration programs tagged /* run-also: memcheck */, preloaded under
+# valgrind's memcheck with a library of their own whose green stacks are
+# registered with valgrind (a few seconds: part of make test).
+MEMCHECK_INTEG = $(basename $(notdir $(shell grep -l '^/\* run-also: .*memcheck.* \*/$$' \
+	$(INTEG_SRC) $(INTEG_CXX_SRC) /dev/null)))
+memcheck: $(LIB) $(INTEG)
+	$(MAKE) --no-print-directory BUILD=$(BUILD)/vg SAN=-DGR_VALGRIND $(BUILD)/vg/libgreenify.so
+	INTEG_MODES=memcheck INTEG_MEMCHECK_LIB=$(BUILD)/vg/libgreenify.so \
+		tests/run-integ.sh $(BUILD) $(MEMCHECK_INTEG)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/bin

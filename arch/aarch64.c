@@ -8,19 +8,25 @@ void gr_ctx_entry(void);
 
 const int gr_ctx_have_asm = 1;
 
+/* The frame gr_switch_asm leaves (aarch64.S), in 8-byte words: x19..x30,
+ * d8..d15, fpcr, padding to 16 bytes. */
+#define FRAME_WORDS 22
+#define FRAME_X30   11
+#define FRAME_FPCR  20
+
 void *gr_ctx_make_asm(void *stack_top, void (*fn)(void *), void *arg)
 {
-	uint64_t *sp = (uint64_t *)((uintptr_t)stack_top & ~(uintptr_t)15) - 22;
+	uint64_t *sp = (uint64_t *)((uintptr_t)stack_top & ~(uintptr_t)15) - FRAME_WORDS;
 	uint64_t fpcr;
 
 	/* A new thread starts with its creator's rounding mode, as clone()
 	 * copies the floating-point state. */
 	__asm__ volatile("mrs %0, fpcr" : "=r"(fpcr));
-	memset(sp, 0, 22 * sizeof(*sp));
-	sp[0] = (uint64_t)(uintptr_t)fn;	    /* x19 */
-	sp[1] = (uint64_t)(uintptr_t)arg;	    /* x20 */
-	sp[11] = (uint64_t)(uintptr_t)gr_ctx_entry; /* x30: where ret goes */
-	sp[20] = fpcr;
+	memset(sp, 0, FRAME_WORDS * sizeof(*sp));
+	sp[0] = (uint64_t)(uintptr_t)fn;		   /* x19 */
+	sp[1] = (uint64_t)(uintptr_t)arg;		   /* x20 */
+	sp[FRAME_X30] = (uint64_t)(uintptr_t)gr_ctx_entry; /* where ret goes */
+	sp[FRAME_FPCR] = fpcr;
 	return sp;
 }
 

@@ -6,28 +6,27 @@
  *   [sp+8]  r15, r14, r13, r12, rbx, rbp
  *   [sp+56] resume address
  * The floating-point control state is part of a thread's state, but
- * ldmxcsr costs ~39 ns, so it is reloaded only when the two threads differ.
- * MXCSR is read at every switch (stmxcsr, ~1 ns). Only its control bits
- * (rounding, exception masks, FTZ, DAZ) are compared: the sticky exception
- * flags in bits 0-5 differ between almost any two threads that compute,
- * and reloading for them cost ~16 ns on every switch (sched_yield ping-pong
- * 25 ns against 8.5 ns); a thread's flags are carried whenever its
- * control bits are. Reading the x87 control
- * word (fnstcw) costs ~4 ns, more than the rest of the switch, and almost no
- * program changes it, so it is saved and compared only once gr_ctx_x87 is
- * set: gr_ctx_fpu_changing() sets it before anything that may change the
- * word runs (our hooks of fesetround and friends). Frames saved before that
+ * ldmxcsr is slow (several times the rest of the switch), so it is reloaded
+ * only when the two threads differ. MXCSR is read at every switch
+ * (stmxcsr is cheap). Only its control bits (rounding, exception masks,
+ * FTZ, DAZ) are compared: the sticky exception flags in bits 0-5 differ
+ * between almost any two threads that compute, and reloading for them
+ * would cost the reload on nearly every switch; a thread's flags are
+ * carried whenever its control bits are. Reading the x87 control word
+ * (fnstcw) costs more than the rest of the switch, and almost no program
+ * changes it, so it is saved and compared only once gr_ctx_x87 is set:
+ * gr_ctx_fpu_changing() sets it before anything that may change the word
+ * runs (our hooks of fesetround and friends). Frames saved before that
  * carry no valid word and get gr_ctx_x87_base, the word every thread had
  * until then.
  *
- * The switch ends in ret, not pop + jmp. A jmp is faster in a two-context
- * ping-pong from two call sites (2.3 ns against 10 ns here: each ret there
- * goes where the return stack buffer did not expect), but it leaves the
- * call into this function on the return stack buffer, so every return the
- * resumed thread makes afterwards mispredicts: a mutex handoff through the
- * scheduler cost 58 ns with jmp and 19 ns with ret. In the scheduler every
- * thread switches from the same call site, so this ret is predicted and
- * the buffer stays in step (2.5 ns per switch, bench/micro/switch.c). */
+ * The switch ends in ret, not pop + jmp. A jmp wins a two-context
+ * ping-pong from two call sites (each ret there goes where the return
+ * stack buffer did not expect), but it leaves the call into this function
+ * on the return stack buffer, so every return the resumed thread makes
+ * afterwards mispredicts. In the scheduler every thread switches from the
+ * same call site, so this ret is predicted and the buffer stays in step.
+ * The figures: bench/RESULTS.md, "Figures behind comments in the code". */
 
 	.text
 

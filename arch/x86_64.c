@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <sys/auxv.h>
 #include <sys/syscall.h>
-#include <unistd.h>
 
 #include "ctx.h"
 
@@ -71,8 +70,17 @@ void *gr_ctx_get_tp(void)
 	return tp;
 }
 
+/* The system call itself, not libc's syscall(): arch/ depends on nothing of
+ * ours, and the library's own syscall hook would otherwise run on every
+ * switch between threads with TLS of their own. */
 void gr_ctx_set_tp_slow(void *tp)
 {
-	if (syscall(SYS_arch_prctl, ARCH_SET_FS, tp) != 0)
+	long r;
+
+	__asm__ volatile("syscall"
+			 : "=a"(r)
+			 : "0"((long)SYS_arch_prctl), "D"((long)ARCH_SET_FS), "S"(tp)
+			 : "rcx", "r11", "memory");
+	if (r != 0)
 		abort(); /* cannot happen for a mapped address; TLS would be lost */
 }

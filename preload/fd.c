@@ -11,12 +11,15 @@
  * cancellation point, as glibc's (a pending cancel acts before the fd is
  * closed).
  *
- * Left to libc: closes glibc makes internally (fclose), which no hook
- * sees; runtime/fdwait.c finds out when the number is waited on again. */
+ * Left to libc: closes glibc makes internally where no hook sees them
+ * (closedir; fclose only with GREENIFY_STDIO=ready, else stdio_file.c's
+ * close entry tells); runtime/fdwait.c finds out when the number is
+ * waited on again. */
 #include "hook.h"
 
 #include <stdarg.h>
 
+#include "../runtime/cancel.h"
 #include "../runtime/fdwait.h"
 
 GR_EXPORT int close(int fd)

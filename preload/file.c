@@ -9,11 +9,15 @@
 
 #include <errno.h>
 
+#include "../runtime/cancel.h"
 #include "../runtime/io.h"
 
+enum file_kind { FILE_PREAD, FILE_PWRITE, FILE_FSYNC, FILE_FDATASYNC };
+
+/* One call, marshalled for the pool. */
 struct fileop {
-	int kind; /* 0 pread, 1 pwrite, 2 fsync, 3 fdatasync */
-	int fd;
+	enum file_kind kind; /* which call */
+	int fd;		     /* its arguments, as far as it has them */
 	void *buf;
 	size_t n;
 	off_t off;
@@ -26,10 +30,10 @@ static ssize_t op_file(void *ctx, enum gr_io_mode mode)
 
 	(void)mode;
 	switch (a->kind) {
-	case 0: r = GR_REAL(pread)(a->fd, a->buf, a->n, a->off); break;
-	case 1: r = GR_REAL(pwrite)(a->fd, a->buf, a->n, a->off); break;
-	case 2: r = GR_REAL(fsync)(a->fd); break;
-	default: r = GR_REAL(fdatasync)(a->fd); break;
+	case FILE_PREAD: r = GR_REAL(pread)(a->fd, a->buf, a->n, a->off); break;
+	case FILE_PWRITE: r = GR_REAL(pwrite)(a->fd, a->buf, a->n, a->off); break;
+	case FILE_FSYNC: r = GR_REAL(fsync)(a->fd); break;
+	default: r = GR_REAL(fdatasync)(a->fd); break; /* FILE_FDATASYNC */
 	}
 	return r < 0 ? -errno : r;
 }
@@ -41,17 +45,14 @@ static ssize_t file_call(struct fileop *a)
 	gr_cancel_begin(); /* each of these is a cancellation point */
 	r = gr_io_file(op_file, a);
 	gr_cancel_end(r == -EINTR);
-	if (r < 0) {
-		errno = (int)-r;
-		return -1;
-	}
-	gr_maybe_yield();
-	return r;
+	if (r >= 0)
+		gr_maybe_yield();
+	return gr_ret(r);
 }
 
 GR_EXPORT ssize_t pread(int fd, void *buf, size_t n, off_t off)
 {
-	struct fileop a = {0, fd, buf, n, off};
+	struct fileop a = {FILE_PREAD, fd, buf, n, off};
 
 	if (!gr_green() || !gr_config.file_io_pool)
 		return GR_REAL(pread)(fd, buf, n, off);
@@ -60,7 +61,7 @@ GR_EXPORT ssize_t pread(int fd, void *buf, size_t n, off_t off)
 
 GR_EXPORT ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
 {
-	struct fileop a = {1, fd, (void *)buf, n, off};
+	struct fileop a = {FILE_PWRITE, fd, (void *)buf, n, off};
 
 	if (!gr_green() || !gr_config.file_io_pool)
 		return GR_REAL(pwrite)(fd, buf, n, off);
@@ -82,7 +83,7 @@ GR_EXPORT ssize_t gr_pwrite64(int fd, const void *buf, size_t n, off_t off)
 
 GR_EXPORT int fsync(int fd)
 {
-	struct fileop a = {2, fd, NULL, 0, 0};
+	struct fileop a = {FILE_FSYNC, fd, NULL, 0, 0};
 
 	if (!gr_green() || !gr_config.file_io_pool)
 		return GR_REAL(fsync)(fd);
@@ -91,7 +92,7 @@ GR_EXPORT int fsync(int fd)
 
 GR_EXPORT int fdatasync(int fd)
 {
-	struct fileop a = {3, fd, NULL, 0, 0};
+	struct fileop a = {FILE_FDATASYNC, fd, NULL, 0, 0};
 
 	if (!gr_green() || !gr_config.file_io_pool)
 		return GR_REAL(fdatasync)(fd);

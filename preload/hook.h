@@ -3,6 +3,8 @@
 #ifndef GR_HOOK_H
 #define GR_HOOK_H
 
+#include <errno.h>
+
 #include "../runtime/config.h"
 #include "../runtime/log.h"
 #include "../runtime/real.h"
@@ -15,6 +17,18 @@
  * library's constructor may create a thread or sleep). */
 #define GR_REAL(name)                                                                              \
 	(__builtin_expect(gr_real.name != NULL, 1) ? gr_real.name : (gr_real_init(), gr_real.name))
+
+/* libc's convention for a runtime result (0 or more, or -errno): the
+ * value, or -1 with errno set. pthread_* hooks return the error number
+ * instead, as they must. */
+static inline long gr_ret(long r)
+{
+	if (r < 0) {
+		errno = (int)-r;
+		return -1;
+	}
+	return r;
+}
 
 /* For hooks that may start the runtime (pthread_create): true when the
  * caller is, or has just become, a green thread. */

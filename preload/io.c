@@ -15,8 +15,10 @@
  * Left to libc: every call of a thread that is not green, the calls a
  * program makes non-blocking itself with MSG_DONTWAIT, zero-length reads
  * and writes, and lengths above SSIZE_MAX (the kernel refuses those at
- * once). pread/pwrite and their kin are in file.c; the _chk variants of
- * _FORTIFY_SOURCE are not hooked here. */
+ * once). pread, pwrite and the syncs are file.c's, the readiness calls
+ * poll.c's, fd bookkeeping (close, dup2, dup3 too) fd.c's, stdio's reads
+ * and writes stdio_file.c's; the _chk variants of _FORTIFY_SOURCE are not
+ * hooked here. */
 #include "hook.h"
 
 #include <errno.h>
@@ -25,6 +27,7 @@
 #include <string.h>
 #include <sys/uio.h>
 
+#include "../runtime/cancel.h"
 #include "../runtime/clock.h"
 #include "../runtime/fdwait.h"
 #include "../runtime/io.h"
@@ -40,13 +43,11 @@ static ssize_t run(struct gr_io *io)
 	gr_cancel_begin();
 	r = gr_io_run(io);
 	gr_cancel_end(r == -EINTR);
-	if (r < 0) {
-		errno = (int)-r;
-		return -1;
+	if (r >= 0) {
+		errno = saved;
+		gr_maybe_yield();
 	}
-	errno = saved;
-	gr_maybe_yield();
-	return r;
+	return gr_ret(r);
 }
 
 /* -errno of a real call; what RWF_NOWAIT is not there for, GR_IO_NOTRY. */

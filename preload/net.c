@@ -15,6 +15,7 @@
 #include <poll.h>
 #include <stddef.h>
 
+#include "../runtime/cancel.h"
 #include "../runtime/fdwait.h"
 #include "../runtime/io.h"
 
@@ -55,13 +56,11 @@ static int green_accept(int fd, struct sockaddr *addr, socklen_t *len, int flags
 	gr_cancel_begin();
 	r = gr_io_run(&a.io);
 	gr_cancel_end(r == -EINTR);
-	if (r < 0) {
-		errno = (int)-r;
-		return -1;
+	if (r >= 0) {
+		errno = saved;
+		gr_maybe_yield();
 	}
-	errno = saved;
-	gr_maybe_yield();
-	return (int)r;
+	return (int)gr_ret(r);
 }
 
 GR_EXPORT int accept(int fd, struct sockaddr *restrict addr, socklen_t *restrict len)
@@ -88,11 +87,9 @@ GR_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
 	gr_cancel_begin();
 	r = gr_io_connect(fd, addr, len);
 	gr_cancel_end(r == -EINTR);
-	if (r < 0) {
-		errno = -r;
-		return -1;
+	if (r == 0) {
+		errno = saved;
+		gr_maybe_yield();
 	}
-	errno = saved;
-	gr_maybe_yield();
-	return 0;
+	return (int)gr_ret(r);
 }

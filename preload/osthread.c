@@ -2,7 +2,9 @@
  * scheduling, affinity, the CPU-time clock (signals are in signal.c). glibc would dereference a
  * green pthread_t as its struct pthread and crash, so each is hooked, checks that the thread exists
  * (ESRCH otherwise, as glibc), and passes the real handle of the runtime thread, the OS thread
- * every green thread runs on.
+ * every green thread runs on. For a thread that has finished but is not joined, glibc's
+ * scheduling and clock calls see no kernel tid (ESRCH), its affinity calls act on tid 0, the
+ * caller (as here).
  *
  * Cancellation is the green thread's own: pthread_cancel, the cancel state
  * and type, and pthread_testcancel (runtime/cancel.c). */
@@ -11,13 +13,21 @@
 #include <errno.h>
 #include <stdint.h>
 
+#include "../runtime/cancel.h"
+/* gr_os_thread for a thread that has not finished (glibc reads its kernel
+ * tid, which a finished thread no longer has); 0 otherwise. */
+static pthread_t live_os_thread(pthread_t th)
+{
+	return gr_thread_done((uint64_t)th) == 0 ? gr_os_thread(th) : 0;
+}
+
 GR_EXPORT int pthread_getschedparam(pthread_t th, int *policy, struct sched_param *param)
 {
 	pthread_t os;
 
 	if (!gr_green())
 		return GR_REAL(pthread_getschedparam)(th, policy, param);
-	os = gr_os_thread(th);
+	os = live_os_thread(th);
 	return os ? GR_REAL(pthread_getschedparam)(os, policy, param) : ESRCH;
 }
 
@@ -27,7 +37,7 @@ GR_EXPORT int pthread_setschedparam(pthread_t th, int policy, const struct sched
 
 	if (!gr_green())
 		return GR_REAL(pthread_setschedparam)(th, policy, param);
-	os = gr_os_thread(th);
+	os = live_os_thread(th);
 	return os ? GR_REAL(pthread_setschedparam)(os, policy, param) : ESRCH;
 }
 
@@ -37,7 +47,7 @@ GR_EXPORT int pthread_setschedprio(pthread_t th, int prio)
 
 	if (!gr_green())
 		return GR_REAL(pthread_setschedprio)(th, prio);
-	os = gr_os_thread(th);
+	os = live_os_thread(th);
 	return os ? GR_REAL(pthread_setschedprio)(os, prio) : ESRCH;
 }
 
@@ -47,7 +57,7 @@ GR_EXPORT int pthread_getcpuclockid(pthread_t th, clockid_t *clk)
 
 	if (!gr_green())
 		return GR_REAL(pthread_getcpuclockid)(th, clk);
-	os = gr_os_thread(th);
+	os = live_os_thread(th);
 	return os ? GR_REAL(pthread_getcpuclockid)(os, clk) : ESRCH;
 }
 

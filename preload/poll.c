@@ -21,6 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../runtime/cancel.h"
+#include "../runtime/cancel.h"
 #include "../runtime/clock.h"
 #include "../runtime/readiness.h"
 #include "../runtime/signal.h"
@@ -42,22 +44,18 @@ static int call_end(int r, const sigset_t *mask, uint64_t old, int saved)
 	if (mask)
 		gr_sigmask_leave(old);
 	gr_cancel_end(r == -EINTR);
-	if (r < 0) {
-		errno = -r;
-		return -1;
+	if (r >= 0) {
+		errno = saved;
+		gr_maybe_yield();
 	}
-	errno = saved;
-	gr_maybe_yield();
-	return r;
+	return (int)gr_ret(r);
 }
 
-/* A timespec timeout in ns, -1 for one too long to count (as good as
- * none); the caller checked it. */
+/* A timespec timeout in ns (saturated), -1 for none; the caller checked
+ * it. */
 static int64_t ts_timeout(const struct timespec *ts)
 {
-	if (!ts || ts->tv_sec >= INT64_MAX / GR_NSEC)
-		return -1;
-	return gr_ts_ns(ts);
+	return ts ? gr_ts_ns(ts) : -1;
 }
 
 static int bad_ts(const struct timespec *ts)
@@ -77,7 +75,7 @@ GR_EXPORT int poll(struct pollfd *fds, nfds_t n, int timeout)
 {
 	if (!gr_green())
 		return GR_REAL(poll)(fds, n, timeout);
-	return green_poll(fds, n, timeout < 0 ? -1 : (int64_t)timeout * 1000000, NULL);
+	return green_poll(fds, n, timeout < 0 ? -1 : (int64_t)timeout * GR_MSEC, NULL);
 }
 
 GR_EXPORT int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *tmo, const sigset_t *mask)
@@ -177,12 +175,14 @@ GR_EXPORT int select(int nfds, fd_set *restrict rd, fd_set *restrict wr, fd_set 
 	if (!gr_green())
 		return GR_REAL(select)(nfds, rd, wr, ex, tv);
 	if (tv) {
-		if (tv->tv_sec < 0 || tv->tv_usec < 0) {
+		/* glibc's reading: tv_usec as 32 bits, whole seconds of it
+		 * carried into tv_sec, a sum past INT64_MAX saturating. */
+		int32_t us = (int32_t)tv->tv_usec;
+		if (tv->tv_sec < 0 || us < 0) {
 			errno = EINVAL;
 			return -1;
 		}
-		if (tv->tv_sec < INT64_MAX / GR_NSEC - 1)
-			timeout_ns = (int64_t)tv->tv_sec * GR_NSEC + (int64_t)tv->tv_usec * 1000;
+		timeout_ns = gr_ns_of(gr_ns_add(tv->tv_sec, us / 1000000), us % 1000000, GR_USEC);
 	}
 	t0 = gr_now();
 	r = green_select(nfds, rd, wr, ex, timeout_ns, NULL);
@@ -213,7 +213,7 @@ static int green_epoll_wait(int ep, struct epoll_event *ev, int max, int timeout
 {
 	int saved;
 	uint64_t old = call_begin(mask, &saved);
-	int64_t ns = timeout < 0 ? -1 : (int64_t)timeout * 1000000;
+	int64_t ns = timeout < 0 ? -1 : (int64_t)timeout * GR_MSEC;
 
 	return call_end(gr_epoll_wait(ep, ev, max, ns, mask != NULL), mask, old, saved);
 }

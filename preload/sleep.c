@@ -19,6 +19,7 @@
 
 #include <errno.h>
 
+#include "../runtime/cancel.h"
 #include "../runtime/clock.h"
 
 static int green_clock(clockid_t clk)
@@ -45,7 +46,7 @@ static int sleep_for(clockid_t clk, int flags, const struct timespec *req, int64
 			gr_yield();
 			return 0;
 		}
-		deadline = gr_now() + d;
+		deadline = gr_deadline_in(d);
 		for (;;) {
 			int r = gr_park(GR_WAIT_SLEEP, NULL, deadline);
 			if (r == -ETIMEDOUT)
@@ -62,7 +63,7 @@ static int sleep_for(clockid_t clk, int flags, const struct timespec *req, int64
 		int64_t left = gr_ts_ns(req) - gr_ts_ns(&now);
 		if (left <= 0)
 			break;
-		if (gr_park(GR_WAIT_SLEEP, NULL, gr_now() + left) == -EINTR) {
+		if (gr_park(GR_WAIT_SLEEP, NULL, gr_deadline_in(left)) == -EINTR) {
 			*left_ns = 0; /* rem is not written for absolute sleeps */
 			return -EINTR;
 		}
@@ -99,13 +100,9 @@ GR_EXPORT int nanosleep(const struct timespec *req, struct timespec *rem)
 	int64_t left = 0;
 
 	err = green_sleep(CLOCK_MONOTONIC, 0, req, &left);
-	if (err < 0) {
-		if (err == -EINTR)
-			set_rem(rem, left);
-		errno = -err;
-		return -1;
-	}
-	return 0;
+	if (err == -EINTR)
+		set_rem(rem, left);
+	return (int)gr_ret(err);
 }
 
 GR_EXPORT int clock_nanosleep(clockid_t clk, int flags, const struct timespec *req,
@@ -145,11 +142,7 @@ GR_EXPORT int usleep(useconds_t usec)
 	if (!gr_green())
 		return GR_REAL(usleep)(usec);
 	err = green_sleep(CLOCK_MONOTONIC, 0, &ts, &left);
-	if (err < 0) {
-		errno = -err;
-		return -1;
-	}
-	return 0;
+	return (int)gr_ret(err);
 }
 
 GR_EXPORT int thrd_sleep(const struct timespec *req, struct timespec *rem)

@@ -1,7 +1,6 @@
 /* Thread lifecycle hooks: pthread_create, join and its timed and non-blocking
- * variants, detach, exit, self, equal, yield, getattr_np, names, and the C11
- * thrd_* functions (glibc implements those with internal calls that would
- * bypass our pthread_* symbols). A new thread takes its creator's signal
+ * variants, detach, exit, self, equal, yield, getattr_np, names (the C11
+ * thrd_* functions are c11.c's). A new thread takes its creator's signal
  * mask, or the attr's (pthread_attr_setsigmask_np), as natively.
  *
  * A green pthread_t is not a glibc struct pthread, so every pthread function
@@ -10,18 +9,21 @@
  * thread's real handle, since that is what the green thread runs on.
  *
  * Left to libc: pthread_attr_* (plain data), and everything a foreign OS
- * thread calls. Not yet green: cancellation (pthread_cancel is refused with
- * ENOTSUP rather than crash glibc), cleanup handlers run by pthread_exit. */
+ * thread calls. Cancellation is osthread.c's and runtime/cancel.c's;
+ * pthread_exit unwinds through cleanup handlers (runtime/thread.c). */
 #include "hook.h"
 
 #include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/single_threaded.h>
 
+#include "../runtime/cancel.h"
 #include "../runtime/clock.h"
 #include "../runtime/signal.h"
-#include "../runtime/fork.h"
+#include "../runtime/foreign.h"
 #include "../runtime/timeout.h"
 
 /* Whether attr was given a stack size. pthread_attr_getstacksize reports
@@ -60,12 +62,26 @@ static int stacksize_was_set(const pthread_attr_t *attr, size_t reported)
 	return reported != dflt;
 }
 
+/* glibc's __libc_single_threaded, as every module but glibc sees it. glibc
+ * clears it only in its own pthread_create, and libstdc++ takes short cuts
+ * on it (a function-local static's guard, stop_token, shared_ptr counts):
+ * it must be false once a second thread exists, before that thread runs.
+ * Defined here, it interposes glibc's, as an executable's copy relocation
+ * would: glibc writes it through its GOT (true at start, false in its
+ * pthread_create), and so do we, at the first green pthread_create. glibc's
+ * internal copy, which its malloc and mutexes read, stays true until glibc
+ * makes an OS thread: one OS thread runs every green thread, and none is
+ * switched inside glibc. */
+GR_EXPORT char __libc_single_threaded = 1;
+
 static int create_green(pthread_t *th, const pthread_attr_t *attr, void *(*start)(void *),
 			void *arg)
 {
 	struct gr_create c = {.start = start, .arg = arg};
 	struct gr_thread *t;
 	int err;
+
+	__libc_single_threaded = 0; /* as glibc's, even if the create fails */
 
 	if (attr) {
 		size_t size;
@@ -93,9 +109,14 @@ GR_EXPORT int pthread_create(pthread_t *restrict th, const pthread_attr_t *restr
 			     void *(*start)(void *), void *restrict arg)
 {
 	if (!gr_green_or_start()) {
+		int own = gr_tls_runtime && gr_rt.inside; /* libuv's pool */
+		void *a = arg;
+		if (own && gr_foreign_own_start(&start, &a) < 0)
+			return EAGAIN;
+		arg = a;
 		int err = GR_REAL(pthread_create)(th, attr, start, arg);
-		if (err == 0 && gr_tls_runtime && gr_rt.inside)
-			gr_fork_note_os_thread(*th); /* libuv's pool */
+		if (own && err != 0)
+			free(arg); /* the trampoline's, which never ran */
 		return err;
 	}
 	return create_green(th, attr, start, arg);
@@ -250,9 +271,11 @@ GR_EXPORT int pthread_setname_np(pthread_t th, const char *name)
 	if (!gr_green())
 		return GR_REAL(pthread_setname_np)(th, name);
 	t = gr_thread_find((uint64_t)th);
-	if (!t)
-		return ESRCH;
 	len = strlen(name);
+	if (!t) /* glibc opens the finished thread's /proc entry: gone */
+		return gr_thread_done((uint64_t)th) <= 0 ? ESRCH
+		       : len >= COMM_LEN		 ? ERANGE
+							 : ENOENT;
 	if (len >= COMM_LEN)
 		return ERANGE;
 	if (t == &gr_main_thread) {
@@ -261,7 +284,7 @@ GR_EXPORT int pthread_setname_np(pthread_t th, const char *name)
 		if (err)
 			return err;
 	}
-	memcpy(t->name, name, len + 1);
+	gr_thread_set_name(t, name);
 	return 0;
 }
 
@@ -272,8 +295,8 @@ GR_EXPORT int pthread_getname_np(pthread_t th, char *buf, size_t len)
 	if (!gr_green())
 		return GR_REAL(pthread_getname_np)(th, buf, len);
 	t = gr_thread_find((uint64_t)th);
-	if (!t)
-		return ESRCH;
+	if (!t) /* as setname */
+		return gr_thread_done((uint64_t)th) <= 0 ? ESRCH : len < COMM_LEN ? ERANGE : ENOENT;
 	if (len < COMM_LEN)
 		return ERANGE;
 	if (t == &gr_main_thread)

@@ -143,6 +143,7 @@ void gr_config_load(void)
 	gr_config.prefault = parse_bool("GREENIFY_PREFAULT", secure_getenv("GREENIFY_PREFAULT"), 1);
 	load_choice("GREENIFY_DEADLOCK", "wait", "abort", &gr_config.deadlock_abort);
 	load_choice("GREENIFY_FILE_IO", "direct", "pool", &gr_config.file_io_pool);
+	load_choice("GREENIFY_STDIO", "green", "ready", &gr_config.stdio_ready);
 	load_stack_size();
 	load_slice();
 	load_choice("GREENIFY_SWITCH", "asm", "ucontext", &gr_config.ucontext);

@@ -560,6 +560,30 @@ void gr_fd_set_kind(int fd, enum gr_fd_kind kind)
 		s->kind = (unsigned char)kind;
 }
 
+void gr_fd_wait_abandoned(void *wait_obj)
+{
+	struct waiter *w = wait_obj;
+
+	gr_fd_waiters--;
+	/* Its nodes left their lists as the handler began (gr_fd_wait_cancel);
+	 * an fd the thread made only to wait on (a pidfd) goes with the wait,
+	 * and so does a hold on a private dup the wait had moved to. */
+	for (unsigned long i = 0; i < w->count; i++) {
+		int fd = w->nodes[i].fd;
+		struct fdstate *s = known(fd);
+		if (!s)
+			continue;
+		if (s->own == gr_rt.cur) {
+			gr_fd_closing(fd);
+			gr_real.close(fd);
+		} else if (s->priv) {
+			gr_fd_release(fd);
+		}
+	}
+	if (w->count > STACK_NODES)
+		free(w->nodes); /* gr_fd_wait_any's, for a large set */
+}
+
 void gr_fd_own(int fd)
 {
 	struct fdstate *s = state_of(fd);

@@ -72,6 +72,12 @@ int gr_fd_wait_any(const struct pollfd *fds, unsigned long n, int64_t deadline);
  * thread, and may leave the wait's frame for good (siglongjmp). */
 void gr_fd_wait_cancel(void *wait_obj);
 
+/* The parked wait wait_obj (GR_WAIT_FD) was left for good: a signal
+ * handler that ran in it left by longjmp. It no longer counts, an fd the
+ * thread made only to wait on (gr_fd_own) is closed, and a private dup the
+ * wait held is given back. */
+void gr_fd_wait_abandoned(void *wait_obj);
+
 /* fd is about to be closed, or replaced by dup2/dup3: its waiters move to
  * a private dup of the file, the number's epoll entry goes, and what was
  * known about the number is forgotten. */

@@ -3,13 +3,17 @@
  * stack has no room left), recognises a guard page of the pool and names the
  * thread before the process dies of the signal as it would natively. Faults
  * that are not ours go to whatever handler was there before. */
+#include "guard.h"
+
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
 #include "log.h"
-#include "sched.h"
+#include "real.h"
+#include "stack.h"
+#include "thread.h"
 
 #define ALT_STACK (64 * 1024)
 
@@ -51,7 +55,7 @@ static void on_segv(int sig, siginfo_t *si, void *uc)
 			t = NULL;
 		append_report(buf, sizeof(buf), &len, t, st.size);
 		gr_write_stderr(buf, len);
-		signal(SIGSEGV, SIG_DFL);
+		gr_real.signal(SIGSEGV, SIG_DFL);
 		return; /* the access faults again and the default action kills */
 	}
 	if (previous.sa_flags & SA_SIGINFO) {
@@ -65,9 +69,9 @@ static void on_segv(int sig, siginfo_t *si, void *uc)
 	}
 	/* No handler of the program's: die as the program would. A fault
 	 * repeats on return; a sent signal has to be sent again. */
-	signal(SIGSEGV, SIG_DFL);
+	gr_real.signal(SIGSEGV, SIG_DFL);
 	if (si->si_code <= 0)
-		raise(SIGSEGV);
+		gr_real.raise(SIGSEGV);
 }
 
 void gr_guard_init(void)
@@ -88,5 +92,5 @@ void gr_guard_init(void)
 	sa.sa_sigaction = on_segv;
 	sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
 	sigemptyset(&sa.sa_mask);
-	sigaction(SIGSEGV, &sa, &previous);
+	gr_real.sigaction(SIGSEGV, &sa, &previous);
 }

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
+#include "cancel.h"
 #include "clock.h"
 #include "config.h"
 #include "fdwait.h"
@@ -75,7 +76,7 @@ static ssize_t plain(struct gr_io *io, const struct facts *f)
 	return io->call(io, f->fd, GR_IO_PLAIN);
 }
 
-static int ready(int fd, int what)
+int gr_io_ready(int fd, int what)
 {
 	struct pollfd p = {.fd = fd, .events = what == GR_FD_READ ? POLLIN : POLLOUT};
 
@@ -89,9 +90,7 @@ static int64_t timeo_ns(int fd, int opt)
 
 	if (getsockopt(fd, SOL_SOCKET, opt, &tv, &len) < 0)
 		return 0;
-	if (tv.tv_sec >= INT64_MAX / GR_NSEC)
-		return INT64_MAX; /* longer than a deadline can say */
-	return (int64_t)tv.tv_sec * GR_NSEC + (int64_t)tv.tv_usec * 1000;
+	return tv.tv_sec < 0 || tv.tv_usec < 0 ? 0 : gr_ns_of(tv.tv_sec, tv.tv_usec, GR_USEC);
 }
 
 /* What kind of file fd is, from the number's hint or fstat (which sets
@@ -158,13 +157,6 @@ static int stream(int fd)
 	return getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 && type == SOCK_STREAM;
 }
 
-static int64_t after(int64_t ns)
-{
-	int64_t now = gr_now();
-
-	return ns > INT64_MAX - now ? 0 : now + ns;
-}
-
 /* The way a wait for the call ended, as the call's answer: 0 to go on. */
 static int waited(int w, const struct facts *f, ssize_t done)
 {
@@ -223,7 +215,7 @@ static ssize_t attempt(struct gr_io *io, struct facts *f)
 		return io->call(io, f->fd, GR_IO_TRY);
 	if (f->socktry)
 		return io->call(io, f->fd, GR_IO_TRY_SOCKET);
-	if (!ready(f->fd, io->what))
+	if (!gr_io_ready(f->fd, io->what))
 		return -EAGAIN;
 	io->ready_max = gr_fd_kind(f->fd) == GR_FD_KIND_FIFO ? PIPE_BUF : TTY_READY_MAX;
 	return io->call(io, f->fd, GR_IO_READY);
@@ -253,13 +245,13 @@ static int peeks_all(int fd)
  * past the socket timeout. 0 to look again, -ETIMEDOUT, or -EINTR. */
 static int nap(const struct facts *f, int64_t *ns)
 {
-	int64_t until = after(*ns);
+	int64_t until = gr_deadline_in(*ns);
 	int r;
 
-	if (f->deadline && (!until || f->deadline < until))
+	if (f->deadline && f->deadline < until)
 		until = f->deadline;
 	r = gr_fd_nap(until);
-	if (*ns < 20000000)
+	if (*ns < 20 * GR_MSEC)
 		*ns *= 2;
 	if (r == 0 && f->deadline && gr_now() >= f->deadline)
 		return -ETIMEDOUT;
@@ -288,7 +280,7 @@ ssize_t gr_io_run(struct gr_io *io)
 			if (f.nonblock)
 				goto out;
 			if (f.timeo && !f.deadline)
-				f.deadline = after(f.timeo);
+				f.deadline = gr_deadline_in(f.timeo);
 			if (waited(nap(&f, &wait_ns), &f, r) < 0)
 				goto out; /* what it peeked */
 			continue;
@@ -336,7 +328,7 @@ ssize_t gr_io_run(struct gr_io *io)
 			continue;
 		}
 		if (f.timeo && !f.deadline)
-			f.deadline = after(f.timeo);
+			f.deadline = gr_deadline_in(f.timeo);
 		r = gr_fd_wait_hold(&f.fd, io->what, f.deadline);
 		if (r == -EPERM) { /* not pollable after all: a regular file */
 			f.plain = 1;
@@ -391,7 +383,7 @@ int gr_io_connect(int fd, const struct sockaddr *addr, socklen_t len)
 		return gr_real.connect(fd, addr, len) < 0 ? -errno : 0;
 	f.timeo = timeo_ns(fd, SO_SNDTIMEO);
 	if (f.timeo)
-		f.deadline = after(f.timeo);
+		f.deadline = gr_deadline_in(f.timeo);
 	for (;;) {
 		r = start_connect(fd, fl, addr, len);
 		if (r != -EAGAIN || !unix_socket(fd))
@@ -408,7 +400,7 @@ int gr_io_connect(int fd, const struct sockaddr *addr, socklen_t len)
 		return r;
 	do
 		r = waited(gr_fd_wait_hold(&f.fd, GR_FD_WRITE, f.deadline), &f, 0);
-	while (r == 0 && !ready(f.fd, GR_FD_WRITE));
+	while (r == 0 && !gr_io_ready(f.fd, GR_FD_WRITE));
 	if (r == 0 && getsockopt(f.fd, SOL_SOCKET, SO_ERROR, &e, &elen) < 0)
 		r = -errno;
 	if (f.fd != fd)

@@ -88,6 +88,10 @@ ssize_t gr_io_run(struct gr_io *io);
  * when SO_SNDTIMEO expired on a TCP connect, -EAGAIN on a unix one. */
 int gr_io_connect(int fd, const struct sockaddr *addr, socklen_t len);
 
+/* Whether poll says fd is ready for what (GR_FD_READ or GR_FD_WRITE)
+ * now, an error or hang-up included. */
+int gr_io_ready(int fd, int what);
+
 /* For calls on regular files that the hooks make themselves (pread...). */
 typedef ssize_t (*gr_io_op)(void *ctx, enum gr_io_mode mode);
 

@@ -11,12 +11,7 @@
 /* A deadline timeout_ns from now (0: none, also when too far to say). */
 static int64_t deadline_in(int64_t timeout_ns)
 {
-	int64_t now;
-
-	if (timeout_ns < 0)
-		return 0;
-	now = gr_now();
-	return timeout_ns > INT64_MAX - now ? 0 : now + timeout_ns;
+	return timeout_ns < 0 ? 0 : gr_deadline_in(timeout_ns);
 }
 
 /* A call with a signal mask found nothing ready: whether a signal its

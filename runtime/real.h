@@ -19,18 +19,28 @@
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <semaphore.h>
+#include <setjmp.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <threads.h>
 
+#include "libio_decl.h"
+
 /* What pthread_atfork (in libc_nonshared.a, linked into every caller) calls;
  * glibc exports it but declares it in no public header. */
 extern int __register_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void),
 			     void *dso_handle);
+/* longjmp with _FORTIFY_SOURCE's check, declared only for such builds. */
+extern void __longjmp_chk(struct __jmp_buf_tag env[1], int val) __attribute__((noreturn));
+/* The old names of waitpid and wait, still exported for binaries of long
+ * ago, in no header. */
+extern pid_t __waitpid(pid_t pid, int *status, int options);
+extern pid_t __wait(int *status);
 
 #define GR_REAL_FUNCS(X)                                                                           \
 	X(pthread_create)                                                                          \
@@ -69,6 +79,7 @@ extern int __register_atfork(void (*prepare)(void), void (*parent)(void), void (
 	X(pthread_cond_clockwait)                                                                  \
 	X(pthread_cond_signal)                                                                     \
 	X(pthread_cond_broadcast)                                                                  \
+	X(pthread_cond_destroy)                                                                    \
 	X(pthread_rwlock_rdlock)                                                                   \
 	X(pthread_rwlock_tryrdlock)                                                                \
 	X(pthread_rwlock_timedrdlock)                                                              \
@@ -81,6 +92,7 @@ extern int __register_atfork(void (*prepare)(void), void (*parent)(void), void (
 	X(pthread_spin_lock)                                                                       \
 	X(pthread_spin_trylock)                                                                    \
 	X(pthread_barrier_wait)                                                                    \
+	X(pthread_barrier_destroy)                                                                 \
 	X(pthread_once)                                                                            \
 	X(pthread_key_create)                                                                      \
 	X(pthread_key_delete)                                                                      \
@@ -115,6 +127,13 @@ extern int __register_atfork(void (*prepare)(void), void (*parent)(void), void (
 	X(sigwait)                                                                                 \
 	X(sigwaitinfo)                                                                             \
 	X(sigtimedwait)                                                                            \
+	X(kill)                                                                                    \
+	X(killpg)                                                                                  \
+	X(__sigsetjmp)                                                                             \
+	X(longjmp)                                                                                 \
+	X(_longjmp)                                                                                \
+	X(siglongjmp)                                                                              \
+	X(__longjmp_chk)                                                                           \
 	X(read)                                                                                    \
 	X(poll)                                                                                    \
 	X(readv)                                                                                   \
@@ -149,12 +168,17 @@ extern int __register_atfork(void (*prepare)(void), void (*parent)(void), void (
 	X(fsync)                                                                                   \
 	X(fdatasync)                                                                               \
 	X(_Fork)                                                                                   \
+	X(clone)                                                                                   \
 	X(__register_atfork)                                                                       \
 	X(waitpid)                                                                                 \
 	X(wait)                                                                                    \
+	X(wait3)                                                                                   \
 	X(wait4)                                                                                   \
 	X(waitid)                                                                                  \
+	X(__waitpid)                                                                               \
+	X(__wait)                                                                                  \
 	X(system)                                                                                  \
+	X(pclose)                                                                                  \
 	X(getaddrinfo)                                                                             \
 	X(getnameinfo)                                                                             \
 	X(gethostbyname)                                                                           \
@@ -173,6 +197,7 @@ extern int __register_atfork(void (*prepare)(void), void (*parent)(void), void (
 struct gr_real_table {
 #define GR_REAL_FIELD(name) __typeof__(name) *name;
 	GR_REAL_FUNCS(GR_REAL_FIELD)
+	GR_REAL_STDIO_FUNCS(GR_REAL_FIELD)
 #undef GR_REAL_FIELD
 };
 

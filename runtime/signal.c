@@ -6,11 +6,14 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <ucontext.h>
 #include <unistd.h>
 
+#include "fdwait.h"
 #include "fork.h"
 #include "log.h"
 #include "real.h"
+#include "wait.h"
 
 /* The program's sigaction per signal, when it has a handler behind our
  * trampoline. Written by gr_sigaction, read by the trampoline. */
@@ -28,22 +31,51 @@ static uint64_t proc_pending;
 /* Signals that may be pending on some thread that blocks them: sigaction
  * walks the threads to discard one only when its bit is here. */
 static uint64_t held;
+/* For a signal that arrived for one thread (a write's SIGPIPE), that
+ * thread's handle; 0 for the process's. */
+static uint64_t arrived_for[GR_NSIG];
+static volatile sig_atomic_t sending; /* a kill() of our own is in flight */
+static pid_t self_pid;
 static int sig_fd = -1;
 static uv_poll_t sig_poll;
 
-static int synchronous(int sig)
-{
-	/* Faults must be handled where they happen, on the faulting stack. */
-	return sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE ||
-	       sig == SIGTRAP || sig == SIGSYS;
-}
+/* The signals an instruction raises (a fault): their handler runs where it
+ * happens, on the faulting stack; the kernel takes them first. */
+#define FAULTS                                                                                     \
+	(GR_SIGBIT(SIGSEGV) | GR_SIGBIT(SIGBUS) | GR_SIGBIT(SIGILL) | GR_SIGBIT(SIGFPE) |          \
+	 GR_SIGBIT(SIGTRAP) | GR_SIGBIT(SIGSYS))
 
+/* Every handler gets the three arguments, as the kernel passes them. */
 static void call_handler(const struct sigaction *a, int sig, siginfo_t *info, void *uc)
 {
 	if (a->sa_flags & SA_SIGINFO)
 		a->sa_sigaction(sig, info, uc);
 	else
-		a->sa_handler(sig);
+		((void (*)(int, siginfo_t *, void *))(void (*)(void))a->sa_handler)(sig, info, uc);
+}
+
+int gr_signal_is_own_kernel(const siginfo_t *info)
+{
+	return (GR_SIGBIT(info->si_signo) & GR_SIG_THREAD_DIRECTED) && info->si_code == SI_USER &&
+	       info->si_pid == self_pid && !sending;
+}
+
+void gr_signal_sending(int on)
+{
+	sending = on;
+}
+
+static int run_now(int sig, siginfo_t *info, ucontext_t *uc);
+
+/* Raised by the thread running now, for what it does: a fault of its
+ * instruction, or a tgkill of its own (abort, assert, a raw tgkill; our
+ * raise does not come here), which the kernel delivers on the way out of
+ * that system call, before the call returns. */
+static int synchronous(int sig, const siginfo_t *info)
+{
+	if (info->si_code > 0)
+		return (GR_SIGBIT(sig) & FAULTS) != 0;
+	return info->si_code == SI_TKILL && info->si_pid == self_pid;
 }
 
 static void trampoline(int sig, siginfo_t *info, void *uc)
@@ -57,7 +89,14 @@ static void trampoline(int sig, siginfo_t *info, void *uc)
 		errno = saved;
 		return;
 	}
+	if (synchronous(sig, info) && run_now(sig, info, uc))
+		return;
 	arrived_info[sig] = *info;
+	/* The kernel raised it for the call the running thread made. */
+	arrived_for[sig] =
+		gr_signal_is_own_kernel(info) && gr_rt.cur != NULL && gr_rt.cur->magic == GR_MAGIC
+			? gr_rt.cur->handle
+			: 0;
 	__atomic_or_fetch(&arrived, GR_SIGBIT(sig), __ATOMIC_SEQ_CST);
 	gr_rt.sig_pending = 1;
 	if (sig_fd >= 0) {
@@ -86,6 +125,7 @@ int gr_signal_init(uv_loop_t *loop)
 {
 	int err;
 
+	self_pid = getpid();
 	err = gr_sigmask_init();
 	if (err < 0)
 		return err;
@@ -110,6 +150,7 @@ int gr_signal_after_fork(void)
 	int fd, err = 0;
 
 	__atomic_store_n(&arrived, 0, __ATOMIC_SEQ_CST);
+	self_pid = getpid();
 	if (sig_fd < 0)
 		return 0;
 	fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -123,8 +164,9 @@ int gr_signal_after_fork(void)
 
 int gr_signal_can_wake(void)
 {
+	/* A fault's handler runs only in a thread that runs: it wakes none. */
 	for (int sig = 1; sig < GR_NSIG; sig++)
-		if (installed[sig])
+		if (installed[sig] && !(GR_SIGBIT(sig) & FAULTS))
 			return 1;
 	return gr_sigwait_parked();
 }
@@ -164,7 +206,7 @@ int gr_sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 	struct sigaction prev;
 	int was, r;
 
-	if (sig <= 0 || sig >= GR_NSIG || synchronous(sig))
+	if (sig <= 0 || sig >= GR_NSIG)
 		return gr_real.sigaction(sig, act, old) < 0 ? -errno : 0;
 	was = installed[sig];
 	prev = user[sig];
@@ -202,12 +244,32 @@ static void post(struct gr_thread *t, uint64_t bit)
 	t->sig_pending |= bit;
 	if (t->sig_mask & bit)
 		held |= bit;
-	if (gr_signal_accepts(t, bit))
-		gr_interrupt(t); /* a no-op unless parked: a running or
-				    runnable thread runs it at its next safe
-				    point; a parked one runs its handlers (or
-				    its sigwait sees the signal) and its wait
-				    loses its place to nobody if it restarts */
+	/* A no-op unless parked: a running or runnable thread runs it at its
+	 * next safe point; a parked one runs its handlers (or its sigwait
+	 * sees the signal) and its wait loses its place to nobody if it
+	 * restarts. A pool job is not interrupted: it works on the thread's
+	 * stack (a handler that left by longjmp would leave it a dead frame),
+	 * and the handler runs once it is done, as a disk read that the
+	 * kernel does not interrupt. */
+	if (gr_signal_accepts(t, bit) && t->wait != GR_WAIT_POOL)
+		gr_interrupt(t);
+}
+
+void gr_signal_requeue(struct gr_thread *t, const siginfo_t *info, int thread_directed)
+{
+	int sig = info->si_signo;
+
+	if (sig <= 0 || sig >= GR_NSIG)
+		return;
+	arrived_info[sig] = *info;
+	if (thread_directed) {
+		if (t)
+			post(t, GR_SIGBIT(sig));
+		return;
+	}
+	arrived_for[sig] = 0;
+	__atomic_or_fetch(&arrived, GR_SIGBIT(sig), __ATOMIC_SEQ_CST);
+	gr_rt.sig_pending = 1;
 }
 
 int gr_signal_send(struct gr_thread *t, int sig, const siginfo_t *info)
@@ -247,8 +309,18 @@ void gr_signal_dispatch(void)
 	bits = __atomic_exchange_n(&arrived, 0, __ATOMIC_SEQ_CST);
 	while (bits) {
 		uint64_t bit = bits & -bits;
-		struct gr_thread *t = process_target(bit);
+		int sig = __builtin_ctzll(bit) + 1;
+		struct gr_thread *t;
 		bits &= ~bit;
+		if (arrived_for[sig]) {
+			/* The thread whose call raised it, if still there. */
+			t = gr_thread_find(arrived_for[sig]);
+			arrived_for[sig] = 0;
+			if (t && t->state != GR_DONE)
+				post(t, bit);
+			continue;
+		}
+		t = process_target(bit);
 		if (t)
 			post(t, bit);
 		else
@@ -271,79 +343,163 @@ void gr_signal_info(int sig, siginfo_t *info)
 	*info = arrived_info[sig];
 }
 
-/* Signals t owes a handler (or the kernel's action) now. */
-static uint64_t deliverable(const struct gr_thread *t)
+/* Signals t owes a handler (or the kernel's action) now; exclude: those
+ * its interrupted sigwait takes instead. */
+static uint64_t deliverable(const struct gr_thread *t, uint64_t exclude)
 {
-	uint64_t d = t->sig_pending & ~t->sig_mask;
-
-	if (t->wait == GR_WAIT_SIGNAL && t->wait_obj)
-		d &= ~*(const uint64_t *)t->wait_obj; /* its sigwait takes those */
-	return d;
+	return t->sig_pending & ~t->sig_mask & ~exclude;
 }
 
-/* Runs sig's handler as the kernel would: with the handler's sa_mask and
- * sig itself (unless SA_NODEFER) added to the thread's mask, and the mask
- * as it was afterwards, whatever the handler did to it (sigreturn). */
-static void run_one(struct gr_thread *self, int sig)
+/* The signal the kernel takes first of bits: a fault, else the lowest. */
+static int next_signal(uint64_t bits)
+{
+	if (bits & FAULTS)
+		bits &= FAULTS;
+	return __builtin_ctzll(bits) + 1;
+}
+
+static uint64_t sigwait_set_of(const struct gr_thread *t)
+{
+	return t->wait == GR_WAIT_SIGNAL && t->wait_obj ? *(const uint64_t *)t->wait_obj : 0;
+}
+
+/* Puts the interrupted wait aside: the handlers run as program code, and
+ * may wait themselves. The thread leaves the wait's queue, which it joins
+ * again if the wait restarts. */
+static void enter(struct gr_thread *self, struct gr_sig_level *lv)
+{
+	lv->prev = self->sig_level;
+	lv->wait = self->wait;
+	lv->wait_obj = self->wait_obj;
+	lv->sigwait_set = sigwait_set_of(self);
+	lv->interrupted = self->interrupted;
+	lv->cancel_point = self->cancel_point;
+	lv->wake_result = self->wake_result;
+	lv->ran = 0;
+	lv->restart = 1;
+	gr_wait_cancel(self); /* an fd wait leaves its fds' lists too */
+	self->wait = GR_WAIT_NONE;
+	self->wait_obj = NULL;
+	self->interrupted = 0;
+	self->cancel_point = 0;
+	self->sig_level = lv;
+	self->in_handler = 1;
+}
+
+/* Gives the wait back, with a real wake-up that came first or -EINTR. */
+static void leave(struct gr_thread *self, const struct gr_sig_level *lv)
+{
+	int result = lv->wake_result;
+
+	/* sigsuspend ends only when a handler ran. */
+	if (!lv->ran && lv->wait == GR_WAIT_SIGNAL && result == -EINTR)
+		result = 0;
+	self->sig_level = lv->prev;
+	self->in_handler = lv->prev != NULL;
+	self->wait = lv->wait;
+	self->wait_obj = lv->wait_obj;
+	self->interrupted = lv->interrupted;
+	self->cancel_point = lv->cancel_point;
+	self->wake_result = result;
+	self->sig_restart = lv->restart;
+}
+
+static void run_all(struct gr_thread *self, struct gr_sig_level *lv, void *kuc);
+
+static void put_mask(ucontext_t *uc, uint64_t mask)
+{
+	memset(&uc->uc_sigmask, 0, sizeof(uc->uc_sigmask));
+	gr_sigset_put(&uc->uc_sigmask, mask);
+}
+
+/* Runs sig's handler as the kernel does: with the handler's sa_mask and
+ * sig itself (unless SA_NODEFER) added to the thread's mask, the signals
+ * that mask still lets through first (their frames go on top), then the
+ * handler, then the mask the context holds (sigreturn: what it was, unless
+ * the handler changed uc_sigmask). kuc: the kernel's frame, or NULL for a
+ * context of this point's. */
+static void run_one(struct gr_thread *self, struct gr_sig_level *lv, int sig, const siginfo_t *from,
+		    void *kuc)
 {
 	struct sigaction a = user[sig];
-	uint64_t mask = self->sig_mask;
-	siginfo_t info = arrived_info[sig];
+	siginfo_t info = *from;
+	uint64_t before = self->sig_mask;
+	ucontext_t own, *uc = kuc;
+	volatile int called = 0;
 
 	if (a.sa_flags & SA_RESETHAND) {
 		struct sigaction dfl = {.sa_handler = SIG_DFL};
 		gr_sigaction(sig, &dfl, NULL);
 	}
-	uint64_t during = mask | gr_sigset_bits(&a.sa_mask);
+	if (!(a.sa_flags & SA_RESTART))
+		lv->restart = 0;
+	lv->ran++;
+	self->handled++;
+	uint64_t during = before | gr_sigset_bits(&a.sa_mask);
 	if (!(a.sa_flags & SA_NODEFER))
 		during |= GR_SIGBIT(sig);
 	gr_sigmask_set(self, during & ~GR_SIG_UNBLOCKABLE);
-	call_handler(&a, sig, &info, NULL);
-	gr_sigmask_set(self, mask);
+	run_all(self, lv, NULL);
+	if (!uc) {
+		memset(&own, 0, sizeof(own));
+		getcontext(&own);
+		uc = &own;
+	}
+	if (!called) {
+		called = 1;
+		put_mask(uc, before);
+		int saved = errno;
+		call_handler(&a, sig, &info, uc);
+		errno = saved;
+	} else {
+		/* The handler resumed the context with setcontext, which
+		 * loaded its mask into the OS thread. */
+		gr_sigmask_resync();
+	}
+	gr_sigmask_set(self, gr_sigset_bits(&uc->uc_sigmask) & ~GR_SIG_UNBLOCKABLE);
+	if (kuc)
+		gr_sigmask_to_frame(kuc);
 }
 
-int gr_signal_run(void)
+static void run_all(struct gr_thread *self, struct gr_sig_level *lv, void *kuc)
 {
-	struct gr_thread *self = gr_rt.cur;
 	uint64_t bits;
-	int restart = 1, ran = 0;
 
-	if (self->in_handler || !deliverable(self))
-		return 0; /* a handler's own hooks do not nest handlers */
-	self->in_handler = 1;
-	/* A handler may wait itself (sleep is async-signal-safe): take this
-	 * thread off the queue of the wait the signal interrupted, which
-	 * queues it again if it restarts, and give that wait its result back
-	 * afterwards (a real wake-up that came first, or -EINTR). */
-	int saved_result = self->wake_result;
-	gr_wait_cancel(self);
-	while ((bits = deliverable(self)) != 0) {
-		int sig = __builtin_ctzll(bits) + 1;
-		int saved = errno;
+	while ((bits = deliverable(self, lv->sigwait_set)) != 0) {
+		int sig = next_signal(bits);
 		self->sig_pending &= ~GR_SIGBIT(sig);
 		if (installed[sig]) {
-			if (!(user[sig].sa_flags & SA_RESTART))
-				restart = 0;
-			run_one(self, sig);
-			ran++;
-			self->handled++;
+			siginfo_t info = arrived_info[sig];
+			run_one(self, lv, sig, &info, kuc);
 		} else {
 			/* Reset to SIG_DFL or SIG_IGN since it was sent, or
 			 * never had a handler and was blocked: the kernel's
 			 * action, now that this thread takes it. */
+			int saved = errno;
 			gr_real.raise(sig);
+			errno = saved;
 		}
-		errno = saved;
 		if (gr_rt.sig_pending) /* the handler's mask changes let some in */
 			gr_signal_dispatch();
 	}
-	self->sig_restart = restart;
-	/* sigsuspend ends only when a handler ran. */
-	if (!ran && self->wait == GR_WAIT_SIGNAL && saved_result == -EINTR)
-		saved_result = 0;
-	self->wake_result = saved_result;
-	self->in_handler = 0;
-	return ran;
+}
+
+int gr_signal_deliver(void *uc)
+{
+	struct gr_thread *self = gr_rt.cur;
+	struct gr_sig_level lv;
+
+	if (!deliverable(self, sigwait_set_of(self)))
+		return 0;
+	enter(self, &lv);
+	run_all(self, &lv, uc);
+	leave(self, &lv);
+	return lv.ran;
+}
+
+int gr_signal_run(void)
+{
+	return gr_signal_deliver(NULL);
 }
 
 int gr_signal_interrupted(void)
@@ -351,4 +507,84 @@ int gr_signal_interrupted(void)
 	if (gr_rt.sig_pending)
 		gr_signal_dispatch();
 	return gr_signal_run();
+}
+
+/* A synchronous signal of the running thread: its handler runs now, on
+ * the stack (or alternate stack) the kernel chose, in the kernel's frame.
+ * Returns 0 when no green thread runs program code (the hub, a switch):
+ * a fault's handler then runs as is, another signal is noted as any. */
+static int run_now(int sig, siginfo_t *info, ucontext_t *uc)
+{
+	struct gr_thread *self = gr_rt.cur;
+	struct gr_sig_level lv;
+	int saved = errno;
+
+	if (!gr_green() || self->magic != GR_MAGIC) {
+		if (info->si_code <= 0)
+			return 0;
+		call_handler(&user[sig], sig, info, uc);
+		errno = saved;
+		return 1;
+	}
+	if (self->sig_mask & GR_SIGBIT(sig)) {
+		if (info->si_code > 0) {
+			/* The kernel forces a fault that the thread blocks: the
+			 * default action, which ends the process. */
+			struct sigaction dfl = {.sa_handler = SIG_DFL};
+			gr_sigaction(sig, &dfl, NULL);
+			gr_real.raise(sig);
+		} else {
+			arrived_info[sig] = *info;
+			post(self, GR_SIGBIT(sig)); /* pending on the thread */
+		}
+		errno = saved;
+		return 1;
+	}
+	enter(self, &lv);
+	run_one(self, &lv, sig, info, uc);
+	leave(self, &lv);
+	errno = saved;
+	return 1;
+}
+
+/* The wait lv had put aside will never be returned to. */
+static void abandon(struct gr_thread *self, const struct gr_sig_level *lv)
+{
+	switch (lv->wait) {
+	case GR_WAIT_JOIN: {
+		struct gr_thread *t = lv->wait_obj;
+		if (t && t->joiner == self)
+			t->joiner = NULL;
+		break;
+	}
+	case GR_WAIT_FD: gr_fd_wait_abandoned(lv->wait_obj); break;
+	case GR_WAIT_SIGNAL:
+		if (lv->wait_obj)
+			gr_sigwait_abandoned(lv->sigwait_set);
+		break;
+	default: break; /* nothing but the queue, which it left already */
+	}
+}
+
+/* Whether level lv, in a frame of the current thread's, survives a jump to
+ * the frame whose stack pointer is sp: it is above sp, on the same stack
+ * (a handler on an alternate stack is left by a jump to the thread's). */
+static int survives(const struct gr_sig_level *lv, uintptr_t sp)
+{
+	const uintptr_t span = (uintptr_t)1 << 30;
+
+	return (uintptr_t)lv > sp && (uintptr_t)lv - sp < span;
+}
+
+void gr_signal_escape(uintptr_t sp)
+{
+	struct gr_thread *self = gr_rt.cur;
+	struct gr_sig_level *lv = self->sig_level;
+
+	while (lv && !survives(lv, sp)) {
+		abandon(self, lv);
+		lv = lv->prev;
+	}
+	self->sig_level = lv;
+	self->in_handler = lv != NULL;
 }

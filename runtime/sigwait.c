@@ -17,7 +17,6 @@
 #include "signal.h"
 
 #include <errno.h>
-#include <limits.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -27,7 +26,7 @@
 #include "wait.h"
 
 /* Without a signalfd (out of fds), parked waiters look again this often. */
-#define POLL_NS (5 * 1000000)
+#define POLL_NS (5 * GR_MSEC)
 
 static uint32_t waiters[GR_NSIG - 1]; /* parked sigwaits per signal */
 static uint64_t waited;		      /* signals with waiters[i] > 0 */
@@ -54,13 +53,22 @@ int gr_sigwait_parked(void)
 	return waited != 0;
 }
 
+static void add_waiter(uint64_t set, int delta);
+static int watch(void);
+
+void gr_sigwait_abandoned(uint64_t set)
+{
+	add_waiter(set, -1);
+	(void)watch();
+}
+
 static void on_sfd(uv_poll_t *h, int status, int events)
 {
 	(void)h;
 	(void)status;
 	(void)events;
 	/* Level-triggered: it stays readable until a waiter takes the signal. */
-	gr_wake_addr(&queue, INT_MAX, ~0u);
+	gr_wake_addr(&queue, GR_WAKE_ALL, GR_BITSET_ANY);
 }
 
 /* Points the signalfd at the signals waited for now; 0, or -errno when
@@ -86,7 +94,7 @@ static int watch(void)
 			 (err = uv_poll_start(&sfd_poll, UV_READABLE, on_sfd)) == 0)
 			uv_unref((uv_handle_t *)&sfd_poll);
 		else {
-			close(sfd);
+			gr_real.close(sfd);
 			sfd = -1;
 		}
 	}

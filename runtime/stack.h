@@ -7,7 +7,8 @@
  * >= 6.13; it does not split the mapping), else an mprotect'ed page while
  * under a budget of mappings, else a canary word that the scheduler checks
  * at every switch. Freed stacks are reused newest first: their pages are
- * already touched, and a fresh page costs 1-4 us to fault in.
+ * already touched, and a fresh page costs more to fault in than the rest
+ * of a thread's creation.
  * Slots are packed (a slot is the stack size plus one page), so page tables
  * stay small: neighbouring stacks share page-table pages. */
 #ifndef GR_STACK_H
@@ -25,6 +26,23 @@ struct gr_stack {
 };
 
 #define GR_CANARY 0x6772656e6966790aULL /* "greenify\n" */
+
+/* Where a pool stack's control block sits: at its top, cache-line aligned,
+ * and "coloured": slots are a whole number of pages apart, so without an
+ * offset every thread's block, TLS and first frames would sit at the same
+ * offset in a page and compete for the same few cache sets (L1 sets are
+ * picked by the offset in the page). gr_slot_colours + 1 colours of 64
+ * bytes, from the slot's address: 8, or 4 with TLS of its own per thread,
+ * whose block and first frames share the second page with the end of the
+ * TLS, and a Python thread's deepest frames still fit there with 4, which
+ * were as fast as 8 or faster (bench/RESULTS.md, "the switch among 10,000
+ * threads"). */
+extern unsigned gr_slot_colours;
+
+static inline char *gr_slot_top(const struct gr_stack *s)
+{
+	return s->lo + s->size - ((uintptr_t)s->lo >> 12 & gr_slot_colours) * 64;
+}
 
 /* Hands out a stack of at least size bytes: 0, or -EAGAIN when the memory
  * cannot be had (pthread_create's answer). */

@@ -1,5 +1,7 @@
 /* Green thread lifecycle: create, join, detach, exit, and finding a thread
  * from the pthread_t the program holds. */
+#include "thread.h"
+
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdlib.h>
@@ -12,6 +14,7 @@
 #include "real.h"
 #include "sched.h"
 #include "key.h"
+#include "libio.h"
 #include "lock.h"
 #include "signal.h"
 #include "tls.h"
@@ -50,9 +53,16 @@ static void thread_entry(void *arg)
 		 * of the thread's own control block, where the forced unwind
 		 * of pthread_exit (gr_thread_unwind) lands. The same thing the
 		 * pthread_cleanup_push macro does, spelled out so that it does
-		 * not depend on -fexceptions. */
-		if (__builtin_expect(__sigsetjmp_cancel(ub.__cancel_jmp_buf, 0), 0))
+		 * not depend on -fexceptions; with _setjmp, not the macro's
+		 * __sigsetjmp, which preload/jmp.c hooks (without a mask the
+		 * two store the same: the registers and __mask_was_saved, all
+		 * the buffer holds). */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wstringop-overflow"
+		if (__builtin_expect(_setjmp((struct __jmp_buf_tag *)(void *)ub.__cancel_jmp_buf),
+				     0))
 			unwound(t);
+#pragma GCC diagnostic pop
 		__pthread_register_cancel(&ub);
 	}
 	gr_thread_exit(t->start(t->arg));
@@ -103,11 +113,11 @@ int gr_owner_id_for(uint64_t id)
 
 uintptr_t gr_green_stack_of(const struct gr_thread *t)
 {
-	uintptr_t hi = ((uintptr_t)t + 4095) & ~(uintptr_t)4095;
-	uintptr_t blocks = (hi - (uintptr_t)t->stack.lo) >> 12;
+	uintptr_t hi = ((uintptr_t)t + GR_STACK_BLOCK_MASK) & ~GR_STACK_BLOCK_MASK;
+	uintptr_t blocks = (hi - (uintptr_t)t->stack.lo) >> GR_STACK_BLOCK_SHIFT;
 
 	/* A slot's top is page-aligned, so hi is still in the slot. */
-	return hi | (blocks < 4095 ? blocks : 4095);
+	return hi | (blocks < GR_STACK_BLOCK_MASK ? blocks : GR_STACK_BLOCK_MASK);
 }
 
 int gr_thread_create(const struct gr_create *c, struct gr_thread **out)
@@ -117,11 +127,14 @@ int gr_thread_create(const struct gr_create *c, struct gr_thread **out)
 	char *hi;
 	int err;
 
+	if (gr_timers_room(gr_rt.live + 1) < 0)
+		return -EAGAIN; /* as glibc when memory for a thread is short */
 	err = gr_stack_alloc(c->stack_size ? c->stack_size : gr_config.stack_size, &st);
 	if (err < 0)
 		return err;
 	t = gr_thread_at(&st);
 	memset(t, 0, sizeof(*t));
+	t->state = GR_NEW;
 	t->stack = st;
 	t->canary = st.guard == GR_GUARD_CANARY;
 	t->start = c->start;
@@ -178,6 +191,14 @@ struct gr_thread *gr_thread_find(uint64_t handle)
 	if (t->magic != GR_MAGIC || t->handle != handle)
 		return NULL;
 	return t;
+}
+
+void gr_thread_set_name(struct gr_thread *t, const char *name)
+{
+	size_t len = strnlen(name, sizeof(t->name) - 1);
+
+	memcpy(t->name, name, len);
+	t->name[len] = '\0';
 }
 
 void gr_thread_release(struct gr_thread *t)
@@ -272,10 +293,12 @@ void gr_thread_exit(void *retval)
 
 	/* As glibc: C++ thread_local destructors, then key destructors
 	 * (both may still lock and wait), then robust mutexes pass on. */
+	gr_once_thread_exit(self);
 	if (self->ctx.tp && self != &gr_main_thread)
 		gr_tls_thread_exit();
 	gr_key_thread_exit(self);
 	gr_mutex_owner_exit(self);
+	gr_file_thread_exit(self);
 	self->state = GR_DONE;
 	list_del(self);
 	/* glibc: the last thread to finish ends the process with status 0,

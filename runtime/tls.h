@@ -54,10 +54,11 @@ void gr_tls_thread_exit(void);
  * the stack. The control block and the static TLS nearly fill the top
  * page, so our block and the first frames, all a switch to a cold thread
  * touches (the hooks read no TLS: gr_green), sit near the top of the
- * second page: among 10,000 threads a lock handed on through the scheduler
- * cost 137 ns with them mid-page under the static TLS, 126 ns here, 117 ns
- * with TLS shared (bench/RESULTS.md, 2026-11-26). A program's own TLS
- * reads (errno, the stack guard at fs:0x28) touch the top page. aarch64:
+ * second page, where a switch among thousands of threads costs nearly what
+ * it does with TLS shared, and clearly less than mid-page under the static
+ * TLS (bench/RESULTS.md, "the switch among 10,000 threads"). A program's
+ * own TLS reads (errno, the stack guard at fs:0x28) touch the top page.
+ * aarch64:
  * the static TLS at the top, then struct pthread and the DTV. Set by
  * gr_tls_init. */
 extern size_t gr_tls_gap;   /* top of slot to thread pointer, before alignment */

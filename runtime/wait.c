@@ -81,6 +81,7 @@ int gr_wait_addr(const void *addr, uint32_t bitset, enum gr_wait why, void *obj,
 	struct gr_thread *self = gr_rt.cur;
 	int r;
 
+	GR_ASSERT(!self->q_addr); /* on one queue at a time */
 	self->q_addr = addr;
 	self->q_bitset = bitset;
 	enqueue(bucket_of(addr), self);
@@ -94,6 +95,11 @@ int gr_wait_addr(const void *addr, uint32_t bitset, enum gr_wait why, void *obj,
 
 int gr_wake_addr(const void *addr, int n, uint32_t bitset)
 {
+	return gr_wake_addr_result(addr, n, bitset, 0);
+}
+
+int gr_wake_addr_result(const void *addr, int n, uint32_t bitset, int result)
+{
 	struct bucket *b = bucket_of(addr);
 	struct gr_thread *t = b->head;
 	int woken = 0;
@@ -102,7 +108,7 @@ int gr_wake_addr(const void *addr, int n, uint32_t bitset)
 		struct gr_thread *next = t->q_next;
 		if (t->q_addr == addr && (t->q_bitset & bitset)) {
 			dequeue(b, t);
-			gr_wake(t, 0);
+			gr_wake(t, result);
 			woken++;
 		}
 		t = next;

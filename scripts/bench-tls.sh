@@ -12,7 +12,7 @@
 #
 #   scripts/bench-tls.sh BUILD_DIR
 #
-# Issue 5's targets: a sleeping thread costs at most one page more with
+# The targets it judges: a sleeping thread costs at most one page more with
 # private TLS (prog2: <= 9 KB per thread at 1M), a switch at most 10 ns more.
 set -u
 

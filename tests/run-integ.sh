@@ -26,7 +26,12 @@
 # Environment:
 #   INTEG_MODES    preload modes to run, default "preload ucontext shared disable"
 #                  (shared: GREENIFY_TLS=shared, one TLS for all green threads)
-#                  ("" runs natively only: checks the programs themselves)
+#                  ("" runs natively only: checks the programs themselves);
+#                  "memcheck" runs the programs tagged for it preloaded under
+#                  valgrind's memcheck, where any error it reports fails
+#   INTEG_MEMCHECK_LIB  the library for the memcheck mode, built with
+#                  -DGR_VALGRIND (green stacks registered with valgrind),
+#                  default BUILD_DIR/vg/libgreenify.so
 #   INTEG_TIMEOUT  seconds per run, default 30
 #   INTEG_RUNNER   command that runs every program, native runs too, default
 #                  none; for a BUILD_DIR built for another architecture, an
@@ -49,6 +54,10 @@
 #                                 state, which that mode shares by design)
 #   /* run-also: disable */       also run with GREENIFY_DISABLE=1, which must
 #                                 behave natively
+#   /* run-also: memcheck */      also run in the memcheck mode when it is
+#                                 asked for (both: "disable memcheck")
+#   /* link: FLAGS */             (.c, .cc) link with FLAGS too (-luv: the
+#                                 system's libuv)
 #   /* build-also: shared */      (.c only) also compile the source with
 #                                 -DINTEG_SHARED -shared -fPIC into
 #                                 BUILD_DIR/tests/integ/<name>.so, a library
@@ -78,6 +87,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 src_dir=$here/integ
 bin_dir=$build/tests/integ
 lib=$build/libgreenify.so
+memcheck_lib=${INTEG_MEMCHECK_LIB:-$build/vg/libgreenify.so}
 modes=${INTEG_MODES-preload ucontext shared disable}
 limit=${INTEG_TIMEOUT:-30}
 cc=${CC:-cc}
@@ -89,12 +99,12 @@ if [ -n "$runner" ]; then
 fi
 rustc=${RUSTC:-/usr/bin/rustc}
 cflags="-O1 -g -pthread -Wall -Wextra -Werror -std=gnu11"
-cxxflags="-O1 -g -pthread -Wall -Wextra -Werror -std=gnu++17"
+cxxflags="-O1 -g -pthread -Wall -Wextra -Werror -std=gnu++20"
 rustflags="-O --edition 2021 -C debuginfo=1 -D warnings"
 
 for mode in $modes; do
 	case $mode in
-	preload | ucontext | shared | disable) ;;
+	preload | ucontext | shared | disable | memcheck) ;;
 	*)
 		echo "$0: unknown mode '$mode' in INTEG_MODES" >&2
 		exit 2
@@ -152,18 +162,22 @@ describe() {
 # run MODE BIN OUT: run BIN once in MODE; OUT.stdout, OUT.stderr, OUT.end get its
 # stdout, stderr and how it ended.
 run() {
-	local mode=$1 bin=$2 out=$3 rc
+	local mode=$1 bin=$2 out=$3 rc run_with=$runner
 	local -a envs=(-u LD_PRELOAD)
 	case $mode in
 	preload) envs=("$preload_var=$lib" GREENIFY_STATS=1 ${extra_env:+"$extra_env"}) ;;
 	ucontext) envs=("$preload_var=$lib" GREENIFY_STATS=1 GREENIFY_SWITCH=ucontext ${extra_env:+"$extra_env"}) ;;
 	shared) envs=("$preload_var=$lib" GREENIFY_STATS=1 GREENIFY_TLS=shared ${extra_env:+"$extra_env"}) ;;
 	disable) envs=("$preload_var=$lib" GREENIFY_STATS=1 GREENIFY_DISABLE=1) ;;
+	memcheck)
+		envs=(LD_PRELOAD="$memcheck_lib" GREENIFY_STATS=1)
+		run_with="valgrind -q --error-exitcode=99"
+		;;
 	esac
 	# env after timeout, so that timeout itself never runs under the preload.
 	# The braces catch the shell's own "Segmentation fault" notice.
 	# shellcheck disable=SC2086 # the runner is a command with its arguments
-	{ timeout -k 5 "$limit" env "${envs[@]}" $runner "$bin" >"$out.stdout" 2>"$out.stderr"; } 2>/dev/null
+	{ timeout -k 5 "$limit" env "${envs[@]}" $run_with "$bin" >"$out.stdout" 2>"$out.stderr"; } 2>/dev/null
 	rc=$?
 	describe "$rc" >"$out.end"
 }
@@ -244,7 +258,7 @@ build() {
 		fi
 	fi
 	# shellcheck disable=SC2086 # word splitting of the command is intended
-	if ! $compile -o "$bin" "$src" >"$tmp/$name.compiler" 2>&1; then
+	if ! $compile -o "$bin" "$src" $(tag "$src" link) >"$tmp/$name.compiler" 2>&1; then
 		fail "$name" build "${compile%% *} failed" "$tmp/$name.compiler"
 		return 1
 	fi
@@ -346,17 +360,22 @@ for name in "${names[@]}"; do
 	run native "$bin_dir/$name" "$ref"
 	# The native run is the reference: without a good one, compare nothing.
 	check_native "$name" "$ref" "$expect" || continue
+	also=" $(tag "$src" run-also) "
 	for mode in $modes; do
-		if [ "$mode" = disable ] && [ "$(tag "$src" run-also)" != disable ]; then
-			continue
-		fi
+		case $mode in
+		disable | memcheck)
+			[ "${also#* $mode }" != "$also" ] || continue
+			;;
+		esac
 		# Programs about per-thread state need TLS of their own: the
 		# shared mode gives every green thread one TLS by design.
 		if [ "$mode" = shared ] && [ "$(tag "$src" needs)" = private-tls ]; then
 			continue
 		fi
-		if [ ! -f "$lib" ]; then
-			fail "$name" "$mode" "$lib does not exist"
+		mode_lib=$lib
+		[ "$mode" = memcheck ] && mode_lib=$memcheck_lib
+		if [ ! -f "$mode_lib" ]; then
+			fail "$name" "$mode" "$mode_lib does not exist"
 			continue
 		fi
 		# /* env-preload: VAR=value */ adds a setting to the preloaded runs.

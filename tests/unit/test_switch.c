@@ -194,6 +194,28 @@ START_TEST(switch_ucontext_x87_per_context)
 }
 END_TEST
 
+/* The slow way to set the thread pointer (arch_prctl on x86_64 without
+ * FSGSBASE, made as a raw system call) really moves it: to a block of our
+ * own whose first word points at itself, as the TLS ABI wants of a thread
+ * pointer, and back. Nothing in between may touch TLS (errno included). */
+START_TEST(switch_tp_slow_moves_thread_pointer)
+{
+	static uint64_t block[8] __attribute__((aligned(64)));
+	void *mine, *seen, *back;
+
+	if (gr_ctx_tp_init() < 0)
+		return; /* no thread pointer of our own on this architecture */
+	mine = gr_ctx_get_tp();
+	block[0] = (uint64_t)(uintptr_t)block;
+	gr_ctx_set_tp_slow(block);
+	seen = gr_ctx_get_tp();
+	gr_ctx_set_tp_slow(mine);
+	back = gr_ctx_get_tp();
+	ck_assert_ptr_eq(seen, block);
+	ck_assert_ptr_eq(back, mine);
+}
+END_TEST
+
 Suite *switch_suite(void)
 {
 	Suite *s = suite_create("switch");
@@ -207,6 +229,7 @@ Suite *switch_suite(void)
 #endif
 	tcase_add_test(tc, switch_asm_x87_per_context_once_announced);
 	tcase_add_test(tc, switch_ucontext_x87_per_context);
+	tcase_add_test(tc, switch_tp_slow_moves_thread_pointer);
 	suite_add_tcase(s, tc);
 	return s;
 }

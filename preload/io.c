@@ -472,8 +472,8 @@ GR_EXPORT int recvmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags
 	a.io.call = call_recvmmsg;
 	a.io.advance = advance_mmsg;
 	a.io.all = (flags & MSG_WAITFORONE) ? GR_IO_PART : GR_IO_MESSAGES;
-	if (tmo && tmo->tv_sec < INT64_MAX / GR_NSEC - 1)
-		a.io.until = t0 + gr_ts_ns(tmo);
+	if (tmo)
+		a.io.until = gr_ns_add(t0, gr_ts_ns(tmo)); /* saturated, as the kernel's */
 	r = run(&a.io);
 	if (r > 0 && tmo) { /* the kernel writes back the time left */
 		int64_t left = a.io.until ? a.io.until - gr_now() : 0;

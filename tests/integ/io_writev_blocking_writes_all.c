@@ -40,9 +40,14 @@ struct drain {
 	int fd;
 	size_t got;
 	int eof;
+	int t0; /* ticks when the write began */
 };
 
-/* Reads everything in 64 KiB gulps with a nap between them. */
+/* Reads everything in 64 KiB gulps with a nap between them. The first
+ * gulp waits (up to 10 s) until the ticker has ticked since the write
+ * began: the write (1 MB, more than the pipe or socket holds) cannot end
+ * before, so another thread surely ran while it was blocked, however late
+ * a loaded machine schedules the ticker natively. */
 static void *drainer(void *arg)
 {
 	struct drain *d = arg;
@@ -51,6 +56,8 @@ static void *drainer(void *arg)
 	d->got = 0;
 	while (d->got < TOTAL) {
 		size_t want = TOTAL - d->got < 65536 ? TOTAL - d->got : 65536;
+		for (int i = 0; d->got == 0 && atomic_load(&ticks) <= d->t0 && i < 10000; i++)
+			sleep_ms(1);
 		r = read(d->fd, dst + d->got, want);
 		if (r <= 0)
 			break;
@@ -104,8 +111,8 @@ static void one(enum how how, int sock)
 		MUST(pipe(fds));
 	d.fd = fds[0];
 	memset(dst, 0, sizeof(dst));
+	t0 = d.t0 = atomic_load(&ticks);
 	MUST(pthread_create(&t, NULL, drainer, &d));
-	t0 = atomic_load(&ticks);
 	r = put(how, fds[1], make_iov());
 	MUST(pthread_join(t, NULL));
 	CHECK(r == TOTAL && d.got == TOTAL && memcmp(src, dst, TOTAL) == 0,

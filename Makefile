@@ -94,9 +94,11 @@ BENCH := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC)) $(BUILD)/bench/micr
 
 .PHONY: all test unit integ demo bench install uninstall clean format lint \
 	sanitize valgrind memcheck deps-build deps-test deps-demo deps-bench check-symbols \
-	test-aarch64
+	test-aarch64 audit
 
-all: $(LIB) $(CLI)
+AUDIT := $(BUILD)/greenify-audit $(BUILD)/catalogue.tsv
+
+all: $(LIB) $(CLI) $(AUDIT)
 
 deps-build:
 	@scripts/deps.sh build
@@ -159,6 +161,17 @@ $(CLI): scripts/greenify.sh Makefile
 	$(Q)sed -e 's/@VERSION@/$(VERSION)/' $< > $@
 	$(Q)chmod +x $@
 
+# The audit (greenify --audit) and the catalogue it reads, next to the wrapper.
+$(BUILD)/greenify-audit: scripts/greenify-audit.py
+	@mkdir -p $(dir $@)
+	$(call say,GEN)
+	$(Q)cp $< $@
+	$(Q)chmod +x $@
+
+$(BUILD)/catalogue.tsv: preload/catalogue.tsv
+	@mkdir -p $(dir $@)
+	$(Q)cp $< $@
+
 # Unit tests link the runtime and arch objects directly, without preload/.
 $(UNIT): tests/unit/*.c tests/unit/*.h $(ARCH_OBJ) $(RUNTIME_OBJ) $(UV_A)
 	@mkdir -p $(dir $@)
@@ -166,12 +179,15 @@ $(UNIT): tests/unit/*.c tests/unit/*.h $(ARCH_OBJ) $(RUNTIME_OBJ) $(UV_A)
 	$(Q)$(CC) $(CFLAGS_LIB) $(CHECK_CFLAGS) -o $@ tests/unit/*.c $(ARCH_OBJ) \
 		$(RUNTIME_OBJ) $(UV_A) $(CHECK_LIBS) -ldl
 
-# A program tagged /* link: FLAGS */ links with them too (-luv: the
-# system's libuv).
+# A program's own /* cflags: ... */, /* ldlibs: ... */ and /* link: ... */
+# tags (a fortified build, a library to link: -luv, the system's libuv), as
+# tests/run-integ.sh reads them.
+integ_tag = $(shell sed -n 's|^/\* $(1): \(.*\) \*/$$|\1|p' $(2))
 $(BUILD)/tests/integ/%: tests/integ/%.c tests/integ/check.h
 	@mkdir -p $(dir $@)
 	$(call say,CC)
-	$(Q)$(CC) $(CFLAGS_PROG) -o $@ $< -lm $$(sed -n 's|^/\* link: \(.*\) \*/$$|\1|p' $<)
+	$(Q)$(CC) $(CFLAGS_PROG) $(call integ_tag,cflags,$<) -o $@ $< -lm $(call integ_tag,ldlibs,$<) \
+		$(call integ_tag,link,$<)
 
 $(BUILD)/tests/integ/%: tests/integ/%.cc tests/integ/check.h
 	@mkdir -p $(dir $@)
@@ -216,10 +232,16 @@ unit: $(UNIT)
 check-symbols: $(LIB)
 	tests/check-symbols.sh $(LIB) tests/exported-symbols.txt $(ARCH_OBJ) $(RUNTIME_OBJ)
 
+# The catalogue against the library and the README; greenify --audit on
+# test programs and on every ELF file in /usr/bin and /usr/sbin.
+audit: all $(INTEG)
+	tests/run-audit.sh $(BUILD)
+
 integ: $(LIB) $(INTEG)
 	tests/run-integ.sh $(BUILD)
 	tests/run-deadlock.sh $(BUILD)
 	tests/run-iperf.sh $(BUILD)
+	tests/run-privoxy.sh $(BUILD)
 
 # The aarch64 switch, cross-built and run under qemu-user. On an x86_64
 # host, then the whole library, cross-built into $(BUILD)/aarch64 against
@@ -243,6 +265,7 @@ test: deps-test
 	$(MAKE) --no-print-directory unit
 	$(MAKE) --no-print-directory check-symbols
 	tests/run-cli.sh $(BUILD)
+	$(MAKE) --no-print-directory audit
 	$(MAKE) --no-print-directory integ
 	$(MAKE) --no-print-directory memcheck
 	$(MAKE) --no-print-directory test-aarch64
@@ -260,6 +283,9 @@ bench: deps-bench
 	scripts/bench-tls.sh $(BUILD)
 	scripts/bench-python.sh $(BUILD)
 	scripts/bench-pshared.sh $(BUILD)
+	scripts/bench-sendfile.sh $(BUILD)
+	tests/run-privoxy.sh $(BUILD) --bench
+	scripts/bench-mariadb.sh $(BUILD)
 	scripts/bench-stdio.sh $(BUILD)
 
 # Sanitizer build: UBSan in the library and the unit tests (ASan does not
@@ -289,9 +315,13 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/bin
 	install -m 0644 $(LIB) $(DESTDIR)$(PREFIX)/lib/libgreenify.so
 	install -m 0755 $(CLI) $(DESTDIR)$(PREFIX)/bin/greenify
+	install -d $(DESTDIR)$(PREFIX)/share/greenify
+	install -m 0755 $(BUILD)/greenify-audit $(DESTDIR)$(PREFIX)/share/greenify/greenify-audit
+	install -m 0644 $(BUILD)/catalogue.tsv $(DESTDIR)$(PREFIX)/share/greenify/catalogue.tsv
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/lib/libgreenify.so $(DESTDIR)$(PREFIX)/bin/greenify
+	rm -rf $(DESTDIR)$(PREFIX)/share/greenify
 
 FORMAT_SRC = $(wildcard arch/*.[ch] runtime/*.[ch] preload/*.[ch] tests/unit/*.[ch])
 format:

@@ -11,6 +11,9 @@
  * cancellation point, as glibc's (a pending cancel acts before the fd is
  * closed).
  *
+ * fcntl's F_SETLKW and F_OFD_SETLKW wait for their lock on a worker
+ * (filelock.c).
+ *
  * Left to libc: closes glibc makes internally where no hook sees them
  * (closedir; fclose only with GREENIFY_STDIO=ready, else stdio_file.c's
  * close entry tells); runtime/fdwait.c finds out when the number is
@@ -21,6 +24,7 @@
 
 #include "../runtime/cancel.h"
 #include "../runtime/fdwait.h"
+#include "filelock.h"
 
 GR_EXPORT int close(int fd)
 {
@@ -64,6 +68,8 @@ GR_EXPORT int fcntl(int fd, int cmd, ...)
 	va_start(ap, cmd);
 	arg = va_arg(ap, void *); /* as glibc: one argument, whatever its type */
 	va_end(ap);
+	if ((cmd == F_SETLKW || cmd == F_OFD_SETLKW) && gr_green())
+		return gr_fcntl_lock_wait(fd, cmd, arg); /* waits on a worker */
 	return after_fcntl(cmd, GR_REAL(fcntl)(fd, cmd, arg));
 }
 
@@ -77,6 +83,8 @@ GR_EXPORT int gr_fcntl64(int fd, int cmd, ...)
 	va_start(ap, cmd);
 	arg = va_arg(ap, void *);
 	va_end(ap);
+	if ((cmd == F_SETLKW || cmd == F_OFD_SETLKW) && gr_green())
+		return gr_fcntl_lock_wait(fd, cmd, arg);
 	return after_fcntl(cmd, GR_REAL(fcntl64)(fd, cmd, arg));
 }
 

@@ -31,6 +31,7 @@
 #include "../runtime/clock.h"
 #include "../runtime/fdwait.h"
 #include "../runtime/io.h"
+#include "../runtime/uaccess.h"
 
 #define IO_OF(p, type) ((type *)((char *)(p)-offsetof(type, io)))
 
@@ -457,11 +458,15 @@ GR_EXPORT int recvmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags
 		       struct timespec *tmo)
 {
 	struct mmsgx a = {.vec = vec, .flags = flags};
+	struct timespec t = {0, 0};
 	int64_t t0 = gr_now();
 	ssize_t r;
 
+	/* A timeout the kernel cannot read, or no valid time: its EFAULT or
+	 * EINVAL, at once. */
 	if (!gr_green() || (flags & MSG_DONTWAIT) || vlen == 0 ||
-	    (tmo && (tmo->tv_sec < 0 || tmo->tv_nsec < 0 || tmo->tv_nsec >= GR_NSEC)))
+	    (tmo && (gr_copy_in(&t, tmo, sizeof(t)) < 0 || t.tv_sec < 0 || t.tv_nsec < 0 ||
+		     t.tv_nsec >= GR_NSEC)))
 		return GR_REAL(recvmmsg)(fd, vec, vlen, flags, tmo); /* what the kernel says */
 	if (vlen > IOV_MAX)
 		vlen = IOV_MAX; /* as the kernel: UIO_MAXIOV at most */
@@ -473,7 +478,7 @@ GR_EXPORT int recvmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags
 	a.io.advance = advance_mmsg;
 	a.io.all = (flags & MSG_WAITFORONE) ? GR_IO_PART : GR_IO_MESSAGES;
 	if (tmo)
-		a.io.until = gr_ns_add(t0, gr_ts_ns(tmo)); /* saturated, as the kernel's */
+		a.io.until = gr_ns_add(t0, gr_ts_ns(&t)); /* saturated, as the kernel's */
 	r = run(&a.io);
 	if (r > 0 && tmo) { /* the kernel writes back the time left */
 		int64_t left = a.io.until ? a.io.until - gr_now() : 0;

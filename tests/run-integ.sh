@@ -58,6 +58,11 @@
 #                                 asked for (both: "disable memcheck")
 #   /* link: FLAGS */             (.c, .cc) link with FLAGS too (-luv: the
 #                                 system's libuv)
+#   /* cflags: FLAGS */           (.c only) compile with these flags after
+#                                 the usual ones (-D_FORTIFY_SOURCE=2 -O2:
+#                                 a fortified build, as Debian builds its
+#                                 packages); -l libraries too
+#   /* ldlibs: -lfoo */           (.c only) libraries to link, after the source
 #   /* build-also: shared */      (.c only) also compile the source with
 #                                 -DINTEG_SHARED -shared -fPIC into
 #                                 BUILD_DIR/tests/integ/<name>.so, a library
@@ -248,7 +253,7 @@ build() {
 		compile="$rustc $rustflags"
 		;;
 	*.cc) compile="$cxx $cxxflags" ;;
-	*) compile="$cc $cflags" ;;
+	*) compile="$cc $cflags $(tag "$src" cflags)" ;;
 	esac
 	if [ -n "$shared" ]; then
 		# shellcheck disable=SC2086 # word splitting of the command is intended
@@ -258,7 +263,7 @@ build() {
 		fi
 	fi
 	# shellcheck disable=SC2086 # word splitting of the command is intended
-	if ! $compile -o "$bin" "$src" $(tag "$src" link) >"$tmp/$name.compiler" 2>&1; then
+	if ! $compile -o "$bin" "$src" $(tag "$src" ldlibs) $(tag "$src" link) >"$tmp/$name.compiler" 2>&1; then
 		fail "$name" build "${compile%% *} failed" "$tmp/$name.compiler"
 		return 1
 	fi

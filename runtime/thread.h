@@ -107,6 +107,9 @@ struct gr_thread {
 	struct gr_thread *user_prev;   /* memory (thread.c) */
 	/* The innermost signal delivery running in this thread (signal.h). */
 	struct gr_sig_level *sig_level;
+	unsigned handled; /* signal handlers run in this thread: an fd wait
+			     tells from it that one ran while it was parked,
+			     also when it ended otherwise */
 };
 
 /* With TLS of its own the block sits below the TLS (tls.h). */

@@ -283,4 +283,3 @@ int gr_rt_after_fork_child(void)
 	gr_deadlock_reset();
 	return 0;
 }
-

@@ -24,8 +24,8 @@ for role in "${@:-build}"; do
 			foreign="libc6-dev:arm64 libstdc++6:arm64"
 		fi
 		;;
-	demo) want="$want libuv1-dev gnuplot-nox" ;;
-	bench) want="$want libuv1-dev gnuplot-nox python3-gevent golang-go" ;;
+	demo) want="$want libuv1-dev gnuplot-nox python3" ;;
+	bench) want="$want libuv1-dev gnuplot-nox python3 python3-gevent golang-go" ;;
 	lint) want="$want clang-format cppcheck shellcheck" ;;
 	*) echo "deps.sh: unknown role '$role'" >&2; exit 2 ;;
 	esac

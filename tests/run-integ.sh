@@ -356,9 +356,10 @@ ready() {
 	fi
 }
 
-# one NAME: the job of one program, its native run then every mode's.
+# one NAME OUT: the job of one program, its native run then every mode's,
+# with its files named OUT.*.
 one() {
-	local name=$1 src expect ref also mode mode_lib
+	local name=$1 out=$2 src expect ref also mode mode_lib
 	src=$src_dir/$name.c
 	[ -f "$src" ] || src=$src_dir/$name.cc
 	[ -f "$src" ] || src=$src_dir/$name.py
@@ -370,7 +371,7 @@ one() {
 	ready "$name" "$src" || return
 	expect=$(tag "$src" expect)
 	expect=${expect:-exit 0}
-	ref=$tmp/$name.native
+	ref=$out.native
 	run native "$bin_dir/$name" "$ref"
 	# The native run is the reference: without a good one, compare nothing.
 	check_native "$name" "$ref" "$expect" || return
@@ -394,8 +395,8 @@ one() {
 			fail "$name" "$mode" "$mode_lib does not exist"
 			continue
 		fi
-		run "$mode" "$bin_dir/$name" "$tmp/$name.$mode"
-		check_mode "$name" "$src" "$ref" "$tmp/$name.$mode" "$mode"
+		run "$mode" "$bin_dir/$name" "$out.$mode"
+		check_mode "$name" "$src" "$ref" "$out.$mode" "$mode"
 	done
 }
 
@@ -447,7 +448,7 @@ show() {
 start() {
 	{
 		local t0=$SECONDS
-		one "${order[$1]}" >"$tmp/$1.report" 2>&1
+		one "${order[$1]}" "$tmp/$1.${order[$1]}" >"$tmp/$1.report" 2>&1
 		echo "$((SECONDS - t0)) ${order[$1]}" >"$tmp/$1.secs"
 		: >"$tmp/$1.done"
 	} &

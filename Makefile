@@ -165,7 +165,7 @@ $(BUILD)/obj/preload/stdio_%.c.o: CFLAGS_LIB += -fexceptions
 $(BUILD)/obj/%.S.o: %.S
 	@mkdir -p $(dir $@)
 	$(call say,AS)
-	$(Q)$(CC) $(SAN) -c $< -o $@
+	$(Q)$(CC) -g $(SAN) -c $< -o $@
 
 # --exclude-libs: uv.h declares libuv's API with default visibility; taken
 # from the archive, every one of its symbols stays inside the library.

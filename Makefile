@@ -113,9 +113,11 @@ BENCH := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC)) $(BUILD)/bench/micr
 
 .PHONY: all test check unit integ integ-programs demo bench install uninstall clean \
 	format lint sanitize valgrind memcheck deps-build deps-test deps-demo deps-bench \
-	deps-lint check-symbols test-aarch64 test-programs aarch64-programs vg-lib
+	deps-lint check-symbols test-aarch64 test-programs aarch64-programs vg-lib audit
 
-all: $(LIB) $(CLI)
+AUDIT := $(BUILD)/greenify-audit $(BUILD)/catalogue.tsv
+
+all: $(LIB) $(CLI) $(AUDIT)
 
 deps-build:
 	@scripts/deps.sh build
@@ -180,6 +182,17 @@ $(CLI): scripts/greenify.sh Makefile
 	$(Q)sed -e 's/@VERSION@/$(VERSION)/' $< > $@
 	$(Q)chmod +x $@
 
+# The audit (greenify --audit) and the catalogue it reads, next to the wrapper.
+$(BUILD)/greenify-audit: scripts/greenify-audit.py
+	@mkdir -p $(dir $@)
+	$(call say,GEN)
+	$(Q)cp $< $@
+	$(Q)chmod +x $@
+
+$(BUILD)/catalogue.tsv: preload/catalogue.tsv
+	@mkdir -p $(dir $@)
+	$(Q)cp $< $@
+
 # Unit tests link the runtime and arch objects directly, without preload/.
 $(UNIT): tests/unit/*.c tests/unit/*.h $(ARCH_OBJ) $(RUNTIME_OBJ) $(UV_A)
 	@mkdir -p $(dir $@)
@@ -187,13 +200,15 @@ $(UNIT): tests/unit/*.c tests/unit/*.h $(ARCH_OBJ) $(RUNTIME_OBJ) $(UV_A)
 	$(Q)$(CC) $(CFLAGS_LIB) $(CHECK_CFLAGS) -o $@ tests/unit/*.c $(ARCH_OBJ) \
 		$(RUNTIME_OBJ) $(UV_A) $(CHECK_LIBS) -ldl
 
-# The test programs. A program tagged /* link: FLAGS */ links with them too
-# (-luv: the system's libuv).
-link_tag = $$(sed -n 's|^/\* link: \(.*\) \*/$$|\1|p' $<)
+# The test programs. A program's own /* cflags: ... */, /* ldlibs: ... */
+# and /* link: ... */ tags (a fortified build, a library to link: -luv, the
+# system's libuv) are added to its command (tests/run-integ.sh lists them).
+integ_tag = $(shell sed -n 's|^/\* $(1): \(.*\) \*/$$|\1|p' $(2))
 $(BUILD)/tests/integ/%: tests/integ/%.c
 	@mkdir -p $(dir $@)
 	$(call say,CC)
-	$(Q)$(CC) $(CFLAGS_PROG) $(DEPFLAGS) -o $@ $< -lm $(link_tag)
+	$(Q)$(CC) $(CFLAGS_PROG) $(call integ_tag,cflags,$<) $(DEPFLAGS) -o $@ $< -lm \
+		$(call integ_tag,ldlibs,$<) $(call integ_tag,link,$<)
 
 $(BUILD)/tests/integ/%: tests/integ/%.cc
 	@mkdir -p $(dir $@)
@@ -203,7 +218,7 @@ $(BUILD)/tests/integ/%: tests/integ/%.cc
 $(BUILD)/tests/integ/%.so: tests/integ/%.c
 	@mkdir -p $(dir $@)
 	$(call say,CC)
-	$(Q)$(CC) $(CFLAGS_PROG) $(DEPFLAGS) -DINTEG_SHARED -shared -fPIC -o $@ $<
+	$(Q)$(CC) $(CFLAGS_PROG) $(call integ_tag,cflags,$<) $(DEPFLAGS) -DINTEG_SHARED -shared -fPIC -o $@ $<
 
 $(BUILD)/tests/integ/%: tests/integ/%.rs
 	@mkdir -p $(dir $@)
@@ -264,6 +279,11 @@ check-symbols: $(LIB)
 # one (the programs of the test matrix are hundreds of independent files).
 JOBS = $(if $(findstring jobserver,$(MAKEFLAGS)),,-j$(shell nproc))
 
+# The catalogue against the library and the README; greenify --audit on
+# test programs and on every ELF file in /usr/bin and /usr/sbin.
+audit: all $(INTEG)
+	tests/run-audit.sh $(BUILD)
+
 # Every test program of this build; INTEG_NAMES picks some.
 integ-programs: $(INTEG_PICK)
 
@@ -271,6 +291,7 @@ integ: $(LIB) integ-programs
 	tests/run-integ.sh $(BUILD) $(INTEG_NAMES)
 ifeq ($(strip $(INTEG_NAMES)),)
 	tests/run-iperf.sh $(BUILD)
+	tests/run-privoxy.sh $(BUILD)
 endif
 
 # The aarch64 switch, cross-built and run under qemu-user. On an x86_64
@@ -311,6 +332,7 @@ test: deps-test
 	$(UNIT)
 	$(MAKE) --no-print-directory check-symbols
 	tests/run-cli.sh $(BUILD)
+	$(MAKE) --no-print-directory audit
 	$(MAKE) --no-print-directory integ
 	$(MAKE) --no-print-directory memcheck
 	$(MAKE) --no-print-directory test-aarch64
@@ -337,6 +359,9 @@ bench: deps-bench
 	scripts/bench-tls.sh $(BUILD)
 	scripts/bench-python.sh $(BUILD)
 	scripts/bench-pshared.sh $(BUILD)
+	scripts/bench-sendfile.sh $(BUILD)
+	tests/run-privoxy.sh $(BUILD) --bench
+	scripts/bench-mariadb.sh $(BUILD)
 	scripts/bench-stdio.sh $(BUILD)
 
 # Sanitizer build: UBSan in the library and the unit tests (ASan does not
@@ -372,9 +397,13 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/bin
 	install -m 0644 $(LIB) $(DESTDIR)$(PREFIX)/lib/libgreenify.so
 	install -m 0755 $(CLI) $(DESTDIR)$(PREFIX)/bin/greenify
+	install -d $(DESTDIR)$(PREFIX)/share/greenify
+	install -m 0755 $(BUILD)/greenify-audit $(DESTDIR)$(PREFIX)/share/greenify/greenify-audit
+	install -m 0644 $(BUILD)/catalogue.tsv $(DESTDIR)$(PREFIX)/share/greenify/catalogue.tsv
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/lib/libgreenify.so $(DESTDIR)$(PREFIX)/bin/greenify
+	rm -rf $(DESTDIR)$(PREFIX)/share/greenify
 
 FORMAT_SRC = $(wildcard arch/*.[ch] runtime/*.[ch] preload/*.[ch] tests/unit/*.[ch])
 format:

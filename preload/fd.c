@@ -5,12 +5,14 @@
  * SO_SNDTIMEO, and anything known about an fd number that now names a new
  * file (socket, socketpair, dup, F_DUPFD). Every call goes to libc as made;
  * unknown fcntl and ioctl commands pass through unchanged. close, dup2 and
- * dup3 are in net.c (they also wake the fd's waiters). */
+ * dup3 are in net.c (they also wake the fd's waiters); fcntl's F_SETLKW
+ * and F_OFD_SETLKW wait for their lock in filelock.c. */
 #include "hook.h"
 
 #include <stdarg.h>
 
 #include "../runtime/fdwait.h"
+#include "filelock.h"
 
 static int after_fcntl(int fd, int cmd, int r)
 {
@@ -31,6 +33,8 @@ GR_EXPORT int fcntl(int fd, int cmd, ...)
 	va_start(ap, cmd);
 	arg = va_arg(ap, void *); /* as glibc: one argument, whatever its type */
 	va_end(ap);
+	if ((cmd == F_SETLKW || cmd == F_OFD_SETLKW) && gr_green())
+		return gr_fcntl_lock_wait(fd, cmd, arg); /* waits on a worker */
 	return after_fcntl(fd, cmd, GR_REAL(fcntl)(fd, cmd, arg));
 }
 
@@ -44,6 +48,8 @@ GR_EXPORT int gr_fcntl64(int fd, int cmd, ...)
 	va_start(ap, cmd);
 	arg = va_arg(ap, void *);
 	va_end(ap);
+	if ((cmd == F_SETLKW || cmd == F_OFD_SETLKW) && gr_green())
+		return gr_fcntl_lock_wait(fd, cmd, arg);
 	return after_fcntl(fd, cmd, GR_REAL(fcntl64)(fd, cmd, arg));
 }
 

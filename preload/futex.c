@@ -1,9 +1,11 @@
 /* syscall(): SYS_futex from a green thread goes to the green futex table
  * (runtime/futex.c), as Rust's std, parking_lot and others lock with raw
- * futexes. Every other system call number, and every call of a thread that
- * is not green, passes through unchanged; a foreign OS thread's futex call
- * also tells green waiters it may have woken (foreign.h). Like glibc's
- * syscall(), we read six arguments whatever the caller passed. */
+ * futexes; waits for kernel AIO and io_uring completions go to aio.c (a
+ * worker thread). Every other system call number, and every call of a
+ * thread that is not green, passes through unchanged; a foreign OS
+ * thread's futex call also tells green waiters it may have woken
+ * (foreign.h). Like glibc's syscall(), we read six arguments whatever the
+ * caller passed. */
 #include "hook.h"
 
 #include "../runtime/foreign.h"
@@ -14,6 +16,7 @@
 #include <sys/syscall.h>
 
 #include "../runtime/lock.h"
+#include "aio.h"
 
 GR_EXPORT long syscall(long number, ...)
 {
@@ -39,5 +42,7 @@ GR_EXPORT long syscall(long number, ...)
 	/* A thread of the program's own made with the system call: as clone. */
 	if (((number == SYS_clone && (a[0] & CLONE_VM)) || number == SYS_clone3) && gr_green())
 		gr_foreign_on();
+	if (gr_aio_syscall_waits(number, a) && gr_green())
+		return gr_aio_syscall(number, a);
 	return GR_REAL(syscall)(number, a[0], a[1], a[2], a[3], a[4], a[5]);
 }

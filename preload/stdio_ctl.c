@@ -18,6 +18,7 @@
  * (no lock, no system call), __fsetlocking and the other <stdio_ext.h>
  * queries, and pclose (proc.c). */
 #include "stdio_hook.h"
+#include "work.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -101,14 +102,43 @@ GR_EXPORT int fclose(FILE *fp)
 
 GR_EXPORT __typeof__(fclose) _IO_fclose __attribute__((alias("fclose")));
 
+static void let_go(int (*held)[2])
+{
+	gr_fifo_behind(*held);
+}
+
+/* glibc opens the path inside, where a FIFO's open would wait unseen: it
+ * is made green first (open.c), before fp is held; what that holds is let
+ * go also when a cancellation in the flush of fp unwinds. */
+static FILE *reopen(FILE *(*real)(const char *, const char *, FILE *), const char *path,
+		    const char *mode, FILE *fp)
+{
+	int held[2] __attribute__((cleanup(let_go))) = {-1, -1};
+	FILE *r;
+
+	if (path && mode && gr_fifo_ahead(path, mode, held) < 0)
+		return NULL;
+	{
+		GR_CALL_HOLDS(fp, GR_OUT);
+		gr_stdio_before(fp, GR_OUT);
+		r = real(path, mode, fp);
+	}
+	gr_maybe_yield();
+	return r;
+}
+
 GR_EXPORT FILE *freopen(const char *restrict path, const char *restrict mode, FILE *restrict fp)
 {
-	GR_STDIO_CALL(FILE *, freopen, GR_OUT, fp, (path, mode, fp));
+	if (!gr_green())
+		return GR_REAL(freopen)(path, mode, fp);
+	return reopen(gr_real.freopen, path, mode, fp);
 }
 
 GR_EXPORT FILE *freopen64(const char *restrict path, const char *restrict mode, FILE *restrict fp)
 {
-	GR_STDIO_CALL(FILE *, freopen64, GR_OUT, fp, (path, mode, fp));
+	if (!gr_green())
+		return GR_REAL(freopen64)(path, mode, fp);
+	return reopen(gr_real.freopen64, path, mode, fp);
 }
 
 /* A seek writes what is pending first. */

@@ -15,6 +15,7 @@ struct gr_config gr_config = {
 	.stack_size = 256 * 1024,
 	.slice_ns = 10 * GR_MSEC,
 	.prefault = 1,
+	.workers = 128,
 };
 
 int gr_parse_size(const char *s, size_t *out)
@@ -117,6 +118,23 @@ static void load_slice(void)
 	gr_config.slice_ns = ms * GR_MSEC;
 }
 
+static void load_workers(void)
+{
+	const char *v = secure_getenv("GREENIFY_WORKERS");
+	char *end;
+	long n;
+
+	if (!v || !*v)
+		return;
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (errno || *end || n < 1 || n > 4096) {
+		gr_log(GR_LOG_WARN, "GREENIFY_WORKERS=%s: expected 1 to 4096", v);
+		return;
+	}
+	gr_config.workers = (unsigned)n;
+}
+
 static void load_choice(const char *name, const char *a, const char *b, int *out)
 {
 	const char *v = secure_getenv(name);
@@ -147,6 +165,7 @@ void gr_config_load(void)
 	load_choice("GREENIFY_STDIO", "green", "ready", &gr_config.stdio_ready);
 	load_stack_size();
 	load_slice();
+	load_workers();
 	load_choice("GREENIFY_SWITCH", "asm", "ucontext", &gr_config.ucontext);
 	load_choice("GREENIFY_TLS", "private", "shared", &gr_config.tls_shared);
 }

@@ -33,6 +33,7 @@ static const char *wait_name(const struct gr_thread *t)
 	case GR_WAIT_FUTEX: return "waits on futex";
 	case GR_WAIT_FD: return "waits on fd";
 	case GR_WAIT_POOL: return "waits for a pool job";
+	case GR_WAIT_WORK: return "waits for a call on a worker";
 	case GR_WAIT_SIGNAL: return "waits for a signal";
 	default: return "waits";
 	}

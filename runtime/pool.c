@@ -7,6 +7,7 @@
 #include "fork.h"
 #include "real.h"
 #include "sched.h"
+#include "worker.h"
 
 struct job {
 	uv_work_t req;		 /* libuv's request; req.data points here */
@@ -82,4 +83,5 @@ void gr_pool_after_fork(void)
 	 * next job: the parent's are not the child's. */
 	generation++;
 	gr_pool_jobs = 0;
+	gr_work_after_fork(); /* the runtime's own workers too */
 }

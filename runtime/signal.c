@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/syscall.h>
 #include <ucontext.h>
 #include <unistd.h>
 
@@ -14,6 +15,7 @@
 #include "log.h"
 #include "real.h"
 #include "wait.h"
+#include "worker.h"
 
 /* The program's sigaction per signal, when it has a handler behind our
  * trampoline. Written by gr_sigaction, read by the trampoline. */
@@ -78,25 +80,17 @@ static int synchronous(int sig, const siginfo_t *info)
 	return info->si_code == SI_TKILL && info->si_pid == self_pid;
 }
 
-static void trampoline(int sig, siginfo_t *info, void *uc)
+/* Notes a signal that arrived on the runtime thread (or on a worker, which
+ * stands in for none of the program's threads), for gr_signal_dispatch, and
+ * wakes the loop. */
+static void note(int sig, const siginfo_t *info)
 {
-	if (sig <= 0 || sig >= GR_NSIG || !installed[sig])
-		return;
-	if (!gr_tls_runtime || !gr_rt.started) {
-		/* Before the runtime, or on an OS thread of its own: as is. */
-		int saved = errno;
-		call_handler(&user[sig], sig, info, uc);
-		errno = saved;
-		return;
-	}
-	if (synchronous(sig, info) && run_now(sig, info, uc))
-		return;
 	arrived_info[sig] = *info;
 	/* The kernel raised it for the call the running thread made. */
-	arrived_for[sig] =
-		gr_signal_is_own_kernel(info) && gr_rt.cur != NULL && gr_rt.cur->magic == GR_MAGIC
-			? gr_rt.cur->handle
-			: 0;
+	arrived_for[sig] = gr_tls_runtime && gr_signal_is_own_kernel(info) && gr_rt.cur != NULL &&
+					   gr_rt.cur->magic == GR_MAGIC
+				   ? gr_rt.cur->handle
+				   : 0;
 	__atomic_or_fetch(&arrived, GR_SIGBIT(sig), __ATOMIC_SEQ_CST);
 	gr_rt.sig_pending = 1;
 	if (sig_fd >= 0) {
@@ -107,6 +101,32 @@ static void trampoline(int sig, siginfo_t *info, void *uc)
 		}
 		errno = saved;
 	}
+}
+
+static int own_taken; /* gr_signal_take_own ran */
+static int own_signal(const siginfo_t *info, void *uc);
+static void own_unhandled(const siginfo_t *info);
+
+static void trampoline(int sig, siginfo_t *info, void *uc)
+{
+	if (sig == GR_SIG_OWN && own_taken && own_signal(info, uc))
+		return;
+	if (sig <= 0 || sig >= GR_NSIG || !installed[sig]) {
+		if (sig == GR_SIG_OWN && own_taken)
+			own_unhandled(info);
+		return;
+	}
+	if (!gr_rt.started || !(gr_tls_runtime || gr_work_on_worker())) {
+		/* Before the runtime, or on an OS thread of the program's that
+		 * is not green: as is. */
+		int saved = errno;
+		call_handler(&user[sig], sig, info, uc);
+		errno = saved;
+		return;
+	}
+	if (gr_tls_runtime && synchronous(sig, info) && run_now(sig, info, uc))
+		return;
+	note(sig, info);
 }
 
 static void on_sig_fd(uv_poll_t *h, int status, int events)
@@ -200,6 +220,123 @@ static void discard(int sig)
 	}
 }
 
+/* ---- The runtime's own signal (signal.h) ----
+ * Once taken, the kernel's action for GR_SIG_OWN stays the trampoline,
+ * blocking nothing while it runs (it only notes a signal or hands ours
+ * over), never restarting a call (a worker's call that a kick interrupts
+ * must end); what the program set is kept here, a handler in user[] as for
+ * any signal, else own_disp, and is what sigaction reports. */
+static struct sigaction own_disp; /* SIG_DFL or SIG_IGN, without a handler */
+
+static int own_install(void)
+{
+	struct sigaction k;
+
+	memset(&k, 0, sizeof(k));
+	k.sa_sigaction = trampoline;
+	k.sa_flags = SA_SIGINFO | SA_NODEFER;
+	sigemptyset(&k.sa_mask);
+	return gr_real.sigaction(GR_SIG_OWN, &k, NULL) < 0 ? -errno : 0;
+}
+
+int gr_signal_take_own(void)
+{
+	const int sig = GR_SIG_OWN;
+	struct sigaction cur;
+	int err;
+
+	if (own_taken)
+		return 0;
+	if (gr_real.sigaction(sig, NULL, &cur) < 0)
+		return -errno;
+	if (!installed[sig]) {
+		if (cur.sa_handler == SIG_DFL || cur.sa_handler == SIG_IGN) {
+			own_disp = cur;
+		} else {
+			user[sig] = cur; /* set behind our back (the real sigaction) */
+			installed[sig] = 1;
+		}
+	}
+	err = own_install();
+	if (err == 0)
+		own_taken = 1;
+	return err;
+}
+
+int gr_signal_send_own(pid_t tid, const void *mark)
+{
+	siginfo_t si;
+
+	memset(&si, 0, sizeof(si));
+	si.si_signo = GR_SIG_OWN;
+	si.si_code = SI_QUEUE;
+	si.si_pid = self_pid;
+	si.si_uid = getuid();
+	si.si_value.sival_ptr = (void *)mark;
+	if (gr_real.syscall(SYS_rt_tgsigqueueinfo, self_pid, tid, GR_SIG_OWN, &si) < 0)
+		return -errno;
+	return 0;
+}
+
+/* One of ours (signal.h): the module whose mark it carries consumes it.
+ * With more senders of GR_SIG_OWN, each is asked in turn. */
+static int own_signal(const siginfo_t *info, void *uc)
+{
+	(void)uc;
+	if (info->si_code != SI_QUEUE || info->si_pid != self_pid)
+		return 0;
+	return gr_work_kick_landed(info->si_value.sival_ptr);
+}
+
+/* A GR_SIG_OWN of the program's without a handler of its own (SIG_DFL or
+ * SIG_IGN): the kernel would ignore it, but keep it pending while every
+ * thread blocks it (a blocked signal is never ignored), for sigwait or
+ * until SIG_IGN is set. Noted, dispatch decides (own_ignored). On an OS
+ * thread of the program's that is not green it is ignored there. */
+static void own_unhandled(const siginfo_t *info)
+{
+	if (gr_rt.started && (gr_tls_runtime || gr_work_on_worker()))
+		note(GR_SIG_OWN, info);
+}
+
+/* Whether dispatching bit to t (which takes it) drops it, as the kernel's
+ * action for GR_SIG_OWN without a handler would: t does not block it (a
+ * thread in sigwait for it does, and gets it). */
+static int own_ignored(const struct gr_thread *t, uint64_t bit)
+{
+	return own_taken && bit == GR_SIGBIT(GR_SIG_OWN) && !installed[GR_SIG_OWN] &&
+	       !(t->sig_mask & bit);
+}
+
+static int own_sigaction(const struct sigaction *act, struct sigaction *old)
+{
+	const int sig = GR_SIG_OWN;
+	struct sigaction prev = installed[sig] ? user[sig] : own_disp;
+	int err = 0;
+
+	if (act && act->sa_handler != SIG_DFL && act->sa_handler != SIG_IGN) {
+		installed[sig] = 0; /* noted first: the trampoline may read it */
+		user[sig] = *act;
+		installed[sig] = 1;
+	} else if (act) {
+		/* Either ignores it: what is pending goes, in the kernel too
+		 * (for a moment the kernel's action is SIG_IGN; one of ours
+		 * lost then is sent again by its sender). */
+		struct sigaction ign = {.sa_handler = SIG_IGN};
+		installed[sig] = 0;
+		own_disp = *act;
+		if (gr_real.sigaction(sig, &ign, NULL) < 0)
+			err = -errno;
+		if (err == 0)
+			err = own_install();
+		if (gr_rt.started)
+			discard(sig);
+	}
+	if (err == 0 && old)
+		*old = prev;
+	return err;
+}
+
 int gr_sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 {
 	struct sigaction kernel_old, tramp;
@@ -208,6 +345,8 @@ int gr_sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 
 	if (sig <= 0 || sig >= GR_NSIG)
 		return gr_real.sigaction(sig, act, old) < 0 ? -errno : 0;
+	if (sig == GR_SIG_OWN && own_taken)
+		return own_sigaction(act, old);
 	was = installed[sig];
 	prev = user[sig];
 	if (act && act->sa_handler != SIG_DFL && act->sa_handler != SIG_IGN) {
@@ -250,7 +389,9 @@ static void post(struct gr_thread *t, uint64_t bit)
 	 * restarts. A pool job is not interrupted: it works on the thread's
 	 * stack (a handler that left by longjmp would leave it a dead frame),
 	 * and the handler runs once it is done, as a disk read that the
-	 * kernel does not interrupt. */
+	 * kernel does not interrupt. A call on a worker (GR_WAIT_WORK) is
+	 * woken, to have the worker's call interrupted; its handlers too run
+	 * only once the call is back (gr_signal_deliver holds them). */
 	if (gr_signal_accepts(t, bit) && t->wait != GR_WAIT_POOL)
 		gr_interrupt(t);
 }
@@ -321,6 +462,8 @@ void gr_signal_dispatch(void)
 			continue;
 		}
 		t = process_target(bit);
+		if (t && own_ignored(t, bit))
+			continue;
 		if (t)
 			post(t, bit);
 		else
@@ -474,9 +617,12 @@ static void run_all(struct gr_thread *self, struct gr_sig_level *lv, void *kuc)
 		} else {
 			/* Reset to SIG_DFL or SIG_IGN since it was sent, or
 			 * never had a handler and was blocked: the kernel's
-			 * action, now that this thread takes it. */
+			 * action, now that this thread takes it (for our own
+			 * signal, whose kernel action is the trampoline:
+			 * ignore). */
 			int saved = errno;
-			gr_real.raise(sig);
+			if (sig != GR_SIG_OWN || !own_taken)
+				gr_real.raise(sig);
 			errno = saved;
 		}
 		if (gr_rt.sig_pending) /* the handler's mask changes let some in */
@@ -489,7 +635,9 @@ int gr_signal_deliver(void *uc)
 	struct gr_thread *self = gr_rt.cur;
 	struct gr_sig_level lv;
 
-	if (!deliverable(self, sigwait_set_of(self)))
+	/* A call on a worker works on this thread's stack: a handler that
+	 * left by longjmp would leave the worker writing into a dead frame. */
+	if (self->wait == GR_WAIT_WORK || !deliverable(self, sigwait_set_of(self)))
 		return 0;
 	enter(self, &lv);
 	run_all(self, &lv, uc);

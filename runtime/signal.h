@@ -11,7 +11,9 @@
  * it (the kernel's first choice too), else the oldest thread that does
  * not. A parked target is woken: a semaphore wait, a futex wait without
  * SA_RESTART and a sleep then fail with EINTR as they do natively; mutex,
- * condition, rwlock, barrier and join waits go back to waiting. A fault
+ * condition, rwlock, barrier and join waits go back to waiting; a call on
+ * a worker thread (worker.h) is interrupted there first, and its handlers
+ * run once it is back. A fault
  * (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGSYS raised by an
  * instruction) runs its handler at once, on the faulting stack, and so
  * does a signal the thread sends itself with tgkill inside libc (abort).
@@ -122,7 +124,9 @@ struct gr_sig_level {
  * uc's uc_sigmask holds the OS thread's mask again when this returns.
  * Afterwards gr_rt.cur->sig_restart says whether every handler had
  * SA_RESTART (an interrupted call restarts) and its wake_result is the
- * interrupted wait's. Returns how many handlers ran. */
+ * interrupted wait's. Returns how many handlers ran. Runs none in a
+ * thread parked for a call on a worker (GR_WAIT_WORK): they wait until
+ * the call is back (worker.c runs them then). */
 int gr_signal_deliver(void *uc);
 
 /* gr_signal_deliver(NULL). */
@@ -142,15 +146,46 @@ int gr_signal_interrupted(void);
  * thread's mask. */
 int gr_signal_init(uv_loop_t *loop);
 
+/* ---- The runtime's own signal (signal.c) ----
+ *
+ * The runtime signals OS threads of its own with GR_SIG_OWN, SIGURG: a
+ * worker whose call a handler or a cancellation must end (worker.c).
+ * SIGURG's default action is to ignore it, so the runtime can stand in for
+ * the kernel whatever the program does with it, and the real-time signals
+ * stay the program's (SIGRTMIN and SIGRTMAX as glibc gives them). Ours are
+ * sent with gr_signal_send_own: si_code SI_QUEUE, this process's pid, and
+ * as si_value a mark, the address of a constant of the module that sends
+ * it; the trampoline hands each to its module (own_signal in signal.c asks
+ * each in turn), which consumes it. Any other SIGURG is the program's: its
+ * handler runs in a green thread like any other's (also when the kernel
+ * gave the signal to a worker, the one thread of ours that takes SIGURG,
+ * while in its call), and without one it is ignored, or stays pending while
+ * every thread blocks it, as natively. */
+#define GR_SIG_OWN SIGURG
+
+/* Makes the kernel's action for GR_SIG_OWN the trampoline for good (later
+ * calls do nothing): SA_SIGINFO and SA_NODEFER with an empty mask, and no
+ * SA_RESTART whatever the program sets, so that a call one of ours
+ * interrupts ends with EINTR. What the program set (found in the kernel
+ * the first time, if set behind our back) is kept here: sigaction reports
+ * it, and its handler's SA_RESTART decides, as any handler's, whether a
+ * green call restarts. 0 or -errno. */
+int gr_signal_take_own(void);
+
+/* Sends GR_SIG_OWN marked with mark to OS thread tid of this process
+ * (rt_tgsigqueueinfo). 0 or -errno. */
+int gr_signal_send_own(pid_t tid, const void *mark);
+
 /* Internal to signal*.c: process-directed signals that every thread
  * blocked when they were dispatched (taken by the first thread to unblock
  * or wait for one), and the siginfo of a signal delivered by the runtime. */
 uint64_t gr_signal_process_pending(void);
 void gr_signal_take_process(uint64_t bits);
 void gr_signal_info(int sig, siginfo_t *info);
-/* A signal the kernel queued for the OS thread that sigmask.c took back:
- * pending on t (thread-directed; NULL: t is gone, it ends with it), or
- * noted for the process as if it had just arrived. */
+/* A signal the kernel queued for the OS thread that sigmask.c took back,
+ * or for a worker making t's call (worker.c): pending on t
+ * (thread-directed; NULL: t is gone, it ends with it), or noted for the
+ * process as if it had just arrived. */
 void gr_signal_requeue(struct gr_thread *t, const siginfo_t *info, int thread_directed);
 /* Whether a SIGPIPE/SIGXFSZ with this siginfo was raised by the kernel
  * for a call of the running thread (not sent by kill and its kin). */

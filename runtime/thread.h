@@ -36,7 +36,8 @@ enum gr_wait {
 	GR_WAIT_ONCE,
 	GR_WAIT_FUTEX,
 	GR_WAIT_FD,
-	GR_WAIT_POOL,
+	GR_WAIT_POOL,	/* a pool job no signal interrupts (libuv's, a lookup) */
+	GR_WAIT_WORK,	/* a call on a worker that a handler interrupts (worker.c) */
 	GR_WAIT_SIGNAL, /* sigsuspend; sigwait when wait_obj (its set) is set */
 	GR_WAIT_FILE,	/* a FILE another green thread holds (libio.c) */
 };

@@ -19,13 +19,16 @@ for role in "${@:-build}"; do
 	build) ;;
 	test)
 		want="$want libuv1-dev g++ python3 qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross valgrind iperf rustc"
+		# Debian's privoxy (tests/run-privoxy.sh); libaio and liburing, which
+		# the AIO test loads.
+		want="$want privoxy libaio1 liburing2"
 		if [ "$(uname -m)" = x86_64 ]; then
 			want="$want g++-aarch64-linux-gnu"
 			foreign="libc6-dev:arm64 libstdc++6:arm64"
 		fi
 		;;
 	demo) want="$want libuv1-dev gnuplot-nox python3" ;;
-	bench) want="$want libuv1-dev gnuplot-nox python3 python3-gevent golang-go" ;;
+	bench) want="$want libuv1-dev gnuplot-nox python3 python3-gevent golang-go mariadb-server sysbench" ;;
 	lint) want="$want clang-format cppcheck shellcheck" ;;
 	*) echo "deps.sh: unknown role '$role'" >&2; exit 2 ;;
 	esac

@@ -86,6 +86,12 @@
 #   /* env-preload: VAR=value */  adds a setting to the preloaded runs
 #   /* link: FLAGS */             (.c, .cc; read by the Makefile) link with
 #                                 FLAGS too (-luv: the system's libuv)
+#   /* cflags: FLAGS */           (.c only; read by the Makefile) compile
+#                                 with these flags after the usual ones
+#                                 (-D_FORTIFY_SOURCE=2 -O2: a fortified
+#                                 build, as Debian builds its packages)
+#   /* ldlibs: -lfoo */           (.c only; read by the Makefile) libraries
+#                                 to link, after the source
 #   /* build-also: shared */      (.c only; read by the Makefile) also
 #                                 compiled with -DINTEG_SHARED -shared -fPIC
 #                                 into BUILD_DIR/tests/integ/<name>.so, a

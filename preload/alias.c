@@ -3,9 +3,8 @@
  * __select, __nanosleep, __sigsuspend (libnsl, and
  * programs of other times, still call some of them), and sigpause in both
  * its BSD (a mask) and X/Open (__xpg_sigpause: a signal to let in) forms,
- * which glibc makes a sigsuspend through its internal calls, and
- * eventfd_read and eventfd_write, which are an 8-byte read and write (a
- * read waits while the counter is 0). Each is the
+ * which glibc makes a sigsuspend through its internal calls (eventfd_read
+ * and eventfd_write are io.c's). Each is the
  * hooked call of the plain name, green or plain by its rules (__wait and
  * __waitpid are proc.c's). Left to
  * libc: the GLIBC_PRIVATE names (__recv, __libc_pread...), which only
@@ -15,7 +14,6 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
-#include <sys/eventfd.h>
 #include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -90,14 +88,4 @@ GR_EXPORT int gr_sigpause(int mask) __asm__("sigpause");
 GR_EXPORT int gr_sigpause(int mask)
 {
 	return green_sigpause(mask, 0);
-}
-
-GR_EXPORT int eventfd_read(int fd, eventfd_t *value)
-{
-	return read(fd, value, sizeof(*value)) != sizeof(*value) ? -1 : 0;
-}
-
-GR_EXPORT int eventfd_write(int fd, eventfd_t value)
-{
-	return write(fd, &value, sizeof(value)) != sizeof(value) ? -1 : 0;
 }

@@ -44,7 +44,7 @@ static ssize_t ret(ssize_t r)
 /* A transfer with its two ends (in or out is -1 for vmsplice's memory). */
 struct xfer {
 	int in, out;
-	enum gr_fd_kind kin, kout;
+	enum gr_file_type kin, kout;
 	loff_t *off_in, *off_out;
 	const struct iovec *iov;
 	size_t len; /* bytes, or vmsplice's iovec count */
@@ -150,8 +150,8 @@ GR_EXPORT ssize_t splice(int in, loff_t *off_in, int out, loff_t *off_out, size_
 
 	if (!gr_green() || (flags & SPLICE_F_NONBLOCK) || len == 0)
 		return GR_REAL(splice)(in, off_in, out, off_out, len, flags);
-	x.kin = gr_fd_kind(in);
-	x.kout = gr_fd_kind(out);
+	x.kin = gr_file_type(in);
+	x.kout = gr_file_type(out);
 	/* No pipe end, or an offset for a pipe end: EINVAL or ESPIPE at once. */
 	if (plain_ends(&x) || (x.kin != GR_KIND_PIPE && x.kout != GR_KIND_PIPE) ||
 	    (off_in && x.kin == GR_KIND_PIPE) || (off_out && x.kout == GR_KIND_PIPE))
@@ -172,8 +172,8 @@ GR_EXPORT ssize_t tee(int in, int out, size_t len, unsigned flags)
 
 	if (!gr_green() || (flags & SPLICE_F_NONBLOCK) || len == 0)
 		return GR_REAL(tee)(in, out, len, flags);
-	x.kin = gr_fd_kind(in);
-	x.kout = gr_fd_kind(out);
+	x.kin = gr_file_type(in);
+	x.kout = gr_file_type(out);
 	if (plain_ends(&x) || x.kin != GR_KIND_PIPE || x.kout != GR_KIND_PIPE)
 		return GR_REAL(tee)(in, out, len, flags);
 	gr_cancel_begin();
@@ -191,7 +191,7 @@ GR_EXPORT ssize_t vmsplice(int fd, const struct iovec *iov, size_t n, unsigned f
 	if (!gr_green() || (flags & SPLICE_F_NONBLOCK) || n == 0)
 		return GR_REAL(vmsplice)(fd, iov, n, flags);
 	fl = GR_REAL(fcntl)(fd, F_GETFL);
-	if (fl < 0 || (fl & O_NONBLOCK) || gr_fd_kind(fd) != GR_KIND_PIPE)
+	if (fl < 0 || (fl & O_NONBLOCK) || gr_file_type(fd) != GR_KIND_PIPE)
 		return GR_REAL(vmsplice)(fd, iov, n, flags);
 	/* The kernel's direction: into the pipe if it is open for writing. */
 	if ((fl & O_ACCMODE) == O_RDONLY) {
@@ -231,8 +231,8 @@ GR_EXPORT ssize_t sendfile(int out, int in, off_t *offset, size_t count)
 
 	if (!gr_green() || count == 0)
 		return GR_REAL(sendfile)(out, in, offset, count);
-	x.kin = gr_fd_kind(in);
-	x.kout = gr_fd_kind(out);
+	x.kin = gr_file_type(in);
+	x.kout = gr_file_type(out);
 	/* The input must be a file (EINVAL at once otherwise). */
 	if (x.kin != GR_KIND_FILE || plain_ends(&x))
 		return GR_REAL(sendfile)(out, in, offset, count);

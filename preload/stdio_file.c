@@ -15,8 +15,10 @@
  *   pool). A cancellation point, unless the FILE was opened with glibc's
  *   "c" flag, as glibc's read;
  * write: glibc's loop (everything, or the error flag and what went), each
- *   write made as the read is;
- * close: the fd's waiters are woken first, as the close hook does; for
+ *   write tried as the read is, then made as the write hook makes a
+ *   blocking write (everything, in as many parts as the file takes);
+ * close: the fd's waiters move to a private dup of the file first, as the
+ *   close hook does (they go on with the file); for
  *   popen's FILEs the wait for the child parks only the caller.
  *
  * If the tables are not laid out as checked, or with GREENIFY_STDIO=ready,
@@ -28,14 +30,14 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 
 #include "../runtime/cancel.h"
+#include "../runtime/fdwait.h"
 #include "../runtime/io.h"
 
 int gr_stdio_readiness;
@@ -51,92 +53,118 @@ static ssize_t neg_errno(ssize_t r)
 	return r < 0 ? -errno : r;
 }
 
-/* One read or write of fd, as gr_io tries it. */
+/* One read or write of fp's fd, as runtime/io.c makes it. */
 struct rw {
-	int fd;
-	void *buf;
-	size_t n;
-	int out; /* a write */
+	struct gr_io io;
+	char *buf;
+	ssize_t first; /* the answer of the attempt made before the FILE was
+			  held, for gr_io_run's first one; 0 once taken */
 };
 
-static ssize_t op_rw(void *ctx, enum gr_io_mode mode)
-{
-	struct rw *a = ctx;
-	size_t n = a->n;
-
-	if (mode == GR_IO_DONTWAIT)
-		return neg_errno(
-			a->out ? GR_REAL(sendto)(a->fd, a->buf, n, MSG_DONTWAIT, NULL, 0)
-			       : GR_REAL(recvfrom)(a->fd, a->buf, n, MSG_DONTWAIT, NULL, NULL));
-	if (a->out && mode == GR_IO_READY && n > PIPE_BUF)
-		n = PIPE_BUF; /* what a ready pipe or tty takes without blocking */
-	return neg_errno(a->out ? GR_REAL(write)(a->fd, a->buf, n)
-				: GR_REAL(read)(a->fd, a->buf, n));
-}
+#define RW_OF(p) ((struct rw *)((char *)(p)-offsetof(struct rw, io)))
 
 /* An attempt that cannot block, at the file position as read and write. */
-static ssize_t try_nowait(const struct rw *a)
+static ssize_t try_nowait(int fd, int out, void *buf, size_t n)
 {
-	struct iovec v = {a->buf, a->n};
+	struct iovec v = {buf, n};
 
-	return neg_errno(GR_REAL(syscall)(a->out ? SYS_pwritev2 : SYS_preadv2, a->fd, &v, 1, -1L,
-					  0L, RWF_NOWAIT));
+	return neg_errno(
+		GR_REAL(syscall)(out ? SYS_pwritev2 : SYS_preadv2, fd, &v, 1, -1L, 0L, RWF_NOWAIT));
 }
 
-static int plain_file(int fd)
+/* EOPNOTSUPP: the file has no such attempt; EINVAL, ENOSYS: an older
+ * kernel. The call itself answers (once polled, or the plain call). */
+static int no_try(ssize_t r)
 {
-	struct stat st;
-
-	return fstat(fd, &st) < 0 || S_ISREG(st.st_mode) || S_ISBLK(st.st_mode) ||
-	       S_ISDIR(st.st_mode);
+	return r == -EOPNOTSUPP || r == -EINVAL || r == -ENOSYS;
 }
 
-/* One read or write of fp's fd, green: what the call returns, or -errno. */
-static ssize_t rw_once(FILE *fp, struct rw *a)
+static ssize_t call_rw(struct gr_io *io, int fd, enum gr_io_mode mode)
+{
+	struct rw *a = RW_OF(io);
+	int out = io->what == GR_FD_WRITE;
+	size_t n = io->left;
+	ssize_t r;
+
+	switch (mode) {
+	case GR_IO_TRY:
+		if ((r = a->first) != 0) {
+			a->first = 0; /* made already: no second system call */
+			return r;
+		}
+		r = try_nowait(fd, out, a->buf, n);
+		return no_try(r) ? GR_IO_NOTRY : r;
+	case GR_IO_TRY_SOCKET:
+		return neg_errno(out ? GR_REAL(sendto)(fd, a->buf, n, MSG_DONTWAIT, NULL, 0)
+				     : GR_REAL(recvfrom)(fd, a->buf, n, MSG_DONTWAIT, NULL, NULL));
+	case GR_IO_READY:
+		if (out && n > io->ready_max)
+			n = io->ready_max; /* what the ready file takes without blocking */
+		break;
+	default: break;
+	}
+	return neg_errno(out ? GR_REAL(write)(fd, a->buf, n) : GR_REAL(read)(fd, a->buf, n));
+}
+
+static void advance_rw(struct gr_io *io, size_t n)
+{
+	struct rw *a = RW_OF(io);
+
+	a->buf += n;
+	io->left -= n;
+	io->ask = io->left;
+}
+
+/* One read (what is there) or write (everything, as a blocking write
+ * does) of fp's fd, green: what the call returns, or -errno. */
+static ssize_t rw_once(FILE *fp, void *buf, size_t n, int what)
 {
 	struct gr_file_hold *rec = gr_file_slot(fp);
-	int what = a->out ? GR_FD_WRITE : GR_FD_READ;
-	int cancel = !(fp->_flags2 & notcancel_flag), state;
+	int cancel = !(fp->_flags2 & notcancel_flag), state = 0;
+	struct rw a = {.buf = buf};
 	ssize_t r = -EOPNOTSUPP;
 
 	if (cancel)
 		gr_cancel_begin(); /* a pending cancel acts before the call */
 	/* A file that answered EOPNOTSUPP (ext4's buffered writes, tmpfs, a
 	 * tty) is not tried again; a hint only, for this FILE and fd. */
-	if (rec->fp != fp || rec->notry_fd != a->fd || !(rec->notry & (1 << what)))
-		r = try_nowait(a);
+	if (rec->fp != fp || rec->notry_fd != fp->_fileno || !(rec->notry & (1 << what)))
+		r = try_nowait(fp->_fileno, what == GR_FD_WRITE, buf, n);
 	if (cancel)
 		gr_cancel_end(0);
-	/* EAGAIN: nothing there (or a regular file's page not cached);
-	 * EOPNOTSUPP: no such attempt; EINVAL, ENOSYS: an older kernel. The
-	 * call itself answers. */
-	if (r >= 0 || (r != -EAGAIN && r != -EOPNOTSUPP && r != -EINVAL && r != -ENOSYS))
+	/* EAGAIN: nothing there (or a regular file's page not cached). */
+	if (r >= 0 || (r != -EAGAIN && !no_try(r)))
 		return r;
 	if (r != -EAGAIN && rec->fp == fp) {
-		if (rec->notry_fd != a->fd)
+		if (rec->notry_fd != fp->_fileno)
 			rec->notry = 0;
-		rec->notry_fd = a->fd;
+		rec->notry_fd = fp->_fileno;
 		rec->notry |= (unsigned char)(1 << what);
 	}
 	/* From here the thread may park: another green thread's call on fp
 	 * waits for it, glibc's lock being this thread's. */
 	GR_FILE_HOLD(fp);
-	/* EAGAIN is a socket or a pipe, or an uncached page of a regular
-	 * file, which gr_io finds to be one. */
-	if (r != -EAGAIN && plain_file(a->fd))
-		return gr_io_file(op_rw, a);
-	if (cancel)
-		return gr_io(a->fd, what, op_rw, a);
-	gr_cancel_setstate(PTHREAD_CANCEL_DISABLE, &state);
-	r = gr_io(a->fd, what, op_rw, a);
-	gr_cancel_setstate(state, NULL);
+	a.io.fd = fp->_fileno;
+	a.io.what = (unsigned char)what;
+	a.io.kind = GR_IO_ANY;
+	a.io.all = what == GR_FD_WRITE ? GR_IO_WRITE : GR_IO_PART;
+	a.io.left = a.io.ask = n;
+	a.io.call = call_rw;
+	a.io.advance = advance_rw;
+	a.first = r == -EAGAIN ? -EAGAIN : GR_IO_NOTRY;
+	if (!cancel)
+		gr_cancel_setstate(PTHREAD_CANCEL_DISABLE, &state);
+	gr_cancel_begin();
+	r = gr_io_run(&a.io);
+	gr_cancel_end(r == -EINTR);
+	if (!cancel)
+		gr_cancel_setstate(state, NULL);
 	return r;
 }
 
 /* glibc's _IO_file_read. */
 static ssize_t slot_read(FILE *fp, void *buf, ssize_t n)
 {
-	struct rw a = {fp->_fileno, buf, (size_t)n, 0};
 	uint64_t switches;
 	int saved;
 	ssize_t r;
@@ -145,7 +173,7 @@ static ssize_t slot_read(FILE *fp, void *buf, ssize_t n)
 		return orig_file.read(fp, buf, n);
 	saved = errno;
 	switches = gr_rt.switches;
-	r = rw_once(fp, &a);
+	r = rw_once(fp, buf, (size_t)n, GR_FD_READ);
 	/* Others ran meanwhile: glibc's next refill of a line-buffered or
 	 * unbuffered fp locks stdout first, which must then be free. */
 	if (gr_rt.switches != switches && fp != stdout && gr_reads_flush_stdout(fp))
@@ -169,8 +197,7 @@ static ssize_t slot_write(FILE *fp, const void *buf, ssize_t n)
 		return orig_file.write(fp, buf, n);
 	saved = errno;
 	while (left > 0) {
-		struct rw a = {fp->_fileno, (void *)buf, (size_t)left, 1};
-		ssize_t r = rw_once(fp, &a);
+		ssize_t r = rw_once(fp, (void *)buf, (size_t)left, GR_FD_WRITE);
 		if (r < 0) {
 			saved = (int)-r;
 			fp->_flags |= _IO_ERR_SEEN;

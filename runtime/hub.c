@@ -142,11 +142,15 @@ static int start_loop(void)
 	err = gr_foreign_init(&gr_rt.loop);
 	if (err < 0)
 		goto fail_foreign_init;
+	err = gr_fd_init(&gr_rt.loop);
+	if (err < 0)
+		goto fail_fd_init;
 	gr_rt.inside = 0;
 	return 0;
+fail_fd_init:
 fail_foreign_init:
-	/* The signal watchers stay: they belong to the loop, which is left
-	 * unusable, and the process goes on without a runtime. */
+	/* The signal and foreign watchers stay: they belong to the loop,
+	 * which is left unusable, and the process goes on without a runtime. */
 fail_signal_init:
 	uv_poll_stop(&timer_poll);
 fail_poll_start:

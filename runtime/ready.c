@@ -22,7 +22,7 @@ int gr_ready_wait(int fd, int what, int64_t deadline, int restart)
 	}
 }
 
-enum gr_fd_kind gr_fd_kind(int fd)
+enum gr_file_type gr_file_type(int fd)
 {
 	struct stat st;
 

@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <sys/socket.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/select.h>
 #include <sys/resource.h>
 #include <sys/uio.h>
@@ -173,7 +174,13 @@ extern int __openat_2(int dirfd, const char *path, int flags);
 	X(read)                                                                                    \
 	X(poll)                                                                                    \
 	X(readv)                                                                                   \
+	X(preadv2)                                                                                 \
+	X(pwritev2)                                                                                \
 	X(writev)                                                                                  \
+	X(eventfd_read)                                                                            \
+	X(eventfd_write)                                                                           \
+	X(recvmmsg)                                                                                \
+	X(sendmmsg)                                                                                \
 	X(recv)                                                                                    \
 	X(recvfrom)                                                                                \
 	X(recvmsg)                                                                                 \
@@ -188,8 +195,6 @@ extern int __openat_2(int dirfd, const char *path, int flags);
 	X(dup3)                                                                                    \
 	X(fcntl)                                                                                   \
 	X(fcntl64)                                                                                 \
-	X(ioctl)                                                                                   \
-	X(setsockopt)                                                                              \
 	X(socket)                                                                                  \
 	X(socketpair)                                                                              \
 	X(dup)                                                                                     \
@@ -331,10 +336,6 @@ extern int __openat_2(int dirfd, const char *path, int flags);
 	X(copy_file_range)                                                                         \
 	X(preadv)                                                                                  \
 	X(pwritev)                                                                                 \
-	X(preadv2)                                                                                 \
-	X(pwritev2)                                                                                \
-	X(recvmmsg)                                                                                \
-	X(sendmmsg)                                                                                \
 	X(mq_receive)                                                                              \
 	X(mq_send)                                                                                 \
 	X(mq_timedreceive)                                                                         \

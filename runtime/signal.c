@@ -520,8 +520,7 @@ static void enter(struct gr_thread *self, struct gr_sig_level *lv)
 	lv->wake_result = self->wake_result;
 	lv->ran = 0;
 	lv->restart = 1;
-	if (self->q_addr)
-		gr_wait_cancel(self);
+	gr_wait_cancel(self); /* an fd wait leaves its fds' lists too */
 	self->wait = GR_WAIT_NONE;
 	self->wait_obj = NULL;
 	self->interrupted = 0;
@@ -578,6 +577,7 @@ static void run_one(struct gr_thread *self, struct gr_sig_level *lv, int sig, co
 	if (!(a.sa_flags & SA_RESTART))
 		lv->restart = 0;
 	lv->ran++;
+	self->handled++;
 	uint64_t during = before | gr_sigset_bits(&a.sa_mask);
 	if (!(a.sa_flags & SA_NODEFER))
 		during |= GR_SIGBIT(sig);
@@ -705,7 +705,7 @@ static void abandon(struct gr_thread *self, const struct gr_sig_level *lv)
 			t->joiner = NULL;
 		break;
 	}
-	case GR_WAIT_FD: gr_fd_wait_abandoned((int)(intptr_t)lv->wait_obj); break;
+	case GR_WAIT_FD: gr_fd_wait_abandoned(lv->wait_obj); break;
 	case GR_WAIT_SIGNAL:
 		if (lv->wait_obj)
 			gr_sigwait_abandoned(lv->sigwait_set);

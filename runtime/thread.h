@@ -99,6 +99,9 @@ struct gr_thread {
 	uintptr_t green_stack;	       /* gr_rt.green_stack while this runs */
 	/* The innermost signal delivery running in this thread (signal.h). */
 	struct gr_sig_level *sig_level;
+	unsigned handled; /* signal handlers run in this thread: an fd wait
+			     tells from it that one ran while it was parked,
+			     also when it ended otherwise */
 };
 
 /* With TLS of its own the block sits below the TLS (tls.h). */

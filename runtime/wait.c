@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "fdwait.h"
 #include "fork.h"
 #include "log.h"
 
@@ -71,6 +72,8 @@ void gr_wait_cancel(struct gr_thread *t)
 {
 	if (t->q_addr)
 		dequeue(bucket_of(t->q_addr), t);
+	else if (t->wait == GR_WAIT_FD && t->wait_obj)
+		gr_fd_wait_cancel(t->wait_obj); /* fd waits keep lists of their own */
 }
 
 int gr_wait_addr(const void *addr, uint32_t bitset, enum gr_wait why, void *obj, int64_t deadline)

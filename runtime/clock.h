@@ -42,8 +42,8 @@ static inline int64_t gr_ns_of(int64_t sec, int64_t n, int64_t unit)
 	return gr_ns_add(s, u);
 }
 
-/* clock_gettime goes through the vDSO: ~20 ns, no system call. The real
- * one: the exported clock_gettime is a hook (CPU clocks of green threads). */
+/* clock_gettime goes through the vDSO: no system call. The real one: the
+ * exported clock_gettime is a hook (CPU clocks of green threads). */
 static inline int64_t gr_now(void)
 {
 	struct timespec ts;

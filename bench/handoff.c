@@ -2,8 +2,12 @@
  * handoff: two threads hand a turn back and forth, so every handoff wakes
  * the other thread and puts this one to sleep.
  *
- *   handoff cond [rounds]   through one mutex and one condition variable
- *   handoff sem  [rounds]   through two semaphores
+ *   handoff cond [rounds [atomic]]   through one mutex and one condition variable
+ *   handoff sem  [rounds [atomic]]   through two semaphores
+ *
+ * With "atomic", a timer_create(SIGEV_THREAD) timer runs first, so glibc
+ * has an OS thread of its own when greenify starts: private locks then
+ * work the way they must when foreign threads may touch them.
  *
  * Prints ns per handoff (wall time / (2 * rounds)). A plain pthread program:
  * natively every handoff is a futex wake plus a futex wait, across cores or
@@ -11,7 +15,9 @@
  */
 #include <pthread.h>
 #include <semaphore.h>
+#include <signal.h>
 #include <string.h>
+#include <time.h>
 
 #include "bench.h"
 
@@ -47,16 +53,40 @@ static void *sem_player(void *arg)
 	return NULL;
 }
 
+static void nothing(union sigval v)
+{
+	(void)v;
+}
+
+/* glibc's timer helper thread exists from here on. */
+static void start_foreign_thread(void)
+{
+	struct sigevent ev = {.sigev_notify = SIGEV_THREAD, .sigev_notify_function = nothing};
+	struct itimerspec its = {{0, 0}, {0, 1000000}};
+	struct timespec pause = {0, 20000000};
+	timer_t tm;
+
+	if (timer_create(CLOCK_MONOTONIC, &ev, &tm) == 0 && timer_settime(tm, 0, &its, NULL) == 0)
+		nanosleep(&pause, NULL);
+}
+
 int main(int argc, char **argv)
 {
+	int atomic = 0;
+
 	void *(*player)(void *);
 	pthread_t t[2];
 	double t0, t1;
 
-	if (argc < 2 || argc > 3 || (strcmp(argv[1], "cond") && strcmp(argv[1], "sem")) ||
-	    (argc == 3 && bench_parse_count(argv[2], 1, 1000000000L, &rounds) != 0)) {
-		fprintf(stderr, "usage: handoff cond|sem [rounds=200000]\n");
+	if (argc < 2 || argc > 4 || (strcmp(argv[1], "cond") && strcmp(argv[1], "sem")) ||
+	    (argc >= 3 && bench_parse_count(argv[2], 1, 1000000000L, &rounds) != 0) ||
+	    (argc == 4 && strcmp(argv[3], "atomic"))) {
+		fprintf(stderr, "usage: handoff cond|sem [rounds=200000 [atomic]]\n");
 		return 2;
+	}
+	if (argc == 4) {
+		atomic = 1;
+		start_foreign_thread();
 	}
 	player = strcmp(argv[1], "cond") ? sem_player : cond_player;
 	sem_init(&sems[0], 0, 1);
@@ -70,7 +100,7 @@ int main(int argc, char **argv)
 	for (int i = 0; i < 2; i++)
 		pthread_join(t[i], NULL);
 	t1 = bench_now_ms(CLOCK_MONOTONIC);
-	printf("handoff %s rounds=%ld ns_per_handoff=%.1f\n", argv[1], rounds,
+	printf("handoff %s%s rounds=%ld ns_per_handoff=%.1f\n", argv[1], atomic ? " atomic" : "", rounds,
 	       (t1 - t0) * 1e6 / (2.0 * (double)rounds));
 	return 0;
 }

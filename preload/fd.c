@@ -1,25 +1,62 @@
-/* fd bookkeeping: fcntl, ioctl, setsockopt, socket, socketpair, dup. Green
- * I/O changes no flag of the program's (runtime/io.c), so these only tell
- * the runtime to forget what it cached about an fd: whether the program
- * made a socket non-blocking (F_SETFL, FIONBIO), its SO_RCVTIMEO and
- * SO_SNDTIMEO, and anything known about an fd number that now names a new
- * file (socket, socketpair, dup, F_DUPFD). Every call goes to libc as made;
- * unknown fcntl and ioctl commands pass through unchanged. close, dup2 and
- * dup3 are in net.c (they also wake the fd's waiters). */
+/* fd bookkeeping: close, dup2, dup3, and the calls that make a new fd
+ * under a number that may have named another file (socket, socketpair,
+ * accept in net.c, dup, fcntl's F_DUPFD). Every call goes to libc as
+ * made (unknown fcntl commands pass through unchanged); these only tell
+ * runtime/fdwait.c. Green I/O changes no flag and keeps no flag of the
+ * program's, so F_SETFL, ioctl(FIONBIO) and setsockopt need no telling.
+ *
+ * close, dup2 and dup3 of an fd that green threads wait on: as in Linux,
+ * whose blocked calls hold the file, they go on with the same file (a
+ * private dup of it) and return what it gives them. close is a
+ * cancellation point, as glibc's (a pending cancel acts before the fd is
+ * closed).
+ *
+ * fcntl's F_SETLKW and F_OFD_SETLKW wait for their lock on a worker
+ * (filelock.c).
+ *
+ * Left to libc: closes glibc makes internally where no hook sees them
+ * (closedir; fclose only with GREENIFY_STDIO=ready, else stdio_file.c's
+ * close entry tells); runtime/fdwait.c finds out when the number is
+ * waited on again. */
 #include "hook.h"
 
 #include <stdarg.h>
 
+#include "../runtime/cancel.h"
 #include "../runtime/fdwait.h"
+#include "filelock.h"
 
-static int after_fcntl(int fd, int cmd, int r)
+GR_EXPORT int close(int fd)
 {
-	if (gr_green() && r >= 0) {
-		if (cmd == F_SETFL)
-			gr_fd_forget(fd);
-		else if (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC)
-			gr_fd_forget(r);
-	}
+	int r;
+
+	if (!gr_green())
+		return GR_REAL(close)(fd);
+	gr_cancel_begin();
+	gr_fd_closing(fd);
+	r = GR_REAL(close)(fd);
+	gr_cancel_end(0);
+	return r;
+}
+
+GR_EXPORT int dup2(int old, int new)
+{
+	if (gr_green() && old != new)
+		gr_fd_closing(new);
+	return GR_REAL(dup2)(old, new);
+}
+
+GR_EXPORT int dup3(int old, int new, int flags)
+{
+	if (gr_green() && old != new)
+		gr_fd_closing(new);
+	return GR_REAL(dup3)(old, new, flags);
+}
+
+static int after_fcntl(int cmd, int r)
+{
+	if (r >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) && gr_green())
+		gr_fd_forget(r);
 	return r;
 }
 
@@ -31,7 +68,9 @@ GR_EXPORT int fcntl(int fd, int cmd, ...)
 	va_start(ap, cmd);
 	arg = va_arg(ap, void *); /* as glibc: one argument, whatever its type */
 	va_end(ap);
-	return after_fcntl(fd, cmd, GR_REAL(fcntl)(fd, cmd, arg));
+	if ((cmd == F_SETLKW || cmd == F_OFD_SETLKW) && gr_green())
+		return gr_fcntl_lock_wait(fd, cmd, arg); /* waits on a worker */
+	return after_fcntl(cmd, GR_REAL(fcntl)(fd, cmd, arg));
 }
 
 /* What a _FILE_OFFSET_BITS=64 program calls. */
@@ -44,31 +83,9 @@ GR_EXPORT int gr_fcntl64(int fd, int cmd, ...)
 	va_start(ap, cmd);
 	arg = va_arg(ap, void *);
 	va_end(ap);
-	return after_fcntl(fd, cmd, GR_REAL(fcntl64)(fd, cmd, arg));
-}
-
-GR_EXPORT int ioctl(int fd, unsigned long req, ...)
-{
-	va_list ap;
-	void *arg;
-	int r;
-
-	va_start(ap, req);
-	arg = va_arg(ap, void *);
-	va_end(ap);
-	r = GR_REAL(ioctl)(fd, req, arg);
-	if (r == 0 && req == FIONBIO && gr_green())
-		gr_fd_forget(fd);
-	return r;
-}
-
-GR_EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen_t len)
-{
-	int r = GR_REAL(setsockopt)(fd, level, name, val, len);
-
-	if (r == 0 && level == SOL_SOCKET && gr_green())
-		gr_fd_forget(fd); /* SO_RCVTIMEO, SO_SNDTIMEO and their _OLD/_NEW */
-	return r;
+	if ((cmd == F_SETLKW || cmd == F_OFD_SETLKW) && gr_green())
+		return gr_fcntl_lock_wait(fd, cmd, arg);
+	return after_fcntl(cmd, GR_REAL(fcntl64)(fd, cmd, arg));
 }
 
 GR_EXPORT int socket(int domain, int type, int proto)

@@ -1,16 +1,23 @@
 /* syscall(): SYS_futex from a green thread goes to the green futex table
  * (runtime/futex.c), as Rust's std, parking_lot and others lock with raw
- * futexes; the calls that take or give a thread id go to tid.c (CPython's
- * get_native_id is syscall(SYS_gettid)). Every other system call number,
- * and every call of a thread that is not green, passes through unchanged. Like glibc's syscall(),
- * we read six arguments whatever the caller passed. */
+ * futexes; waits for kernel AIO and io_uring completions go to aio.c (a
+ * worker thread); the calls that take or give a thread id go to tid.c
+ * (CPython's get_native_id is syscall(SYS_gettid)). Every other system
+ * call number, and every call of a thread that is not green, passes
+ * through unchanged; a foreign OS thread's futex call also tells green
+ * waiters it may have woken (foreign.h). Like glibc's syscall(), we read
+ * six arguments whatever the caller passed. */
 #include "hook.h"
 
+#include "../runtime/foreign.h"
+
+#include <sched.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <sys/syscall.h>
 
 #include "../runtime/lock.h"
+#include "aio.h"
 #include "tid.h"
 
 GR_EXPORT long syscall(long number, ...)
@@ -27,6 +34,18 @@ GR_EXPORT long syscall(long number, ...)
 				  (const struct timespec *)a[3], (uint32_t *)a[4], (uint32_t)a[5]);
 		return gr_ret(r);
 	}
+	if (number == SYS_futex && gr_foreign_thread()) {
+		gr_foreign_enter();
+		long r = GR_REAL(syscall)(number, a[0], a[1], a[2], a[3], a[4], a[5]);
+		gr_futex_foreign_woke((uint32_t *)a[0], (int)a[1], (uint32_t)a[2],
+				      (uint32_t *)a[4]);
+		return r;
+	}
+	/* A thread of the program's own made with the system call: as clone. */
+	if (((number == SYS_clone && (a[0] & CLONE_VM)) || number == SYS_clone3) && gr_green())
+		gr_foreign_on();
+	if (gr_aio_syscall_waits(number, a) && gr_green())
+		return gr_aio_syscall(number, a);
 	if (number != SYS_futex && gr_green()) {
 		long r;
 		if (gr_tid_syscall(number, a, &r))

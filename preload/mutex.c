@@ -1,15 +1,24 @@
 /* Mutex and spin lock hooks: lock, trylock, timedlock, clocklock, unlock,
- * consistent; spin_lock, spin_trylock. The work is in runtime/mutex.c and
- * runtime/barrier.c; here only libc's conventions: error numbers returned,
+ * consistent; spin_lock, spin_trylock. The work is in runtime/mutex.c;
+ * here only libc's conventions: error numbers returned,
  * errno untouched, the clock of clocklock checked before anything else as
  * glibc does, a timeout looked at only when the caller must wait.
  *
  * Left to libc: init, destroy and attributes (plain data in glibc's layout,
  * which the green code reads), spin_unlock (a store), and every call of a
- * thread that is not green. */
+ * thread that is not green; a foreign OS thread's unlock is told to green
+ * waiters (foreign.h). */
 #include "hook.h"
 
+#include "../runtime/foreign.h"
 #include "../runtime/lock.h"
+
+#define FOREIGN_CALL(call)                                                                         \
+	do {                                                                                       \
+		if (gr_foreign_thread())                                                           \
+			gr_foreign_enter();                                                        \
+		return call;                                                                       \
+	} while (0)
 
 static int lock_green(pthread_mutex_t *m, const struct gr_timeout *to)
 {
@@ -23,14 +32,14 @@ static int lock_green(pthread_mutex_t *m, const struct gr_timeout *to)
 GR_EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
 {
 	if (!gr_green())
-		return GR_REAL(pthread_mutex_lock)(m);
+		FOREIGN_CALL(GR_REAL(pthread_mutex_lock)(m));
 	return lock_green(m, &GR_FOREVER);
 }
 
 GR_EXPORT int pthread_mutex_trylock(pthread_mutex_t *m)
 {
 	if (!gr_green())
-		return GR_REAL(pthread_mutex_trylock)(m);
+		FOREIGN_CALL(GR_REAL(pthread_mutex_trylock)(m));
 	return lock_green(m, &GR_TRY);
 }
 
@@ -40,7 +49,7 @@ GR_EXPORT int pthread_mutex_timedlock(pthread_mutex_t *restrict m,
 	struct gr_timeout to = {abstime, CLOCK_REALTIME, 0};
 
 	if (!gr_green())
-		return GR_REAL(pthread_mutex_timedlock)(m, abstime);
+		FOREIGN_CALL(GR_REAL(pthread_mutex_timedlock)(m, abstime));
 	return lock_green(m, &to);
 }
 
@@ -50,23 +59,35 @@ GR_EXPORT int pthread_mutex_clocklock(pthread_mutex_t *restrict m, clockid_t clk
 	struct gr_timeout to = {abstime, clk, 0};
 
 	if (!gr_green())
-		return GR_REAL(pthread_mutex_clocklock)(m, clk, abstime);
+		FOREIGN_CALL(GR_REAL(pthread_mutex_clocklock)(m, clk, abstime));
 	if (!gr_timeout_clock_ok(clk))
 		return EINVAL;
 	return lock_green(m, &to);
 }
 
+/* Not green: glibc's unlock, and for a foreign thread the news for green
+ * waiters. Out of line, away from the green path. */
+static __attribute__((noinline)) int unlock_real(pthread_mutex_t *m)
+{
+	if (!gr_foreign_thread())
+		return GR_REAL(pthread_mutex_unlock)(m);
+	gr_foreign_enter();
+	int r = GR_REAL(pthread_mutex_unlock)(m);
+	gr_foreign_woke(&m->__data.__lock, 1);
+	return r;
+}
+
 GR_EXPORT int pthread_mutex_unlock(pthread_mutex_t *m)
 {
 	if (!gr_green())
-		return GR_REAL(pthread_mutex_unlock)(m);
+		return unlock_real(m);
 	return -gr_mutex_unlock(m);
 }
 
 GR_EXPORT int pthread_mutex_consistent(pthread_mutex_t *m)
 {
 	if (!gr_green())
-		return GR_REAL(pthread_mutex_consistent)(m);
+		FOREIGN_CALL(GR_REAL(pthread_mutex_consistent)(m));
 	return -gr_mutex_consistent(m);
 }
 

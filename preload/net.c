@@ -1,130 +1,95 @@
-/* Connection calls: accept, accept4, connect; and the fd bookkeeping that
- * waiting needs: close, dup2, dup3 wake every green thread waiting on the
- * fd being replaced with EBADF, and stop polling it, before the kernel fd
- * goes (so a number reused at once is safe).
+/* Connection calls: accept, accept4, connect. The waiting is
+ * runtime/io.c's: accept is tried once poll says a connection waits (one
+ * OS thread: no other green thread can take it in between), and fails at
+ * once, as natively, on what is not a listening socket; connect waits for
+ * the connection, or for room in a unix listener's backlog, as a blocking
+ * connect does, and answers SO_ERROR's verdict (ECONNREFUSED...), or
+ * EINPROGRESS (TCP) / EAGAIN (unix) when SO_SNDTIMEO expires (socket(7)).
+ * Each is a cancellation point; errno is left alone by a call that
+ * succeeds.
  *
- * accept waits for the listening socket to be readable, then accepts (one
- * OS thread: no other green thread can take the connection in between).
- * connect on a blocking socket is started non-blocking for the moment of
- * the call, then waits for writability and answers SO_ERROR's verdict
- * (ECONNREFUSED...), or EINPROGRESS when SO_SNDTIMEO expires (socket(7)).
- *
- * Left to libc: closes glibc makes internally (fclose): those fds are not
- * polled by us unless a green thread waited on them, and waiting threads
- * hold no FILE. */
+ * Left to libc: the calls of threads that are not green. */
 #include "hook.h"
 
 #include <errno.h>
-#include <fcntl.h>
+#include <poll.h>
+#include <stddef.h>
 
-#include "../runtime/clock.h"
+#include "../runtime/cancel.h"
 #include "../runtime/fdwait.h"
 #include "../runtime/io.h"
 
 struct acc {
-	int fd;
-	struct sockaddr *addr;
+	struct gr_io io;
+	struct sockaddr *addr; /* accept's arguments */
 	socklen_t *len;
 	int flags;
 };
 
-static ssize_t op_accept(void *ctx, enum gr_io_mode mode)
+static ssize_t call_accept(struct gr_io *io, int fd, enum gr_io_mode mode)
 {
-	struct acc *a = ctx;
+	struct acc *a = (struct acc *)((char *)io - offsetof(struct acc, io));
+	struct pollfd p = {.fd = fd, .events = POLLIN};
 	int r;
 
-	/* accept has no MSG_DONTWAIT: try only when a connection waits. */
-	if (mode == GR_IO_DONTWAIT && !gr_io_ready(a->fd, GR_FD_READ))
+	/* accept has no MSG_DONTWAIT: try only when a connection waits (or
+	 * poll says the fd is in error, which accept then reports). */
+	if (mode == GR_IO_TRY && GR_REAL(poll)(&p, 1, 0) == 0)
 		return -EAGAIN;
-	r = GR_REAL(accept4)(a->fd, a->addr, a->len, a->flags);
-	if (r >= 0)
-		gr_fd_forget(r); /* a new socket under a number maybe used before */
-	return r < 0 ? -errno : r;
+	r = GR_REAL(accept4)(fd, a->addr, a->len, a->flags);
+	if (r < 0)
+		return -errno;
+	gr_fd_forget(r); /* a new socket under a number maybe used before */
+	return r;
 }
 
-static int do_accept(struct acc *a)
+static int green_accept(int fd, struct sockaddr *addr, socklen_t *len, int flags)
 {
-	ssize_t r = gr_io(a->fd, GR_FD_READ, op_accept, a);
+	struct acc a = {.addr = addr, .len = len, .flags = flags};
+	int saved = errno;
+	ssize_t r;
 
-	if (r >= 0)
+	a.io.fd = fd;
+	a.io.what = GR_FD_READ;
+	a.io.kind = GR_IO_ACCEPT;
+	a.io.call = call_accept;
+	gr_cancel_begin();
+	r = gr_io_run(&a.io);
+	gr_cancel_end(r == -EINTR);
+	if (r >= 0) {
+		errno = saved;
 		gr_maybe_yield();
+	}
 	return (int)gr_ret(r);
 }
 
 GR_EXPORT int accept(int fd, struct sockaddr *restrict addr, socklen_t *restrict len)
 {
-	struct acc a = {fd, addr, len, 0};
-
 	if (!gr_green())
 		return GR_REAL(accept)(fd, addr, len);
-	return do_accept(&a);
+	return green_accept(fd, addr, len, 0);
 }
 
 GR_EXPORT int accept4(int fd, struct sockaddr *restrict addr, socklen_t *restrict len, int flags)
 {
-	struct acc a = {fd, addr, len, flags};
-
-	if (!gr_green())
+	/* Unknown flags: the kernel's EINVAL, before it would wait. */
+	if (!gr_green() || (flags & ~(SOCK_CLOEXEC | SOCK_NONBLOCK)))
 		return GR_REAL(accept4)(fd, addr, len, flags);
-	return do_accept(&a);
+	return green_accept(fd, addr, len, flags);
 }
 
 GR_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
 {
-	socklen_t elen = sizeof(int);
-	int64_t deadline = 0, timeo[2];
-	int fl, r, e, w, nb;
+	int saved = errno, r;
 
 	if (!gr_green())
 		return GR_REAL(connect)(fd, addr, len);
-	fl = fcntl(fd, F_GETFL);
-	if (fl < 0 || (fl & O_NONBLOCK))
-		return GR_REAL(connect)(fd, addr, len);
-	fcntl(fd, F_SETFL, fl | O_NONBLOCK);
-	r = GR_REAL(connect)(fd, addr, len);
-	e = errno;
-	fcntl(fd, F_SETFL, fl);
-	if (r == 0 || e != EINPROGRESS) {
-		errno = r == 0 ? errno : e;
-		return r;
+	gr_cancel_begin();
+	r = gr_io_connect(fd, addr, len);
+	gr_cancel_end(r == -EINTR);
+	if (r == 0) {
+		errno = saved;
+		gr_maybe_yield();
 	}
-	if (gr_fd_socket_facts(fd, &nb, &timeo[0], &timeo[1]) == 0 && timeo[1])
-		deadline = gr_now() + timeo[1];
-	do
-		w = gr_fd_wait(fd, GR_FD_WRITE, deadline);
-	while (w == -EINTR && !deadline && gr_rt.cur->sig_restart);
-	if (w == -ETIMEDOUT) {
-		errno = EINPROGRESS;
-		return -1;
-	}
-	if (w < 0)
-		return (int)gr_ret(w);
-	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &elen) < 0)
-		return -1;
-	if (e) {
-		errno = e;
-		return -1;
-	}
-	return 0;
-}
-
-GR_EXPORT int close(int fd)
-{
-	if (gr_green())
-		gr_fd_closing(fd);
-	return GR_REAL(close)(fd);
-}
-
-GR_EXPORT int dup2(int old, int new)
-{
-	if (gr_green() && old != new)
-		gr_fd_closing(new);
-	return GR_REAL(dup2)(old, new);
-}
-
-GR_EXPORT int dup3(int old, int new, int flags)
-{
-	if (gr_green() && old != new)
-		gr_fd_closing(new);
-	return GR_REAL(dup3)(old, new, flags);
+	return (int)gr_ret(r);
 }

@@ -1,60 +1,13 @@
-/* Barrier, once and thread-specific data hooks. The work is in
- * runtime/barrier.c and runtime/key.c. pthread_key_create and
- * pthread_key_delete go to glibc for the key number and are noted for
- * green threads' destructors; main's values stay in glibc.
- * Left to libc: barrier init and destroy, barrierattr_*. */
+/* pthread_once. The work is in runtime/once.c; a caller that is not green
+ * gets glibc's, through the runtime, which must wake green waiters if the
+ * routine started the runtime. */
 #include "hook.h"
 
-#include <stdint.h>
-
-#include "../runtime/key.h"
 #include "../runtime/lock.h"
-
-GR_EXPORT int pthread_barrier_wait(pthread_barrier_t *b)
-{
-	int r;
-
-	if (!gr_green())
-		return GR_REAL(pthread_barrier_wait)(b);
-	r = gr_barrier_wait(b);
-	return r < 0 ? -r : r == 1 ? PTHREAD_BARRIER_SERIAL_THREAD : 0;
-}
 
 GR_EXPORT int pthread_once(pthread_once_t *once, void (*init)(void))
 {
 	if (!gr_green())
-		return GR_REAL(pthread_once)(once, init);
+		return gr_once_libc(once, init);
 	return -gr_once(once, init);
-}
-
-GR_EXPORT int pthread_key_create(pthread_key_t *key, void (*dtor)(void *))
-{
-	int err = GR_REAL(pthread_key_create)(key, dtor);
-
-	if (err == 0)
-		gr_key_created(*key, dtor);
-	return err;
-}
-
-GR_EXPORT int pthread_key_delete(pthread_key_t key)
-{
-	int err = GR_REAL(pthread_key_delete)(key);
-
-	if (err == 0)
-		gr_key_deleted(key);
-	return err;
-}
-
-GR_EXPORT void *pthread_getspecific(pthread_key_t key)
-{
-	if (!gr_green() || gr_rt.cur == &gr_main_thread)
-		return GR_REAL(pthread_getspecific)(key);
-	return gr_getspecific(key);
-}
-
-GR_EXPORT int pthread_setspecific(pthread_key_t key, const void *value)
-{
-	if (!gr_green() || gr_rt.cur == &gr_main_thread)
-		return GR_REAL(pthread_setspecific)(key, value);
-	return -gr_setspecific(key, (void *)(uintptr_t)value);
 }

@@ -2,6 +2,9 @@
  * and priority, the CPU-time clock, the CPU affinity. glibc would
  * dereference a green pthread_t as its struct pthread and crash, so each
  * is hooked and checks that the thread exists (ESRCH otherwise, as glibc).
+ * For a thread that has finished but is not joined, glibc's scheduling and
+ * clock calls see no kernel tid (ESRCH), its affinity calls act on tid 0,
+ * the caller (as here).
  *
  * Policy and priority are each green thread's own (runtime/schedattr.h),
  * with the kernel's EINVAL and EPERM, and the scheduler honours them. The
@@ -19,6 +22,15 @@
 #include "../runtime/schedattr.h"
 #include "../runtime/tid.h"
 
+/* The thread th names while it has not finished (glibc reads its kernel
+ * tid, which a finished thread no longer has); NULL otherwise. */
+static struct gr_thread *live_thread(pthread_t th)
+{
+	struct gr_thread *t = gr_thread_find((uint64_t)th);
+
+	return t && t->state != GR_DONE ? t : NULL;
+}
+
 GR_EXPORT int pthread_getschedparam(pthread_t th, int *policy, struct sched_param *param)
 {
 	struct gr_thread *t;
@@ -26,7 +38,7 @@ GR_EXPORT int pthread_getschedparam(pthread_t th, int *policy, struct sched_para
 
 	if (!gr_green())
 		return GR_REAL(pthread_getschedparam)(th, policy, param);
-	t = gr_thread_find((uint64_t)th);
+	t = live_thread(th);
 	if (!t)
 		return ESRCH;
 	gr_schedattr_get(t, policy, &prio);
@@ -41,7 +53,7 @@ GR_EXPORT int pthread_setschedparam(pthread_t th, int policy, const struct sched
 
 	if (!gr_green())
 		return GR_REAL(pthread_setschedparam)(th, policy, param);
-	t = gr_thread_find((uint64_t)th);
+	t = live_thread(th);
 	if (!t)
 		return ESRCH;
 	return -gr_schedattr_set(t, policy, param->sched_priority);
@@ -54,7 +66,7 @@ GR_EXPORT int pthread_setschedprio(pthread_t th, int prio)
 
 	if (!gr_green())
 		return GR_REAL(pthread_setschedprio)(th, prio);
-	t = gr_thread_find((uint64_t)th);
+	t = live_thread(th);
 	if (!t)
 		return ESRCH;
 	gr_schedattr_get(t, &policy, &old);
@@ -67,9 +79,8 @@ GR_EXPORT int pthread_getcpuclockid(pthread_t th, clockid_t *clk)
 
 	if (!gr_green())
 		return GR_REAL(pthread_getcpuclockid)(th, clk);
-	/* glibc: ESRCH for a thread that has ended, joined or not. */
-	t = gr_thread_find((uint64_t)th);
-	if (!t || t->state == GR_DONE)
+	t = live_thread(th);
+	if (!t)
 		return ESRCH;
 	gr_cpuclock_enable();
 	*clk = gr_cpuclock_id(gr_tid_of(t));

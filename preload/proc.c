@@ -1,14 +1,15 @@
-/* Processes: waitpid, wait, wait4, waitid, system; the fork family:
- * pthread_atfork's registration, _Fork, vfork.
+/* Processes: wait, waitpid, wait3, wait4, waitid (and the old __wait,
+ * __waitpid), system, pclose; the fork family: pthread_atfork's
+ * registration, _Fork, vfork.
  *
- * A wait for a child parks only the green thread. For one child (pid > 0,
- * P_PID, P_PIDFD) the thread waits on a pidfd, which becomes readable when
- * the child ends; for "any child" or a process group it asks again with
- * WNOHANG on a short timer (1 ms, backing off to 20 ms): there is no fd
- * for those. Stopped and continued children (WUNTRACED, WCONTINUED) are
- * seen by the same timer. system() is rebuilt on posix_spawn and such a
- * wait, keeping its contract: SIGINT and SIGQUIT ignored and SIGCHLD
- * blocked in the caller while the command runs, the shell's status back.
+ * A wait for a child parks only the green thread (runtime/child.c: on a
+ * pidfd for one child, else asking again on a short timer); a handler that
+ * runs meanwhile ends it with EINTR unless every handler had SA_RESTART,
+ * as the kernel restarts wait4 and waitid. glibc's own waits, which no hook
+ * sees, are replaced: system() is rebuilt on posix_spawn and such a wait,
+ * keeping glibc's contract to the letter (the caller count for the SIGINT
+ * and SIGQUIT ignore, SIGCHLD blocked, cancellation killing the child);
+ * pclose waits for the child here before glibc's close reaps it at once.
  *
  * fork is glibc's, and its child keeps a green runtime: it goes on as the
  * thread that called fork, on that thread's stack, the other threads gone
@@ -25,20 +26,25 @@
  * stays "inside" meanwhile, so the child's hooks call libc and leave the
  * parent's runtime alone. posix_spawn, and system built on it, run nothing
  * of ours in the child. A child's signal mask is the forking thread's, as
- * natively (the OS thread's mask is only what every thread blocks). */
+ * natively (the OS thread's mask is only what every thread blocks).
+ *
+ * Left to libc: posix_spawn and popen themselves (the parent waits only
+ * for the child's exec, as natively). */
 #include "hook.h"
 
 #include <errno.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdio.h>
+#include <stdio_ext.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "../runtime/cancel.h"
-#include "../runtime/clock.h"
-#include "../runtime/fdwait.h"
-#include "../runtime/signal.h"
+#include "../runtime/child.h"
 #include "../runtime/fork.h"
+#include "../runtime/signal.h"
 
 extern char **environ;
 
@@ -174,67 +180,15 @@ __asm__(".text\n"
 #endif
 /* clang-format on */
 
-/* Parks until pid (> 0) has ended, using a pidfd; 0, -EINTR, or -errno
- * when there is no pidfd for it (the caller then polls). */
-static int wait_pidfd(pid_t pid)
-{
-	int fd = (int)syscall(SYS_pidfd_open, pid, 0), r;
-
-	if (fd < 0)
-		return -errno;
-	gr_fd_own(fd);
-	r = gr_fd_wait(fd, GR_FD_READ, 0);
-	gr_fd_closing(fd);
-	GR_REAL(close)(fd);
-	return r;
-}
-
-/* Sleeps a little before asking again: the back-off for waits with no fd. */
-static int nap(int64_t *ns)
-{
-	int r = gr_park(GR_WAIT_SLEEP, NULL, gr_now() + *ns);
-
-	if (*ns < 20 * GR_MSEC)
-		*ns *= 2;
-	return r == -EINTR ? -EINTR : 0;
-}
-
-/* What follows a wait step w: -1 with errno EINTR when a signal handler
- * ran (a wait for a child is never restarted after one), else 0 to ask
- * again; a pidfd that could not be had falls back on the timer. */
-static int after_wait(int w, int64_t *backoff)
-{
-	if (w == -EINTR || (w < 0 && nap(backoff) == -EINTR)) {
-		errno = EINTR;
-		return -1;
-	}
-	return 0;
-}
-
-static pid_t wait4_for(pid_t pid, int *status, int options, struct rusage *ru)
-{
-	int64_t backoff = GR_MSEC;
-
-	for (;;) {
-		pid_t r = GR_REAL(wait4)(pid, status, options | WNOHANG, ru);
-		if (r != 0 || (options & WNOHANG))
-			return r;
-		int w = pid > 0 && !(options & (WUNTRACED | WCONTINUED)) ? wait_pidfd(pid)
-									 : nap(&backoff);
-		if (after_wait(w, &backoff) < 0)
-			return -1;
-	}
-}
-
 /* The waits are cancellation points (with WNOHANG too, as glibc's). */
 static pid_t green_wait4(pid_t pid, int *status, int options, struct rusage *ru)
 {
-	pid_t r;
+	int r;
 
 	gr_cancel_begin();
-	r = wait4_for(pid, status, options, ru);
-	gr_cancel_end(r < 0 && errno == EINTR);
-	return r;
+	r = gr_child_wait4(pid, status, options, ru);
+	gr_cancel_end(r == -EINTR);
+	return (pid_t)gr_ret(r);
 }
 
 GR_EXPORT pid_t wait4(pid_t pid, int *status, int options, struct rusage *ru)
@@ -242,6 +196,13 @@ GR_EXPORT pid_t wait4(pid_t pid, int *status, int options, struct rusage *ru)
 	if (!gr_green())
 		return GR_REAL(wait4)(pid, status, options, ru);
 	return green_wait4(pid, status, options, ru);
+}
+
+GR_EXPORT pid_t wait3(int *status, int options, struct rusage *ru)
+{
+	if (!gr_green())
+		return GR_REAL(wait3)(status, options, ru);
+	return green_wait4(-1, status, options, ru);
 }
 
 GR_EXPORT pid_t waitpid(pid_t pid, int *status, int options)
@@ -258,26 +219,19 @@ GR_EXPORT pid_t wait(int *status)
 	return green_wait4(-1, status, 0, NULL);
 }
 
-static int waitid_for(idtype_t type, id_t id, siginfo_t *info, int options)
+/* The old names, which binaries of long ago still call. */
+GR_EXPORT pid_t __waitpid(pid_t pid, int *status, int options)
 {
-	int64_t backoff = GR_MSEC;
+	if (!gr_green())
+		return GR_REAL(__waitpid)(pid, status, options);
+	return green_wait4(pid, status, options, NULL);
+}
 
-	for (;;) {
-		info->si_pid = 0;
-		int r = GR_REAL(waitid)(type, id, info, options | WNOHANG);
-		if (r != 0 || info->si_pid != 0)
-			return r;
-		int w;
-		if (type == P_PIDFD && (options & WEXITED) && !(options & (WSTOPPED | WCONTINUED)))
-			w = gr_fd_wait((int)id, GR_FD_READ, 0);
-		else if (type == P_PID && (options & WEXITED) &&
-			 !(options & (WSTOPPED | WCONTINUED)))
-			w = wait_pidfd((pid_t)id);
-		else
-			w = nap(&backoff);
-		if (after_wait(w, &backoff) < 0)
-			return -1;
-	}
+GR_EXPORT pid_t __wait(int *status)
+{
+	if (!gr_green())
+		return GR_REAL(__wait)(status);
+	return green_wait4(-1, status, 0, NULL);
 }
 
 GR_EXPORT int waitid(idtype_t type, id_t id, siginfo_t *info, int options)
@@ -287,50 +241,136 @@ GR_EXPORT int waitid(idtype_t type, id_t id, siginfo_t *info, int options)
 	if (!gr_green() || (options & WNOHANG))
 		return GR_REAL(waitid)(type, id, info, options);
 	gr_cancel_begin();
-	r = waitid_for(type, id, info, options);
-	gr_cancel_end(r < 0 && errno == EINTR);
+	r = gr_child_waitid(type, id, info, options);
+	gr_cancel_end(r == -EINTR);
+	return (int)gr_ret(r);
+}
+
+/* pclose: glibc's waits for the child with its internal waitpid, which no
+ * hook sees. Its popen keeps the child's pid right after the FILE (and
+ * its vtable pointer) in the stream's own struct, _IO_proc_file. So the
+ * child is waited for here first, once its pipe is closed (after a flush
+ * of what the stream still holds, which glibc would have written then):
+ * glibc's close and wait then return at once. A pid that is not a child
+ * of ours (not a popen stream) leaves everything to glibc. */
+static pid_t popen_child(FILE *fp)
+{
+	pid_t pid;
+	siginfo_t info = {0};
+	int saved = errno;
+
+	memcpy(&pid, (const char *)fp + sizeof(FILE) + sizeof(void *), sizeof(pid));
+	if (pid <= 0 || GR_REAL(waitid)(P_PID, (id_t)pid, &info, WEXITED | WNOHANG | WNOWAIT) < 0)
+		pid = 0;
+	errno = saved;
+	return pid;
+}
+
+GR_EXPORT int pclose(FILE *fp)
+{
+	int flush_failed = 0, flush_errno = 0, r;
+	pid_t pid;
+
+	if (!gr_green() || !fp || (pid = popen_child(fp)) == 0)
+		return GR_REAL(pclose)(fp);
+	/* glibc's close flushes first; a failed flush drops the data, and
+	 * makes pclose fail when the child's status is 0. */
+	if (__fpending(fp) > 0) {
+		int saved = errno;
+		flush_failed = fflush(fp) != 0;
+		flush_errno = errno;
+		errno = saved;
+	}
+	(void)gr_child_await_exit(pid, fileno(fp)); /* else glibc blocks, as natively */
+	r = GR_REAL(pclose)(fp);
+	if (r == 0 && flush_failed) {
+		errno = flush_errno;
+		return -1;
+	}
 	return r;
+}
+
+/* system, as glibc's: the first of the threads in system() at once sets
+ * SIGINT and SIGQUIT to be ignored and the last puts back what was there,
+ * and each blocks SIGCHLD in its own mask meanwhile. The command runs through
+ * posix_spawn (no fork handlers run), with the caller's mask and the two
+ * signals at their default unless they were ignored. A cancellation while
+ * it waits kills the child with SIGKILL, reaps it, and lets the signals go
+ * as for a return, before the thread unwinds. */
+static struct sigaction sys_intr, sys_quit; /* what the first caller replaced */
+static int sys_callers;
+
+static void system_leave(const sigset_t *omask)
+{
+	if (--sys_callers == 0) {
+		sigaction(SIGINT, &sys_intr, NULL);
+		sigaction(SIGQUIT, &sys_quit, NULL);
+	}
+	if (omask)
+		sigprocmask(SIG_SETMASK, omask, NULL);
+}
+
+/* Waits for the shell: its status, or -1; acts on a cancellation. */
+static int system_wait(pid_t pid)
+{
+	int status = -1, r;
+
+	do {
+		gr_cancel_hold();
+		r = gr_cancel_due() ? -ECANCELED : gr_child_wait4(pid, &status, 0, NULL);
+		if (gr_cancel_release()) {
+			kill(pid, SIGKILL);
+			while (gr_child_wait4(pid, NULL, 0, NULL) == -EINTR)
+				;
+			system_leave(NULL);
+			gr_cancel_test(); /* unwinds */
+		}
+	} while (r == -EINTR);
+	return r == pid ? status : -1;
+}
+
+static int green_system(const char *line)
+{
+	struct sigaction ign = {.sa_handler = SIG_IGN};
+	sigset_t chld, omask, reset;
+	posix_spawnattr_t attr;
+	pid_t pid;
+	int status, err;
+
+	sigemptyset(&ign.sa_mask);
+	if (sys_callers++ == 0) {
+		sigaction(SIGINT, &ign, &sys_intr);
+		sigaction(SIGQUIT, &ign, &sys_quit);
+	}
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &chld, &omask);
+	sigemptyset(&reset);
+	if (sys_intr.sa_handler != SIG_IGN)
+		sigaddset(&reset, SIGINT);
+	if (sys_quit.sa_handler != SIG_IGN)
+		sigaddset(&reset, SIGQUIT);
+	posix_spawnattr_init(&attr);
+	posix_spawnattr_setsigmask(&attr, &omask);
+	posix_spawnattr_setsigdefault(&attr, &reset);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+	char *argv[] = {"sh", "-c", (char *)line, NULL};
+	err = posix_spawn(&pid, "/bin/sh", NULL, &attr, argv, environ);
+	posix_spawnattr_destroy(&attr);
+	if (err == 0)
+		status = system_wait(pid);
+	else
+		status = 127 << 8; /* as if the shell had run _exit(127) */
+	system_leave(&omask);
+	if (err != 0)
+		errno = err;
+	return status;
 }
 
 GR_EXPORT int system(const char *cmd)
 {
-	struct sigaction ign = {.sa_handler = SIG_IGN}, old_int = {0}, old_quit = {0};
-	sigset_t chld, old_mask, dfl;
-	posix_spawnattr_t attr;
-	pid_t pid;
-	int status = -1, err;
-
-	if (!gr_green() || !cmd)
+	if (!gr_green())
 		return GR_REAL(system)(cmd);
-	sigemptyset(&ign.sa_mask);
-	GR_REAL(sigaction)(SIGINT, &ign, &old_int);
-	GR_REAL(sigaction)(SIGQUIT, &ign, &old_quit);
-	sigemptyset(&chld);
-	sigaddset(&chld, SIGCHLD);
-	sigprocmask(SIG_BLOCK, &chld, &old_mask);
-	sigemptyset(&dfl);
-	if (old_int.sa_handler != SIG_IGN)
-		sigaddset(&dfl, SIGINT);
-	if (old_quit.sa_handler != SIG_IGN)
-		sigaddset(&dfl, SIGQUIT);
-	posix_spawnattr_init(&attr);
-	posix_spawnattr_setsigmask(&attr, &old_mask);
-	posix_spawnattr_setsigdefault(&attr, &dfl);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
-	char *argv[] = {"sh", "-c", (char *)cmd, NULL};
-	err = posix_spawn(&pid, "/bin/sh", NULL, &attr, argv, environ);
-	posix_spawnattr_destroy(&attr);
-	if (err == 0) {
-		while (wait4_for(pid, &status, 0, NULL) < 0)
-			if (errno != EINTR) {
-				status = -1;
-				break;
-			}
-	} else {
-		status = 127 << 8; /* as glibc: the shell could not run */
-	}
-	GR_REAL(sigaction)(SIGINT, &old_int, NULL);
-	GR_REAL(sigaction)(SIGQUIT, &old_quit, NULL);
-	sigprocmask(SIG_SETMASK, &old_mask, NULL);
-	return status;
+	/* NULL asks whether there is a shell. */
+	return cmd ? green_system(cmd) : green_system("exit 0") == 0;
 }

@@ -2,12 +2,14 @@
  * /proc/PID/task/TID and /proc/TID (TID from gettid()) name no task the
  * kernel knows, so the calls that take a path rewrite them to the OS
  * thread's entries, which every green thread shares (runtime/tid.h):
- * open, open64, openat, openat64, fopen, fopen64, opendir, stat, stat64,
- * lstat, lstat64, fstatat, fstatat64, statx, access, readlink. Anything
- * else, and every call of a thread that is not green, is passed on as it
- * is. /proc/thread-self is the OS thread already. What such an entry
- * shows is the OS thread's: its comm is the process's name, its stat and
- * schedstat the sum of every green thread (README). */
+ * opendir, stat, stat64, lstat, lstat64, fstatat, fstatat64, statx,
+ * access, readlink here; the opens (open, openat, creat, their 64-bit and
+ * fortified names, fopen, fopen64) in open.c's hooks, freopen in
+ * stdio_ctl.c's, which make the same rewrite (procpath.h) before their
+ * green open. Anything else, and every call of a thread that is not green,
+ * is passed on as it is. /proc/thread-self is the OS thread already. What
+ * such an entry shows is the OS thread's: its comm is the process's name,
+ * its stat and schedstat the sum of every green thread (README). */
 #include "hook.h"
 
 #include <dirent.h>
@@ -18,82 +20,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../runtime/tid.h"
+#include "procpath.h"
 
-/* The path to use: path, or its rewrite in buf. glibc declares the path
- * nonnull, yet a program may pass NULL (and get EFAULT): the barrier keeps
- * the compiler from dropping the test. */
-static inline const char *map_path(const char *path, char *buf, size_t cap)
-{
-	const char *p = path;
-
-	__asm__("" : "+r"(p));
-	if (__builtin_expect(p != NULL && p[0] == '/' && p[1] == 'p', 0) && gr_green())
-		return gr_tid_map_path(p, buf, cap);
-	return path;
-}
-#define MAP(path, buf) map_path((path), (buf), sizeof(buf))
-
-/* open's mode is there only with O_CREAT or O_TMPFILE, as glibc reads it. */
-#define MODE_ARG(flags, mode)                                                                      \
-	do {                                                                                       \
-		if ((flags) & (O_CREAT | __O_TMPFILE)) {                                           \
-			va_list ap;                                                                \
-			va_start(ap, flags);                                                       \
-			mode = va_arg(ap, mode_t);                                                 \
-			va_end(ap);                                                                \
-		}                                                                                  \
-	} while (0)
-
-GR_EXPORT int open(const char *path, int flags, ...)
-{
-	char buf[PATH_MAX];
-	mode_t mode = 0;
-
-	MODE_ARG(flags, mode);
-	return GR_REAL(open)(MAP(path, buf), flags, mode);
-}
-
-GR_EXPORT int open64(const char *path, int flags, ...)
-{
-	char buf[PATH_MAX];
-	mode_t mode = 0;
-
-	MODE_ARG(flags, mode);
-	return GR_REAL(open64)(MAP(path, buf), flags, mode);
-}
-
-GR_EXPORT int openat(int dirfd, const char *path, int flags, ...)
-{
-	char buf[PATH_MAX];
-	mode_t mode = 0;
-
-	MODE_ARG(flags, mode);
-	return GR_REAL(openat)(dirfd, MAP(path, buf), flags, mode);
-}
-
-GR_EXPORT int openat64(int dirfd, const char *path, int flags, ...)
-{
-	char buf[PATH_MAX];
-	mode_t mode = 0;
-
-	MODE_ARG(flags, mode);
-	return GR_REAL(openat64)(dirfd, MAP(path, buf), flags, mode);
-}
-
-GR_EXPORT FILE *fopen(const char *restrict path, const char *restrict mode)
-{
-	char buf[PATH_MAX];
-
-	return GR_REAL(fopen)(MAP(path, buf), mode);
-}
-
-GR_EXPORT FILE *fopen64(const char *restrict path, const char *restrict mode)
-{
-	char buf[PATH_MAX];
-
-	return GR_REAL(fopen64)(MAP(path, buf), mode);
-}
+#define MAP(path, buf) GR_PROC_PATH(path, buf)
 
 GR_EXPORT DIR *opendir(const char *path)
 {

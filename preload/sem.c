@@ -1,14 +1,26 @@
-/* Unnamed semaphore hooks: wait, trywait, timedwait, clockwait, post. The
- * work is in runtime/sem.c; here libc's convention (-1 and errno) and its
- * order of checks: sem_timedwait rejects bad nanoseconds before it looks
- * at the value, sem_clockwait the clock first.
+/* Semaphore hooks (unnamed and named): wait, trywait, timedwait,
+ * clockwait, post. The work is in runtime/sem.c; here libc's convention (-1
+ * and errno) and its order of checks: sem_timedwait rejects bad nanoseconds
+ * before it looks at the value, sem_clockwait the clock first. A foreign
+ * OS thread calls glibc, around which foreign.h's two calls keep green
+ * waiters in the know.
  *
  * Left to libc: sem_init, sem_destroy, sem_getvalue (glibc's layout is
- * ours), named semaphores' open/close/unlink. */
+ * ours), named semaphores' open/close/unlink (sem_open maps the file
+ * shared; the waits and posts on it are the process-shared ones). */
 #include "hook.h"
 
 #include "../runtime/cancel.h"
+#include "../runtime/foreign.h"
 #include "../runtime/lock.h"
+
+/* Foreign threads: the switch to atomic semaphores first (foreign.h). */
+#define FOREIGN_CALL(call)                                                                         \
+	do {                                                                                       \
+		if (gr_foreign_thread())                                                           \
+			gr_foreign_enter();                                                        \
+		return call;                                                                       \
+	} while (0)
 
 static int result(int r)
 {
@@ -35,14 +47,14 @@ static int cancellable_wait(sem_t *s, const struct gr_timeout *to)
 GR_EXPORT int sem_wait(sem_t *s)
 {
 	if (!gr_green())
-		return GR_REAL(sem_wait)(s);
+		FOREIGN_CALL(GR_REAL(sem_wait)(s));
 	return result(cancellable_wait(s, &GR_FOREVER));
 }
 
 GR_EXPORT int sem_trywait(sem_t *s)
 {
 	if (!gr_green())
-		return GR_REAL(sem_trywait)(s);
+		FOREIGN_CALL(GR_REAL(sem_trywait)(s));
 	return result(gr_sem_wait(s, &GR_TRY));
 }
 
@@ -51,7 +63,7 @@ GR_EXPORT int sem_timedwait(sem_t *restrict s, const struct timespec *restrict a
 	struct gr_timeout to = {abstime, CLOCK_REALTIME, 0};
 
 	if (!gr_green())
-		return GR_REAL(sem_timedwait)(s, abstime);
+		FOREIGN_CALL(GR_REAL(sem_timedwait)(s, abstime));
 	if (!valid_abstime(abstime))
 		return result(-EINVAL);
 	return result(cancellable_wait(s, &to));
@@ -63,15 +75,27 @@ GR_EXPORT int sem_clockwait(sem_t *restrict s, clockid_t clk,
 	struct gr_timeout to = {abstime, clk, 0};
 
 	if (!gr_green())
-		return GR_REAL(sem_clockwait)(s, clk, abstime);
+		FOREIGN_CALL(GR_REAL(sem_clockwait)(s, clk, abstime));
 	if (!gr_timeout_clock_ok(clk) || !valid_abstime(abstime))
 		return result(-EINVAL);
 	return result(cancellable_wait(s, &to));
 }
 
+/* Not green: glibc's post, and for a foreign thread the news for green
+ * waiters. Out of line, away from the green path. */
+static __attribute__((noinline)) int post_real(sem_t *s)
+{
+	if (!gr_foreign_thread())
+		return GR_REAL(sem_post)(s);
+	gr_foreign_enter();
+	int r = GR_REAL(sem_post)(s);
+	gr_foreign_woke(s, 1);
+	return r;
+}
+
 GR_EXPORT int sem_post(sem_t *s)
 {
 	if (!gr_green())
-		return GR_REAL(sem_post)(s);
+		return post_real(s);
 	return result(gr_sem_post(s));
 }

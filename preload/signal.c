@@ -1,37 +1,41 @@
-/* Signal hooks: sigaction, signal, raise, pthread_kill, pthread_sigqueue;
- * the masks: pthread_sigmask, sigprocmask, sigpending; the waits:
- * sigsuspend, pause, sigwait, sigwaitinfo, sigtimedwait.
+/* Signal hooks: sigaction, signal, raise, kill, killpg, pthread_kill,
+ * pthread_sigqueue; the masks: pthread_sigmask, sigprocmask, sigpending;
+ * the waits: sigsuspend, pause, sigwait, sigwaitinfo, sigtimedwait.
  *
  * The program's handlers go behind runtime/signal.c's trampoline, so that
  * once threads are green each handler runs at a safe point in the green
- * thread the signal is for, and interrupts that thread's wait as natively
- * (EINTR from sem_wait, sleeps, futex waits without SA_RESTART). sigaction
- * still reports the program's own handler, flags and mask.
+ * thread the signal is for, nested and in the order the kernel would run
+ * them, with a ucontext, and interrupts that thread's wait as natively
+ * (EINTR from sem_wait, sleeps, futex and child waits without SA_RESTART).
+ * A fault's handler runs at once, on the faulting stack. sigaction still
+ * reports the program's own handler, flags and mask.
  *
  * Every green thread has its own signal mask (runtime/sigmask.c), inherited
  * by the threads it creates. The OS thread blocks a signal only while every
  * green thread does; one that arrives goes to a thread that does not block
- * it (main first, as the kernel chooses), and one that every thread blocks
- * stays pending until a thread unblocks it, which then runs its handler
- * before pthread_sigmask returns.
+ * it (main first, as the kernel chooses), or to the thread whose call
+ * raised it (SIGPIPE, SIGXFSZ), and one that every thread blocks stays
+ * pending until a thread unblocks it, which then runs its handler before
+ * pthread_sigmask returns.
  *
  * pthread_kill, raise and pthread_sigqueue go straight to the green target
  * when it blocks the signal (it stays pending on that thread) or when the
  * signal has a handler (the handler runs in the target, before raise
  * returns when the target is the caller). Other signals (default action,
  * ignored, sig 0) go to the OS thread, since their effect is the process's.
+ * kill and killpg are libc's, marked so that a SIGPIPE they send to our own
+ * process counts as the process's, not as one the kernel raised for a
+ * write of the caller's.
  *
  * sigsuspend and pause park the thread until a handler has run; sigwait and
  * its variants park it until a signal of their set is pending and take it.
  *
- * Left to libc: synchronous fault signals (SIGSEGV, SIGBUS, SIGILL, SIGFPE,
- * SIGTRAP, SIGSYS), whose handlers must run on the faulting stack at once;
- * signalfd (read on it is green, and it reports what the OS thread has
- * pending, which is every signal all threads block); the old BSD and System
- * V calls (sigblock, sigsetmask, sighold, sigrelse, sigpause), which glibc
- * builds on its internal sigprocmask and sigsuspend, out of our reach, and
- * sigsetjmp/siglongjmp's saved mask, for the same reason: those change or
- * wait with the OS thread's mask (README). */
+ * Left to libc: signalfd (read on it is green, and it reports what the OS
+ * thread has pending, which is every signal all threads block); the old
+ * BSD and System V calls (sigblock, sigsetmask, sighold, sigrelse,
+ * sigpause), which glibc builds on its internal sigprocmask and
+ * sigsuspend, out of our reach: those change or wait with the OS thread's
+ * mask (README). sigsetjmp and siglongjmp are in jmp.c. */
 #include "hook.h"
 
 #include <errno.h>
@@ -87,6 +91,33 @@ static siginfo_t thread_info(int sig, int code)
 	return info;
 }
 
+/* A SIGPIPE or SIGXFSZ that a kill of our own makes the kernel deliver on
+ * the way out is the process's, not one the kernel raised for the caller
+ * (runtime/signal.c tells the two apart). */
+GR_EXPORT int kill(pid_t pid, int sig)
+{
+	int r;
+
+	if (!gr_green())
+		return GR_REAL(kill)(pid, sig);
+	gr_signal_sending(1);
+	r = GR_REAL(kill)(pid, sig);
+	gr_signal_sending(0);
+	return r;
+}
+
+GR_EXPORT int killpg(pid_t pgrp, int sig)
+{
+	int r;
+
+	if (!gr_green())
+		return GR_REAL(killpg)(pgrp, sig);
+	gr_signal_sending(1);
+	r = GR_REAL(killpg)(pgrp, sig);
+	gr_signal_sending(0);
+	return r;
+}
+
 GR_EXPORT int raise(int sig)
 {
 	if (!gr_green() || sig <= 0 || sig >= GR_NSIG)
@@ -97,45 +128,57 @@ GR_EXPORT int raise(int sig)
 	return GR_REAL(raise)(sig);
 }
 
+/* glibc's own signals (SIGCANCEL, SIGSETXID), which pthread_kill and
+ * pthread_sigqueue refuse to send. */
+static int internal_signal(int sig)
+{
+	return sig == 32 || sig == 33;
+}
+
+/* glibc's order: its own signals are refused; a thread that has finished
+ * but is not joined is sent nothing, whatever the number (0); then the
+ * kernel's checks (EINVAL for a number it does not know). */
 GR_EXPORT int pthread_kill(pthread_t th, int sig)
 {
 	struct gr_thread *t;
-	pthread_t os;
+	int done;
 
 	if (!gr_green())
 		return GR_REAL(pthread_kill)(th, sig);
-	os = gr_os_thread(th);
-	if (!os)
-		return ESRCH;
+	if (internal_signal(sig))
+		return EINVAL;
+	done = gr_thread_done((uint64_t)th);
+	if (done != 0)
+		return done < 0 ? ESRCH : 0;
 	if (sig < 0 || sig >= NSIG)
 		return EINVAL;
 	t = gr_thread_find((uint64_t)th);
-	if (sig != 0 && t && t->state != GR_DONE) {
+	if (sig != 0 && t) {
 		siginfo_t info = thread_info(sig, SI_TKILL);
 		if (gr_signal_send(t, sig, &info))
 			return 0;
 	}
-	return GR_REAL(pthread_kill)(os, sig);
+	return GR_REAL(pthread_kill)(gr_os_thread(th), sig);
 }
 
+/* glibc looks at the thread's kernel tid first, which the kernel clears
+ * when the thread ends: ESRCH for a finished thread, joined or not. */
 GR_EXPORT int pthread_sigqueue(pthread_t th, int sig, const union sigval value)
 {
 	struct gr_thread *t;
-	pthread_t os;
 
 	if (!gr_green())
 		return GR_REAL(pthread_sigqueue)(th, sig, value);
-	os = gr_os_thread(th);
-	if (!os)
+	if (gr_thread_done((uint64_t)th) != 0)
 		return ESRCH;
 	t = gr_thread_find((uint64_t)th);
-	if (sig > 0 && sig < GR_NSIG && t && t->state != GR_DONE) {
+	if (sig > 0 && sig < GR_NSIG && !internal_signal(sig) && t) {
 		siginfo_t info = thread_info(sig, SI_QUEUE);
 		info.si_value = value;
 		if (gr_signal_send(t, sig, &info))
 			return 0;
 	}
-	return GR_REAL(pthread_sigqueue)(os, sig, value);
+	return GR_REAL(pthread_sigqueue)(gr_os_thread(th), sig, value);
 }
 
 /* Returns the error number, as pthread_sigmask does; *old is written as
@@ -219,7 +262,7 @@ GR_EXPORT int pause(void)
 /* sigtimedwait with a relative timeout in ns (-1: none). */
 static int green_sigtimedwait(const sigset_t *set, siginfo_t *info, int64_t timeout_ns)
 {
-	int64_t deadline = timeout_ns < 0 ? 0 : timeout_ns == 0 ? -1 : gr_now() + timeout_ns;
+	int64_t deadline = timeout_ns < 0 ? 0 : timeout_ns == 0 ? -1 : gr_deadline_in(timeout_ns);
 	int r;
 
 	if (efault(set))

@@ -46,7 +46,7 @@ static int sleep_for(clockid_t clk, int flags, const struct timespec *req, int64
 			gr_yield();
 			return 0;
 		}
-		deadline = gr_now() + d;
+		deadline = gr_deadline_in(d);
 		for (;;) {
 			int r = gr_park(GR_WAIT_SLEEP, NULL, deadline);
 			if (r == -ETIMEDOUT)
@@ -63,7 +63,7 @@ static int sleep_for(clockid_t clk, int flags, const struct timespec *req, int64
 		int64_t left = gr_ts_ns(req) - gr_ts_ns(&now);
 		if (left <= 0)
 			break;
-		if (gr_park(GR_WAIT_SLEEP, NULL, gr_now() + left) == -EINTR) {
+		if (gr_park(GR_WAIT_SLEEP, NULL, gr_deadline_in(left)) == -EINTR) {
 			*left_ns = 0; /* rem is not written for absolute sleeps */
 			return -EINTR;
 		}

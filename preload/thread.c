@@ -4,9 +4,8 @@
  * mask, or the attr's (pthread_attr_setsigmask_np), as natively.
  *
  * A green pthread_t is not a glibc struct pthread, so every pthread function
- * that takes one must be hooked: the ones that only make sense for the OS
- * thread (scheduling, affinity, CPU clock, signals) are passed the runtime
- * thread's real handle, since that is what the green thread runs on.
+ * that takes one must be hooked: scheduling, the CPU clock and the affinity
+ * are osthread.c's, signals signal.c's.
  *
  * Left to libc: pthread_attr_* (plain data), and everything a foreign OS
  * thread calls. Cancellation is osthread.c's and runtime/cancel.c's;
@@ -16,7 +15,9 @@
 #include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/single_threaded.h>
 
 #include "../runtime/attr.h"
 #include "../runtime/cancel.h"
@@ -24,6 +25,7 @@
 #include "../runtime/signal.h"
 #include "../runtime/fork.h"
 #include "../runtime/schedattr.h"
+#include "../runtime/foreign.h"
 #include "../runtime/timeout.h"
 
 /* glibc's struct pthread_attr, for the one thing no getter tells: whether
@@ -86,6 +88,18 @@ static void read_attr(const pthread_attr_t *attr, struct gr_create *c)
 	}
 }
 
+/* glibc's __libc_single_threaded, as every module but glibc sees it. glibc
+ * clears it only in its own pthread_create, and libstdc++ takes short cuts
+ * on it (a function-local static's guard, stop_token, shared_ptr counts):
+ * it must be false once a second thread exists, before that thread runs.
+ * Defined here, it interposes glibc's, as an executable's copy relocation
+ * would: glibc writes it through its GOT (true at start, false in its
+ * pthread_create), and so do we, at the first green pthread_create. glibc's
+ * internal copy, which its malloc and mutexes read, stays true until glibc
+ * makes an OS thread: one OS thread runs every green thread, and none is
+ * switched inside glibc. */
+GR_EXPORT char __libc_single_threaded = 1;
+
 static int create_green(pthread_t *th, const pthread_attr_t *attr, void *(*start)(void *),
 			void *arg)
 {
@@ -93,6 +107,7 @@ static int create_green(pthread_t *th, const pthread_attr_t *attr, void *(*start
 	struct gr_thread *t;
 	int err;
 
+	__libc_single_threaded = 0; /* as glibc's, even if the create fails */
 	read_attr(attr, &c);
 	int saved = errno; /* mmap/madvise may set it; pthread_* do not */
 	err = gr_thread_create(&c, &t);
@@ -112,9 +127,14 @@ GR_EXPORT int pthread_create(pthread_t *restrict th, const pthread_attr_t *restr
 			     void *(*start)(void *), void *restrict arg)
 {
 	if (!gr_green_or_start()) {
+		int own = gr_tls_runtime && gr_rt.inside; /* libuv's pool */
+		void *a = arg;
+		if (own && gr_foreign_own_start(&start, &a) < 0)
+			return EAGAIN;
+		arg = a;
 		int err = GR_REAL(pthread_create)(th, attr, start, arg);
-		if (err == 0 && gr_tls_runtime && gr_rt.inside)
-			gr_fork_note_os_thread(*th); /* libuv's pool */
+		if (own && err != 0)
+			free(arg); /* the trampoline's, which never ran */
 		return err;
 	}
 	return create_green(th, attr, start, arg);

@@ -79,11 +79,36 @@ void gr_cancel_parked(void)
 	gr_cancel_test();
 }
 
+int gr_cancel_due(void)
+{
+	const struct gr_thread *self = gr_rt.cur;
+
+	return self->cancel_pending && !self->cancel_disabled && !self->in_handler;
+}
+
+void gr_cancel_hold(void)
+{
+	struct gr_thread *self = gr_rt.cur;
+
+	if (gr_rt.sig_pending || self->sig_pending)
+		gr_signal_safe_point();
+	self->cancel_point = 1;
+}
+
+int gr_cancel_release(void)
+{
+	struct gr_thread *self = gr_rt.cur;
+
+	self->cancel_point = 0;
+	self->cancel_kicked = 0;
+	return gr_cancel_due();
+}
+
 void gr_cancel_test(void)
 {
 	struct gr_thread *self = gr_rt.cur;
 
-	if (!self->cancel_pending || self->cancel_disabled || self->in_handler)
+	if (!gr_cancel_due())
 		return;
 	/* Once: cleanup handlers may call cancellation points themselves. */
 	self->cancel_disabled = 1;

@@ -34,6 +34,15 @@ static inline void gr_cancel_begin(void)
 	self->cancel_point = 1;
 }
 
+/* For a cancellation point with a cleanup of its own (system kills its
+ * child first): gr_cancel_hold marks the point without acting on a request
+ * (handlers of pending signals run); gr_cancel_due says whether one should
+ * act now; gr_cancel_release ends the point and says whether one should:
+ * the caller then cleans up and calls gr_cancel_test. */
+void gr_cancel_hold(void);
+int gr_cancel_due(void);
+int gr_cancel_release(void);
+
 /* interrupted: the call failed with EINTR, or may end early on a cancel
  * anyway (a condition wait, a join). */
 static inline void gr_cancel_end(int interrupted)
@@ -46,6 +55,11 @@ static inline void gr_cancel_end(int interrupted)
 		if (interrupted)
 			gr_cancel_test();
 	}
+	/* The way out is a safe point too: a signal the call itself raised
+	 * (a write's SIGPIPE) runs its handler before the call returns, as
+	 * the kernel delivers it on the way out of the system call. */
+	if (__builtin_expect(gr_rt.sig_pending || self->sig_pending, 0))
+		gr_signal_safe_point();
 }
 
 #endif

@@ -6,13 +6,15 @@
 #include <string.h>
 #include <strings.h>
 
+#include "clock.h"
 #include "log.h"
 
 #define GR_STACK_MIN (16 * 1024) /* PTHREAD_STACK_MIN on x86_64 */
 
 struct gr_config gr_config = {
-	.slice_ns = 10 * 1000000LL,
+	.slice_ns = 10 * GR_MSEC,
 	.prefault = 1,
+	.workers = 128,
 };
 
 int gr_parse_size(const char *s, size_t *out)
@@ -113,7 +115,24 @@ static void load_slice(void)
 		gr_log(GR_LOG_WARN, "GREENIFY_SLICE_MS=%s: expected 1 to 60000", v);
 		return;
 	}
-	gr_config.slice_ns = ms * 1000000LL;
+	gr_config.slice_ns = ms * GR_MSEC;
+}
+
+static void load_workers(void)
+{
+	const char *v = secure_getenv("GREENIFY_WORKERS");
+	char *end;
+	long n;
+
+	if (!v || !*v)
+		return;
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (errno || *end || n < 1 || n > 4096) {
+		gr_log(GR_LOG_WARN, "GREENIFY_WORKERS=%s: expected 1 to 4096", v);
+		return;
+	}
+	gr_config.workers = (unsigned)n;
 }
 
 static void load_choice(const char *name, const char *a, const char *b, int *out)
@@ -143,8 +162,10 @@ void gr_config_load(void)
 	gr_config.prefault = parse_bool("GREENIFY_PREFAULT", secure_getenv("GREENIFY_PREFAULT"), 1);
 	load_choice("GREENIFY_DEADLOCK", "wait", "abort", &gr_config.deadlock_abort);
 	load_choice("GREENIFY_FILE_IO", "direct", "pool", &gr_config.file_io_pool);
+	load_choice("GREENIFY_STDIO", "green", "ready", &gr_config.stdio_ready);
 	load_stack_size();
 	load_slice();
+	load_workers();
 	load_choice("GREENIFY_SWITCH", "asm", "ucontext", &gr_config.ucontext);
 	load_choice("GREENIFY_TLS", "private", "shared", &gr_config.tls_shared);
 }

@@ -16,6 +16,10 @@ struct gr_config {
 	int prefault;	    /* 1: a helper thread prepares stacks (GREENIFY_PREFAULT) */
 	int deadlock_abort; /* 1: abort after a deadlock report (GREENIFY_DEADLOCK) */
 	int file_io_pool;   /* 1: regular-file I/O on the pool (GREENIFY_FILE_IO) */
+	unsigned workers;   /* most worker threads for blocking calls
+			       (GREENIFY_WORKERS) */
+	int stdio_ready;    /* 1: stdio waits for readiness before a call, libc's
+			       tables left alone (GREENIFY_STDIO) */
 };
 
 extern struct gr_config gr_config;

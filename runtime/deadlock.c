@@ -10,6 +10,9 @@
 
 #include "config.h"
 #include "fdwait.h"
+#include "foreign.h"
+#include "kwait.h"
+#include "libio.h"
 #include "lock.h"
 #include "log.h"
 #include "pool.h"
@@ -30,6 +33,7 @@ static const char *wait_name(const struct gr_thread *t)
 	case GR_WAIT_FUTEX: return "waits on futex";
 	case GR_WAIT_FD: return "waits on fd";
 	case GR_WAIT_POOL: return "waits for a pool job";
+	case GR_WAIT_WORK: return "waits for a call on a worker";
 	case GR_WAIT_SIGNAL: return "waits for a signal";
 	default: return "waits";
 	}
@@ -86,6 +90,20 @@ static void report_thread(const struct gr_thread *t)
 		       (unsigned long long)t->id, t->name, o, held);
 		return;
 	}
+	case GR_WAIT_FILE: {
+		uint64_t h = gr_file_owner(o);
+		const struct gr_thread *w = gr_rt.all;
+		while (w && w->handle != h)
+			w = w->all_next;
+		if (w)
+			snprintf(held, sizeof(held), " held by thread %llu \"%s\"",
+				 (unsigned long long)w->id, w->name);
+		else if (h)
+			snprintf(held, sizeof(held), " held by a thread that has finished");
+		gr_log(GR_LOG_WARN, "  thread %llu \"%s\" waits for the lock of FILE %p%s",
+		       (unsigned long long)t->id, t->name, o, held);
+		return;
+	}
 	default:
 		if (o)
 			gr_log(GR_LOG_WARN, "  thread %llu \"%s\" %s %p", (unsigned long long)t->id,
@@ -115,8 +133,10 @@ void gr_deadlock_check(void)
 		return;
 	/* With a handler of the program's installed, or a sigwait parked, a
 	 * signal may still wake someone: not a deadlock we can prove. */
+	/* Nor while another process or a foreign OS thread may still wake
+	 * one. */
 	if (gr_rt.live_timers == 0 && gr_fd_waiters == 0 && gr_pool_jobs == 0 &&
-	    !gr_signal_can_wake())
+	    !gr_signal_can_wake() && gr_kwaiters == 0 && !gr_foreign)
 		report();
 }
 

@@ -1,10 +1,26 @@
-/* Waiting for a file descriptor to become ready (fdwait.c): the piece of
- * green I/O under every hooked read, write, accept, connect and poll.
- * One uv_poll per fd, started on the first wait and watching
- * only the events someone waits for; readers and writers queue apart.
- * Closing an fd wakes everyone waiting on it with EBADF and stops the poll
- * before the kernel fd goes away, so a number the kernel hands out again at
- * once is safe. */
+/* Waiting for file descriptors to become ready (fdwait.c): the piece under
+ * every green read, write, accept, connect, poll, select and epoll_wait.
+ *
+ * One epoll set of the runtime's own holds every fd a green thread waits
+ * on; the loop watches that one set (a single uv_poll on its fd). So no fd
+ * flag is ever changed (uv_poll_init would make each fd non-blocking), no
+ * fd is allocated to wait (a poll works with a full fd table), and a wait
+ * costs one epoll_ctl: every entry is EPOLLONESHOT and is armed again by
+ * each wait, with a MOD that fails (ENOENT) when the number now names
+ * another file than the one added, which is then added. That is how a
+ * number that glibc closed and reused where no hook saw it (fclose) is
+ * found out; each entry carries a generation, so events of an entry of an
+ * older file under the number are dropped.
+ *
+ * A waiter is a node on the fd's list, on the waiting thread's stack (no
+ * allocation to wait or to wake). Waits of a read or a write take the
+ * file's readiness one at a time (the first waiter is woken, and arms the
+ * entry for the next as it leaves); waits of poll see it all at once.
+ *
+ * close, dup2 and dup3 of an fd that threads wait on (gr_fd_closing): as
+ * in Linux, whose blocked calls hold the file, they go on waiting on the
+ * same file, through a private dup of it that the runtime closes when the
+ * last of them is done. */
 #ifndef GR_FDWAIT_H
 #define GR_FDWAIT_H
 
@@ -13,36 +29,83 @@
 #define GR_FD_READ  1 /* readable, or a peer hung up, or an error */
 #define GR_FD_WRITE 2 /* writable, or an error */
 
+/* Starts the runtime's epoll set and its watcher in loop (hub start-up).
+ * Returns 0 or -errno. */
+struct uv_loop_s;
+int gr_fd_init(struct uv_loop_s *loop);
+
 /* Parks the current thread until fd is ready for what (GR_FD_READ or
- * GR_FD_WRITE), or deadline (monotonic ns, 0 = none). Returns 0 (ready:
- * retry the call), -ETIMEDOUT, -EBADF (closed meanwhile), -EINTR (a signal
- * handler ran), or -EPERM when fd cannot be polled (a regular file: the
- * caller makes the plain call, which does not block on readiness). */
+ * GR_FD_WRITE), or deadline (monotonic ns, 0 = none). Returns 0 (ready, or
+ * may be: retry the call), -ETIMEDOUT, -EINTR (a signal handler ran, or a
+ * cancel came), -EPERM when fd cannot be polled (a regular file or a
+ * directory: the caller makes the plain call, which does not wait for
+ * readiness), -EBADF for a bad fd. */
 int gr_fd_wait(int fd, int what, int64_t deadline);
 
+/* As gr_fd_wait, for a call that goes on with the file: when a close or a
+ * dup2 took the number away during the wait, *fd becomes the private dup
+ * the call now holds (and goes on with), which it gives back with
+ * gr_fd_release once it is done. -EBADF only when no dup could be made
+ * (a full fd table). */
+int gr_fd_wait_hold(int *fd, int what, int64_t deadline);
+
+/* Sleeps until until (monotonic ns) in a loop that looks again, having no
+ * event to wait for (a unix connect waiting for room in a backlog).
+ * Returns 0 when the time is up, -EINTR when a signal handler ran in the
+ * thread (or a cancel came) before or during the sleep, also one that ran
+ * as it ended. */
+int gr_fd_nap(int64_t until);
+
+/* Gives back a hold that gr_fd_wait_hold handed out (no-op for any other
+ * fd): the last one closes the private dup. */
+void gr_fd_release(int fd);
+
 /* Parks the current thread until one of the n pollfds may be ready (its
- * events), or deadline. Returns 0 (call poll again to see), -ETIMEDOUT,
- * -EINTR, or -errno when the wait cannot be set up. */
+ * events, or an error or hang-up), or deadline. Returns 0 (call poll
+ * again to see), -ETIMEDOUT, -EINTR, or -ENOMEM (no room for the waiter
+ * records of a large set). */
 struct pollfd;
 int gr_fd_wait_any(const struct pollfd *fds, unsigned long n, int64_t deadline);
 
-/* fd is about to be closed (or replaced by dup2): wake its waiters with
- * EBADF and stop polling it. */
+/* Takes the parked wait wait_obj (a thread's, whose wait is GR_WAIT_FD)
+ * off every fd it waits on: a signal handler is about to run in the
+ * thread, and may leave the wait's frame for good (siglongjmp). */
+void gr_fd_wait_cancel(void *wait_obj);
+
+/* The parked wait wait_obj (GR_WAIT_FD) was left for good: a signal
+ * handler that ran in it left by longjmp. It no longer counts, an fd the
+ * thread made only to wait on (gr_fd_own) is closed, and a private dup the
+ * wait held is given back. */
+void gr_fd_wait_abandoned(void *wait_obj);
+
+/* fd is about to be closed, or replaced by dup2/dup3: its waiters move to
+ * a private dup of the file, the number's epoll entry goes, and what was
+ * known about the number is forgotten. */
 void gr_fd_closing(int fd);
 
-/* fd was opened by the current thread only to wait on it (a pidfd, an
- * epoll set of several fds), and is closed by that thread with
- * gr_fd_closing: a fork child in which the thread does not survive closes
- * it instead (fork.c). */
-void gr_fd_own(int fd);
-
-/* For a socket: whether the program made it non-blocking, and its
- * SO_RCVTIMEO / SO_SNDTIMEO (ns, 0: none). Read with fcntl and getsockopt
- * once and cached until gr_fd_forget(fd) or gr_fd_closing(fd): the hooks of
- * fcntl, ioctl(FIONBIO), setsockopt and of every call that makes an fd
- * forget it. Returns 0 or -errno (a bad fd). */
-int gr_fd_socket_facts(int fd, int *nonblock, int64_t *rcvtimeo, int64_t *sndtimeo);
+/* fd now names a file this process just made (socket, accept, dup...):
+ * forget what was known about the number. */
 void gr_fd_forget(int fd);
+
+/* What a call learnt about the file under fd, kept per number until
+ * gr_fd_closing or gr_fd_forget (a number changes file only through
+ * those, or a close inside glibc, which no hook sees: so only facts that
+ * do no harm when stale are kept). GR_FD_KIND_UNKNOWN: never looked. */
+enum gr_fd_kind {
+	GR_FD_KIND_UNKNOWN,
+	GR_FD_KIND_OTHER,  /* not a regular file nor a block device (a tty, a
+			      char device...): a short read is the file's
+			      answer, not a page missing from the cache */
+	GR_FD_KIND_FIFO,   /* a pipe or FIFO */
+	GR_FD_KIND_SOCKET, /* a socket */
+};
+enum gr_fd_kind gr_fd_kind(int fd);
+void gr_fd_set_kind(int fd, enum gr_fd_kind kind);
+
+/* fd was opened by the current thread only to wait on it (a pidfd), and
+ * is closed by that thread: a fork child in which the thread does not
+ * survive closes it instead (fork.c). gr_fd_closing ends it. */
+void gr_fd_own(int fd);
 
 /* How many threads wait on fds now (the deadlock check counts them). */
 extern unsigned gr_fd_waiters;

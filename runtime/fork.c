@@ -14,6 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "foreign.h"
+#include "kwait.h"
+#include "lock.h"
 #include "log.h"
 #include "real.h"
 #include "sched.h"
@@ -53,32 +56,8 @@ static void drop(struct gr_thread *t)
 	gr_thread_release(t);
 }
 
-/* OS threads of the runtime's own, in creation order; the first os_gone
- * of them belong to an ancestor process. */
-static pthread_t *os_threads;
-static size_t os_count, os_cap, os_gone;
-
-void gr_fork_note_os_thread(pthread_t th)
-{
-	if (os_count == os_cap) {
-		size_t cap = os_cap ? os_cap * 2 : 16;
-		pthread_t *n = realloc(os_threads, cap * sizeof(*n));
-		if (!n)
-			return; /* a fork child would then join it for real */
-		os_threads = n;
-		os_cap = cap;
-	}
-	os_threads[os_count++] = th;
-}
-
-int gr_fork_os_threads_gone(void)
-{
-	return os_gone > 0 && os_count == os_gone;
-}
-
 void gr_fork_child_stands_down(void)
 {
-	os_gone = os_count;
 	if (gr_rt.started)
 		gr_rt.inside = 1;
 }
@@ -102,10 +81,9 @@ static void after_fork_child(void)
 	struct gr_thread *self = gr_rt.cur, *t, *next;
 	int err;
 
-	os_gone = os_count;
 	/* No runtime (not started, GREENIFY_DISABLE), forked by an OS thread
-	 * of the runtime's own, or while the runtime is inside (its exit
-	 * path): nothing to remake. */
+	 * of the runtime's own, or while the runtime is inside: nothing to
+	 * remake. */
 	if (!gr_green())
 		return;
 	gr_rt.inside = 1;
@@ -140,8 +118,12 @@ static void after_fork_child(void)
 	gr_tls_after_fork();
 	gr_fd_after_fork();
 	gr_wait_after_fork();
+	gr_kwait_after_fork();
+	gr_mutex_shared_after_fork();
+	gr_foreign_after_fork();
 	gr_pool_after_fork();
 	gr_stack_after_fork();
+	gr_once_after_fork();
 	gr_rt.inside = 0;
 }
 

@@ -19,14 +19,6 @@
  * pthread_atfork of anyone) so that it comes first among child handlers. */
 void gr_fork_init(void);
 
-/* The OS threads the runtime starts itself (libuv's pool, created through
- * the pthread_create hook while the runtime is inside) do not survive a
- * fork either. Notes one. */
-void gr_fork_note_os_thread(pthread_t th);
-/* Whether this is a fork child of a process that had such threads, and
- * none was started since. */
-int gr_fork_os_threads_gone(void);
-
 /* For _Fork, which runs no fork handlers: the child's runtime stands down
  * (every hook calls libc), and the runtime's OS threads are gone. */
 void gr_fork_child_stands_down(void);
@@ -46,5 +38,6 @@ void gr_fd_after_fork(void);	  /* fdwait.c: per-fd polls, fds of the dead */
 void gr_wait_after_fork(void);	  /* wait.c: every wait queue */
 void gr_pool_after_fork(void);	  /* pool.c: jobs of the parent's */
 void gr_stack_after_fork(void);	  /* stack.c: the preparer thread is gone */
+void gr_once_after_fork(void);	  /* once.c: glibc's fork generation moved on */
 
 #endif

@@ -13,7 +13,11 @@
 #include "clock.h"
 #include "config.h"
 #include "deadlock.h"
+#include "fdwait.h"
+#include "foreign.h"
 #include "fork.h"
+#include "kwait.h"
+#include "pool.h"
 #include "guard.h"
 #include "log.h"
 #include "real.h"
@@ -66,6 +70,16 @@ static void on_timer(uv_poll_t *h, int status, int events)
  * polls. libuv runs "inside" (every hook calls libc). Then it delivers the
  * signals that arrived, makes the threads whose deadline passed runnable,
  * and switches to the first runnable thread. */
+/* Whether the loop watches nothing but the timerfd (the one handle that
+ * keeps it alive), so that the hub may wait on futex words itself instead
+ * (kwait.h): no fd, no pool job, no sigwait, no signal pending. */
+static int hub_may_wait_itself(void)
+{
+	return gr_rt.loop.active_handles <= 1 && gr_rt.loop.active_reqs.count == 0 &&
+	       gr_fd_waiters == 0 && gr_pool_jobs == 0 && !gr_sigwait_parked() &&
+	       !gr_rt.sig_pending;
+}
+
 static void hub_main(void *arg)
 {
 	(void)arg;
@@ -76,8 +90,28 @@ static void hub_main(void *arg)
 			arm_timer();
 			gr_deadlock_check();
 		}
+		uv_run_mode mode = block ? UV_RUN_ONCE : UV_RUN_NOWAIT;
+		int run = 1;
+		if (gr_kwaiters) {
+			/* Waiters for other processes (kwait.h): the hub waits
+			 * on their words itself when it may, the helpers do
+			 * while the loop blocks, and a visit between threads
+			 * looks at the words. */
+			int idle = block && hub_may_wait_itself()
+					   ? gr_kwait_idle(gr_sched_next_deadline())
+					   : 0;
+			if (idle) {
+				mode = UV_RUN_NOWAIT;
+				run = idle == 1;
+			} else if (block) {
+				gr_kwait_before_loop();
+			} else {
+				gr_kwait_check();
+			}
+		}
 		gr_rt.inside = 1;
-		uv_run(&gr_rt.loop, block ? UV_RUN_ONCE : UV_RUN_NOWAIT);
+		if (run)
+			uv_run(&gr_rt.loop, mode);
 		gr_rt.inside = 0;
 		if (gr_rt.sig_pending)
 			gr_signal_dispatch();
@@ -108,8 +142,18 @@ static int start_loop(void)
 	err = gr_signal_init(&gr_rt.loop);
 	if (err < 0)
 		goto fail_signal_init;
+	err = gr_foreign_init(&gr_rt.loop);
+	if (err < 0)
+		goto fail_foreign_init;
+	err = gr_fd_init(&gr_rt.loop);
+	if (err < 0)
+		goto fail_fd_init;
 	gr_rt.inside = 0;
 	return 0;
+fail_fd_init:
+fail_foreign_init:
+	/* The signal and foreign watchers stay: they belong to the loop,
+	 * which is left unusable, and the process goes on without a runtime. */
 fail_signal_init:
 	uv_poll_stop(&timer_poll);
 fail_poll_start:
@@ -158,6 +202,9 @@ int gr_start(void)
 	gr_rt.live = gr_rt.peak_live = 1;
 	gr_rt.next_id = 2;
 	gr_rt.poll_at = INT64_MAX;
+	err = gr_timers_room(1);
+	if (err < 0)
+		return err;
 
 	err = start_loop();
 	if (err < 0) {
@@ -248,13 +295,4 @@ int gr_rt_after_fork_child(void)
 	gr_tid_after_fork();
 	gr_deadlock_reset();
 	return 0;
-}
-
-/* The process is exiting (our library's destructors run before libuv's):
- * from now on every hook calls libc. libuv's own destructor joins its pool
- * threads through pthread mutexes and conditions that those threads wait
- * on for real; green versions would never wake them. */
-__attribute__((destructor)) static void pass_through_at_exit(void)
-{
-	gr_rt.inside = 1;
 }

@@ -11,12 +11,32 @@
  *   __kind   the type (glibc's initialisers and pthread_mutex_init set it).
  *   __list   links the robust mutexes a thread holds.
  * Unlocking hands the mutex straight to the oldest waiter: first come,
- * first served, and no thread wakes only to find the mutex taken again. */
+ * first served, and no thread wakes only to find the mutex taken again.
+ *
+ * This is the way of private mutexes only green threads touch: plain loads
+ * and stores. Process-shared ones, and every one once foreign OS threads
+ * may touch it, take mutex_shared.c's way (foreign.h).
+ *
+ * Spin locks: glibc's own trylock and unlock do the work, since the int
+ * means different things on different architectures (on x86_64 1 is free).
+ * A green thread that finds one held yields until it is free: spinning
+ * would never let the holder run. */
 #include <limits.h>
+#include <linux/futex.h>
 
+#include "foreign.h"
+#include "kwait.h"
 #include "lock.h"
 #include "log.h"
+#include "real.h"
 #include "wait.h"
+
+#define PSHARED 128 /* glibc's PTHREAD_MUTEX_PSHARED_BIT */
+
+static inline int atomic_way(const struct __pthread_mutex_s *d)
+{
+	return __builtin_expect((d->__kind & PSHARED) | gr_foreign, 0);
+}
 
 #define KIND_MASK      3
 #define ROBUST	       16
@@ -39,7 +59,7 @@ int gr_mutex_holder(const pthread_mutex_t *m)
 }
 
 /* Robust list, through the mutex's __list.__next / __prev. */
-static void robust_add(struct gr_thread *t, pthread_mutex_t *m)
+void gr_mutex_robust_add(struct gr_thread *t, pthread_mutex_t *m)
 {
 	pthread_mutex_t *head = t->robust;
 
@@ -50,7 +70,7 @@ static void robust_add(struct gr_thread *t, pthread_mutex_t *m)
 	t->robust = m;
 }
 
-static void robust_del(struct gr_thread *t, pthread_mutex_t *m)
+void gr_mutex_robust_del(struct gr_thread *t, pthread_mutex_t *m)
 {
 	pthread_mutex_t *prev = (pthread_mutex_t *)m->__data.__list.__prev;
 	pthread_mutex_t *next = (pthread_mutex_t *)m->__data.__list.__next;
@@ -73,7 +93,7 @@ static void take(pthread_mutex_t *m, struct gr_thread *t, int waiters)
 	d->__owner = t->owner_id;
 	if (d->__kind & ROBUST) {
 		d->__lock = t->owner_id | (int)(waiters ? WAITERS_BIT : 0);
-		robust_add(t, m);
+		gr_mutex_robust_add(t, m);
 	} else {
 		d->__lock = waiters ? 2 : 1;
 	}
@@ -108,6 +128,8 @@ int gr_mutex_lock(pthread_mutex_t *m, const struct gr_timeout *to)
 	int r;
 
 again:
+	if (atomic_way(d))
+		return gr_mutex_lock_atomic(m, to);
 	if (robust && d->__owner == NOTRECOVERABLE)
 		return -ENOTRECOVERABLE;
 	int h = holder(d);
@@ -138,10 +160,13 @@ again:
 		return r;
 	mark_waiters(d);
 	r = gr_wait_addr(&d->__lock, GR_BITSET_ANY, GR_WAIT_MUTEX, m, deadline);
-	if (r == -EINTR)
+	if (r == -EINTR || r == GR_RECHECK)
 		goto again; /* a signal handler ran: a mutex wait carries on */
-	if (r == -ETIMEDOUT && !gr_first_waiter(&d->__lock) && holder(d)) {
-		/* The last waiter gave up: unlock need not look for more. */
+	/* The last waiter gave up: unlock need not look for more. Not once
+	 * the atomic way is on (foreign.h), which this wait may have slept
+	 * through: a word another thread may change is left as it is, and a
+	 * waiter mark too many costs only a wake-up. */
+	if (r == -ETIMEDOUT && !gr_foreign && !gr_first_waiter(&d->__lock) && holder(d)) {
 		if (robust)
 			d->__lock = (int)((unsigned)d->__lock & ~WAITERS_BIT);
 		else
@@ -175,6 +200,8 @@ int gr_mutex_unlock(pthread_mutex_t *m)
 	int kind = d->__kind & KIND_MASK;
 	int robust = d->__kind & ROBUST;
 
+	if (atomic_way(d))
+		return gr_mutex_unlock_atomic(m);
 	if (kind != PTHREAD_MUTEX_TIMED_NP && kind != PTHREAD_MUTEX_ADAPTIVE_NP) {
 		if (holder(d) != self->owner_id)
 			return -EPERM;
@@ -184,7 +211,7 @@ int gr_mutex_unlock(pthread_mutex_t *m)
 	if (kind == PTHREAD_MUTEX_RECURSIVE_NP && --d->__count != 0)
 		return 0;
 	if (robust) {
-		robust_del(self, m);
+		gr_mutex_robust_del(self, m);
 		if (d->__owner == INCONSISTENT) {
 			/* Unlocked without pthread_mutex_consistent(): nobody
 			 * may use it again, waiters included. */
@@ -207,6 +234,8 @@ int gr_mutex_consistent(pthread_mutex_t *m)
 {
 	struct __pthread_mutex_s *d = &m->__data;
 
+	if (atomic_way(d))
+		return gr_mutex_consistent_atomic(m);
 	if (!(d->__kind & ROBUST) || d->__owner != INCONSISTENT)
 		return -EINVAL;
 	d->__owner = gr_rt.cur->owner_id;
@@ -217,11 +246,30 @@ void gr_mutex_owner_exit(struct gr_thread *t)
 {
 	pthread_mutex_t *m;
 
+	gr_mutex_shared_owner_exit(t);
 	while ((m = t->robust)) {
 		struct __pthread_mutex_s *d = &m->__data;
 		struct gr_thread *w = gr_first_waiter(&d->__lock);
-		robust_del(t, m);
+		gr_mutex_robust_del(t, m);
 		d->__nusers--;
+		if (gr_foreign) {
+			/* Another OS thread may change the word meanwhile. */
+			if (w) {
+				d->__nusers++;
+				gr_mutex_hand_over(m, w, -EOWNERDEAD);
+				continue;
+			}
+			uint32_t *word = (uint32_t *)&d->__lock;
+			uint32_t old = __atomic_load_n(word, __ATOMIC_RELAXED);
+			d->__owner = 0;
+			while (!__atomic_compare_exchange_n(
+				word, &old, (old & FUTEX_WAITERS) | FUTEX_OWNER_DIED, 0,
+				__ATOMIC_RELEASE, __ATOMIC_RELAXED))
+				;
+			if (old & FUTEX_WAITERS)
+				gr_futex_wake(word, 1, 1);
+			continue;
+		}
 		if (w) {
 			gr_wake_waiter(w, -EOWNERDEAD);
 			take(m, w, gr_first_waiter(&d->__lock) != NULL);
@@ -231,4 +279,14 @@ void gr_mutex_owner_exit(struct gr_thread *t)
 			d->__owner = 0;
 		}
 	}
+}
+
+int gr_spin_lock(pthread_spinlock_t *l, int try_only)
+{
+	while (gr_real.pthread_spin_trylock(l) != 0) {
+		if (try_only)
+			return -EBUSY;
+		gr_yield();
+	}
+	return 0;
 }

@@ -7,6 +7,7 @@
 #include "fork.h"
 #include "real.h"
 #include "sched.h"
+#include "worker.h"
 
 struct job {
 	uv_work_t req;		 /* libuv's request; req.data points here */
@@ -82,28 +83,5 @@ void gr_pool_after_fork(void)
 	 * next job: the parent's are not the child's. */
 	generation++;
 	gr_pool_jobs = 0;
-}
-
-static void nothing(uv_work_t *req)
-{
-	(void)req;
-}
-
-/* At exit (after hub.c has made every hook call libc, before libuv's own
- * destructor). libuv's exit path ends its pool: it joins the pool threads
- * and destroys the pool's mutex and condition. In a fork child whose parent
- * had started the pool, those are the parent's threads, which glibc's
- * child may have unmapped (the join crashes), and which "hold" the mutex
- * and wait on the condition for ever (destroying them aborts, or hangs).
- * libuv 1.44 does this natively too, but the program did not ask for
- * libuv. So a child that has not started a pool of its own starts one now,
- * with a job that does nothing: libuv's own fork handler has reset the
- * pool, so this makes a new mutex, condition and threads, which its exit
- * path then ends as in any process. */
-__attribute__((destructor)) static void own_pool_before_libuv_exits(void)
-{
-	static uv_work_t req;
-
-	if (gr_rt.started && gr_fork_os_threads_gone())
-		queue(&req, nothing, NULL);
+	gr_work_after_fork(); /* the runtime's own workers too */
 }

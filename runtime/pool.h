@@ -10,7 +10,8 @@
  * pool cannot take the job (then nothing ran). */
 int gr_pool_run(void (*fn)(void *), void *arg);
 
-/* Jobs queued or running (the deadlock check counts them). */
+/* Jobs queued or running, here and on the workers of worker.h (the
+ * deadlock check counts them). */
 extern unsigned gr_pool_jobs;
 
 #endif

@@ -19,6 +19,7 @@ void gr_real_init(void)
 	if (!gr_real.name)                                                                         \
 		gr_die("cannot find the real %s: %s", #name, dlerror());
 	GR_REAL_FUNCS(GR_REAL_LOOKUP)
+	GR_REAL_STDIO_FUNCS(GR_REAL_LOOKUP)
 #undef GR_REAL_LOOKUP
 	__atomic_store_n(&real_ready, 1, __ATOMIC_RELEASE);
 }

@@ -6,9 +6,19 @@
  * default kind prefers readers: a reader gets in while readers hold the
  * lock even if a writer waits; PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP
  * makes new readers wait behind a waiting writer. Unlocking hands over
- * directly: to every waiting reader, or to the oldest writer. */
+ * directly: to every waiting reader, or to the oldest writer.
+ *
+ * That is the way of private locks only green threads touch; a
+ * process-shared one, and every one once foreign OS threads may touch it
+ * (foreign.h), follows glibc's algorithm (rwlock_shared.c). */
+#include "foreign.h"
 #include "lock.h"
 #include "wait.h"
+
+static inline int atomic_way(const pthread_rwlock_t *rw)
+{
+	return __builtin_expect(rw->__data.__shared | gr_foreign, 0);
+}
 
 #define WRLOCKED     2u
 #define READER_SHIFT 3
@@ -48,6 +58,8 @@ int gr_rwlock_rdlock(pthread_rwlock_t *rw, const struct gr_timeout *to)
 	int r;
 
 again:
+	if (atomic_way(rw))
+		return gr_rwlock_rdlock_shared(rw, to);
 	if (write_held(rw) && rw->__data.__cur_writer == gr_rt.cur->owner_id)
 		return -EDEADLK;
 	if (!write_held(rw) && !(prefer_writers(rw) && gr_first_waiter(WQ(rw)))) {
@@ -60,7 +72,7 @@ again:
 	if (r < 0)
 		return r;
 	r = gr_wait_addr(RQ(rw), GR_BITSET_ANY, GR_WAIT_RWLOCK, rw, deadline);
-	if (r == -EINTR)
+	if (r == -EINTR || r == GR_RECHECK)
 		goto again; /* a signal handler ran: carry on */
 	return r;
 }
@@ -71,6 +83,8 @@ int gr_rwlock_wrlock(pthread_rwlock_t *rw, const struct gr_timeout *to)
 	int r;
 
 again:
+	if (atomic_way(rw))
+		return gr_rwlock_wrlock_shared(rw, to);
 	if (write_held(rw) && rw->__data.__cur_writer == gr_rt.cur->owner_id)
 		return -EDEADLK;
 	if (!write_held(rw) && readers(rw) == 0) {
@@ -82,7 +96,7 @@ again:
 	if (r < 0)
 		return r;
 	r = gr_wait_addr(WQ(rw), GR_BITSET_ANY, GR_WAIT_RWLOCK, rw, deadline);
-	if (r == -EINTR)
+	if (r == -EINTR || r == GR_RECHECK)
 		goto again;
 	return r;
 }
@@ -110,6 +124,8 @@ static void hand_over(pthread_rwlock_t *rw)
 
 int gr_rwlock_unlock(pthread_rwlock_t *rw)
 {
+	if (atomic_way(rw))
+		return gr_rwlock_unlock_shared(rw);
 	if (write_held(rw)) {
 		if (rw->__data.__cur_writer != gr_rt.cur->owner_id)
 			return -EPERM;

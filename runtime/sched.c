@@ -232,6 +232,8 @@ static void switch_to(struct gr_thread *next)
 	if (__builtin_expect(self->canary, 0) && *(uint64_t *)self->stack.lo != GR_CANARY)
 		gr_report_overflow(self);
 	self->saved_errno = *gr_rt.errno_loc;
+	if (__builtin_expect(gr_sigmask_split, 0))
+		gr_sigmask_switch(next); /* SIGPIPE blocked as next blocks it */
 	next->state = GR_RUNNING;
 	gr_rt.cur = next;
 	gr_rt.switches++;
@@ -290,6 +292,8 @@ static int cancel_now(const struct gr_thread *self)
 	       !self->cancel_point && !self->in_handler;
 }
 
+static void timers_compact(void);
+
 int gr_park(enum gr_wait why, void *obj, int64_t deadline)
 {
 	struct gr_thread *self = gr_rt.cur;
@@ -302,8 +306,12 @@ int gr_park(enum gr_wait why, void *obj, int64_t deadline)
 	self->state = GR_PARKED;
 	if (deadline) {
 		GR_ASSERT(!self->in_heap); /* a running thread has no live deadline */
-		if (gr_timers_add(&gr_rt.timers, deadline, self) < 0)
-			gr_die("out of memory for %zu timers", gr_rt.timers.n);
+		/* Room is reserved for every live thread (gr_timers_room):
+		 * once abandoned entries are dropped, this one fits. */
+		if (gr_rt.timers.n == gr_rt.timers.cap)
+			timers_compact();
+		GR_ASSERT(gr_rt.timers.n < gr_rt.timers.cap);
+		gr_timers_add(&gr_rt.timers, deadline, self);
 		self->deadline = deadline;
 		self->in_heap = 1;
 		gr_rt.live_timers++;
@@ -327,6 +335,32 @@ static int timer_live(const struct gr_tentry *e)
 	const struct gr_thread *t = e->owner;
 
 	return t->in_heap && t->deadline == e->deadline && t->state == GR_PARKED;
+}
+
+/* Keeps one live entry per thread: a thread woken and parked again with
+ * the same deadline (a lock retried) has two that both look live. */
+static int timer_live_once(const struct gr_tentry *e)
+{
+	struct gr_thread *t = e->owner;
+
+	if (!timer_live(e) || t->in_heap == 2)
+		return 0;
+	t->in_heap = 2;
+	return 1;
+}
+
+/* Drops every abandoned entry: afterwards there are no more entries than
+ * parked threads with a deadline. */
+static void timers_compact(void)
+{
+	gr_timers_filter(&gr_rt.timers, timer_live_once);
+	for (size_t i = 0; i < gr_rt.timers.n; i++)
+		((struct gr_thread *)gr_rt.timers.a[i].owner)->in_heap = 1;
+}
+
+int gr_timers_room(uint64_t threads)
+{
+	return gr_timers_reserve(&gr_rt.timers, threads);
 }
 
 /* The earliest live entry, dropping abandoned ones on the way. */
@@ -355,7 +389,7 @@ void gr_wake(struct gr_thread *t, int result)
 		/* Abandoned entries are dropped lazily; do not let them
 		 * outgrow the live ones. */
 		if (gr_rt.timers.n > 2 * gr_rt.live_timers + 1024)
-			gr_timers_filter(&gr_rt.timers, timer_live);
+			timers_compact();
 	}
 	t->wake_result = result;
 	__builtin_prefetch(t->ctx.sp); /* where the switch to t will read */

@@ -105,6 +105,9 @@ int gr_start(void);
 /* Parks the current thread until gr_wake() or, if deadline (monotonic ns) is
  * not 0, until then. Returns gr_wake()'s result or -ETIMEDOUT. */
 int gr_park(enum gr_wait why, void *obj, int64_t deadline);
+/* Makes room in the deadline heap for threads live threads, so that no
+ * park ever allocates: 0, or -ENOMEM (no thread can be created). */
+int gr_timers_room(uint64_t threads);
 /* Makes a parked thread runnable; its gr_park() returns result. */
 void gr_wake(struct gr_thread *t, int result);
 /* Makes a parked thread runnable with -EINTR, as a signal does, leaving it

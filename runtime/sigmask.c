@@ -10,7 +10,16 @@
  * Counting, per signal, the live threads that block it makes a mask change
  * cost a few additions, and a system call only when the intersection
  * changes; threads that never touch their mask cost nothing, at creation,
- * at exit or at a switch. */
+ * at exit or at a switch.
+ *
+ * SIGPIPE and SIGXFSZ are the exception (GR_SIG_THREAD_DIRECTED): the
+ * kernel queues them for the OS thread whose call raised them, and a
+ * thread that blocks them must get EPIPE or EFBIG and keep the signal
+ * pending for itself, even while other threads would take it. While the
+ * live threads disagree on them (gr_sigmask_split), the OS thread blocks
+ * each exactly when the thread it runs does: a switch between two threads
+ * that disagree costs a mask change, and, from a thread that blocked them,
+ * taking back what the kernel queued for it meanwhile. */
 #include "signal.h"
 
 #include <errno.h>
@@ -26,10 +35,16 @@
  * as few additions as one blocking a single signal. */
 static uint32_t base;
 static uint32_t delta[GR_NSIG - 1];
-static uint64_t nonempty;  /* live threads whose mask is not empty */
-static uint64_t ever;	   /* a superset of what some live thread blocks */
-static uint64_t real_mask; /* the OS thread's mask as last set */
-static sigset_t real_set;  /* the same, for ucontext switches */
+static uint64_t nonempty;     /* live threads whose mask is not empty */
+static uint64_t ever;	      /* a superset of what some live thread blocks */
+static uint64_t inter;	      /* the signals every live thread blocks */
+static uint64_t follow;	      /* thread-directed signals the OS thread blocks
+				 for the thread it runs (follower) */
+static uint64_t follow_owner; /* that thread's handle */
+static uint64_t real_mask;    /* the OS thread's mask as last set: inter |
+				 follow */
+static sigset_t real_set;     /* the same, for ucontext switches */
+int gr_sigmask_split;
 
 /* Adds (d 1) or removes (-1) one thread's mask m. */
 static void count(uint64_t m, int d)
@@ -52,15 +67,93 @@ static void count(uint64_t m, int d)
 	}
 }
 
-/* Makes want the OS thread's mask. A signal it unblocks that is pending in
- * the kernel reaches the trampoline before this returns. */
+/* Makes want the intersection, and it and the followed signals the OS
+ * thread's mask. A signal it unblocks that is pending in the kernel
+ * reaches the trampoline before this returns. */
 static void apply(uint64_t want)
 {
+	inter = want;
+	want |= follow;
 	if (want == real_mask)
 		return;
 	real_mask = want;
 	gr_sigset_put(&real_set, want);
 	gr_real.pthread_sigmask(SIG_SETMASK, &real_set, NULL);
+}
+
+/* Takes back what the kernel queued for the OS thread among bits (blocked
+ * there for the thread owner names): the kernel's own SIGPIPE or SIGXFSZ
+ * of that thread's calls stay pending on it (or end with it, if it is
+ * gone); one sent to the process is the process's again. */
+static void take_back(uint64_t bits, uint64_t owner)
+{
+	struct timespec zero = {0, 0};
+	struct gr_thread *t = gr_thread_find(owner);
+	siginfo_t info;
+	sigset_t set;
+	int saved = errno;
+
+	if (t && t->state == GR_DONE)
+		t = NULL;
+	sigemptyset(&set);
+	gr_sigset_put(&set, bits);
+	while (gr_real.sigtimedwait(&set, &info, &zero) > 0)
+		gr_signal_requeue(t, &info, gr_signal_is_own_kernel(&info));
+	errno = saved;
+}
+
+/* Makes the followed signals t's (the thread the OS thread runs now, or
+ * just created, or exiting), while the threads disagree on them. */
+static void refollow(const struct gr_thread *t)
+{
+	uint64_t want = gr_sigmask_split ? t->sig_mask & GR_SIG_THREAD_DIRECTED & ~inter : 0;
+	uint64_t off = follow & ~want & ~inter;
+
+	if (want == follow) {
+		follow_owner = t->handle;
+		return;
+	}
+	if (off) {
+		/* While the OS thread still blocks them. */
+		take_back(off, follow_owner);
+	}
+	follow = want;
+	follow_owner = t->handle;
+	apply(inter);
+}
+
+/* Whether the live threads disagree on a thread-directed signal. */
+static void check_split(void)
+{
+	int split = 0;
+
+	for (uint64_t b = GR_SIG_THREAD_DIRECTED; b; b &= b - 1) {
+		uint32_t n = base + delta[__builtin_ctzll(b)];
+		if (n != 0 && n != gr_rt.live)
+			split = 1;
+	}
+	gr_sigmask_split = split;
+}
+
+void gr_sigmask_switch(struct gr_thread *next)
+{
+	if (next->magic == GR_MAGIC)
+		refollow(next);
+}
+
+void gr_sigmask_to_frame(void *uc)
+{
+	((ucontext_t *)uc)->uc_sigmask = real_set;
+}
+
+void gr_sigmask_resync(void)
+{
+	gr_real.pthread_sigmask(SIG_SETMASK, &real_set, NULL);
+}
+
+uint64_t gr_sigmask_os(void)
+{
+	return real_mask;
 }
 
 /* Of the signals in m, those every live thread blocks. */
@@ -84,9 +177,10 @@ int gr_sigmask_init(void)
 	if (gr_real.pthread_sigmask(SIG_BLOCK, NULL, &cur) != 0)
 		return -EINVAL;
 	real_set = cur;
-	real_mask = gr_sigset_bits(&cur);
+	real_mask = inter = gr_sigset_bits(&cur);
 	gr_rt.cur->sig_mask = real_mask & ~GR_SIG_UNBLOCKABLE;
 	count(gr_rt.cur->sig_mask, 1);
+	follow_owner = gr_rt.cur->handle;
 	return 0;
 }
 
@@ -101,7 +195,11 @@ void gr_sigmask_set(struct gr_thread *t, uint64_t mask)
 	count(mask, 1);
 	/* What t now unblocks no longer has every thread blocking it; what
 	 * it now blocks may. The rest is as it was. */
-	apply((real_mask & ~off) | all_block(on));
+	apply((inter & ~off) | all_block(on));
+	if (((on | off) & GR_SIG_THREAD_DIRECTED) || gr_sigmask_split) {
+		check_split();
+		refollow(t == gr_rt.cur || t->handle == follow_owner ? t : gr_rt.cur);
+	}
 	/* Process-pending signals go to the first thread that takes them. */
 	if (off & gr_signal_process_pending()) {
 		uint64_t take = off & gr_signal_process_pending();
@@ -117,7 +215,12 @@ void gr_signal_thread_created(struct gr_thread *t)
 	t->sig_mask = mask;
 	count(mask, 1);
 	/* Blocked by all before, and by the newcomer. */
-	apply(real_mask & mask);
+	apply(inter & mask);
+	if (gr_sigmask_split ||
+	    (inter & GR_SIG_THREAD_DIRECTED) != (mask & GR_SIG_THREAD_DIRECTED)) {
+		check_split();
+		refollow(gr_rt.cur);
+	}
 	if (gr_signal_process_pending() & ~mask) {
 		uint64_t take = gr_signal_process_pending() & ~mask;
 		gr_signal_take_process(take);
@@ -133,8 +236,17 @@ void gr_signal_thread_exited(struct gr_thread *t)
 	/* The signals only t accepted are now blocked by all: the kernel
 	 * keeps them pending for the next thread to unblock one. Those t
 	 * blocked keep their state. */
-	apply(real_mask | all_block(ever & ~real_mask & ~mask));
+	apply(inter | all_block(ever & ~inter & ~mask));
 	t->sig_pending = 0; /* a thread's own pending signals end with it */
+	if (gr_sigmask_split) {
+		/* What the kernel queued for t ends with it too. */
+		if (t->handle == follow_owner && (follow & ~inter))
+			take_back(follow & ~inter, t->handle);
+		check_split();
+		follow = 0;
+		follow_owner = 0;
+		apply(inter);
+	}
 }
 
 void gr_signal_forked(void)
@@ -229,9 +341,17 @@ uint64_t gr_sigpending(void)
 
 	gr_signal_interrupted();
 	/* A new thread's pending set is empty (POSIX): the OS thread's own
-	 * pending signals are main's, not every green thread's. */
-	if ((self == &gr_main_thread || !kernel_process_pending(&kernel)) &&
-	    gr_real.sigpending(&k) == 0)
-		kernel = gr_sigset_bits(&k);
+	 * pending signals are main's, not every green thread's, but for a
+	 * SIGPIPE or SIGXFSZ the kernel queued for a call: the followed ones
+	 * are the follower's, those every thread blocks could be anyone's. */
+	if (self == &gr_main_thread || !kernel_process_pending(&kernel)) {
+		if (gr_real.sigpending(&k) == 0)
+			kernel = gr_sigset_bits(&k);
+	} else if (gr_real.sigpending(&k) == 0) {
+		uint64_t mine = inter & GR_SIG_THREAD_DIRECTED;
+		if (follow_owner == self->handle)
+			mine |= follow;
+		kernel |= gr_sigset_bits(&k) & mine;
+	}
 	return (self->sig_pending | gr_signal_process_pending() | kernel) & self->sig_mask;
 }

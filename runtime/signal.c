@@ -6,12 +6,16 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/syscall.h>
+#include <ucontext.h>
 #include <unistd.h>
 
+#include "fdwait.h"
 #include "fork.h"
 #include "log.h"
 #include "real.h"
 #include "wait.h"
+#include "worker.h"
 
 /* The program's sigaction per signal, when it has a handler behind our
  * trampoline. Written by gr_sigaction, read by the trampoline. */
@@ -29,36 +33,64 @@ static uint64_t proc_pending;
 /* Signals that may be pending on some thread that blocks them: sigaction
  * walks the threads to discard one only when its bit is here. */
 static uint64_t held;
+/* For a signal that arrived for one thread (a write's SIGPIPE), that
+ * thread's handle; 0 for the process's. */
+static uint64_t arrived_for[GR_NSIG];
+static volatile sig_atomic_t sending; /* a kill() of our own is in flight */
+static pid_t self_pid;
 static int sig_fd = -1;
 static uv_poll_t sig_poll;
 
-static int synchronous(int sig)
-{
-	/* Faults must be handled where they happen, on the faulting stack. */
-	return sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE ||
-	       sig == SIGTRAP || sig == SIGSYS;
-}
+/* The signals an instruction raises (a fault): their handler runs where it
+ * happens, on the faulting stack; the kernel takes them first. */
+#define FAULTS                                                                                     \
+	(GR_SIGBIT(SIGSEGV) | GR_SIGBIT(SIGBUS) | GR_SIGBIT(SIGILL) | GR_SIGBIT(SIGFPE) |          \
+	 GR_SIGBIT(SIGTRAP) | GR_SIGBIT(SIGSYS))
 
+/* Every handler gets the three arguments, as the kernel passes them. */
 static void call_handler(const struct sigaction *a, int sig, siginfo_t *info, void *uc)
 {
 	if (a->sa_flags & SA_SIGINFO)
 		a->sa_sigaction(sig, info, uc);
 	else
-		a->sa_handler(sig);
+		((void (*)(int, siginfo_t *, void *))(void (*)(void))a->sa_handler)(sig, info, uc);
 }
 
-static void trampoline(int sig, siginfo_t *info, void *uc)
+int gr_signal_is_own_kernel(const siginfo_t *info)
 {
-	if (sig <= 0 || sig >= GR_NSIG || !installed[sig])
-		return;
-	if (!gr_tls_runtime || !gr_rt.started) {
-		/* Before the runtime, or on an OS thread of its own: as is. */
-		int saved = errno;
-		call_handler(&user[sig], sig, info, uc);
-		errno = saved;
-		return;
-	}
+	return (GR_SIGBIT(info->si_signo) & GR_SIG_THREAD_DIRECTED) && info->si_code == SI_USER &&
+	       info->si_pid == self_pid && !sending;
+}
+
+void gr_signal_sending(int on)
+{
+	sending = on;
+}
+
+static int run_now(int sig, siginfo_t *info, ucontext_t *uc);
+
+/* Raised by the thread running now, for what it does: a fault of its
+ * instruction, or a tgkill of its own (abort, assert, a raw tgkill; our
+ * raise does not come here), which the kernel delivers on the way out of
+ * that system call, before the call returns. */
+static int synchronous(int sig, const siginfo_t *info)
+{
+	if (info->si_code > 0)
+		return (GR_SIGBIT(sig) & FAULTS) != 0;
+	return info->si_code == SI_TKILL && info->si_pid == self_pid;
+}
+
+/* Notes a signal that arrived on the runtime thread (or on a worker, which
+ * stands in for none of the program's threads), for gr_signal_dispatch, and
+ * wakes the loop. */
+static void note(int sig, const siginfo_t *info)
+{
 	arrived_info[sig] = *info;
+	/* The kernel raised it for the call the running thread made. */
+	arrived_for[sig] = gr_tls_runtime && gr_signal_is_own_kernel(info) && gr_rt.cur != NULL &&
+					   gr_rt.cur->magic == GR_MAGIC
+				   ? gr_rt.cur->handle
+				   : 0;
 	__atomic_or_fetch(&arrived, GR_SIGBIT(sig), __ATOMIC_SEQ_CST);
 	gr_rt.sig_pending = 1;
 	if (sig_fd >= 0) {
@@ -69,6 +101,32 @@ static void trampoline(int sig, siginfo_t *info, void *uc)
 		}
 		errno = saved;
 	}
+}
+
+static int own_taken; /* gr_signal_take_own ran */
+static int own_signal(const siginfo_t *info, void *uc);
+static void own_unhandled(const siginfo_t *info);
+
+static void trampoline(int sig, siginfo_t *info, void *uc)
+{
+	if (sig == GR_SIG_OWN && own_taken && own_signal(info, uc))
+		return;
+	if (sig <= 0 || sig >= GR_NSIG || !installed[sig]) {
+		if (sig == GR_SIG_OWN && own_taken)
+			own_unhandled(info);
+		return;
+	}
+	if (!gr_rt.started || !(gr_tls_runtime || gr_work_on_worker())) {
+		/* Before the runtime, or on an OS thread of the program's that
+		 * is not green: as is. */
+		int saved = errno;
+		call_handler(&user[sig], sig, info, uc);
+		errno = saved;
+		return;
+	}
+	if (gr_tls_runtime && synchronous(sig, info) && run_now(sig, info, uc))
+		return;
+	note(sig, info);
 }
 
 static void on_sig_fd(uv_poll_t *h, int status, int events)
@@ -87,6 +145,7 @@ int gr_signal_init(uv_loop_t *loop)
 {
 	int err;
 
+	self_pid = getpid();
 	err = gr_sigmask_init();
 	if (err < 0)
 		return err;
@@ -111,6 +170,7 @@ int gr_signal_after_fork(void)
 	int fd, err = 0;
 
 	__atomic_store_n(&arrived, 0, __ATOMIC_SEQ_CST);
+	self_pid = getpid();
 	if (sig_fd < 0)
 		return 0;
 	fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -124,8 +184,9 @@ int gr_signal_after_fork(void)
 
 int gr_signal_can_wake(void)
 {
+	/* A fault's handler runs only in a thread that runs: it wakes none. */
 	for (int sig = 1; sig < GR_NSIG; sig++)
-		if (installed[sig])
+		if (installed[sig] && !(GR_SIGBIT(sig) & FAULTS))
 			return 1;
 	return gr_sigwait_parked();
 }
@@ -159,14 +220,133 @@ static void discard(int sig)
 	}
 }
 
+/* ---- The runtime's own signal (signal.h) ----
+ * Once taken, the kernel's action for GR_SIG_OWN stays the trampoline,
+ * blocking nothing while it runs (it only notes a signal or hands ours
+ * over), never restarting a call (a worker's call that a kick interrupts
+ * must end); what the program set is kept here, a handler in user[] as for
+ * any signal, else own_disp, and is what sigaction reports. */
+static struct sigaction own_disp; /* SIG_DFL or SIG_IGN, without a handler */
+
+static int own_install(void)
+{
+	struct sigaction k;
+
+	memset(&k, 0, sizeof(k));
+	k.sa_sigaction = trampoline;
+	k.sa_flags = SA_SIGINFO | SA_NODEFER;
+	sigemptyset(&k.sa_mask);
+	return gr_real.sigaction(GR_SIG_OWN, &k, NULL) < 0 ? -errno : 0;
+}
+
+int gr_signal_take_own(void)
+{
+	const int sig = GR_SIG_OWN;
+	struct sigaction cur;
+	int err;
+
+	if (own_taken)
+		return 0;
+	if (gr_real.sigaction(sig, NULL, &cur) < 0)
+		return -errno;
+	if (!installed[sig]) {
+		if (cur.sa_handler == SIG_DFL || cur.sa_handler == SIG_IGN) {
+			own_disp = cur;
+		} else {
+			user[sig] = cur; /* set behind our back (the real sigaction) */
+			installed[sig] = 1;
+		}
+	}
+	err = own_install();
+	if (err == 0)
+		own_taken = 1;
+	return err;
+}
+
+int gr_signal_send_own(pid_t tid, const void *mark)
+{
+	siginfo_t si;
+
+	memset(&si, 0, sizeof(si));
+	si.si_signo = GR_SIG_OWN;
+	si.si_code = SI_QUEUE;
+	si.si_pid = self_pid;
+	si.si_uid = getuid();
+	si.si_value.sival_ptr = (void *)mark;
+	if (gr_real.syscall(SYS_rt_tgsigqueueinfo, self_pid, tid, GR_SIG_OWN, &si) < 0)
+		return -errno;
+	return 0;
+}
+
+/* One of ours (signal.h): the module whose mark it carries consumes it.
+ * With more senders of GR_SIG_OWN, each is asked in turn. */
+static int own_signal(const siginfo_t *info, void *uc)
+{
+	(void)uc;
+	if (info->si_code != SI_QUEUE || info->si_pid != self_pid)
+		return 0;
+	return gr_work_kick_landed(info->si_value.sival_ptr);
+}
+
+/* A GR_SIG_OWN of the program's without a handler of its own (SIG_DFL or
+ * SIG_IGN): the kernel would ignore it, but keep it pending while every
+ * thread blocks it (a blocked signal is never ignored), for sigwait or
+ * until SIG_IGN is set. Noted, dispatch decides (own_ignored). On an OS
+ * thread of the program's that is not green it is ignored there. */
+static void own_unhandled(const siginfo_t *info)
+{
+	if (gr_rt.started && (gr_tls_runtime || gr_work_on_worker()))
+		note(GR_SIG_OWN, info);
+}
+
+/* Whether dispatching bit to t (which takes it) drops it, as the kernel's
+ * action for GR_SIG_OWN without a handler would: t does not block it (a
+ * thread in sigwait for it does, and gets it). */
+static int own_ignored(const struct gr_thread *t, uint64_t bit)
+{
+	return own_taken && bit == GR_SIGBIT(GR_SIG_OWN) && !installed[GR_SIG_OWN] &&
+	       !(t->sig_mask & bit);
+}
+
+static int own_sigaction(const struct sigaction *act, struct sigaction *old)
+{
+	const int sig = GR_SIG_OWN;
+	struct sigaction prev = installed[sig] ? user[sig] : own_disp;
+	int err = 0;
+
+	if (act && act->sa_handler != SIG_DFL && act->sa_handler != SIG_IGN) {
+		installed[sig] = 0; /* noted first: the trampoline may read it */
+		user[sig] = *act;
+		installed[sig] = 1;
+	} else if (act) {
+		/* Either ignores it: what is pending goes, in the kernel too
+		 * (for a moment the kernel's action is SIG_IGN; one of ours
+		 * lost then is sent again by its sender). */
+		struct sigaction ign = {.sa_handler = SIG_IGN};
+		installed[sig] = 0;
+		own_disp = *act;
+		if (gr_real.sigaction(sig, &ign, NULL) < 0)
+			err = -errno;
+		if (err == 0)
+			err = own_install();
+		if (gr_rt.started)
+			discard(sig);
+	}
+	if (err == 0 && old)
+		*old = prev;
+	return err;
+}
+
 int gr_sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 {
 	struct sigaction kernel_old, tramp;
 	struct sigaction prev;
 	int was, r;
 
-	if (sig <= 0 || sig >= GR_NSIG || synchronous(sig))
+	if (sig <= 0 || sig >= GR_NSIG)
 		return gr_real.sigaction(sig, act, old) < 0 ? -errno : 0;
+	if (sig == GR_SIG_OWN && own_taken)
+		return own_sigaction(act, old);
 	was = installed[sig];
 	prev = user[sig];
 	if (act && act->sa_handler != SIG_DFL && act->sa_handler != SIG_IGN) {
@@ -203,12 +383,34 @@ static void post(struct gr_thread *t, uint64_t bit)
 	t->sig_pending |= bit;
 	if (t->sig_mask & bit)
 		held |= bit;
-	if (gr_signal_accepts(t, bit))
-		gr_interrupt(t); /* a no-op unless parked: a running or
-				    runnable thread runs it at its next safe
-				    point; a parked one runs its handlers (or
-				    its sigwait sees the signal) and its wait
-				    loses its place to nobody if it restarts */
+	/* A no-op unless parked: a running or runnable thread runs it at its
+	 * next safe point; a parked one runs its handlers (or its sigwait
+	 * sees the signal) and its wait loses its place to nobody if it
+	 * restarts. A pool job is not interrupted: it works on the thread's
+	 * stack (a handler that left by longjmp would leave it a dead frame),
+	 * and the handler runs once it is done, as a disk read that the
+	 * kernel does not interrupt. A call on a worker (GR_WAIT_WORK) is
+	 * woken, to have the worker's call interrupted; its handlers too run
+	 * only once the call is back (gr_signal_deliver holds them). */
+	if (gr_signal_accepts(t, bit) && t->wait != GR_WAIT_POOL)
+		gr_interrupt(t);
+}
+
+void gr_signal_requeue(struct gr_thread *t, const siginfo_t *info, int thread_directed)
+{
+	int sig = info->si_signo;
+
+	if (sig <= 0 || sig >= GR_NSIG)
+		return;
+	arrived_info[sig] = *info;
+	if (thread_directed) {
+		if (t)
+			post(t, GR_SIGBIT(sig));
+		return;
+	}
+	arrived_for[sig] = 0;
+	__atomic_or_fetch(&arrived, GR_SIGBIT(sig), __ATOMIC_SEQ_CST);
+	gr_rt.sig_pending = 1;
 }
 
 int gr_signal_send(struct gr_thread *t, int sig, const siginfo_t *info)
@@ -248,8 +450,20 @@ void gr_signal_dispatch(void)
 	bits = __atomic_exchange_n(&arrived, 0, __ATOMIC_SEQ_CST);
 	while (bits) {
 		uint64_t bit = bits & -bits;
-		struct gr_thread *t = process_target(bit);
+		int sig = __builtin_ctzll(bit) + 1;
+		struct gr_thread *t;
 		bits &= ~bit;
+		if (arrived_for[sig]) {
+			/* The thread whose call raised it, if still there. */
+			t = gr_thread_find(arrived_for[sig]);
+			arrived_for[sig] = 0;
+			if (t && t->state != GR_DONE)
+				post(t, bit);
+			continue;
+		}
+		t = process_target(bit);
+		if (t && own_ignored(t, bit))
+			continue;
 		if (t)
 			post(t, bit);
 		else
@@ -272,79 +486,168 @@ void gr_signal_info(int sig, siginfo_t *info)
 	*info = arrived_info[sig];
 }
 
-/* Signals t owes a handler (or the kernel's action) now. */
-static uint64_t deliverable(const struct gr_thread *t)
+/* Signals t owes a handler (or the kernel's action) now; exclude: those
+ * its interrupted sigwait takes instead. */
+static uint64_t deliverable(const struct gr_thread *t, uint64_t exclude)
 {
-	uint64_t d = t->sig_pending & ~t->sig_mask;
-
-	if (t->wait == GR_WAIT_SIGNAL && t->wait_obj)
-		d &= ~*(const uint64_t *)t->wait_obj; /* its sigwait takes those */
-	return d;
+	return t->sig_pending & ~t->sig_mask & ~exclude;
 }
 
-/* Runs sig's handler as the kernel would: with the handler's sa_mask and
- * sig itself (unless SA_NODEFER) added to the thread's mask, and the mask
- * as it was afterwards, whatever the handler did to it (sigreturn). */
-static void run_one(struct gr_thread *self, int sig)
+/* The signal the kernel takes first of bits: a fault, else the lowest. */
+static int next_signal(uint64_t bits)
+{
+	if (bits & FAULTS)
+		bits &= FAULTS;
+	return __builtin_ctzll(bits) + 1;
+}
+
+static uint64_t sigwait_set_of(const struct gr_thread *t)
+{
+	return t->wait == GR_WAIT_SIGNAL && t->wait_obj ? *(const uint64_t *)t->wait_obj : 0;
+}
+
+/* Puts the interrupted wait aside: the handlers run as program code, and
+ * may wait themselves. The thread leaves the wait's queue, which it joins
+ * again if the wait restarts. */
+static void enter(struct gr_thread *self, struct gr_sig_level *lv)
+{
+	lv->prev = self->sig_level;
+	lv->wait = self->wait;
+	lv->wait_obj = self->wait_obj;
+	lv->sigwait_set = sigwait_set_of(self);
+	lv->interrupted = self->interrupted;
+	lv->cancel_point = self->cancel_point;
+	lv->wake_result = self->wake_result;
+	lv->ran = 0;
+	lv->restart = 1;
+	gr_wait_cancel(self); /* an fd wait leaves its fds' lists too */
+	self->wait = GR_WAIT_NONE;
+	self->wait_obj = NULL;
+	self->interrupted = 0;
+	self->cancel_point = 0;
+	self->sig_level = lv;
+	self->in_handler = 1;
+}
+
+/* Gives the wait back, with a real wake-up that came first or -EINTR. */
+static void leave(struct gr_thread *self, const struct gr_sig_level *lv)
+{
+	int result = lv->wake_result;
+
+	/* sigsuspend ends only when a handler ran. */
+	if (!lv->ran && lv->wait == GR_WAIT_SIGNAL && result == -EINTR)
+		result = 0;
+	self->sig_level = lv->prev;
+	self->in_handler = lv->prev != NULL;
+	self->wait = lv->wait;
+	self->wait_obj = lv->wait_obj;
+	self->interrupted = lv->interrupted;
+	self->cancel_point = lv->cancel_point;
+	self->wake_result = result;
+	self->sig_restart = lv->restart;
+}
+
+static void run_all(struct gr_thread *self, struct gr_sig_level *lv, void *kuc);
+
+static void put_mask(ucontext_t *uc, uint64_t mask)
+{
+	memset(&uc->uc_sigmask, 0, sizeof(uc->uc_sigmask));
+	gr_sigset_put(&uc->uc_sigmask, mask);
+}
+
+/* Runs sig's handler as the kernel does: with the handler's sa_mask and
+ * sig itself (unless SA_NODEFER) added to the thread's mask, the signals
+ * that mask still lets through first (their frames go on top), then the
+ * handler, then the mask the context holds (sigreturn: what it was, unless
+ * the handler changed uc_sigmask). kuc: the kernel's frame, or NULL for a
+ * context of this point's. */
+static void run_one(struct gr_thread *self, struct gr_sig_level *lv, int sig, const siginfo_t *from,
+		    void *kuc)
 {
 	struct sigaction a = user[sig];
-	uint64_t mask = self->sig_mask;
-	siginfo_t info = arrived_info[sig];
+	siginfo_t info = *from;
+	uint64_t before = self->sig_mask;
+	ucontext_t own, *uc = kuc;
+	volatile int called = 0;
 
 	if (a.sa_flags & SA_RESETHAND) {
 		struct sigaction dfl = {.sa_handler = SIG_DFL};
 		gr_sigaction(sig, &dfl, NULL);
 	}
-	uint64_t during = mask | gr_sigset_bits(&a.sa_mask);
+	if (!(a.sa_flags & SA_RESTART))
+		lv->restart = 0;
+	lv->ran++;
+	self->handled++;
+	uint64_t during = before | gr_sigset_bits(&a.sa_mask);
 	if (!(a.sa_flags & SA_NODEFER))
 		during |= GR_SIGBIT(sig);
 	gr_sigmask_set(self, during & ~GR_SIG_UNBLOCKABLE);
-	call_handler(&a, sig, &info, NULL);
-	gr_sigmask_set(self, mask);
+	run_all(self, lv, NULL);
+	if (!uc) {
+		memset(&own, 0, sizeof(own));
+		getcontext(&own);
+		uc = &own;
+	}
+	if (!called) {
+		called = 1;
+		put_mask(uc, before);
+		int saved = errno;
+		call_handler(&a, sig, &info, uc);
+		errno = saved;
+	} else {
+		/* The handler resumed the context with setcontext, which
+		 * loaded its mask into the OS thread. */
+		gr_sigmask_resync();
+	}
+	gr_sigmask_set(self, gr_sigset_bits(&uc->uc_sigmask) & ~GR_SIG_UNBLOCKABLE);
+	if (kuc)
+		gr_sigmask_to_frame(kuc);
+}
+
+static void run_all(struct gr_thread *self, struct gr_sig_level *lv, void *kuc)
+{
+	uint64_t bits;
+
+	while ((bits = deliverable(self, lv->sigwait_set)) != 0) {
+		int sig = next_signal(bits);
+		self->sig_pending &= ~GR_SIGBIT(sig);
+		if (installed[sig]) {
+			siginfo_t info = arrived_info[sig];
+			run_one(self, lv, sig, &info, kuc);
+		} else {
+			/* Reset to SIG_DFL or SIG_IGN since it was sent, or
+			 * never had a handler and was blocked: the kernel's
+			 * action, now that this thread takes it (for our own
+			 * signal, whose kernel action is the trampoline:
+			 * ignore). */
+			int saved = errno;
+			if (sig != GR_SIG_OWN || !own_taken)
+				gr_real.raise(sig);
+			errno = saved;
+		}
+		if (gr_rt.sig_pending) /* the handler's mask changes let some in */
+			gr_signal_dispatch();
+	}
+}
+
+int gr_signal_deliver(void *uc)
+{
+	struct gr_thread *self = gr_rt.cur;
+	struct gr_sig_level lv;
+
+	/* A call on a worker works on this thread's stack: a handler that
+	 * left by longjmp would leave the worker writing into a dead frame. */
+	if (self->wait == GR_WAIT_WORK || !deliverable(self, sigwait_set_of(self)))
+		return 0;
+	enter(self, &lv);
+	run_all(self, &lv, uc);
+	leave(self, &lv);
+	return lv.ran;
 }
 
 int gr_signal_run(void)
 {
-	struct gr_thread *self = gr_rt.cur;
-	uint64_t bits;
-	int restart = 1, ran = 0;
-
-	if (self->in_handler || !deliverable(self))
-		return 0; /* a handler's own hooks do not nest handlers */
-	self->in_handler = 1;
-	/* A handler may wait itself (sleep is async-signal-safe): take this
-	 * thread off the queue of the wait the signal interrupted, which
-	 * queues it again if it restarts, and give that wait its result back
-	 * afterwards (a real wake-up that came first, or -EINTR). */
-	int saved_result = self->wake_result;
-	if (self->q_addr)
-		gr_wait_cancel(self);
-	while ((bits = deliverable(self)) != 0) {
-		int sig = __builtin_ctzll(bits) + 1;
-		int saved = errno;
-		self->sig_pending &= ~GR_SIGBIT(sig);
-		if (installed[sig]) {
-			if (!(user[sig].sa_flags & SA_RESTART))
-				restart = 0;
-			run_one(self, sig);
-			ran++;
-		} else {
-			/* Reset to SIG_DFL or SIG_IGN since it was sent, or
-			 * never had a handler and was blocked: the kernel's
-			 * action, now that this thread takes it. */
-			gr_real.raise(sig);
-		}
-		errno = saved;
-		if (gr_rt.sig_pending) /* the handler's mask changes let some in */
-			gr_signal_dispatch();
-	}
-	self->sig_restart = restart;
-	/* sigsuspend ends only when a handler ran. */
-	if (!ran && self->wait == GR_WAIT_SIGNAL && saved_result == -EINTR)
-		saved_result = 0;
-	self->wake_result = saved_result;
-	self->in_handler = 0;
-	return ran;
+	return gr_signal_deliver(NULL);
 }
 
 int gr_signal_interrupted(void)
@@ -352,4 +655,84 @@ int gr_signal_interrupted(void)
 	if (gr_rt.sig_pending)
 		gr_signal_dispatch();
 	return gr_signal_run();
+}
+
+/* A synchronous signal of the running thread: its handler runs now, on
+ * the stack (or alternate stack) the kernel chose, in the kernel's frame.
+ * Returns 0 when no green thread runs program code (the hub, a switch):
+ * a fault's handler then runs as is, another signal is noted as any. */
+static int run_now(int sig, siginfo_t *info, ucontext_t *uc)
+{
+	struct gr_thread *self = gr_rt.cur;
+	struct gr_sig_level lv;
+	int saved = errno;
+
+	if (!gr_green() || self->magic != GR_MAGIC) {
+		if (info->si_code <= 0)
+			return 0;
+		call_handler(&user[sig], sig, info, uc);
+		errno = saved;
+		return 1;
+	}
+	if (self->sig_mask & GR_SIGBIT(sig)) {
+		if (info->si_code > 0) {
+			/* The kernel forces a fault that the thread blocks: the
+			 * default action, which ends the process. */
+			struct sigaction dfl = {.sa_handler = SIG_DFL};
+			gr_sigaction(sig, &dfl, NULL);
+			gr_real.raise(sig);
+		} else {
+			arrived_info[sig] = *info;
+			post(self, GR_SIGBIT(sig)); /* pending on the thread */
+		}
+		errno = saved;
+		return 1;
+	}
+	enter(self, &lv);
+	run_one(self, &lv, sig, info, uc);
+	leave(self, &lv);
+	errno = saved;
+	return 1;
+}
+
+/* The wait lv had put aside will never be returned to. */
+static void abandon(struct gr_thread *self, const struct gr_sig_level *lv)
+{
+	switch (lv->wait) {
+	case GR_WAIT_JOIN: {
+		struct gr_thread *t = lv->wait_obj;
+		if (t && t->joiner == self)
+			t->joiner = NULL;
+		break;
+	}
+	case GR_WAIT_FD: gr_fd_wait_abandoned(lv->wait_obj); break;
+	case GR_WAIT_SIGNAL:
+		if (lv->wait_obj)
+			gr_sigwait_abandoned(lv->sigwait_set);
+		break;
+	default: break; /* nothing but the queue, which it left already */
+	}
+}
+
+/* Whether level lv, in a frame of the current thread's, survives a jump to
+ * the frame whose stack pointer is sp: it is above sp, on the same stack
+ * (a handler on an alternate stack is left by a jump to the thread's). */
+static int survives(const struct gr_sig_level *lv, uintptr_t sp)
+{
+	const uintptr_t span = (uintptr_t)1 << 30;
+
+	return (uintptr_t)lv > sp && (uintptr_t)lv - sp < span;
+}
+
+void gr_signal_escape(uintptr_t sp)
+{
+	struct gr_thread *self = gr_rt.cur;
+	struct gr_sig_level *lv = self->sig_level;
+
+	while (lv && !survives(lv, sp)) {
+		abandon(self, lv);
+		lv = lv->prev;
+	}
+	self->sig_level = lv;
+	self->in_handler = lv != NULL;
 }

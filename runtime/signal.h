@@ -6,11 +6,27 @@
  * the program's handlers are installed behind a trampoline: once the
  * runtime runs, the trampoline only notes the signal and wakes the loop;
  * the handler runs at the next safe point, in the target green thread: the
- * thread pthread_kill named, or for a signal sent to the process, main if it
- * does not block it (the kernel's first choice too), else the oldest thread
- * that does not. A parked target is woken: a semaphore wait, a futex wait
- * without SA_RESTART and a sleep then fail with EINTR as they do natively;
- * mutex, condition, rwlock, barrier and join waits go back to waiting.
+ * thread pthread_kill named, the thread whose write raised a SIGPIPE or
+ * SIGXFSZ, or for a signal sent to the process, main if it does not block
+ * it (the kernel's first choice too), else the oldest thread that does
+ * not. A parked target is woken: a semaphore wait, a futex wait without
+ * SA_RESTART and a sleep then fail with EINTR as they do natively; mutex,
+ * condition, rwlock, barrier and join waits go back to waiting; a call on
+ * a worker thread (worker.h) is interrupted there first, and its handlers
+ * run once it is back. A fault
+ * (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGSYS raised by an
+ * instruction) runs its handler at once, on the faulting stack, and so
+ * does a signal the thread sends itself with tgkill inside libc (abort).
+ *
+ * Delivery (gr_signal_deliver) is the kernel's: the lowest pending signal
+ * first (faults before the rest), its handler's mask applied, then every
+ * signal that mask still lets through gets its frame on top and runs
+ * first; a handler that raises or unblocks another signal runs it nested.
+ * Each handler gets a siginfo and a ucontext (the interrupted point's when
+ * the kernel's frame is at hand, else this point's registers), whose
+ * uc_sigmask is the thread's mask before the handler and gives the mask
+ * after it (sigreturn). A handler may leave with longjmp or siglongjmp
+ * (gr_signal_escape): the waits it interrupted are abandoned cleanly.
  *
  * sigmask.c: every green thread has its own signal mask. The OS thread's
  * real mask is their intersection, so a signal that some green thread
@@ -84,9 +100,42 @@ int gr_signal_send(struct gr_thread *t, int sig, const siginfo_t *info);
  * safe points when gr_rt.sig_pending is set. */
 void gr_signal_dispatch(void);
 
-/* Runs the current thread's pending handlers that its mask lets through
- * (it must be at a safe point). Returns how many handlers ran. */
+/* One level of delivery (gr_signal_deliver), in its frame on the thread's
+ * stack: the wait the signals interrupted, put aside while the handlers
+ * run (the thread then looks as if it ran program code, and may wait
+ * itself), and given back when they return. */
+struct gr_sig_level {
+	struct gr_sig_level *prev; /* the level whose handler this one runs in */
+	void *wait_obj;		   /* the interrupted wait's wait_obj */
+	uint64_t sigwait_set;	   /* the signals that wait takes (a sigwait) */
+	int wake_result;	   /* its result so far */
+	int ran;		   /* handlers run at this level */
+	unsigned char wait;	   /* its enum gr_wait */
+	unsigned char interrupted; /* and the thread's flags then */
+	unsigned char cancel_point;
+	unsigned char restart; /* every handler run had SA_RESTART */
+};
+
+/* Runs the current thread's pending handlers that its mask lets through,
+ * as the kernel delivers them on the way back to user code (signal.c's
+ * header says in which order), at a safe point of that thread: a hooked
+ * call, a switch back to it, or (uc not NULL) a kernel signal frame whose
+ * interrupted context uc is, which the handlers then see and may change.
+ * uc's uc_sigmask holds the OS thread's mask again when this returns.
+ * Afterwards gr_rt.cur->sig_restart says whether every handler had
+ * SA_RESTART (an interrupted call restarts) and its wake_result is the
+ * interrupted wait's. Returns how many handlers ran. Runs none in a
+ * thread parked for a call on a worker (GR_WAIT_WORK): they wait until
+ * the call is back (worker.c runs them then). */
+int gr_signal_deliver(void *uc);
+
+/* gr_signal_deliver(NULL). */
 int gr_signal_run(void);
+
+/* A handler of the current thread leaves by longjmp for the frame whose
+ * stack pointer is sp: the levels below it are left, and the waits they
+ * interrupted abandoned (their queues, fds and counts let go). */
+void gr_signal_escape(uintptr_t sp);
 
 /* Dispatches what arrived, then runs the current thread's deliverable
  * handlers; returns how many ran. A wait with a signal mask of its own
@@ -97,12 +146,53 @@ int gr_signal_interrupted(void);
  * thread's mask. */
 int gr_signal_init(uv_loop_t *loop);
 
+/* ---- The runtime's own signal (signal.c) ----
+ *
+ * The runtime signals OS threads of its own with GR_SIG_OWN, SIGURG: a
+ * worker whose call a handler or a cancellation must end (worker.c).
+ * SIGURG's default action is to ignore it, so the runtime can stand in for
+ * the kernel whatever the program does with it, and the real-time signals
+ * stay the program's (SIGRTMIN and SIGRTMAX as glibc gives them). Ours are
+ * sent with gr_signal_send_own: si_code SI_QUEUE, this process's pid, and
+ * as si_value a mark, the address of a constant of the module that sends
+ * it; the trampoline hands each to its module (own_signal in signal.c asks
+ * each in turn), which consumes it. Any other SIGURG is the program's: its
+ * handler runs in a green thread like any other's (also when the kernel
+ * gave the signal to a worker, the one thread of ours that takes SIGURG,
+ * while in its call), and without one it is ignored, or stays pending while
+ * every thread blocks it, as natively. */
+#define GR_SIG_OWN SIGURG
+
+/* Makes the kernel's action for GR_SIG_OWN the trampoline for good (later
+ * calls do nothing): SA_SIGINFO and SA_NODEFER with an empty mask, and no
+ * SA_RESTART whatever the program sets, so that a call one of ours
+ * interrupts ends with EINTR. What the program set (found in the kernel
+ * the first time, if set behind our back) is kept here: sigaction reports
+ * it, and its handler's SA_RESTART decides, as any handler's, whether a
+ * green call restarts. 0 or -errno. */
+int gr_signal_take_own(void);
+
+/* Sends GR_SIG_OWN marked with mark to OS thread tid of this process
+ * (rt_tgsigqueueinfo). 0 or -errno. */
+int gr_signal_send_own(pid_t tid, const void *mark);
+
 /* Internal to signal*.c: process-directed signals that every thread
  * blocked when they were dispatched (taken by the first thread to unblock
  * or wait for one), and the siginfo of a signal delivered by the runtime. */
 uint64_t gr_signal_process_pending(void);
 void gr_signal_take_process(uint64_t bits);
 void gr_signal_info(int sig, siginfo_t *info);
+/* A signal the kernel queued for the OS thread that sigmask.c took back,
+ * or for a worker making t's call (worker.c): pending on t
+ * (thread-directed; NULL: t is gone, it ends with it), or noted for the
+ * process as if it had just arrived. */
+void gr_signal_requeue(struct gr_thread *t, const siginfo_t *info, int thread_directed);
+/* Whether a SIGPIPE/SIGXFSZ with this siginfo was raised by the kernel
+ * for a call of the running thread (not sent by kill and its kin). */
+int gr_signal_is_own_kernel(const siginfo_t *info);
+/* kill(), killpg() and sigqueue() of the process's own are in flight:
+ * what arrives meanwhile is the process's. */
+void gr_signal_sending(int on);
 
 /* Whether t takes sig's bit now: it does not block it, or it is parked in
  * sigwait for it (which takes it without running the handler). */
@@ -149,6 +239,27 @@ void gr_signal_forked(void);
  * resumes: makes that the OS thread's mask as it is now. */
 void gr_signal_carry_mask(ucontext_t *uc);
 
+/* Writes the OS thread's mask as kept here into a signal frame's context
+ * (a ucontext_t), which sigreturn restores. */
+void gr_sigmask_to_frame(void *uc);
+
+/* Sets the OS thread's mask to what is kept here again, after code that
+ * set it behind our back (setcontext from a handler). */
+void gr_sigmask_resync(void);
+
+/* The OS thread's mask as kept here. */
+uint64_t gr_sigmask_os(void);
+
+/* The signals whose kernel instances are thread-directed: a write's
+ * SIGPIPE, a file size limit's SIGXFSZ. The kernel queues them for the OS
+ * thread that made the call, so while the green threads' masks differ on
+ * them the OS thread blocks them exactly when the running green thread
+ * does, and a switch away from one that blocked them takes what the kernel
+ * queued meanwhile for that thread (gr_sigmask_switch). */
+#define GR_SIG_THREAD_DIRECTED (GR_SIGBIT(SIGPIPE) | GR_SIGBIT(SIGXFSZ))
+extern int gr_sigmask_split; /* the live threads' masks differ on those */
+void gr_sigmask_switch(struct gr_thread *next);
+
 int gr_sigmask_init(void);
 
 /* ---- Waiting for signals (sigwait.c) ---- */
@@ -165,5 +276,8 @@ int gr_sigwait(uint64_t set, int64_t deadline, siginfo_t *info);
 
 /* Whether a thread is parked in sigwait. */
 int gr_sigwait_parked(void);
+
+/* A sigwait for set was left by a handler's longjmp: it waits no more. */
+void gr_sigwait_abandoned(uint64_t set);
 
 #endif

@@ -53,6 +53,15 @@ int gr_sigwait_parked(void)
 	return waited != 0;
 }
 
+static void add_waiter(uint64_t set, int delta);
+static int watch(void);
+
+void gr_sigwait_abandoned(uint64_t set)
+{
+	add_waiter(set, -1);
+	(void)watch();
+}
+
 static void on_sfd(uv_poll_t *h, int status, int events)
 {
 	(void)h;

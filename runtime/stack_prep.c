@@ -46,6 +46,7 @@ static int prep_state;			     /* 0 not started, 1 running, -1 off */
 static size_t prep_window = PREP_WINDOW_MIN; /* slots to keep ready (atomic) */
 static size_t prep_pages = 1;		     /* top pages to fault in per slot */
 static size_t prep_skip;		     /* ...below this many untouched ones */
+void *gr_stack_prep_thread;
 
 void gr_stack_set_prefault(size_t skip, size_t bytes)
 {
@@ -110,8 +111,13 @@ static void *prep_main(void *arg)
 
 		while ((m = next_work(m, &i)) != NULL) {
 			if (prepare(m->base + i * m->cls->slot, m->cls->slot, m->cls->guard) < 0) {
+				/* Off, but the thread stays: an ending thread takes
+				 * glibc's thread-list lock, which tls.c skips while
+				 * the preparer is the only thread listed. */
 				__atomic_store_n(&prep_state, -1, __ATOMIC_RELEASE);
-				return NULL;
+				for (;;)
+					futex(&prep_seq, FUTEX_WAIT,
+					      __atomic_load_n(&prep_seq, __ATOMIC_ACQUIRE));
 			}
 			__atomic_store_n(&m->ready, i + 1, __ATOMIC_RELEASE);
 			worked = 1;
@@ -139,7 +145,11 @@ static void prep_start(void)
 	pthread_attr_t attr;
 	pthread_t th;
 	sigset_t all, old;
-	char single = __libc_single_threaded;
+	/* glibc's own flag (its malloc and its first-thread set-up read it)
+	 * and the one every other module sees, this library's
+	 * (preload/thread.c). */
+	char *own = dlsym(RTLD_NEXT, "__libc_single_threaded");
+	char own_was = own ? *own : 0, ours_was = __libc_single_threaded;
 
 	prep_state = -1;
 	gr_real_init();
@@ -154,24 +164,18 @@ static void prep_start(void)
 	pthread_attr_setstacksize(&attr, 64 * 1024);
 	if (gr_real.pthread_create(&th, &attr, prep_main, NULL) == 0) {
 		prep_state = 1;
+		gr_stack_prep_thread = (void *)th;
 		gr_real.pthread_setname_np(th, "greenify-prep");
 	}
-	/* The process stays single-threaded for all that asks (glibc's
-	 * malloc and its first-thread set-up, libstdc++'s reference counts,
-	 * the list lock of tls.c, whose atomics waited there for the stores
-	 * to a new thread's cold page): the preparer runs none of the
-	 * program's code and nothing of glibc's but system calls. The first
-	 * OS thread that may (libuv's pool, a glibc helper thread) makes it
-	 * multi-threaded again in pthread_create, as glibc does. */
-	if (single) {
-		/* glibc's own flag, which its pthread_create reads and clears
-		 * (with the copy a program that reads the flag has of it, which
-		 * is the one this file sees then): set both, or neither. */
-		char *own = dlsym(RTLD_NEXT, "__libc_single_threaded");
-		if (own) {
-			*own = 1;
-			__libc_single_threaded = 1;
-		}
+	/* The process stays single-threaded for glibc (malloc takes no arena
+	 * locks; the next OS thread runs glibc's first-thread set-up) and, if
+	 * no green thread was made yet, for every other module: the preparer
+	 * runs none of the program's code and nothing of glibc's but system
+	 * calls. The first OS thread that may (libuv's pool, a glibc helper
+	 * thread) makes it multi-threaded again in glibc's pthread_create. */
+	if (own && own_was) {
+		*own = 1;
+		__libc_single_threaded = ours_was;
 	}
 	pthread_attr_destroy(&attr);
 	gr_real.pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -219,4 +223,5 @@ void gr_stack_prep_after_fork(void)
 	if (prep_state > 0)
 		prep_state = 0;
 	prep_sleeping = 0;
+	gr_stack_prep_thread = NULL;
 }

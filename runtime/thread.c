@@ -15,6 +15,7 @@
 #include "real.h"
 #include "sched.h"
 #include "key.h"
+#include "libio.h"
 #include "lock.h"
 #include "signal.h"
 #include "tls.h"
@@ -88,9 +89,16 @@ static void thread_entry(void *arg)
 		 * of the thread's own control block, where the forced unwind
 		 * of pthread_exit (gr_thread_unwind) lands. The same thing the
 		 * pthread_cleanup_push macro does, spelled out so that it does
-		 * not depend on -fexceptions. */
-		if (__builtin_expect(__sigsetjmp_cancel(ub.__cancel_jmp_buf, 0), 0))
+		 * not depend on -fexceptions; with _setjmp, not the macro's
+		 * __sigsetjmp, which preload/jmp.c hooks (without a mask the
+		 * two store the same: the registers and __mask_was_saved, all
+		 * the buffer holds). */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wstringop-overflow"
+		if (__builtin_expect(_setjmp((struct __jmp_buf_tag *)(void *)ub.__cancel_jmp_buf),
+				     0))
 			unwound(t);
+#pragma GCC diagnostic pop
 		__pthread_register_cancel(&ub);
 	}
 	gr_thread_exit(t->start(t->arg));
@@ -205,6 +213,8 @@ int gr_thread_create(const struct gr_create *c, struct gr_thread **out)
 	char *hi;
 	int err;
 
+	if (gr_timers_room(gr_rt.live + 1) < 0)
+		return -EAGAIN; /* as glibc when memory for a thread is short */
 	/* As clone and glibc: the creator's policy (SCHED_OTHER when it has
 	 * SCHED_RESET_ON_FORK), or the attr's, which the kernel may refuse
 	 * for the new thread, which has the creator's until then. */
@@ -429,10 +439,12 @@ void gr_thread_exit(void *retval)
 
 	/* As glibc: C++ thread_local destructors, then key destructors
 	 * (both may still lock and wait), then robust mutexes pass on. */
+	gr_once_thread_exit(self);
 	if (self->ctx.tp && self != &gr_main_thread)
 		gr_tls_thread_exit();
 	gr_key_thread_exit(self);
 	gr_mutex_owner_exit(self);
+	gr_file_thread_exit(self);
 	self->state = GR_DONE;
 	list_del(self);
 	/* glibc: the last thread to finish ends the process with status 0,

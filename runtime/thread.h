@@ -36,8 +36,10 @@ enum gr_wait {
 	GR_WAIT_ONCE,
 	GR_WAIT_FUTEX,
 	GR_WAIT_FD,
-	GR_WAIT_POOL,
+	GR_WAIT_POOL,	/* a pool job no signal interrupts (libuv's, a lookup) */
+	GR_WAIT_WORK,	/* a call on a worker that a handler interrupts (worker.c) */
 	GR_WAIT_SIGNAL, /* sigsuspend; sigwait when wait_obj (its set) is set */
+	GR_WAIT_FILE,	/* a FILE another green thread holds (libio.c) */
 };
 
 /* A green thread's control block. It lives at the top of the thread's own
@@ -76,6 +78,8 @@ struct gr_thread {
 	struct gr_thread *joiner;      /* thread parked in join on this one */
 	struct specific *specific;     /* pthread_setspecific values (key.c) */
 	void *robust;		       /* robust mutexes held (mutex.c), newest first */
+	void *onces;		       /* pthread_once routines running (once.c),
+					  innermost first */
 	struct gr_stack stack;	       /* where this block and the stack live */
 	uint64_t sig_pending;	       /* signals pending on this thread (bit sig - 1) */
 	uint64_t sig_mask;	       /* signals this thread blocks (signal.h) */
@@ -103,6 +107,11 @@ struct gr_thread {
 	uint64_t cpu_units;	       /* time it ran, while accounted (cpuclock.h) */
 	struct gr_thread *user_next;   /* threads on the program's own stack */
 	struct gr_thread *user_prev;   /* memory (thread.c) */
+	/* The innermost signal delivery running in this thread (signal.h). */
+	struct gr_sig_level *sig_level;
+	unsigned handled; /* signal handlers run in this thread: an fd wait
+			     tells from it that one ran while it was parked,
+			     also when it ended otherwise */
 };
 
 /* With TLS of its own the block sits below the TLS (tls.h). */

@@ -48,7 +48,7 @@ static inline int gr_timeout_deadline(const struct gr_timeout *to, int64_t *dead
 	left = gr_ts_ns(to->abs) - gr_ts_ns(&now);
 	if (left <= 0)
 		return -ETIMEDOUT;
-	*deadline = gr_now() + left;
+	*deadline = gr_deadline_in(left);
 	return 0;
 }
 

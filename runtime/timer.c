@@ -41,16 +41,27 @@ static void sift_down(struct gr_tentry *a, size_t n, size_t i)
 	a[i] = e;
 }
 
+int gr_timers_reserve(struct gr_timers *h, size_t n)
+{
+	size_t cap = h->cap ? h->cap : 1024;
+	struct gr_tentry *a;
+
+	if (n <= h->cap)
+		return 0;
+	while (cap < n)
+		cap *= 2;
+	a = realloc(h->a, cap * sizeof(*a));
+	if (!a)
+		return -ENOMEM;
+	h->a = a;
+	h->cap = cap;
+	return 0;
+}
+
 int gr_timers_add(struct gr_timers *h, int64_t deadline, void *owner)
 {
-	if (h->n == h->cap) {
-		size_t cap = h->cap ? h->cap * 2 : 1024;
-		struct gr_tentry *a = realloc(h->a, cap * sizeof(*a));
-		if (!a)
-			return -ENOMEM;
-		h->a = a;
-		h->cap = cap;
-	}
+	if (h->n == h->cap && gr_timers_reserve(h, h->n + 1) < 0)
+		return -ENOMEM;
 	h->a[h->n].deadline = deadline;
 	h->a[h->n].owner = owner;
 	sift_up(h->a, h->n++);

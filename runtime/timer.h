@@ -8,8 +8,10 @@
  * the entry is dropped when it reaches the top (gr_timers_top's caller
  * decides whether an entry is still wanted). The common case, many threads
  * sleeping the same duration, inserts in increasing order: one comparison.
- * The array grows by doubling, so a park allocates only when the number of
- * pending deadlines reaches a new maximum. */
+ * The array grows by doubling, when a thread is created (the scheduler
+ * reserves an entry per live thread, so that a park never allocates and
+ * never fails: each parked thread has one live entry, and abandoned ones
+ * are dropped to make room). */
 #ifndef GR_TIMER_H
 #define GR_TIMER_H
 
@@ -27,7 +29,9 @@ struct gr_timers {
 	size_t cap;	     /* allocated entries */
 };
 
-/* Adds an entry: 0, or -ENOMEM. */
+/* Makes room for n entries: 0, or -ENOMEM. */
+int gr_timers_reserve(struct gr_timers *h, size_t n);
+/* Adds an entry, growing the array if it is full: 0, or -ENOMEM. */
 int gr_timers_add(struct gr_timers *h, int64_t deadline, void *owner);
 /* The earliest entry, or NULL when empty. */
 static inline const struct gr_tentry *gr_timers_top(const struct gr_timers *h)

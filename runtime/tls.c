@@ -20,13 +20,13 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/single_threaded.h>
 #include <sys/syscall.h>
 
 #include "../arch/ctx.h"
 #include "log.h"
 #include "real.h"
 #include "sched.h"
+#include "stack.h"
 #include "tls_int.h"
 
 int gr_tls_private;
@@ -118,18 +118,18 @@ static char *pd_hot_end(char *pd)
 
 /* glibc's lll_lock and lll_unlock, on GL(dl_stack_cache_lock): 0 free, 1
  * taken, 2 taken with waiters. Whoever else takes it is another OS thread
- * (a dlopen in libuv's pool, say), for microseconds. A lock and its unlock
- * both see the same __libc_single_threaded: it turns false only when this
- * thread creates another (and stays true over the stack preparer's
- * creation, stack_prep.c). */
-static void stack_list_lock(void)
+ * (a dlopen in libuv's pool, say), for microseconds. Only while there is
+ * one can the lock be contended: every OS thread but the runtime's has a
+ * stack glibc made (the program's threads are green), listed in
+ * GL(dl_stack_used) until it is joined or, detached, until it gave its
+ * stack back, after which it takes the lock no more; and a new one could
+ * only come from this thread or a listed one. The stack preparer
+ * (stack_prep.c) is listed but never takes the lock: it makes no thread,
+ * loads nothing and never ends. */
+__attribute__((noinline)) static void stack_list_take(void)
 {
 	int c = 0;
 
-	/* No other OS thread that walks the list (a new one could only
-	 * come from this thread; the preparer never does). */
-	if (__libc_single_threaded)
-		return;
 	if (__atomic_compare_exchange_n(layout->stack_lock, &c, 1, false, __ATOMIC_ACQUIRE,
 					__ATOMIC_RELAXED))
 		return;
@@ -142,13 +142,35 @@ static void stack_list_lock(void)
 	}
 }
 
-static void stack_list_unlock(void)
+__attribute__((noinline)) static void stack_list_give(void)
 {
-	if (__libc_single_threaded)
-		return;
 	if (__atomic_exchange_n(layout->stack_lock, 0, __ATOMIC_RELEASE) > 1)
 		gr_real.syscall(SYS_futex, layout->stack_lock, FUTEX_WAKE_PRIVATE, 1, NULL, NULL,
 				0);
+}
+
+/* Returns whether it locked, for the unlock: a thread may leave the list
+ * in between. */
+static inline int stack_list_lock(void)
+{
+	struct dl_list *first = __atomic_load_n(&layout->stack_used->next, __ATOMIC_RELAXED);
+	uintptr_t prep = (uintptr_t)gr_stack_prep_thread;
+
+	if (first == layout->stack_used)
+		return 0;
+	/* The preparer alone: glibc lists a new thread first, so another
+	 * one listed is before it or after it. */
+	if (prep && (uintptr_t)first == prep + layout->off_list &&
+	    __atomic_load_n(&first->next, __ATOMIC_RELAXED) == layout->stack_used)
+		return 0;
+	stack_list_take();
+	return 1;
+}
+
+static inline void stack_list_unlock(int locked)
+{
+	if (locked)
+		stack_list_give();
 }
 
 /* As glibc's list_add and list_del: forward links stay walkable. */
@@ -168,11 +190,11 @@ static void list_unlink(struct dl_list *n)
 }
 
 /* Takes the block whose struct pthread is at pd off glibc's list. */
-static void unlist(char *pd)
+static inline void unlist(char *pd)
 {
-	stack_list_lock();
+	int locked = stack_list_lock();
 	list_unlink((struct dl_list *)(void *)(pd + layout->off_list));
-	stack_list_unlock();
+	stack_list_unlock(locked);
 }
 
 /* The vector of the block at tp, when it is the one in the block's slot. */
@@ -195,8 +217,14 @@ void gr_tls_dtv_to_heap(void *tp)
 	if (len < layout->dtv_slots)
 		len = layout->dtv_slots;
 	n = calloc(len + DTV_HEADER, sizeof(*n));
-	if (!n)
-		gr_die("out of memory for a green thread's TLS vector (%zu modules)", len);
+	if (!n) {
+		/* Tried again before the thread next runs. Until then glibc
+		 * finds the vector in the slot, which is enough unless the
+		 * thread reaches the TLS of a module past it, where glibc,
+		 * short of memory, would fail natively too. */
+		gr_log(GR_LOG_WARN, "no memory to move a TLS vector (%zu modules)", len);
+		return;
+	}
 	memcpy(n, d, (layout->dtv_slots + DTV_HEADER) * sizeof(*n));
 	n[0].counter = len;
 	((void **)tp)[TCB_DTV] = &n[1];
@@ -239,9 +267,9 @@ void *gr_tls_make(char *hi, char **lo)
 	 * either in the image or copied in. */
 	if (layout->stack_user) {
 		*(int *)(pd + layout->off_cancel) = EXITING_BITMASK;
-		stack_list_lock();
+		int locked = stack_list_lock();
 		list_link((struct dl_list *)(void *)(pd + layout->off_list));
-		stack_list_unlock();
+		stack_list_unlock(locked);
 	}
 	if (layout->dtv_slots && *gr_tls_modules <= gr_tls_slot_modules) {
 		dtv_t *d = slot_dtv(tp);

@@ -89,6 +89,7 @@ struct gr_tls_layout {
 	 * (GL(dl_stack_user)), and the lock over it (tls.c says why every
 	 * green block is listed); NULL when not as checked. */
 	struct dl_list *stack_user;
+	struct dl_list *stack_used; /* GL(dl_stack_used): glibc's own stacks */
 	int *stack_lock;
 	/* Entries of the vector a block carries in its slot (tls.c); 0 when
 	 * the module count was not found: every vector is glibc's own. */

@@ -208,6 +208,7 @@ static void find_stack_list(void)
 	if (p != base_node)
 		goto no;
 	layout->stack_user = head;
+	layout->stack_used = (struct dl_list *)(void *)(rg + used);
 	/* The OS thread's block says "exiting" too: a set*id() called by a
 	 * green thread would signal it, and the OS thread's answer (the
 	 * handler clears the flag of the running block, the caller's) would

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "fdwait.h"
 #include "fork.h"
 #include "log.h"
 
@@ -71,6 +72,8 @@ void gr_wait_cancel(struct gr_thread *t)
 {
 	if (t->q_addr)
 		dequeue(bucket_of(t->q_addr), t);
+	else if (t->wait == GR_WAIT_FD && t->wait_obj)
+		gr_fd_wait_cancel(t->wait_obj); /* fd waits keep lists of their own */
 }
 
 int gr_wait_addr(const void *addr, uint32_t bitset, enum gr_wait why, void *obj, int64_t deadline)
@@ -92,6 +95,11 @@ int gr_wait_addr(const void *addr, uint32_t bitset, enum gr_wait why, void *obj,
 
 int gr_wake_addr(const void *addr, int n, uint32_t bitset)
 {
+	return gr_wake_addr_result(addr, n, bitset, 0);
+}
+
+int gr_wake_addr_result(const void *addr, int n, uint32_t bitset, int result)
+{
 	struct bucket *b = bucket_of(addr);
 	struct gr_thread *t = b->head;
 	int woken = 0;
@@ -100,7 +108,7 @@ int gr_wake_addr(const void *addr, int n, uint32_t bitset)
 		struct gr_thread *next = t->q_next;
 		if (t->q_addr == addr && (t->q_bitset & bitset)) {
 			dequeue(b, t);
-			gr_wake(t, 0);
+			gr_wake(t, result);
 			woken++;
 		}
 		t = next;

@@ -18,6 +18,11 @@
 /* gr_wake_addr's n for "every waiter" (FUTEX_WAKE's INT_MAX). */
 #define GR_WAKE_ALL 0x7fffffff
 
+/* A wake-up result: nothing was handed over, look at the object again (a
+ * foreign OS thread or another process changed it, see foreign.h and
+ * kwait.h). Above every -errno and 0, which mean what each wait says. */
+#define GR_RECHECK 1
+
 /* Queues the current thread on addr and parks it until gr_wake_addr() (0),
  * its deadline (-ETIMEDOUT; 0 waits forever), another wake-up result, or
  * a signal handler ran in it (-EINTR): then nothing was handed to it, and
@@ -27,6 +32,8 @@ int gr_wait_addr(const void *addr, uint32_t bitset, enum gr_wait why, void *obj,
 /* Wakes up to n threads waiting on addr whose bitset meets bitset, oldest
  * first, with result 0. Returns how many woke. */
 int gr_wake_addr(const void *addr, int n, uint32_t bitset);
+/* The same, with result as their wake-up result. */
+int gr_wake_addr_result(const void *addr, int n, uint32_t bitset, int result);
 /* Moves up to n waiters from addr to to, after waking up to nwake
  * (FUTEX_CMP_REQUEUE without the compare). Returns woken + moved. */
 int gr_requeue_addr(const void *addr, const void *to, int nwake, int nmove);

@@ -1,27 +1,35 @@
 #!/bin/sh
 # Install the Debian packages greenify needs, and nothing when they are present.
-# Usage: scripts/deps.sh [build|test|demo|bench]...   (default: build)
-# Called by `make test` and `make demo`; safe to run by hand.
+# Usage: scripts/deps.sh [build|test|demo|bench|lint]...   (default: build)
+# Called by `make test`, `make demo` and `make lint`; safe to run by hand.
 set -eu
 
-want="build-essential pkg-config libuv1-dev check"
+# build: libuv comes from Debian's source package (scripts/libuv.sh, with
+# curl; dpkg-source is build-essential's), compiled into the library.
+# libuv1-dev (test, demo, bench) is the system's libuv, for the test program
+# that uses one of its own and for the echo reference server.
+want="build-essential pkg-config check curl"
 # Packages of the arm64 foreign architecture: on an x86_64 host, `make test`
-# cross-builds the whole library against arm64 libuv and runs integration
-# programs under qemu-user, whose guest finds its libraries in the multiarch
-# directories (the *-arm64-cross packages keep theirs apart).
+# cross-builds the whole library (and libuv from the same source) and runs
+# integration programs under qemu-user, whose guest finds its libraries in
+# the multiarch directories (the *-arm64-cross packages keep theirs apart).
 foreign=""
 for role in "${@:-build}"; do
 	case "$role" in
 	build) ;;
 	test)
-		want="$want g++ python3 qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross valgrind iperf siege rustc"
+		want="$want libuv1-dev g++ python3 qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross valgrind iperf siege rustc"
+		# Debian's privoxy (tests/run-privoxy.sh); libaio and liburing, which
+		# the AIO test loads.
+		want="$want privoxy libaio1 liburing2"
 		if [ "$(uname -m)" = x86_64 ]; then
 			want="$want g++-aarch64-linux-gnu"
-			foreign="libuv1-dev:arm64 libc6-dev:arm64 libstdc++6:arm64"
+			foreign="libc6-dev:arm64 libstdc++6:arm64"
 		fi
 		;;
-	demo) want="$want gnuplot-nox" ;;
-	bench) want="$want gnuplot-nox python3-gevent golang-go" ;;
+	demo) want="$want libuv1-dev gnuplot-nox python3" ;;
+	bench) want="$want libuv1-dev gnuplot-nox python3 python3-gevent golang-go rt-tests mariadb-server sysbench" ;;
+	lint) want="$want clang-format cppcheck shellcheck" ;;
 	*) echo "deps.sh: unknown role '$role'" >&2; exit 2 ;;
 	esac
 done

@@ -7,8 +7,14 @@ set -eu
 usage() {
 	cat <<'USAGE'
 Usage: greenify [OPTIONS] [--] COMMAND [ARG]...
+       greenify --audit PROGRAM [LIBRARY]...
 Run COMMAND with libgreenify.so preloaded: its threads become green threads
 that share one OS thread and wait on an event loop instead of blocking it.
+
+--audit lists the blocking functions that PROGRAM and the libraries it
+loads (and each LIBRARY it dlopens, if named) import, and how greenify
+handles each: green, pool, plain by design, pending or NOT HANDLED; it
+exits 1 if any is NOT HANDLED.
 
 Options:
   -s, --stack-size SIZE   default green stack size (e.g. 64k, 1m)
@@ -35,6 +41,14 @@ while [ $# -gt 0 ]; do
 	case "$1" in
 	-h | --help) usage; exit 0 ;;
 	-V | --version) echo "greenify @VERSION@"; exit 0 ;;
+	--audit)
+		shift
+		[ $# -ge 1 ] || { echo "greenify: --audit needs a program" >&2; exit 2; }
+		for audit in "$here/greenify-audit" "$here/../share/greenify/greenify-audit"; do
+			[ -f "$audit" ] && exec python3 "$audit" "$@"
+		done
+		echo "greenify: cannot find greenify-audit next to $0 or in ../share/greenify" >&2
+		exit 127 ;;
 	-s | --stack-size)
 		[ $# -ge 2 ] || { echo "greenify: $1 needs a size" >&2; exit 2; }
 		GREENIFY_STACK_SIZE=$2; export GREENIFY_STACK_SIZE; shift 2 ;;

@@ -10,6 +10,10 @@
 # LIST undefined. In the library such a call binds to our own hook, not to
 # libc: the runtime would re-enter itself. They call gr_real.X or make the
 # system call themselves.
+#
+# And libuv is inside: no uv_ symbol defined or wanted, no libuv.so among
+# the libraries it needs, so greenify's loop and pool never meet a libuv the
+# program uses.
 set -eu
 lib=$1
 want=$2
@@ -40,6 +44,15 @@ if [ $# -gt 0 ]; then
 		echo "check-symbols: $# runtime/arch objects call no exported hook"
 		pass=$((pass + 1))
 	fi
+fi
+uv=$(nm -D "$lib" | awk '$NF ~ /^uv_/ { print $NF }' | head -n 3)
+needed=$(readelf -d "$lib" | grep -o 'Shared library: \[libuv[^]]*\]' || true)
+if [ -n "$uv$needed" ]; then
+	echo "check-symbols: libuv is not inside the library: $uv $needed"
+	fail=$((fail + 1))
+else
+	echo "check-symbols: no uv_ symbol, no libuv.so needed"
+	pass=$((pass + 1))
 fi
 echo "check-symbols: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

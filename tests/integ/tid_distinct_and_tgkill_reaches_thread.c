@@ -4,9 +4,10 @@
  * rt_tgsigqueueinfo through syscall()) runs the handler in that thread,
  * while the others keep running; tgkill with another tgid says ESRCH, and
  * so does one to a thread that has been joined; sched_getaffinity takes
- * the tid; /proc/self/task/TID and /proc/TID exist for open, fopen, stat,
- * opendir, access; in the child of a fork from a thread, that thread's id
- * is the child's pid, as the only thread of a new process. */
+ * the tid; /proc/self/task/TID and /proc/TID exist for open, openat,
+ * fopen, freopen, stat, opendir, access; in the child of a fork from a
+ * thread, that thread's id is the child's pid, as the only thread of a new
+ * process. */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <fcntl.h>
@@ -84,6 +85,15 @@ static int proc_entries_exist(pid_t tid)
 	ok &= f != NULL;
 	if (f)
 		fclose(f);
+	f = fopen("/dev/null", "r");
+	if (f) {
+		f = freopen(path, "r", f);
+		ok &= f != NULL;
+		if (f)
+			fclose(f);
+	} else {
+		ok = 0;
+	}
 	ok &= stat(path, &st) == 0;
 	ok &= access(path, R_OK) == 0;
 	snprintf(path, sizeof(path), "/proc/%d/task/%d", (int)getpid(), (int)tid);

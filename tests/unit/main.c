@@ -15,11 +15,13 @@ int main(void)
 	srunner_add_suite(sr, sched_suite());
 	srunner_add_suite(sr, config_suite());
 	srunner_add_suite(sr, lock_suite());
+	srunner_add_suite(sr, kwait_suite());
 	srunner_add_suite(sr, fdwait_suite());
 	srunner_add_suite(sr, sigmask_suite());
 	srunner_add_suite(sr, fork_suite());
 	srunner_add_suite(sr, tls_suite());
 	srunner_add_suite(sr, thread_attr_suite());
+	srunner_add_suite(sr, libio_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

@@ -11,10 +11,12 @@ Suite *zombie_suite(void);
 Suite *sched_suite(void);
 Suite *config_suite(void);
 Suite *lock_suite(void);
+Suite *kwait_suite(void);
 Suite *fdwait_suite(void);
 Suite *sigmask_suite(void);
 Suite *fork_suite(void);
 Suite *tls_suite(void);
 Suite *thread_attr_suite(void);
+Suite *libio_suite(void);
 
 #endif

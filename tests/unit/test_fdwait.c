@@ -1,10 +1,13 @@
 /* Waiting on file descriptors (runtime/fdwait.c), driven directly: a reader
  * parked on an empty pipe wakes when a writer writes, a writer parked on a
  * full pipe wakes when the reader drains it, deadlines expire, closing the
- * fd wakes its waiters with EBADF, and a regular file is refused (-EPERM:
- * the caller reads it directly). */
+ * fd leaves its waiters on the file (a private dup, closed with the last
+ * hold), a number reused where no hook saw the close is waited on again,
+ * one fd twice in a poll set waits for both, and a regular file is
+ * refused (-EPERM: the caller reads it directly). */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -91,26 +94,82 @@ START_TEST(fdwait_deadline_expires)
 }
 END_TEST
 
-static void *close_later(void *arg)
+static int keep;
+
+static void *close_then_write(void *arg)
 {
 	(void)arg;
 	gr_park(GR_WAIT_SLEEP, NULL, gr_now() + 10000000);
 	gr_fd_closing(p[0]);
 	close(p[0]);
+	ck_assert_int_eq(write(keep, "y", 1), 1);
 	return NULL;
 }
 
-START_TEST(fdwait_close_wakes_waiters_with_ebadf)
+START_TEST(fdwait_close_leaves_waiters_on_the_file)
 {
+	int fd, q[2];
+	char c;
+
 	ck_assert_int_eq(pipe2(p, O_NONBLOCK), 0);
+	keep = p[1];
 	ck_assert_int_eq(gr_start(), 0);
-	uint64_t c = spawn(close_later, 0);
-	ck_assert_int_eq(gr_fd_wait(p[0], GR_FD_READ, 0), -EBADF);
-	ck_assert_int_eq(gr_thread_join(c, 0, NULL), 0);
+	uint64_t c1 = spawn(close_then_write, 0);
+	fd = p[0];
+	/* As in Linux: the wait goes on with the file, under a private dup. */
+	ck_assert_int_eq(gr_fd_wait_hold(&fd, GR_FD_READ, 0), 0);
+	ck_assert_int_ne(fd, p[0]);
+	ck_assert_int_eq(read(fd, &c, 1), 1);
+	ck_assert_int_eq(c, 'y');
+	gr_fd_release(fd);
+	ck_assert_int_eq(fcntl(fd, F_GETFD), -1); /* the last hold closed it */
+	ck_assert_int_eq(gr_thread_join(c1, 0, NULL), 0);
 	/* the number is reused at once, and waiting on the new fd works */
-	int q[2];
 	ck_assert_int_eq(pipe2(q, O_NONBLOCK), 0);
 	ck_assert_int_eq(gr_fd_wait(q[0], GR_FD_READ, gr_now() + 1000000), -ETIMEDOUT);
+}
+END_TEST
+
+static void *write_q_later(void *arg)
+{
+	gr_park(GR_WAIT_SLEEP, NULL, gr_now() + 10000000);
+	ck_assert_int_eq(write((int)(intptr_t)arg, "z", 1), 1);
+	return NULL;
+}
+
+START_TEST(fdwait_number_reused_unseen_is_added_again)
+{
+	int q[2], old;
+
+	ck_assert_int_eq(pipe2(p, O_NONBLOCK), 0);
+	ck_assert_int_eq(gr_start(), 0);
+	/* An entry armed for p[0], then the number closed where no hook
+	 * sees it (fclose in glibc) and handed to a new pipe. */
+	ck_assert_int_eq(gr_fd_wait(p[0], GR_FD_READ, gr_now() + 1000000), -ETIMEDOUT);
+	old = p[0];
+	close(p[0]);
+	ck_assert_int_eq(pipe2(q, O_NONBLOCK), 0);
+	ck_assert_int_eq(q[0], old);
+	uint64_t w = spawn(write_q_later, q[1]);
+	ck_assert_int_eq(gr_fd_wait(q[0], GR_FD_READ, gr_now() + 5000000000LL), 0);
+	ck_assert_int_eq(gr_thread_join(w, 0, NULL), 0);
+}
+END_TEST
+
+START_TEST(fdwait_any_same_fd_twice_ors_events)
+{
+	struct pollfd fds[2];
+
+	ck_assert_int_eq(pipe2(p, O_NONBLOCK), 0);
+	ck_assert_int_eq(gr_start(), 0);
+	/* The read end never becomes writable; the data makes it readable. */
+	fds[0] = (struct pollfd){.fd = p[0], .events = POLLOUT};
+	fds[1] = (struct pollfd){.fd = p[0], .events = POLLIN};
+	uint64_t w = spawn(write_q_later, p[1]);
+	ck_assert_int_eq(gr_fd_wait_any(fds, 2, gr_now() + 5000000000LL), 0);
+	ck_assert_int_eq(poll(fds, 2, 0), 1);
+	ck_assert_int_eq(gr_thread_join(w, 0, NULL), 0);
+	ck_assert_uint_eq(gr_fd_waiters, 0);
 }
 END_TEST
 
@@ -135,7 +194,9 @@ Suite *fdwait_suite(void)
 	tcase_add_test(tc, fdwait_reader_wakes_when_data_arrives);
 	tcase_add_test(tc, fdwait_writer_wakes_when_pipe_drains);
 	tcase_add_test(tc, fdwait_deadline_expires);
-	tcase_add_test(tc, fdwait_close_wakes_waiters_with_ebadf);
+	tcase_add_test(tc, fdwait_close_leaves_waiters_on_the_file);
+	tcase_add_test(tc, fdwait_number_reused_unseen_is_added_again);
+	tcase_add_test(tc, fdwait_any_same_fd_twice_ors_events);
 	tcase_add_test(tc, fdwait_regular_file_is_refused);
 	suite_add_tcase(s, tc);
 	return s;

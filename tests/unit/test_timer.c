@@ -70,6 +70,25 @@ START_TEST(timer_filter_keeps_heap_order)
 }
 END_TEST
 
+/* Room reserved up front: adding that many never moves the array (a park
+ * never allocates). */
+START_TEST(timer_reserve_keeps_adds_in_place)
+{
+	struct gr_timers h = {0};
+
+	ck_assert_int_eq(gr_timers_reserve(&h, 3000), 0);
+	ck_assert_uint_ge(h.cap, 3000);
+	const struct gr_tentry *a = h.a;
+	for (int i = 0; i < 3000; i++)
+		ck_assert_int_eq(gr_timers_add(&h, 3000 - i, NULL), 0);
+	ck_assert_ptr_eq(h.a, a);
+	ck_assert_int_eq(gr_timers_reserve(&h, 10), 0); /* never shrinks */
+	ck_assert_ptr_eq(h.a, a);
+	pop_all_sorted(&h, 3000);
+	free(h.a);
+}
+END_TEST
+
 Suite *timer_suite(void)
 {
 	Suite *s = suite_create("timer");
@@ -78,6 +97,7 @@ Suite *timer_suite(void)
 	tcase_add_test(tc, timer_random_order);
 	tcase_add_test(tc, timer_increasing_and_decreasing);
 	tcase_add_test(tc, timer_filter_keeps_heap_order);
+	tcase_add_test(tc, timer_reserve_keeps_adds_in_place);
 	suite_add_tcase(s, tc);
 	return s;
 }

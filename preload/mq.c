@@ -1,0 +1,162 @@
+/* POSIX message queues: mq_receive, mq_timedreceive, mq_send,
+ * mq_timedsend. An mqd_t is an fd, readable while the queue has a message
+ * and writable while it has room, so these are green by readiness. The try
+ * that cannot block is the timed call with a time already past (the
+ * epoch): it takes or adds a message if it can and fails with ETIMEDOUT
+ * where it would wait, without changing the queue's O_NONBLOCK, which the
+ * program and other processes share; then the thread parks on the queue's
+ * readiness until it may succeed, or until the caller's absolute time
+ * (CLOCK_REALTIME, checked against that clock each time the thread wakes).
+ *
+ * As natively: each is a cancellation point; a handler with SA_RESTART lets
+ * the wait go on, one without ends it with EINTR; a queue the program
+ * opened with O_NONBLOCK gives EAGAIN; a timeout that is not a valid time
+ * is EINVAL, and one that cannot be read EFAULT, before anything else;
+ * EMSGSIZE, EBADF, EINVAL (priority) are the kernel's, from the try. */
+#include <mqueue.h>
+#include <time.h>
+
+#include "../runtime/clock.h"
+#include "../runtime/fdwait.h"
+#include "../runtime/ready.h"
+#include "../runtime/uaccess.h"
+#include "work.h"
+
+static const struct timespec past; /* the epoch: "do not wait" */
+
+/* glibc declares the timeouts nonnull, but the kernel takes NULL as "no
+ * timeout", and so do we. */
+#pragma GCC diagnostic ignored "-Wnonnull-compare"
+
+struct mqop {
+	mqd_t q;
+	char *buf;
+	size_t len;
+	unsigned prio;	    /* mq_send */
+	unsigned *prio_out; /* mq_receive */
+	int send;
+};
+
+static ssize_t try_once(const struct mqop *m)
+{
+	ssize_t r;
+
+	if (m->send)
+		r = GR_REAL(mq_timedsend)(m->q, m->buf, m->len, m->prio, &past);
+	else
+		r = GR_REAL(mq_timedreceive)(m->q, m->buf, m->len, m->prio_out, &past);
+	return r < 0 ? -errno : r;
+}
+
+/* The call for a green thread; abs is the caller's timeout (NULL: none),
+ * already read. Returns the call's result or -errno. */
+static ssize_t green(const struct mqop *m, const struct timespec *abs)
+{
+	int what = m->send ? GR_FD_WRITE : GR_FD_READ;
+
+	for (;;) {
+		ssize_t r = try_once(m);
+		int64_t deadline = 0;
+		if (r != -ETIMEDOUT)
+			return r;
+		if (abs) {
+			struct timespec now;
+			clock_gettime(CLOCK_REALTIME, &now);
+			int64_t left = gr_ts_ns(abs) - gr_ts_ns(&now);
+			if (left <= 0)
+				return -ETIMEDOUT;
+			deadline = gr_now() + left;
+		}
+		int w = gr_ready_wait((int)m->q, what, deadline, 1);
+		if (w < 0 && w != -ETIMEDOUT)
+			return w;
+	}
+}
+
+/* The plain call, or -1 when the green one applies (the caller's timeout
+ * is then in *t). */
+static int plain(mqd_t q, const struct timespec *abs, struct timespec *t)
+{
+	if (!gr_green() || gr_fd_nonblocking((int)q) != 0)
+		return 1; /* a bad mqd_t too: the call says EBADF */
+	if (!abs)
+		return 0;
+	/* An unreadable or invalid time fails at once in the kernel. */
+	return gr_copy_in(t, abs, sizeof(*t)) < 0 || t->tv_sec < 0 || t->tv_nsec < 0 ||
+	       t->tv_nsec >= GR_NSEC;
+}
+
+static ssize_t call(const struct mqop *m, const struct timespec *abs)
+{
+	ssize_t r;
+
+	gr_cancel_begin();
+	r = green(m, abs);
+	gr_cancel_end(r == -EINTR);
+	if (r < 0) {
+		errno = (int)-r;
+		return -1;
+	}
+	gr_maybe_yield();
+	return r;
+}
+
+GR_EXPORT ssize_t mq_timedreceive(mqd_t q, char *restrict buf, size_t len, unsigned *restrict prio,
+				  const struct timespec *restrict abs)
+{
+	struct mqop m = {.q = q, .buf = buf, .len = len, .prio_out = prio};
+	struct timespec t = {0, 0};
+	int saved = errno;
+	ssize_t r;
+
+	if (plain(q, abs, &t))
+		return GR_REAL(mq_timedreceive)(q, buf, len, prio, abs);
+	r = call(&m, abs ? &t : NULL);
+	if (r >= 0)
+		errno = saved;
+	return r;
+}
+
+GR_EXPORT ssize_t mq_receive(mqd_t q, char *buf, size_t len, unsigned *prio)
+{
+	struct mqop m = {.q = q, .buf = buf, .len = len, .prio_out = prio};
+	int saved = errno;
+	ssize_t r;
+
+	if (plain(q, NULL, NULL))
+		return GR_REAL(mq_receive)(q, buf, len, prio);
+	r = call(&m, NULL);
+	if (r >= 0)
+		errno = saved;
+	return r;
+}
+
+GR_EXPORT int mq_timedsend(mqd_t q, const char *buf, size_t len, unsigned prio,
+			   const struct timespec *abs)
+{
+	struct mqop m = {.q = q, .buf = (char *)buf, .len = len, .prio = prio, .send = 1};
+	struct timespec t = {0, 0};
+	int saved = errno;
+	ssize_t r;
+
+	if (plain(q, abs, &t))
+		return GR_REAL(mq_timedsend)(q, buf, len, prio, abs);
+	r = call(&m, abs ? &t : NULL);
+	if (r >= 0)
+		errno = saved;
+	return (int)r;
+}
+
+GR_EXPORT int mq_send(mqd_t q, const char *buf, size_t len, unsigned prio)
+{
+	struct mqop m = {.q = q, .buf = (char *)buf, .len = len, .prio = prio, .send = 1};
+	int saved = errno;
+	ssize_t r;
+
+	if (plain(q, NULL, NULL))
+		return GR_REAL(mq_send)(q, buf, len, prio);
+	r = call(&m, NULL);
+	if (r >= 0)
+		errno = saved;
+	return (int)r;
+}

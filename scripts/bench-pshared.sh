@@ -1,0 +1,92 @@
+#!/bin/sh
+# Process-shared benchmarks, side by side in one run:
+#   - a cross-process semaphore ping-pong (bench/pshared_pingpong, 100,000
+#     round trips): two native processes, two greenified ones, a greenified
+#     one with a native peer;
+#   - the private lock handoffs of bench-locks.sh (handoff cond / sem,
+#     contended plain / yield) with this library and, when BASE_LIB names
+#     another build of it (say, main's), with that one too, run in turn so
+#     that load on the machine hits both alike; and the handoffs once a
+#     foreign OS thread exists (handoff ... atomic: locks work the atomic
+#     way).
+# Each case runs REPS times (default 5); the table (scripts/present.py) shows
+# the median and the range. Raw lines go to bench/results/pshared-<date>.txt and
+# pshared-latest.txt.
+# Usage: [BASE_LIB=/path/to/old/libgreenify.so] [REPS=5] scripts/bench-pshared.sh [BUILD_DIR]
+set -eu
+build=${1:-build}
+lib=$(cd "$build" && pwd)/libgreenify.so
+base=${BASE_LIB:-}
+reps=${REPS:-5}
+out_dir=bench/results
+stamp=$(date +%Y%m%d-%H%M%S)
+raw=$out_dir/pshared-$stamp.txt
+mkdir -p "$out_dir"
+make --no-print-directory -s BUILD="$build" all "$build/bench/pshared_pingpong" \
+	"$build/bench/handoff" "$build/bench/contended"
+
+run() { # label preload prog args...
+	label=$1
+	pre=$2
+	shift 2
+	if [ -n "$pre" ]; then
+		line=$(timeout -k 5 300 env LD_PRELOAD="$pre" "$@")
+	else
+		line=$(timeout -k 5 300 "$@")
+	fi
+	echo "$label $line"
+}
+
+{
+	echo "# scripts/bench-pshared.sh $(date -u '+%Y-%m-%d %H:%M UTC') on $(uname -n), $(nproc) CPUs, $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg)"
+	i=0
+	while [ "$i" -lt "$reps" ]; do
+		run native-native "" "$build/bench/pshared_pingpong" 100000 same
+		run green-green "$lib" "$build/bench/pshared_pingpong" 100000 same
+		run green-native "$lib" "$build/bench/pshared_pingpong" 100000 native
+		for m in cond sem; do
+			run new "$lib" "$build/bench/handoff" "$m" 2000000
+			[ -z "$base" ] || run base "$base" "$build/bench/handoff" "$m" 2000000
+			run new "$lib" "$build/bench/handoff" "$m" 2000000 atomic
+		done
+		for m in plain yield; do
+			run new "$lib" "$build/bench/contended" "$m" 1000 1000
+			[ -z "$base" ] || run base "$base" "$build/bench/contended" "$m" 1000 1000
+		done
+		i=$((i + 1))
+	done
+} >"$raw"
+cp "$raw" "$out_dir/pshared-latest.txt"
+
+present() {
+	/usr/bin/python3 "$(dirname "$0")/present.py" "$@"
+}
+
+# stats LABEL PATTERN KEY: "median (min-max)" of KEY over the matching lines.
+stats() {
+	grep "^$1 $2" "$raw" | tr ' ' '\n' | sed -n "s/^$3=//p" | present spread
+}
+
+echo "cross-process semaphore ping-pong, ns per round trip, median (range) of $reps:"
+nn=$(stats native-native pshared_pingpong ns_per_round_trip)
+{
+	printf '  %s\t%s\n' "two native processes" "$nn"
+	for l in green-green green-native; do
+		v=$(stats "$l" pshared_pingpong ns_per_round_trip)
+		printf '  %s\t%s\t%s native\n' "$l" "$v" "$(present ratio "${nn%% *}" "${v%% *}")"
+	done
+} | present table
+echo "private lock handoffs (ns), median (range) of $reps:"
+{
+	for what in "handoff cond rounds" "handoff sem rounds" "contended plain" "contended yield" \
+		"handoff cond atomic" "handoff sem atomic"; do
+		case $what in
+		handoff*) key=ns_per_handoff ;;
+		*) key=ns_per_lock ;;
+		esac
+		base_cell=
+		case $what in *atomic) ;; *) [ -z "$base" ] || base_cell="base $(stats base "$what" $key)" ;; esac
+		printf '  %s\tthis build %s\t%s\n' "${what% rounds}" "$(stats new "$what" $key)" "$base_cell"
+	done
+} | present table
+echo "raw: $raw"

@@ -27,6 +27,7 @@
 #include "../runtime/schedattr.h"
 #include "../runtime/foreign.h"
 #include "../runtime/timeout.h"
+#include "../runtime/tls.h"
 
 /* glibc's struct pthread_attr, for the one thing no getter tells: whether
  * a stack address was set (pthread_attr_getstack answers with an address
@@ -132,7 +133,9 @@ GR_EXPORT int pthread_create(pthread_t *restrict th, const pthread_attr_t *restr
 		if (own && gr_foreign_own_start(&start, &a) < 0)
 			return EAGAIN;
 		arg = a;
-		int err = GR_REAL(pthread_create)(th, attr, start, arg);
+		/* From a green thread's block, inside the runtime. */
+		int err = own ? -gr_tls_os_thread_create(th, attr, start, arg)
+			      : GR_REAL(pthread_create)(th, attr, start, arg);
 		if (own && err != 0)
 			free(arg); /* the trampoline's, which never ran */
 		return err;

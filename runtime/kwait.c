@@ -38,6 +38,7 @@
 #include "foreign.h"
 #include "log.h"
 #include "real.h"
+#include "tls.h"
 #include "wait.h"
 
 #ifndef SYS_futex_waitv
@@ -279,7 +280,7 @@ static int start_helper(struct helper *h)
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	pthread_attr_setstacksize(&attr, 64 * 1024);
-	err = -gr_real.pthread_create(&th, &attr, helper_main, h);
+	err = gr_tls_os_thread_create(&th, &attr, helper_main, h);
 	pthread_attr_destroy(&attr);
 	gr_real.pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (err < 0)

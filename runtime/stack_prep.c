@@ -21,6 +21,7 @@
 #include "config.h"
 #include "real.h"
 #include "stack.h"
+#include "tls.h"
 
 #ifndef MADV_GUARD_INSTALL
 #define MADV_GUARD_INSTALL 102
@@ -162,7 +163,7 @@ static void prep_start(void)
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	pthread_attr_setstacksize(&attr, 64 * 1024);
-	if (gr_real.pthread_create(&th, &attr, prep_main, NULL) == 0) {
+	if (gr_tls_os_thread_create(&th, &attr, prep_main, NULL) == 0) {
 		prep_state = 1;
 		gr_stack_prep_thread = (void *)th;
 		gr_real.pthread_setname_np(th, "greenify-prep");

@@ -332,6 +332,28 @@ int gr_tls_cpu(void)
 	return cpu >= 0 ? cpu : -ENOSYS;
 }
 
+int gr_tls_os_thread_create(pthread_t *th, const pthread_attr_t *attr, void *(*start)(void *),
+			    void *arg)
+{
+	char *tp = gr_tls_private && layout->have_rseq && gr_tls_runtime ? gr_ctx_get_tp() : NULL;
+	volatile int32_t *cpu = NULL;
+	int32_t was = 0;
+	int err;
+
+	/* Only the runtime thread's own blocks: a foreign OS thread's area
+	 * is its own, which the kernel keeps. */
+	if (tp && tp != (char *)layout->base_tp) {
+		cpu = &((volatile int32_t *)(tp + layout->off_rseq))[RSEQ_CPU_ID];
+		was = *cpu;
+		*cpu = ((volatile int32_t *)((char *)layout->base_tp +
+					     layout->off_rseq))[RSEQ_CPU_ID];
+	}
+	err = gr_real.pthread_create(th, attr, start, arg);
+	if (cpu)
+		*cpu = was; /* 0 again in the cold end, as gr_tls_free expects */
+	return -err;
+}
+
 void gr_tls_thread_start(void)
 {
 	/* glibc's start_thread does this: the <ctype.h> tables (isdigit and

@@ -17,6 +17,7 @@
 #ifndef GR_TLS_H
 #define GR_TLS_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -45,6 +46,16 @@ void gr_tls_free(void *tp, int cold_dirty);
 /* The CPU the OS thread runs on, from its rseq area (sched_getcpu with TLS
  * of its own), or -ENOSYS when only the kernel can tell. */
 int gr_tls_cpu(void);
+
+/* glibc's pthread_create, for an OS thread of the runtime's own (or one
+ * the runtime thread makes for the program): 0 or -errno. glibc gives the
+ * new thread an rseq registration when its creator's rseq area says it
+ * has one, and aborts when that registration then fails; a green block's
+ * area says what the block holds (-1, or 0 where it lies in struct
+ * pthread's untouched cold end), so the OS thread's state is lent to it
+ * for the call. */
+int gr_tls_os_thread_create(pthread_t *th, const pthread_attr_t *attr, void *(*start)(void *),
+			    void *arg);
 
 /* Sets up what glibc sets up in a new thread before its function runs
  * (the <ctype.h> table pointers); called first thing in a green thread. */

@@ -36,6 +36,7 @@
 #include "pool.h"
 #include "real.h"
 #include "sched.h"
+#include "tls.h"
 #include "signal.h"
 
 #define IDLE_NS	      (10 * GR_NSEC)	/* a worker idle this long ends */
@@ -220,10 +221,10 @@ static int spawn(void)
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	pthread_attr_setstacksize(&attr, WORKER_STACK);
 	pthread_attr_setsigmask_np(&attr, &all);
-	err = gr_real.pthread_create(&th, &attr, worker_main, NULL);
+	err = gr_tls_os_thread_create(&th, &attr, worker_main, NULL);
 	pthread_attr_destroy(&attr);
 	if (err)
-		return -err;
+		return err;
 	threads++;
 	return 0;
 }

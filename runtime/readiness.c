@@ -22,11 +22,14 @@ static int interrupted(int masked)
 	return masked && gr_signal_interrupted() > 0;
 }
 
-int gr_poll(struct pollfd *fds, nfds_t n, int64_t timeout_ns, int masked)
+int gr_poll(struct pollfd *fds, nfds_t n, int64_t timeout_ns, int masked, int *waited)
 {
 	int64_t deadline = deadline_in(timeout_ns);
-	int r, w;
+	int r, w, parked = 0;
 
+	if (!waited)
+		waited = &parked;
+	*waited = 0;
 	for (;;) {
 		r = gr_real.poll(fds, n, 0);
 		if (r != 0)
@@ -36,6 +39,7 @@ int gr_poll(struct pollfd *fds, nfds_t n, int64_t timeout_ns, int masked)
 		if (timeout_ns == 0 || (deadline && gr_now() >= deadline))
 			return 0;
 		w = gr_fd_wait_any(fds, n, deadline);
+		*waited = 1;
 		if (w == -ETIMEDOUT) {
 			/* Clears revents, or sees a last-moment event. */
 			r = gr_real.poll(fds, n, 0);

@@ -3,6 +3,7 @@
 
 VERSION := 0.1.0
 CC ?= cc
+CXX ?= g++
 # Debian's rustc (scripts/deps.sh test), not a rustup toolchain in $PATH.
 RUSTC ?= /usr/bin/rustc
 BUILD ?= build
@@ -31,6 +32,9 @@ SAN ?=
 CFLAGS_LIB = -std=gnu11 $(OPT) -g $(WARN) -fPIC -fvisibility=hidden \
 	-fno-omit-frame-pointer -D_GNU_SOURCE $(SAN) $(UV_CFLAGS)
 CFLAGS_PROG = -std=gnu11 -O1 -g -Wall -Wextra -Werror -pthread
+CXXFLAGS_PROG = -std=gnu++20 -O1 -g -Wall -Wextra -Werror -pthread
+# The test programs' header dependencies, written beside each program.
+DEPFLAGS = -MMD -MP -MF $@.d
 CFLAGS_BENCH = -std=gnu11 -O2 -g -Wall -Wextra -Werror -pthread
 
 ifeq ($(ARCH),x86_64)
@@ -76,25 +80,40 @@ LIB := $(BUILD)/libgreenify.so
 CLI := $(BUILD)/greenify
 UNIT := $(BUILD)/tests/unit/check_greenify
 INTEG_SRC := $(sort $(wildcard tests/integ/*.c))
-INTEG := $(patsubst tests/integ/%.c,$(BUILD)/tests/integ/%,$(INTEG_SRC))
 INTEG_CXX_SRC := $(sort $(wildcard tests/integ/*.cc))
-INTEG += $(patsubst tests/integ/%.cc,$(BUILD)/tests/integ/%,$(INTEG_CXX_SRC))
+INTEG_PY_SRC := $(sort $(wildcard tests/integ/*.py))
+INTEG_RS_SRC := $(sort $(wildcard tests/integ/*.rs))
+INTEG := $(patsubst tests/integ/%.c,$(BUILD)/tests/integ/%,$(INTEG_SRC)) \
+	$(patsubst tests/integ/%.cc,$(BUILD)/tests/integ/%,$(INTEG_CXX_SRC)) \
+	$(patsubst tests/integ/%.py,$(BUILD)/tests/integ/%,$(INTEG_PY_SRC))
 # Programs tagged /* build-also: shared */ dlopen a library built from their
 # own source (tests/run-integ.sh says how).
 INTEG_SHARED_SRC := $(shell grep -l '^/\* build-also: shared \*/$$' $(INTEG_SRC) /dev/null)
 INTEG += $(patsubst tests/integ/%.c,$(BUILD)/tests/integ/%.so,$(INTEG_SHARED_SRC))
 # Rust programs only when rustc is there: tests/run-integ.sh then skips them.
-INTEG_RS_SRC := $(sort $(wildcard tests/integ/*.rs))
 ifneq ($(wildcard $(RUSTC)),)
 INTEG += $(patsubst tests/integ/%.rs,$(BUILD)/tests/integ/%,$(INTEG_RS_SRC))
 endif
+# check.h compiled as C++ (a rule below).
+INTEG += $(BUILD)/tests/integ/check.h.cxx.o
+# INTEG_NAMES="a b": `make integ` builds and runs only these programs.
+INTEG_NAMES ?=
+ifneq ($(strip $(INTEG_NAMES)),)
+INTEG_PICK := $(filter $(patsubst %,$(BUILD)/tests/integ/%,$(INTEG_NAMES)) \
+	$(patsubst %,$(BUILD)/tests/integ/%.so,$(INTEG_NAMES)),$(INTEG))
+else
+INTEG_PICK := $(INTEG)
+endif
+# The portable test of the context switch (tests/arch/), with the switch of
+# CC's target.
+SWITCH_TEST := $(BUILD)/tests/arch/switch_portable
 BENCH_SRC := $(sort $(wildcard bench/*.c))
 BENCH := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC)) $(BUILD)/bench/micro_switch \
 	$(BUILD)/bench/echo_threads $(BUILD)/bench/echo_uv $(BUILD)/bench/echo_load
 
-.PHONY: all test unit integ demo bench install uninstall clean format lint \
-	sanitize valgrind memcheck deps-build deps-test deps-demo deps-bench check-symbols \
-	test-aarch64 audit
+.PHONY: all test check unit integ integ-programs demo bench install uninstall clean \
+	format lint sanitize valgrind memcheck deps-build deps-test deps-demo deps-bench \
+	deps-lint check-symbols test-aarch64 test-programs aarch64-programs vg-lib audit
 
 AUDIT := $(BUILD)/greenify-audit $(BUILD)/catalogue.tsv
 
@@ -108,6 +127,8 @@ deps-demo:
 	@scripts/deps.sh build demo
 deps-bench:
 	@scripts/deps.sh build demo bench
+deps-lint:
+	@scripts/deps.sh build lint
 
 $(UV_STAMP): scripts/libuv.sh
 	$(call say,FETCH)
@@ -146,7 +167,7 @@ $(BUILD)/obj/preload/stdio_%.c.o: CFLAGS_LIB += -fexceptions
 $(BUILD)/obj/%.S.o: %.S
 	@mkdir -p $(dir $@)
 	$(call say,AS)
-	$(Q)$(CC) $(SAN) -c $< -o $@
+	$(Q)$(CC) -g $(SAN) -c $< -o $@
 
 # --exclude-libs: uv.h declares libuv's API with default visibility; taken
 # from the archive, every one of its symbols stays inside the library.
@@ -179,30 +200,52 @@ $(UNIT): tests/unit/*.c tests/unit/*.h $(ARCH_OBJ) $(RUNTIME_OBJ) $(UV_A)
 	$(Q)$(CC) $(CFLAGS_LIB) $(CHECK_CFLAGS) -o $@ tests/unit/*.c $(ARCH_OBJ) \
 		$(RUNTIME_OBJ) $(UV_A) $(CHECK_LIBS) -ldl
 
-# A program's own /* cflags: ... */, /* ldlibs: ... */ and /* link: ... */
-# tags (a fortified build, a library to link: -luv, the system's libuv), as
-# tests/run-integ.sh reads them.
+# The test programs. A program's own /* cflags: ... */, /* ldlibs: ... */
+# and /* link: ... */ tags (a fortified build, a library to link: -luv, the
+# system's libuv) are added to its command (tests/run-integ.sh lists them).
 integ_tag = $(shell sed -n 's|^/\* $(1): \(.*\) \*/$$|\1|p' $(2))
-$(BUILD)/tests/integ/%: tests/integ/%.c tests/integ/check.h
+$(BUILD)/tests/integ/%: tests/integ/%.c
 	@mkdir -p $(dir $@)
 	$(call say,CC)
-	$(Q)$(CC) $(CFLAGS_PROG) $(call integ_tag,cflags,$<) -o $@ $< -lm $(call integ_tag,ldlibs,$<) \
-		$(call integ_tag,link,$<)
+	$(Q)$(CC) $(CFLAGS_PROG) $(call integ_tag,cflags,$<) $(DEPFLAGS) -o $@ $< -lm \
+		$(call integ_tag,ldlibs,$<) $(call integ_tag,link,$<)
 
-$(BUILD)/tests/integ/%: tests/integ/%.cc tests/integ/check.h
+$(BUILD)/tests/integ/%: tests/integ/%.cc
 	@mkdir -p $(dir $@)
 	$(call say,CXX)
-	$(Q)g++ -std=gnu++20 -O1 -g -Wall -Wextra -Werror -pthread -o $@ $<
+	$(Q)$(CXX) $(CXXFLAGS_PROG) $(DEPFLAGS) -o $@ $< $(link_tag)
 
-$(BUILD)/tests/integ/%.so: tests/integ/%.c tests/integ/check.h
+$(BUILD)/tests/integ/%.so: tests/integ/%.c
 	@mkdir -p $(dir $@)
 	$(call say,CC)
-	$(Q)$(CC) $(CFLAGS_PROG) -DINTEG_SHARED -shared -fPIC -o $@ $<
+	$(Q)$(CC) $(CFLAGS_PROG) $(call integ_tag,cflags,$<) $(DEPFLAGS) -DINTEG_SHARED -shared -fPIC -o $@ $<
 
 $(BUILD)/tests/integ/%: tests/integ/%.rs
 	@mkdir -p $(dir $@)
 	$(call say,RUSTC)
 	$(Q)$(RUSTC) -O --edition 2021 -C debuginfo=1 -D warnings -o $@ $<
+
+# A Python program runs with Debian's interpreter (CPython threads are
+# pthreads): its "binary" is a launcher.
+$(BUILD)/tests/integ/%: tests/integ/%.py
+	@mkdir -p $(dir $@)
+	$(call say,GEN)
+	$(Q)printf '#!/bin/sh\nexec /usr/bin/python3 %s "$$@"\n' $(abspath $<) > $@
+	$(Q)chmod +x $@
+
+# check.h serves the C++ programs too: it must compile as C++, warnings and
+# all, whether or not a program of the moment includes it.
+$(BUILD)/tests/integ/check.h.cxx.o: tests/integ/check.h
+	@mkdir -p $(dir $@)
+	$(call say,CXX)
+	$(Q)$(CXX) $(CXXFLAGS_PROG) -x c++ -c -o $@ $<
+
+$(SWITCH_TEST): tests/arch/switch_portable.c $(ARCH_SRC)
+	@mkdir -p $(dir $@)
+	$(call say,CC)
+	$(Q)$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE $(DEPFLAGS) -o $@ $^ -lm
+
+-include $(wildcard $(BUILD)/tests/integ/*.d $(BUILD)/tests/arch/*.d)
 
 $(BUILD)/bench/%: bench/%.c bench/bench.h
 	@mkdir -p $(dir $@)
@@ -232,43 +275,76 @@ unit: $(UNIT)
 check-symbols: $(LIB)
 	tests/check-symbols.sh $(LIB) tests/exported-symbols.txt $(ARCH_OBJ) $(RUNTIME_OBJ)
 
+# -j for the builds of `make test` and `make check` when make was not given
+# one (the programs of the test matrix are hundreds of independent files).
+JOBS = $(if $(findstring jobserver,$(MAKEFLAGS)),,-j$(shell nproc))
+
 # The catalogue against the library and the README; greenify --audit on
 # test programs and on every ELF file in /usr/bin and /usr/sbin.
 audit: all $(INTEG)
 	tests/run-audit.sh $(BUILD)
 
-integ: $(LIB) $(INTEG)
-	tests/run-integ.sh $(BUILD)
-	tests/run-deadlock.sh $(BUILD)
+# Every test program of this build; INTEG_NAMES picks some.
+integ-programs: $(INTEG_PICK)
+
+integ: $(LIB) integ-programs
+	tests/run-integ.sh $(BUILD) $(INTEG_NAMES)
+ifeq ($(strip $(INTEG_NAMES)),)
 	tests/run-iperf.sh $(BUILD)
 	tests/run-privoxy.sh $(BUILD)
+endif
 
 # The aarch64 switch, cross-built and run under qemu-user. On an x86_64
 # host, then the whole library, cross-built into $(BUILD)/aarch64 against
-# libuv cross-compiled from the same source, and the programs of tests/arch/integ-aarch64.txt run with
-# it under qemu-user (natively and preloaded). An aarch64 host runs every
-# program natively in `make test`.
+# libuv cross-compiled from the same source, and the programs of
+# tests/arch/integ-aarch64.txt run with it under qemu-user (natively and
+# preloaded). An aarch64 host runs every program natively in `make test`.
 AARCH64_BUILD := $(BUILD)/aarch64
 AARCH64_INTEG = $(shell awk '/^[a-z0-9_]/ { print $$1 }' tests/arch/integ-aarch64.txt)
-test-aarch64:
-	tests/arch/run-aarch64.sh $(BUILD)
 ifeq ($(shell uname -m),x86_64)
-	$(MAKE) --no-print-directory CC=aarch64-linux-gnu-gcc BUILD=$(AARCH64_BUILD) \
-		$(AARCH64_BUILD)/libgreenify.so
+aarch64-programs:
+	$(Q)$(MAKE) --no-print-directory CC=aarch64-linux-gnu-gcc CXX=aarch64-linux-gnu-g++ \
+		BUILD=$(AARCH64_BUILD) INTEG_NAMES="$(AARCH64_INTEG)" \
+		$(AARCH64_BUILD)/libgreenify.so $(AARCH64_BUILD)/tests/arch/switch_portable \
+		integ-programs
+test-aarch64: $(SWITCH_TEST) aarch64-programs
+	tests/arch/run-aarch64.sh $(SWITCH_TEST) $(AARCH64_BUILD)/tests/arch/switch_portable
 	INTEG_RUNNER=tests/arch/qemu-aarch64.sh INTEG_TIMEOUT=120 \
-		CC=aarch64-linux-gnu-gcc CXX=aarch64-linux-gnu-g++ \
 		tests/run-integ.sh $(AARCH64_BUILD) $(AARCH64_INTEG)
+else
+aarch64-programs:
+test-aarch64: $(SWITCH_TEST)
+	tests/arch/run-aarch64.sh $(SWITCH_TEST)
 endif
 
+# The library for the memcheck mode, with green stacks registered with
+# valgrind, in a build directory of its own.
+vg-lib:
+	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)/vg SAN=-DGR_VALGRIND $(BUILD)/vg/libgreenify.so
+
+# Everything `make test` runs, built in one parallel make.
+test-programs: all $(UNIT) $(INTEG) $(SWITCH_TEST) vg-lib aarch64-programs
+
+# The whole matrix: unit, symbols, the wrapper, every integration program in
+# every mode (and iperf), memcheck, aarch64.
 test: deps-test
-	$(MAKE) --no-print-directory all $(UNIT) $(INTEG)
-	$(MAKE) --no-print-directory unit
+	$(MAKE) --no-print-directory $(JOBS) test-programs
+	$(UNIT)
 	$(MAKE) --no-print-directory check-symbols
 	tests/run-cli.sh $(BUILD)
 	$(MAKE) --no-print-directory audit
 	$(MAKE) --no-print-directory integ
 	$(MAKE) --no-print-directory memcheck
 	$(MAKE) --no-print-directory test-aarch64
+
+# The developer's fast path (under a minute on two quiet cores): unit,
+# symbols, and every integration program natively and in the default
+# preload mode. `make test` runs the rest.
+check: deps-test
+	$(MAKE) --no-print-directory $(JOBS) all $(UNIT) $(INTEG)
+	$(UNIT)
+	$(MAKE) --no-print-directory check-symbols
+	INTEG_MODES=preload tests/run-integ.sh $(BUILD)
 
 demo: deps-demo
 	$(MAKE) --no-print-directory all $(BENCH)
@@ -289,10 +365,17 @@ bench: deps-bench
 	scripts/bench-stdio.sh $(BUILD)
 
 # Sanitizer build: UBSan in the library and the unit tests (ASan does not
-# follow our stack switches), in its own build directory.
+# follow our stack switches), in its own build directory; the integration
+# programs (this build's) run natively and in the default preload mode with
+# that library.
+SAN_BUILD := build-san
 sanitize: deps-test
-	$(MAKE) --no-print-directory BUILD=build-san OPT=-O1 \
-		SAN='-fsanitize=undefined -fno-sanitize-recover=all' all unit integ
+	$(MAKE) --no-print-directory $(JOBS) integ-programs
+	$(MAKE) --no-print-directory $(JOBS) BUILD=$(SAN_BUILD) OPT=-O1 \
+		SAN='-fsanitize=undefined -fno-sanitize-recover=all' \
+		$(SAN_BUILD)/libgreenify.so $(SAN_BUILD)/tests/unit/check_greenify
+	$(SAN_BUILD)/tests/unit/check_greenify
+	INTEG_MODES=preload INTEG_LIB=$(SAN_BUILD)/libgreenify.so tests/run-integ.sh $(BUILD)
 
 # The unit tests under memcheck, built apart with green stacks registered;
 # then the integration programs tagged run-also: memcheck.
@@ -306,8 +389,7 @@ valgrind: deps-test
 # registered with valgrind (a few seconds: part of make test).
 MEMCHECK_INTEG = $(basename $(notdir $(shell grep -l '^/\* run-also: .*memcheck.* \*/$$' \
 	$(INTEG_SRC) $(INTEG_CXX_SRC) /dev/null)))
-memcheck: $(LIB) $(INTEG)
-	$(MAKE) --no-print-directory BUILD=$(BUILD)/vg SAN=-DGR_VALGRIND $(BUILD)/vg/libgreenify.so
+memcheck: $(LIB) $(INTEG) vg-lib
 	INTEG_MODES=memcheck INTEG_MEMCHECK_LIB=$(BUILD)/vg/libgreenify.so \
 		tests/run-integ.sh $(BUILD) $(MEMCHECK_INTEG)
 
@@ -327,8 +409,10 @@ FORMAT_SRC = $(wildcard arch/*.[ch] runtime/*.[ch] preload/*.[ch] tests/unit/*.[
 format:
 	clang-format -i $(FORMAT_SRC)
 
-lint:
+SHELL_SRC = $(wildcard tests/*.sh tests/arch/*.sh scripts/*.sh) .ci/run
+lint: deps-lint
 	clang-format --dry-run --Werror $(FORMAT_SRC)
+	shellcheck -S warning $(SHELL_SRC)
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 		--inline-suppr --suppress=missingIncludeSystem -D_GNU_SOURCE \
 		-I runtime -I arch arch runtime preload

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/single_threaded.h>
+#include <unistd.h>
 
 #include "../runtime/cancel.h"
 #include "../runtime/clock.h"
@@ -254,7 +255,9 @@ GR_EXPORT int pthread_getattr_np(pthread_t th, pthread_attr_t *attr)
 	if (err)
 		return err;
 	pthread_attr_setstack(attr, t->stack.lo, t->stack.size);
-	pthread_attr_setguardsize(attr, t->stack.guard == GR_GUARD_CANARY ? 0 : 4096);
+	/* The slot's guard, when it has one, is one page. */
+	pthread_attr_setguardsize(attr,
+				  t->stack.guard == GR_GUARD_CANARY ? 0 : (size_t)getpagesize());
 	pthread_attr_setdetachstate(attr, t->detached ? PTHREAD_CREATE_DETACHED
 						      : PTHREAD_CREATE_JOINABLE);
 	return 0;

@@ -33,8 +33,8 @@ static void wait_word(struct barrier *b, unsigned *w, unsigned val)
 
 static void wake_all(unsigned *w, int shared)
 {
-	gr_wake_addr(w, INT_MAX, GR_BITSET_ANY);
-	gr_futex_wake(w, INT_MAX, shared);
+	gr_wake_addr(w, GR_WAKE_ALL, GR_BITSET_ANY);
+	gr_futex_wake(w, GR_WAKE_ALL, shared);
 }
 
 int gr_barrier_wait_shared(pthread_barrier_t *pb)

@@ -40,7 +40,7 @@ static inline int64_t gr_ns_of(int64_t sec, int64_t n, int64_t unit)
 	return gr_ns_add(s, u);
 }
 
-/* clock_gettime goes through the vDSO: ~20 ns, no system call. */
+/* clock_gettime goes through the vDSO: no system call. */
 static inline int64_t gr_now(void)
 {
 	struct timespec ts;

@@ -51,7 +51,7 @@ static void wake_word(pthread_cond_t *c, unsigned *word, int n)
 	int woken = gr_wake_addr(word, n, GR_BITSET_ANY);
 
 	if (woken < n)
-		gr_futex_wake(word, n == INT_MAX ? INT_MAX : n - woken, is_shared(c));
+		gr_futex_wake(word, n == GR_WAKE_ALL ? GR_WAKE_ALL : n - woken, is_shared(c));
 }
 
 static void lock_cond(pthread_cond_t *c)
@@ -104,7 +104,7 @@ static void confirm_wakeup(pthread_cond_t *c)
 {
 	/* The last waiter out wakes a pthread_cond_destroy waiting for it. */
 	if ((__atomic_fetch_add(&D(c)->__wrefs, -8u, __ATOMIC_RELEASE) >> 2) == 3)
-		wake_word(c, &D(c)->__wrefs, INT_MAX);
+		wake_word(c, &D(c)->__wrefs, GR_WAKE_ALL);
 }
 
 static void dec_grefs(pthread_cond_t *c, unsigned g)
@@ -113,7 +113,7 @@ static void dec_grefs(pthread_cond_t *c, unsigned g)
 
 	if (__atomic_fetch_add(r, -2u, __ATOMIC_RELEASE) == 3) {
 		__atomic_fetch_and(r, ~1u, __ATOMIC_RELAXED);
-		wake_word(c, r, INT_MAX);
+		wake_word(c, r, GR_WAKE_ALL);
 	}
 }
 
@@ -196,7 +196,7 @@ static int signal_shared(pthread_cond_t *c, int all)
 			__atomic_fetch_add(&D(c)->__g_signals[g1], D(c)->__g_size[g1] << 1,
 					   __ATOMIC_RELAXED);
 			D(c)->__g_size[g1] = 0;
-			wake_word(c, &D(c)->__g_signals[g1], INT_MAX);
+			wake_word(c, &D(c)->__g_signals[g1], GR_WAKE_ALL);
 		}
 		if (quiesce_and_switch(c, wseq, &g1)) {
 			__atomic_fetch_add(&D(c)->__g_signals[g1], D(c)->__g_size[g1] << 1,
@@ -211,7 +211,7 @@ static int signal_shared(pthread_cond_t *c, int all)
 	}
 	unlock_cond(c);
 	if (wake)
-		wake_word(c, &D(c)->__g_signals[g1], all ? INT_MAX : 1);
+		wake_word(c, &D(c)->__g_signals[g1], all ? GR_WAKE_ALL : 1);
 	return 0;
 }
 

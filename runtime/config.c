@@ -6,13 +6,14 @@
 #include <string.h>
 #include <strings.h>
 
+#include "clock.h"
 #include "log.h"
 
 #define GR_STACK_MIN (16 * 1024) /* PTHREAD_STACK_MIN on x86_64 */
 
 struct gr_config gr_config = {
 	.stack_size = 256 * 1024,
-	.slice_ns = 10 * 1000000LL,
+	.slice_ns = 10 * GR_MSEC,
 	.prefault = 1,
 	.workers = 128,
 };
@@ -114,7 +115,7 @@ static void load_slice(void)
 		gr_log(GR_LOG_WARN, "GREENIFY_SLICE_MS=%s: expected 1 to 60000", v);
 		return;
 	}
-	gr_config.slice_ns = ms * 1000000LL;
+	gr_config.slice_ns = ms * GR_MSEC;
 }
 
 static void load_workers(void)

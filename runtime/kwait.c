@@ -54,7 +54,7 @@ struct futex_waitv {
 #endif
 
 #define PER_HELPER 127 /* futex_waitv takes 128 words: the slots' and ours */
-#define POLL_NS	   1000000
+#define POLL_NS	   GR_MSEC
 
 /* The waiting thread's half, on its stack. */
 struct rec {

@@ -59,7 +59,7 @@ static void wake_word(pthread_rwlock_t *rw, unsigned *w, int n)
 	int woken = gr_wake_addr(w, n, GR_BITSET_ANY);
 
 	if (woken < n)
-		gr_futex_wake(w, n == INT_MAX ? INT_MAX : n - woken, shared(rw));
+		gr_futex_wake(w, n == GR_WAKE_ALL ? GR_WAKE_ALL : n - woken, shared(rw));
 }
 
 /* The writer's id as __cur_writer shows it, and whether self is it. */
@@ -98,10 +98,10 @@ static void rdunlock(pthread_rwlock_t *rw)
 	if (rnew & WRPHASE) {
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
 		if (__atomic_exchange_n(&D(rw)->__wrphase_futex, 1, __ATOMIC_RELAXED) & FUTEX_USED)
-			wake_word(rw, &D(rw)->__wrphase_futex, INT_MAX);
+			wake_word(rw, &D(rw)->__wrphase_futex, GR_WAKE_ALL);
 	}
 	if ((r & RWAITING) != (rnew & RWAITING))
-		wake_word(rw, &D(rw)->__readers, INT_MAX);
+		wake_word(rw, &D(rw)->__readers, GR_WAKE_ALL);
 }
 
 static void wrunlock(pthread_rwlock_t *rw)
@@ -125,7 +125,7 @@ static void wrunlock(pthread_rwlock_t *rw)
 		;
 	if ((r >> READER_SHIFT) != 0 &&
 	    (__atomic_exchange_n(&D(rw)->__wrphase_futex, 0, __ATOMIC_RELAXED) & FUTEX_USED))
-		wake_word(rw, &D(rw)->__wrphase_futex, INT_MAX);
+		wake_word(rw, &D(rw)->__wrphase_futex, GR_WAKE_ALL);
 done:
 	if (wake_writers)
 		wake_word(rw, &D(rw)->__writers_futex, 1);
@@ -160,7 +160,7 @@ static int tryrdlock(pthread_rwlock_t *rw)
 	} while (!cas(&D(rw)->__readers, &r, rnew, __ATOMIC_ACQUIRE));
 	if ((r & WRPHASE) &&
 	    (__atomic_exchange_n(&D(rw)->__wrphase_futex, 0, __ATOMIC_RELAXED) & FUTEX_USED))
-		wake_word(rw, &D(rw)->__wrphase_futex, INT_MAX);
+		wake_word(rw, &D(rw)->__wrphase_futex, GR_WAKE_ALL);
 	return 0;
 }
 
@@ -218,7 +218,7 @@ int gr_rwlock_rdlock_shared(pthread_rwlock_t *rw, const struct gr_timeout *to)
 		if (cas(&D(rw)->__readers, &r, r ^ WRPHASE, __ATOMIC_ACQUIRE)) {
 			if (__atomic_exchange_n(&D(rw)->__wrphase_futex, 0, __ATOMIC_RELAXED) &
 			    FUTEX_USED)
-				wake_word(rw, &D(rw)->__wrphase_futex, INT_MAX);
+				wake_word(rw, &D(rw)->__wrphase_futex, GR_WAKE_ALL);
 			return 0;
 		}
 	}
@@ -365,7 +365,8 @@ int gr_rwlock_wrlock_shared(pthread_rwlock_t *rw, const struct gr_timeout *to)
 						if (wf & FUTEX_USED)
 							wake_word(rw, &D(rw)->__writers_futex, 1);
 						if (r & RWAITING)
-							wake_word(rw, &D(rw)->__readers, INT_MAX);
+							wake_word(rw, &D(rw)->__readers,
+								  GR_WAKE_ALL);
 						return -ETIMEDOUT;
 					}
 				}

@@ -2,7 +2,7 @@
 # Lock benchmarks, native and under greenify side by side in one run:
 # a handoff between two threads through mutex + condition and through two
 # semaphores, and one mutex contended by 1,000 threads (plain, and holding it
-# across a sched_yield). Prints a table; raw lines go to
+# across a sched_yield). Prints a table (scripts/present.py); raw lines go to
 # bench/results/locks-<date>.txt and locks-latest.txt.
 # Usage: scripts/bench-locks.sh BUILD_DIR
 set -eu
@@ -40,23 +40,28 @@ field() { # line key
 } >"$raw"
 cp "$raw" "$out_dir/locks-latest.txt"
 
-printf '%-44s %14s %14s %8s\n' "" "native" "greenify" "ratio"
-for what in "handoff cond" "handoff sem" "contended plain" "contended yield"; do
-	n=$(grep "^native $what " "$raw" || true)
-	g=$(grep "^greenify $what " "$raw" || true)
-	case $what in
-	handoff*) key=ns_per_handoff ;;
-	*) key=ns_per_lock ;;
-	esac
-	nv=$(field "$n" "$key")
-	gv=$(field "$g" "$key")
-	case $what in
-	"handoff cond") label="handoff through mutex + condition" ;;
-	"handoff sem") label="handoff through two semaphores" ;;
-	"contended plain") label="1,000 threads, one mutex (ns per lock)" ;;
-	*) label="1,000 threads, mutex held across a yield" ;;
-	esac
-	ratio=$(awk -v a="$nv" -v b="$gv" 'BEGIN { if (b > 0) printf "%.0fx", a / b; else print "?" }')
-	printf '%-44s %11s ns %11s ns %8s\n' "$label" "$nv" "$gv" "$ratio"
-done
+present() {
+	/usr/bin/python3 "$(dirname "$0")/present.py" "$@"
+}
+
+{
+	printf '\tnative\tgreenify\tratio\n'
+	for what in "handoff cond" "handoff sem" "contended plain" "contended yield"; do
+		n=$(grep "^native $what " "$raw" || true)
+		g=$(grep "^greenify $what " "$raw" || true)
+		case $what in
+		handoff*) key=ns_per_handoff ;;
+		*) key=ns_per_lock ;;
+		esac
+		nv=$(field "$n" "$key")
+		gv=$(field "$g" "$key")
+		case $what in
+		"handoff cond") label="handoff through mutex + condition" ;;
+		"handoff sem") label="handoff through two semaphores" ;;
+		"contended plain") label="1,000 threads, one mutex (ns per lock)" ;;
+		*) label="1,000 threads, mutex held across a yield" ;;
+		esac
+		printf '%s\t%s ns\t%s ns\t%s\n' "$label" "$nv" "$gv" "$(present ratio --inverse "$nv" "$gv")"
+	done
+} | present table --right
 echo "raw: $raw"

@@ -9,8 +9,8 @@
 #     that load on the machine hits both alike; and the handoffs once a
 #     foreign OS thread exists (handoff ... atomic: locks work the atomic
 #     way).
-# Each case runs REPS times (default 5); the table shows the median and the
-# range. Raw lines go to bench/results/pshared-<date>.txt and
+# Each case runs REPS times (default 5); the table (scripts/present.py) shows
+# the median and the range. Raw lines go to bench/results/pshared-<date>.txt and
 # pshared-latest.txt.
 # Usage: [BASE_LIB=/path/to/old/libgreenify.so] [REPS=5] scripts/bench-pshared.sh [BUILD_DIR]
 set -eu
@@ -58,31 +58,35 @@ run() { # label preload prog args...
 } >"$raw"
 cp "$raw" "$out_dir/pshared-latest.txt"
 
+present() {
+	/usr/bin/python3 "$(dirname "$0")/present.py" "$@"
+}
+
 # stats LABEL PATTERN KEY: "median (min-max)" of KEY over the matching lines.
 stats() {
-	grep "^$1 $2" "$raw" | tr ' ' '\n' | sed -n "s/^$3=//p" | sort -n |
-		awk '{ v[NR] = $1 } END { if (NR == 0) { print "-"; exit }
-			m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-			printf "%.1f (%.1f-%.1f)", m, v[1], v[NR] }'
+	grep "^$1 $2" "$raw" | tr ' ' '\n' | sed -n "s/^$3=//p" | present spread
 }
 
 echo "cross-process semaphore ping-pong, ns per round trip, median (range) of $reps:"
 nn=$(stats native-native pshared_pingpong ns_per_round_trip)
-printf '  %-32s %s\n' "two native processes" "$nn"
-for l in green-green green-native; do
-	v=$(stats "$l" pshared_pingpong ns_per_round_trip)
-	ratio=$(awk -v a="${v%% *}" -v b="${nn%% *}" 'BEGIN { printf "%.2fx", a / b }')
-	printf '  %-32s %s  %s native\n' "$l" "$v" "$ratio"
-done
+{
+	printf '  %s\t%s\n' "two native processes" "$nn"
+	for l in green-green green-native; do
+		v=$(stats "$l" pshared_pingpong ns_per_round_trip)
+		printf '  %s\t%s\t%s native\n' "$l" "$v" "$(present ratio "${nn%% *}" "${v%% *}")"
+	done
+} | present table
 echo "private lock handoffs (ns), median (range) of $reps:"
-for what in "handoff cond rounds" "handoff sem rounds" "contended plain" "contended yield" \
-	"handoff cond atomic" "handoff sem atomic"; do
-	case $what in
-	handoff*) key=ns_per_handoff ;;
-	*) key=ns_per_lock ;;
-	esac
-	printf '  %-20s this build %s' "${what% rounds}" "$(stats new "$what" $key)"
-	case $what in *atomic) ;; *) [ -z "$base" ] || printf '   base %s' "$(stats base "$what" $key)" ;; esac
-	echo
-done
+{
+	for what in "handoff cond rounds" "handoff sem rounds" "contended plain" "contended yield" \
+		"handoff cond atomic" "handoff sem atomic"; do
+		case $what in
+		handoff*) key=ns_per_handoff ;;
+		*) key=ns_per_lock ;;
+		esac
+		base_cell=
+		case $what in *atomic) ;; *) [ -z "$base" ] || base_cell="base $(stats base "$what" $key)" ;; esac
+		printf '  %s\tthis build %s\t%s\n' "${what% rounds}" "$(stats new "$what" $key)" "$base_cell"
+	done
+} | present table
 echo "raw: $raw"

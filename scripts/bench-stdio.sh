@@ -1,8 +1,7 @@
 #!/bin/sh
 # stdio benchmark, native and under greenify side by side in one run:
 # fgets over a socketpair, 1M lines of 100 B written with fputs by one thread
-# and read by another (issue 13's target: greenify >= 0.8x native
-# throughput), and the same lines read back from a regular file (the cost of
+# and read by another (the target: greenify >= 0.8x native throughput), and the same lines read back from a regular file (the cost of
 # the hooks on the plain path). Each case runs REPS times, native and greenify
 # alternating; the table gives the median MB/s of each and their ratio, and
 # the CPU time (user + system, both threads) of the socket case. Natively the
@@ -50,28 +49,30 @@ run() { # mode case
 } >"$raw"
 cp "$raw" "$out_dir/stdio-latest.txt"
 
-# median KEY MODE CASE: the median of KEY= over the raw lines of MODE, CASE.
-median() {
-	grep "^$2 stdio_fgets $3 " "$raw" | tr ' ' '\n' | sed -n "s/^$1=//p" |
-		awk -F+ '{ print ($2 == "" ? $1 : $1 + $2) }' | sort -n |
-		awk '{ v[NR] = $1 } END { if (NR == 0) print "?"; else if (NR % 2) print v[(NR + 1) / 2]; else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+present() {
+	/usr/bin/python3 "$(dirname "$0")/present.py" "$@"
 }
 
-printf '%-52s %10s %10s %7s\n' "" "native" "greenify" "ratio"
-for what in socket file; do
-	n=$(median mb_per_s native "$what")
-	g=$(median mb_per_s greenify "$what")
-	case $what in
-	socket) label="fgets, socketpair, 1M x 100 B lines (MB/s)" ;;
-	*) label="fgets, regular file, 1M x 100 B lines (MB/s)" ;;
-	esac
-	printf '%-52s %10s %10s %7s\n' "$label" "$n" "$g" \
-		"$(awk -v a="$n" -v b="$g" 'BEGIN { if (a > 0) printf "%.2fx", b / a; else print "?" }')"
-done
-n=$(median mb_per_s native1 socket)
-g=$(median mb_per_s greenify1 socket)
-printf '%-52s %10s %10s %7s\n' "the same, both on one CPU (MB/s)" "$n" "$g" \
-	"$(awk -v a="$n" -v b="$g" 'BEGIN { if (a > 0) printf "%.2fx", b / a; else print "?" }')"
-printf '%-52s %10s %10s\n' "socket case, CPU time of both threads (s)" \
-	"$(median cpu native socket)" "$(median cpu greenify socket)"
+# median KEY MODE CASE: the median of KEY= over the raw lines of MODE, CASE
+# (user+system CPU times added up).
+median() {
+	grep "^$2 stdio_fgets $3 " "$raw" | tr ' ' '\n' | sed -n "s/^$1=//p" |
+		awk -F+ '{ print ($2 == "" ? $1 : $1 + $2) }' | present median
+}
+
+# row LABEL MODE CASE: a table row of native MODE and greenify MODE.
+row() {
+	n=$(median mb_per_s "native$2" "$3")
+	g=$(median mb_per_s "greenify$2" "$3")
+	printf '%s\t%s\t%s\t%s\n' "$1" "$n" "$g" "$(present ratio "$n" "$g")"
+}
+
+{
+	printf '\tnative\tgreenify\tratio\n'
+	row "fgets, socketpair, 1M x 100 B lines (MB/s)" "" socket
+	row "fgets, regular file, 1M x 100 B lines (MB/s)" "" file
+	row "the same, both on one CPU (MB/s)" 1 socket
+	printf '%s\t%s\t%s\n' "socket case, CPU time of both threads (s)" \
+		"$(median cpu native socket)" "$(median cpu greenify socket)"
+} | present table --right
 echo "median of $reps runs each; raw: $raw"

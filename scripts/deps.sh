@@ -1,7 +1,7 @@
 #!/bin/sh
 # Install the Debian packages greenify needs, and nothing when they are present.
-# Usage: scripts/deps.sh [build|test|demo|bench]...   (default: build)
-# Called by `make test` and `make demo`; safe to run by hand.
+# Usage: scripts/deps.sh [build|test|demo|bench|lint]...   (default: build)
+# Called by `make test`, `make demo` and `make lint`; safe to run by hand.
 set -eu
 
 # build: libuv comes from Debian's source package (scripts/libuv.sh, with
@@ -27,8 +27,9 @@ for role in "${@:-build}"; do
 			foreign="libc6-dev:arm64 libstdc++6:arm64"
 		fi
 		;;
-	demo) want="$want libuv1-dev gnuplot-nox" ;;
-	bench) want="$want libuv1-dev gnuplot-nox python3-gevent golang-go rt-tests mariadb-server sysbench" ;;
+	demo) want="$want libuv1-dev gnuplot-nox python3" ;;
+	bench) want="$want libuv1-dev gnuplot-nox python3 python3-gevent golang-go rt-tests mariadb-server sysbench" ;;
+	lint) want="$want clang-format cppcheck shellcheck" ;;
 	*) echo "deps.sh: unknown role '$role'" >&2; exit 2 ;;
 	esac
 done

@@ -9,74 +9,103 @@
 # A fork child that exits through exit() prints a stats line of its own (its
 # own figures): every line must say os_threads=1, and one must count green
 # threads.
+# This script only runs and judges: the Makefile builds every program
+# (`make integ` builds, then runs this; `make integ INTEG_NAMES="a b"` only
+# those).  Programs run in parallel, INTEG_JOBS at a time, each one's native
+# run then its preloaded runs in one job; the reports come out in the order
+# of the names all the same.
 #
 # Usage: tests/run-integ.sh BUILD_DIR [NAME...]
-#   BUILD_DIR/libgreenify.so          the library
-#   BUILD_DIR/tests/integ/<name>      the programs, built by the Makefile; a
-#                                     missing or stale one is built here with
-#                                     $CC (default cc), $CXX (default g++) or
-#                                     $RUSTC (default Debian's /usr/bin/rustc,
-#                                     not a rustup one), so this also works
-#                                     before the Makefile knows about it; .rs
-#                                     programs are skipped, and said so, when
-#                                     $RUSTC is missing (scripts/deps.sh test
-#                                     installs it); a .py program runs with
-#                                     /usr/bin/python3 through a launcher
+#   BUILD_DIR/libgreenify.so          the library (or $INTEG_LIB)
+#   BUILD_DIR/tests/integ/<name>      the programs (a .py one is a launcher
+#                                     of /usr/bin/python3), built by the
+#                                     Makefile; a missing or stale one fails
+#                                     ("build"), except a .rs one when
+#                                     $RUSTC (default Debian's
+#                                     /usr/bin/rustc) is missing, which is
+#                                     skipped and said so (scripts/deps.sh
+#                                     test installs rustc)
 #   NAME...                           run only these programs
 # Environment:
-#   INTEG_MODES    preload modes to run, default "preload ucontext shared disable"
-#                  (shared: GREENIFY_TLS=shared, one TLS for all green threads)
-#                  ("" runs natively only: checks the programs themselves);
-#                  "memcheck" runs the programs tagged for it preloaded under
-#                  valgrind's memcheck, where any error it reports fails
+#   INTEG_MODES    preload modes to run, default "preload ucontext shared disable
+#                  deadlock" (shared: GREENIFY_TLS=shared, one TLS for all
+#                  green threads) ("" runs natively only: checks the programs
+#                  themselves); "memcheck" runs the programs tagged for it
+#                  preloaded under valgrind's memcheck, where any error it
+#                  reports fails; disable, memcheck and deadlock run only the
+#                  programs tagged run-also for them
+#   INTEG_LIB      the library to preload, default BUILD_DIR/libgreenify.so
+#                  (make sanitize: the UBSan build's, with these programs)
 #   INTEG_MEMCHECK_LIB  the library for the memcheck mode, built with
 #                  -DGR_VALGRIND (green stacks registered with valgrind),
 #                  default BUILD_DIR/vg/libgreenify.so
 #   INTEG_TIMEOUT  seconds per run, default 30
+#   INTEG_JOBS     programs run at the same time, default twice the CPUs
+#                  (nproc): the programs spend most of their time asleep or
+#                  waiting (131 s of jobs' wall time against 30 s of CPU for
+#                  the preload mode on two cores), and a program that needs
+#                  the CPU to itself is tagged run-alone
+#   INTEG_SLOWEST  N: after the summary, list on stderr the N programs whose
+#                  job took longest (wall seconds), default 0
 #   INTEG_RUNNER   command that runs every program, native runs too, default
 #                  none; for a BUILD_DIR built for another architecture, an
-#                  emulator such as tests/arch/qemu-aarch64.sh, with CC and
-#                  CXX set to that architecture's compilers. It gets the
+#                  emulator such as tests/arch/qemu-aarch64.sh. It gets the
 #                  library to preload as GUEST_LD_PRELOAD, never as
 #                  LD_PRELOAD, which would reach the host's loader (of the
 #                  runner itself) too. .py and .rs programs are skipped, and
 #                  said so: the host's python3 and Debian's rustc serve the
 #                  host only
-#   GREENIFY_*     passed through, except SWITCH, DISABLE and STATS, which
-#                  each mode sets itself
+#   GREENIFY_*     passed through, except SWITCH, DISABLE, STATS and
+#                  DEADLOCK, which each mode sets itself
 #
-# Tags, in a /* */ comment line of the program's source (C, C++ or Rust):
+# Tags, in a /* */ comment line of the program's source (C, C++ or Rust), or
+# a "# tag: value" line of a Python one:
 #   /* expect: exit N */          exit status N instead of 0
 #   /* expect: signal SIGSEGV */  dies of that signal (then no stats line is
 #                                 required: the library cannot print at exit)
 #   /* expect-stderr-preload: TEXT */  preload runs' stderr must contain TEXT
+#                                 (one tag a line; every one is checked)
+#   /* expect-stderr-preload-once: TEXT */  ... on exactly one line
 #   /* needs: private-tls */      not run in the shared mode (about per-thread
 #                                 state, which that mode shares by design)
 #   /* run-also: disable */       also run with GREENIFY_DISABLE=1, which must
 #                                 behave natively
 #   /* run-also: memcheck */      also run in the memcheck mode when it is
 #                                 asked for (both: "disable memcheck")
-#   /* link: FLAGS */             (.c, .cc) link with FLAGS too (-luv: the
-#                                 system's libuv)
-#   /* cflags: FLAGS */           (.c only) compile with these flags after
-#                                 the usual ones (-D_FORTIFY_SOURCE=2 -O2:
-#                                 a fortified build, as Debian builds its
-#                                 packages); -l libraries too
-#   /* ldlibs: -lfoo */           (.c only) libraries to link, after the source
-#   /* build-also: shared */      (.c only) also compile the source with
-#                                 -DINTEG_SHARED -shared -fPIC into
-#                                 BUILD_DIR/tests/integ/<name>.so, a library
-#                                 the program dlopens (found next to itself
-#                                 through /proc/self/exe): one file holds
-#                                 both halves
+#   /* run-also: deadlock */      a program that deadlocks for sure (natively
+#                                 it hangs until its own alarm: expect:
+#                                 signal SIGALRM, and so do the preloaded
+#                                 runs, whose report the expect-stderr tags
+#                                 check): also run with
+#                                 GREENIFY_DEADLOCK=abort, where it must die
+#                                 of SIGABRT after the same stdout and with
+#                                 the same report
+#   /* run-alone: WHY */          run when no other program runs (after the
+#                                 others): its checks depend on having the
+#                                 CPU, as WHY says
+#   /* env-preload: VAR=value */  adds a setting to the preloaded runs
+#   /* link: FLAGS */             (.c, .cc; read by the Makefile) link with
+#                                 FLAGS too (-luv: the system's libuv)
+#   /* cflags: FLAGS */           (.c only; read by the Makefile) compile
+#                                 with these flags after the usual ones
+#                                 (-D_FORTIFY_SOURCE=2 -O2: a fortified
+#                                 build, as Debian builds its packages)
+#   /* ldlibs: -lfoo */           (.c only; read by the Makefile) libraries
+#                                 to link, after the source
+#   /* build-also: shared */      (.c only; read by the Makefile) also
+#                                 compiled with -DINTEG_SHARED -shared -fPIC
+#                                 into BUILD_DIR/tests/integ/<name>.so, a
+#                                 library the program dlopens (found next to
+#                                 itself through /proc/self/exe): one file
+#                                 holds both halves
 # A program that prints "probe: os_tasks=K program_threads=N" on stderr
 # (the kernel tasks it counted while N threads were alive) is checked for
 # K >= N natively and when disabled, and for K <= N/10 under the preload;
 # every such line is checked (a fork child may print its own).
 #
-# Prints "PASS name [mode]", "FAIL name [mode]: reason" (then the details) or
-# "SKIP name: reason" per run, ends with "N passed, M failed" (", K skipped"
-# when K > 0), and exits 1 if M > 0.
+# Prints "PASS name [mode]", "FAIL name [mode]: reason" (then the details:
+# the stdout diff, stderr) or "SKIP name: reason" per run, ends with
+# "N passed, M failed" (", K skipped" when K > 0), and exits 1 if M > 0.
 set -u
 
 if [ $# -lt 1 ]; then
@@ -91,46 +120,46 @@ shift
 here=$(cd "$(dirname "$0")" && pwd)
 src_dir=$here/integ
 bin_dir=$build/tests/integ
-lib=$build/libgreenify.so
+lib=${INTEG_LIB:-$build/libgreenify.so}
 memcheck_lib=${INTEG_MEMCHECK_LIB:-$build/vg/libgreenify.so}
-modes=${INTEG_MODES-preload ucontext shared disable}
+modes=${INTEG_MODES-preload ucontext shared disable deadlock}
 limit=${INTEG_TIMEOUT:-30}
-cc=${CC:-cc}
-cxx=${CXX:-g++}
+jobs=${INTEG_JOBS:-$((2 * $(nproc)))}
 runner=${INTEG_RUNNER:-}
 preload_var=LD_PRELOAD
 if [ -n "$runner" ]; then
 	preload_var=GUEST_LD_PRELOAD
 fi
 rustc=${RUSTC:-/usr/bin/rustc}
-cflags="-O1 -g -pthread -Wall -Wextra -Werror -std=gnu11"
-cxxflags="-O1 -g -pthread -Wall -Wextra -Werror -std=gnu++20"
-rustflags="-O --edition 2021 -C debuginfo=1 -D warnings"
 
 for mode in $modes; do
 	case $mode in
-	preload | ucontext | shared | disable | memcheck) ;;
+	preload | ucontext | shared | disable | memcheck | deadlock) ;;
 	*)
 		echo "$0: unknown mode '$mode' in INTEG_MODES" >&2
 		exit 2
 		;;
 	esac
 done
+case $jobs in
+'' | *[!0-9]* | 0)
+	echo "$0: INTEG_JOBS must be a positive number, not '$jobs'" >&2
+	exit 2
+	;;
+esac
 
 tmp=$(mktemp -d) || exit 2
 trap 'rm -rf "$tmp"' EXIT
 # A program that dies of a signal must not leave a core file behind.
 ulimit -c 0
-unset GREENIFY_SWITCH GREENIFY_DISABLE GREENIFY_STATS GREENIFY_TLS GUEST_LD_PRELOAD
+unset GREENIFY_SWITCH GREENIFY_DISABLE GREENIFY_STATS GREENIFY_TLS GREENIFY_DEADLOCK GUEST_LD_PRELOAD
 
-passed=0
-failed=0
-skipped=0
+# Everything below up to the scheduling runs inside one program's job, whose
+# stdout is that program's report.
 probe_why= # why probe_ok failed
 
 pass() {
 	echo "PASS $1 [$2]"
-	passed=$((passed + 1))
 }
 
 # fail NAME MODE REASON [FILE...]: the files (a diff, a stderr) follow, indented.
@@ -143,12 +172,15 @@ fail() {
 		echo "  ${f##*.}:"
 		sed -n '1,40s/^/    /p' "$f"
 	done
-	failed=$((failed + 1))
 }
 
-# The value of a tag such as "expect" in a source file, or nothing.
+# tags SRC TAG: every value of a tag such as "expect" in a source file, one
+# a line; tag SRC TAG: the first.
+tags() {
+	sed -n -e "s|^/\* $2: \(.*\) \*/\$|\1|p" -e "s|^# $2: \(.*\)\$|\1|p" "$1"
+}
 tag() {
-	sed -n -e "s|^/\* $2: \(.*\) \*/\$|\1|p" -e "s|^# $2: \(.*\)\$|\1|p" "$1" | head -n 1
+	tags "$@" | head -n 1
 }
 
 # How a run ended, from the status the shell saw through timeout(1): timeout
@@ -174,6 +206,7 @@ run() {
 	ucontext) envs=("$preload_var=$lib" GREENIFY_STATS=1 GREENIFY_SWITCH=ucontext ${extra_env:+"$extra_env"}) ;;
 	shared) envs=("$preload_var=$lib" GREENIFY_STATS=1 GREENIFY_TLS=shared ${extra_env:+"$extra_env"}) ;;
 	disable) envs=("$preload_var=$lib" GREENIFY_STATS=1 GREENIFY_DISABLE=1) ;;
+	deadlock) envs=("$preload_var=$lib" GREENIFY_STATS=1 GREENIFY_DEADLOCK=abort ${extra_env:+"$extra_env"}) ;;
 	memcheck)
 		envs=(LD_PRELOAD="$memcheck_lib" GREENIFY_STATS=1)
 		run_with="valgrind -q --error-exitcode=99"
@@ -211,64 +244,6 @@ probe_ok() {
 	done < <(grep -E '^probe: os_tasks=[0-9]+ program_threads=[0-9]+$' "$1")
 }
 
-# fresh FILE SRC: FILE exists and is newer than SRC and check.h.
-fresh() {
-	[ -e "$1" ] && [ "$1" -nt "$2" ] && [ "$1" -nt "$src_dir/check.h" ]
-}
-
-# build NAME SRC: make sure the program (and the library it dlopens, if it is
-# tagged build-also: shared) exists and is newer than its sources.
-build() {
-	local name=$1 src=$2 bin=$bin_dir/$1 compile shared=
-	case $src in
-	*.py | *.rs)
-		if [ -n "$runner" ]; then
-			echo "SKIP $name: .${src##*.} programs do not run under INTEG_RUNNER (the host's python3 and rustc serve the host only)"
-			skipped=$((skipped + 1))
-			return 1
-		fi
-		;;
-	esac
-	if [ "$(tag "$src" build-also)" = shared ]; then
-		shared=$bin.so
-	fi
-	if [ -x "$bin" ] && fresh "$bin" "$src" && { [ -z "$shared" ] || fresh "$shared" "$src"; }; then
-		return 0
-	fi
-	mkdir -p "$bin_dir" || return 1
-	case $src in
-	*.py)
-		# Python programs run with Debian's interpreter (CPython threads
-		# are pthreads); the "binary" is a launcher.
-		printf '#!/bin/sh\nexec /usr/bin/python3 %s "$@"\n' "$(cd "${src%/*}" && pwd)/${src##*/}" >"$bin" &&
-			chmod +x "$bin"
-		return
-		;;
-	*.rs)
-		if [ ! -x "$rustc" ]; then
-			echo "SKIP $name: no $rustc to build it (scripts/deps.sh test installs Debian's rustc)"
-			skipped=$((skipped + 1))
-			return 1
-		fi
-		compile="$rustc $rustflags"
-		;;
-	*.cc) compile="$cxx $cxxflags" ;;
-	*) compile="$cc $cflags $(tag "$src" cflags)" ;;
-	esac
-	if [ -n "$shared" ]; then
-		# shellcheck disable=SC2086 # word splitting of the command is intended
-		if ! $compile -DINTEG_SHARED -shared -fPIC -o "$shared" "$src" >"$tmp/$name.compiler" 2>&1; then
-			fail "$name" build "${compile%% *} -shared failed" "$tmp/$name.compiler"
-			return 1
-		fi
-	fi
-	# shellcheck disable=SC2086 # word splitting of the command is intended
-	if ! $compile -o "$bin" "$src" $(tag "$src" ldlibs) $(tag "$src" link) >"$tmp/$name.compiler" 2>&1; then
-		fail "$name" build "${compile%% *} failed" "$tmp/$name.compiler"
-		return 1
-	fi
-}
-
 # check_native NAME OUT EXPECT
 check_native() {
 	local name=$1 out=$2 expect=$3 got
@@ -286,12 +261,32 @@ check_native() {
 	return 1
 }
 
+# stderr_lacks SRC ERRFILE: what of the expect-stderr-preload tags the
+# stderr of a preloaded run lacks, or nothing.
+stderr_lacks() {
+	local text n
+	while IFS= read -r text; do
+		grep -qF -- "$text" "$2" || {
+			echo "stderr lacks '$text'"
+			return
+		}
+	done < <(tags "$1" expect-stderr-preload)
+	while IFS= read -r text; do
+		n=$(grep -cF -- "$text" "$2")
+		[ "$n" -eq 1 ] || {
+			echo "stderr has '$text' on $n lines, not 1"
+			return
+		}
+	done < <(tags "$1" expect-stderr-preload-once)
+}
+
 # check_mode NAME SRC NATIVE OUT MODE
 check_mode() {
-	local name=$1 src=$2 ref=$3 out=$4 mode=$5 got want stats want_err bad counted
+	local name=$1 src=$2 ref=$3 out=$4 mode=$5 got want stats lacks bad counted
 	got=$(cat "$out.end")
 	want=$(cat "$ref.end")
-	want_err=$(tag "$src" expect-stderr-preload)
+	# Told to abort on a deadlock, the program does.
+	[ "$mode" = deadlock ] && want="signal SIGABRT"
 	# One line per process that exited through exit(): the program's, and
 	# those of fork children.
 	stats=$(grep -E '^greenify: stats ' "$out.stderr")
@@ -318,8 +313,9 @@ check_mode() {
 		pass "$name" "$mode"
 		return
 	fi
-	if [ -n "$want_err" ] && ! grep -qF -- "$want_err" "$out.stderr"; then
-		fail "$name" "$mode" "stderr lacks '$want_err'" "$out.stderr"
+	lacks=$(stderr_lacks "$src" "$out.stderr")
+	if [ -n "$lacks" ]; then
+		fail "$name" "$mode" "$lacks" "$out.stderr"
 		return
 	fi
 	# A process killed by a signal cannot print its stats.
@@ -340,36 +336,58 @@ check_mode() {
 	fi
 }
 
-names=("$@")
-if [ ${#names[@]} -eq 0 ]; then
-	for src in "$src_dir"/*.c "$src_dir"/*.cc "$src_dir"/*.py "$src_dir"/*.rs; do
-		[ -f "$src" ] || continue
-		name=${src##*/}
-		names+=("${name%.*}")
-	done
-fi
+# ready NAME SRC: the program is built and newer than its source, or say why
+# not (a SKIP or a FAIL line) and fail.
+ready() {
+	local name=$1 src=$2 bin=$bin_dir/$1
+	case $src in
+	*.py | *.rs)
+		if [ -n "$runner" ]; then
+			echo "SKIP $name: .${src##*.} programs do not run under INTEG_RUNNER (the host's python3 and rustc serve the host only)"
+			return 1
+		fi
+		;;
+	esac
+	if [ ! -x "$bin" ]; then
+		if [ "${src##*.}" = rs ] && [ ! -x "$rustc" ]; then
+			echo "SKIP $name: no $rustc to build it (scripts/deps.sh test installs Debian's rustc)"
+		else
+			fail "$name" build "$bin is missing (make integ builds it)"
+		fi
+		return 1
+	fi
+	if [ "$src" -nt "$bin" ]; then
+		fail "$name" build "$bin is older than its source (make integ builds it)"
+		return 1
+	fi
+}
 
-for name in "${names[@]}"; do
+# one NAME OUT: the job of one program, its native run then every mode's,
+# with its files named OUT.*.
+one() {
+	local name=$1 out=$2 src expect ref also mode mode_lib
 	src=$src_dir/$name.c
 	[ -f "$src" ] || src=$src_dir/$name.cc
 	[ -f "$src" ] || src=$src_dir/$name.py
 	[ -f "$src" ] || src=$src_dir/$name.rs
 	if [ ! -f "$src" ]; then
 		fail "$name" build "no $src_dir/$name.c, .cc, .py or .rs"
-		continue
+		return
 	fi
-	build "$name" "$src" || continue
+	ready "$name" "$src" || return
 	expect=$(tag "$src" expect)
 	expect=${expect:-exit 0}
-	ref=$tmp/$name.native
+	ref=$out.native
 	run native "$bin_dir/$name" "$ref"
 	# The native run is the reference: without a good one, compare nothing.
-	check_native "$name" "$ref" "$expect" || continue
+	check_native "$name" "$ref" "$expect" || return
 	also=" $(tag "$src" run-also) "
+	# /* env-preload: VAR=value */ adds a setting to the preloaded runs.
+	extra_env=$(tag "$src" env-preload)
 	for mode in $modes; do
 		case $mode in
-		disable | memcheck)
-			[ "${also#* $mode }" != "$also" ] || continue
+		disable | memcheck | deadlock)
+			[ "${also#* "$mode" }" != "$also" ] || continue
 			;;
 		esac
 		# Programs about per-thread state need TLS of their own: the
@@ -383,16 +401,90 @@ for name in "${names[@]}"; do
 			fail "$name" "$mode" "$mode_lib does not exist"
 			continue
 		fi
-		# /* env-preload: VAR=value */ adds a setting to the preloaded runs.
-		extra_env=$(tag "$src" env-preload)
-		run "$mode" "$bin_dir/$name" "$tmp/$name.$mode"
-		check_mode "$name" "$src" "$ref" "$tmp/$name.$mode" "$mode"
+		run "$mode" "$bin_dir/$name" "$out.$mode"
+		check_mode "$name" "$src" "$ref" "$out.$mode" "$mode"
 	done
+}
+
+# --- scheduling -------------------------------------------------------------
+
+names=("$@")
+if [ ${#names[@]} -eq 0 ]; then
+	for src in "$src_dir"/*.c "$src_dir"/*.cc "$src_dir"/*.py "$src_dir"/*.rs; do
+		[ -f "$src" ] || continue
+		name=${src##*/}
+		names+=("${name%.*}")
+	done
+fi
+# The run-alone programs go last, one at a time; the order of the reports is
+# that of this list whatever order the jobs end in.
+together=()
+alone=()
+for name in "${names[@]}"; do
+	src=
+	for ext in c cc py rs; do
+		[ -f "$src_dir/$name.$ext" ] && src=$src_dir/$name.$ext && break
+	done
+	if [ -n "$src" ] && [ -n "$(tag "$src" run-alone)" ]; then
+		alone+=("$name")
+	else
+		together+=("$name")
+	fi
+done
+order=("${together[@]}" "${alone[@]}")
+
+passed=0
+failed=0
+skipped=0
+shown=0 # reports printed, in order
+# show: print the reports of the jobs that ended, in order, up to the first
+# still running one.
+show() {
+	local report
+	while [ "$shown" -lt "${#order[@]}" ] && [ -e "$tmp/$shown.done" ]; do
+		report=$tmp/$shown.report
+		cat "$report"
+		passed=$((passed + $(grep -c '^PASS ' "$report")))
+		failed=$((failed + $(grep -c '^FAIL ' "$report")))
+		skipped=$((skipped + $(grep -c '^SKIP ' "$report")))
+		shown=$((shown + 1))
+	done
+}
+# start K: run the job of order[K] in the background.
+start() {
+	{
+		local t0=$SECONDS
+		one "${order[$1]}" "$tmp/$1.${order[$1]}" >"$tmp/$1.report" 2>&1
+		echo "$((SECONDS - t0)) ${order[$1]}" >"$tmp/$1.secs"
+		: >"$tmp/$1.done"
+	} &
+}
+
+running=0
+for k in "${!together[@]}"; do
+	if [ "$running" -ge "$jobs" ]; then
+		wait -n
+		running=$((running - 1))
+		show
+	fi
+	start "$k"
+	running=$((running + 1))
+done
+wait
+show
+for ((k = ${#together[@]}; k < ${#order[@]}; k++)); do
+	start "$k"
+	wait
+	show
 done
 
 if [ "$skipped" -gt 0 ]; then
 	echo "$passed passed, $failed failed, $skipped skipped"
 else
 	echo "$passed passed, $failed failed"
+fi
+if [ "${INTEG_SLOWEST:-0}" -gt 0 ]; then
+	echo "slowest jobs (seconds, program):" >&2
+	cat "$tmp"/*.secs | sort -rn | head -n "$INTEG_SLOWEST" | sed 's/^/  /' >&2
 fi
 [ "$failed" -eq 0 ]

@@ -10,6 +10,8 @@
  * Each program also checks itself: CHECK() prints "<what> yes" or "<what> NO",
  * check_done() prints a summary and gives the exit status, so a program is
  * useful on its own and natively too.
+ *
+ * C and C++ programs alike include it (the Makefile compiles it as C++ too).
  */
 #ifndef INTEG_CHECK_H
 #define INTEG_CHECK_H
@@ -17,12 +19,22 @@
 #include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
-#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+/* C11's atomics; in C++ (before C++23's <stdatomic.h>) the same names from
+ * <atomic>. */
+#ifdef __cplusplus
+#include <atomic>
+using std::atomic_fetch_add;
+using std::atomic_int;
+using std::atomic_load;
+#else
+#include <stdatomic.h>
+#endif
 
 /* Failed checks so far.  Atomic because natively threads may check at once. */
 static atomic_int check_failures;

@@ -17,17 +17,13 @@
 
 #include <unistd.h>
 
-using namespace std::chrono_literals;
+#include "check.h"
 
-static int failures;
+using namespace std::chrono_literals;
 
 static void check(bool ok, const char *what)
 {
-	std::printf("%s %s\n", what, ok ? "yes" : "NO");
-	if (!ok) {
-		failures++;
-		std::fprintf(stderr, "check failed: %s\n", what);
-	}
+	CHECK(ok, "%s", what);
 }
 
 static std::once_flag flag;
@@ -54,6 +50,5 @@ int main()
 	check(mains == 1 && waiters == 1, "the waiting thread then ran its own function");
 	std::call_once(flag, [] { mains++; });
 	check(mains == 1, "and the flag is done");
-	std::printf(failures ? "%d checks FAILED\n" : "all checks passed\n", failures);
-	return failures != 0;
+	return check_done();
 }

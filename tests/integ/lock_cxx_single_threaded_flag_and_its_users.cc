@@ -35,17 +35,13 @@
 #include <sys/single_threaded.h>
 #include <unistd.h>
 
-using namespace std::chrono_literals;
+#include "check.h"
 
-static int failures;
+using namespace std::chrono_literals;
 
 static void check(bool ok, const char *what)
 {
-	std::printf("%s %s\n", what, ok ? "yes" : "NO");
-	if (!ok) {
-		failures++;
-		std::fprintf(stderr, "check failed: %s\n", what);
-	}
+	CHECK(ok, "%s", what);
 }
 
 static std::atomic<int> constructions;
@@ -213,6 +209,5 @@ int main()
 	check(ticks > 0, "a ticker ran throughout");
 	check(!__libc_single_threaded, "flag: still false at the end");
 
-	std::printf(failures ? "%d checks FAILED\n" : "all checks passed\n", failures);
-	return failures != 0;
+	return check_done();
 }

@@ -26,17 +26,13 @@
 #include <pthread.h>
 #include <unistd.h>
 
-using namespace std::chrono_literals;
+#include "check.h"
 
-static int failures;
+using namespace std::chrono_literals;
 
 static void check(bool ok, const char *what)
 {
-	std::printf("%s %s\n", what, ok ? "yes" : "NO");
-	if (!ok) {
-		failures++;
-		std::fprintf(stderr, "check failed: %s\n", what);
-	}
+	CHECK(ok, "%s", what);
 }
 
 static std::once_flag flag;
@@ -141,6 +137,5 @@ int main()
 	check(outer_runs == 1, "nested: the outer function ran once");
 	check(inner_runs == 2, "nested: the inner one, which threw, ran again");
 
-	std::printf(failures ? "%d checks FAILED\n" : "all checks passed\n", failures);
-	return failures != 0;
+	return check_done();
 }

@@ -4,6 +4,7 @@
  * has not. Checked for waitpid of one child, waitpid of any child, and
  * waitid(P_PID), each with and without SA_RESTART; the handler runs in the
  * waiting thread. */
+/* run-alone: the signal must reach the waiter within the 300 ms its child lives, which a crowded CPU can miss */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <signal.h>

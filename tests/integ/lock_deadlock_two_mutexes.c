@@ -3,32 +3,27 @@
  * each ends up waiting for the mutex the other holds; main waits in
  * pthread_join for "left".  Nothing can ever wake any of them.
  *
- * NOT part of the normal suite: natively (and under a library that cannot
- * see the deadlock) this hangs until the alarm below kills it with SIGALRM.
- * Run it only under the preload with GREENIFY_DEADLOCK=abort.  Expected then:
- *   - it dies of SIGABRT (not SIGALRM: that would mean no deadlock report);
- *   - stdout holds exactly the line "both threads hold their first mutex"
- *     (printed and flushed by main before it joins);
- *   - stderr holds the runtime's report, naming for every parked green
- *     thread what it waits on and who holds it, like this (thread numbers,
- *     addresses and line order may differ):
- *       greenify: error: deadlock: every green thread is blocked and nothing pending can wake one:
- *       greenify:   thread 3 "right" waits for mutex 0x55de858e2160 held by thread 2 "left"
- *       greenify:   thread 2 "left" waits for mutex 0x55de858e2120 held by thread 3 "right"
- *       greenify:   thread 1 "main" joins thread 2 "left"
- *       greenify: error: aborting (GREENIFY_DEADLOCK=abort)
- *     so a harness can grep for both thread names, "left" and "right", and
- *     for "deadlock".
+ * Natively (and under a library that cannot see the deadlock) this hangs
+ * until the alarm below kills it with SIGALRM; main has printed and flushed
+ * "both threads hold their first mutex" before it joins. Under the preload
+ * the runtime reports the deadlock on stderr, naming for every parked green
+ * thread what it waits on and who holds it, like this (thread numbers,
+ * addresses and line order may differ):
+ *   greenify: error: deadlock: every green thread is blocked and nothing pending can wake one:
+ *   greenify:   thread 3 "right" waits for mutex 0x55de858e2160 held by thread 2 "left"
+ *   greenify:   thread 2 "left" waits for mutex 0x55de858e2120 held by thread 3 "right"
+ *   greenify:   thread 1 "main" joins thread 2 "left"
+ *   greenify: error: aborting (GREENIFY_DEADLOCK=abort)
  * Without GREENIFY_DEADLOCK=abort the report is printed once and the
- * program keeps waiting, as the native program would (the alarm then ends
- * it with SIGALRM after 10 s).
+ * program keeps waiting, as the native program does, until the alarm; with
+ * it (the deadlock mode of tests/run-integ.sh) it dies of SIGABRT.
  */
-/* Tags for the harness, valid only for a GREENIFY_DEADLOCK=abort run:
- * expect: signal SIGABRT
- * expect-stderr-preload: deadlock
- * expect-stderr-preload: "left"
- * expect-stderr-preload: "right"
- */
+/* expect: signal SIGALRM */
+/* run-also: deadlock */
+/* expect-stderr-preload-once: deadlock: */
+/* expect-stderr-preload: "left" waits for mutex */
+/* expect-stderr-preload: "right" waits for mutex */
+/* expect-stderr-preload: held by thread */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <stdatomic.h>
@@ -74,7 +69,7 @@ int main(void)
 	static struct side right_side = { "right", &mutex_b, &mutex_a };
 	pthread_t left, right;
 
-	alarm(10);
+	alarm(5);
 	pthread_setname_np(pthread_self(), "main");
 	if (pthread_create(&left, NULL, lock_in_order, &left_side) != 0 ||
 	    pthread_create(&right, NULL, lock_in_order, &right_side) != 0) {

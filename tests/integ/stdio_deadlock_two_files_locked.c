@@ -3,13 +3,20 @@
  * so each waits for the FILE the other holds; main waits in pthread_join.
  * Nothing can ever wake any of them.
  *
- * NOT part of the normal suite: natively this hangs until the alarm below
- * kills it with SIGALRM. Under the preload the runtime must see the
- * deadlock (the waits for a FILE are green) and name, for each thread,
- * the FILE it waits for and the thread that holds it:
+ * Natively this hangs until the alarm below kills it with SIGALRM. Under
+ * the preload the runtime must see the deadlock (the waits for a FILE are
+ * green) and name, for each thread, the FILE it waits for and the thread
+ * that holds it:
  *   greenify:   thread 3 "right" waits for the lock of FILE 0x... held by thread 2 "left"
- * With GREENIFY_DEADLOCK=abort it then aborts; without, it reports once
- * and waits as natively. */
+ * With GREENIFY_DEADLOCK=abort it then aborts (the deadlock mode of
+ * tests/run-integ.sh); without, it reports once and waits as natively, until
+ * the same alarm. */
+/* expect: signal SIGALRM */
+/* run-also: deadlock */
+/* expect-stderr-preload-once: deadlock: */
+/* expect-stderr-preload: "left" waits for the lock of FILE */
+/* expect-stderr-preload: "right" waits for the lock of FILE */
+/* expect-stderr-preload: held by thread */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <stdio.h>
@@ -42,7 +49,7 @@ int main(void)
 	static struct side right_side = {"right", &file_b, &file_a};
 	pthread_t left, right;
 
-	alarm(10);
+	alarm(5);
 	pthread_setname_np(pthread_self(), "main");
 	file_a = fopen("/dev/null", "w");
 	file_b = fopen("/dev/null", "w");

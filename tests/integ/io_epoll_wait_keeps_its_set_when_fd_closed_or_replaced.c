@@ -28,6 +28,23 @@ static void *ticker(void *arg)
 	return NULL;
 }
 
+/* The waiter is about to make its call: then it has 100 ms to be blocked
+ * in it (its start, the slow part on a loaded machine, is not counted). */
+static atomic_int entering;
+
+static void about_to_call(void)
+{
+	atomic_store(&entering, 1);
+}
+
+static void wait_until_blocked(void)
+{
+	while (!atomic_load(&entering))
+		sleep_ms(1);
+	atomic_store(&entering, 0);
+	sleep_ms(100);
+}
+
 static void *waiter(void *arg)
 {
 	sigset_t none;
@@ -35,6 +52,7 @@ static void *waiter(void *arg)
 	(void)arg;
 	sigemptyset(&none);
 	ev = (struct epoll_event){0};
+	about_to_call();
 	got = pwait ? epoll_pwait(ep, &ev, 1, 10000, &none) : epoll_wait(ep, &ev, 1, -1);
 	err = got < 0 ? errno : 0;
 	return NULL;
@@ -55,7 +73,7 @@ static void set_goes_away(int how, int use_pwait)
 	number = ep;
 	pwait = use_pwait;
 	MUST(pthread_create(&t, NULL, waiter, NULL));
-	sleep_ms(50);
+	wait_until_blocked();
 	t0 = atomic_load(&ticks);
 	if (how) {
 		MUST(pipe(other));

@@ -32,6 +32,23 @@ static void *ticker(void *arg)
 	return NULL;
 }
 
+/* The waiter is about to make its call: then it has 100 ms to be blocked
+ * in it (its start, the slow part on a loaded machine, is not counted). */
+static atomic_int entering;
+
+static void about_to_call(void)
+{
+	atomic_store(&entering, 1);
+}
+
+static void wait_until_blocked(void)
+{
+	while (!atomic_load(&entering))
+		sleep_ms(1);
+	atomic_store(&entering, 0);
+	sleep_ms(100);
+}
+
 static void *waiter(void *arg)
 {
 	fd_set s;
@@ -44,6 +61,7 @@ static void *waiter(void *arg)
 	FD_ZERO(&s);
 	FD_SET(fd, &s);
 	sigemptyset(&none);
+	about_to_call();
 	switch (kind) {
 	case SELECT:
 		got = for_write ? select(fd + 1, NULL, &s, NULL, &tv)
@@ -95,9 +113,9 @@ static void closed_in_wait(int k, int write_side, int event)
 	MUST(keep < 0);
 	kind = k;
 	for_write = write_side;
-	timeout_ms = event ? 10000 : 300;
+	timeout_ms = event ? 10000 : 1000;
 	MUST(pthread_create(&t, NULL, waiter, NULL));
-	sleep_ms(50);
+	wait_until_blocked();
 	t0 = atomic_load(&ticks);
 	MUST(close(fd));
 	sleep_ms(20);

@@ -34,9 +34,27 @@ static void *ticker(void *arg)
 	return NULL;
 }
 
+/* The waiter is about to make its call: then it has 100 ms to be blocked
+ * in it (its start, the slow part on a loaded machine, is not counted). */
+static atomic_int entering;
+
+static void about_to_call(void)
+{
+	atomic_store(&entering, 1);
+}
+
+static void wait_until_blocked(void)
+{
+	while (!atomic_load(&entering))
+		sleep_ms(1);
+	atomic_store(&entering, 0);
+	sleep_ms(100);
+}
+
 static void *splicer(void *arg)
 {
 	(void)arg;
+	about_to_call();
 	got = splice(in_fd, NULL, out_fd, NULL, want, 0);
 	err = got < 0 ? errno : 0;
 	return NULL;
@@ -91,7 +109,7 @@ static void input_goes_away(int how, int to_socket)
 	out_fd = b[1];
 	want = 16;
 	MUST(pthread_create(&t, NULL, splicer, NULL));
-	sleep_ms(50);
+	wait_until_blocked();
 	t0 = atomic_load(&ticks);
 	if (how) {
 		MUST(pipe(other));
@@ -149,7 +167,7 @@ static void output_goes_away(void)
 	out_fd = b[1];
 	want = 4;
 	MUST(pthread_create(&t, NULL, splicer, NULL));
-	sleep_ms(50);
+	wait_until_blocked();
 	t0 = atomic_load(&ticks);
 	MUST(close(b[1]));
 	reuse_works(b[1]);

@@ -32,10 +32,28 @@ static void *ticker(void *arg)
 	return NULL;
 }
 
+/* The waiter is about to make its call: then it has 100 ms to be blocked
+ * in it (its start, the slow part on a loaded machine, is not counted). */
+static atomic_int entering;
+
+static void about_to_call(void)
+{
+	atomic_store(&entering, 1);
+}
+
+static void wait_until_blocked(void)
+{
+	while (!atomic_load(&entering))
+		sleep_ms(1);
+	atomic_store(&entering, 0);
+	sleep_ms(100);
+}
+
 static void *receiver(void *arg)
 {
 	(void)arg;
 	memset(buf, 0, sizeof(buf));
+	about_to_call();
 	if (timed) {
 		struct timespec abs = deadline_in(CLOCK_REALTIME, MS(10000));
 		got = mq_timedreceive(mq, buf, sizeof(buf), NULL, &abs);
@@ -49,6 +67,7 @@ static void *receiver(void *arg)
 static void *sender(void *arg)
 {
 	(void)arg;
+	about_to_call();
 	got = mq_send(mq, "second", 7, 1);
 	err = got < 0 ? errno : 0;
 	return NULL;
@@ -106,7 +125,7 @@ static void receive_goes_on(const char *name, int how, int is_timed)
 	open_queue(name, 4);
 	timed = is_timed;
 	MUST(pthread_create(&t, NULL, receiver, NULL));
-	sleep_ms(50);
+	wait_until_blocked();
 	t0 = atomic_load(&ticks);
 	take_away(how, other);
 	sleep_ms(20);
@@ -134,7 +153,7 @@ static void send_goes_on(const char *name, int how)
 	open_queue(name, 1);
 	MUST(mq_send(mq, "first", 6, 1));
 	MUST(pthread_create(&t, NULL, sender, NULL));
-	sleep_ms(50);
+	wait_until_blocked();
 	t0 = atomic_load(&ticks);
 	take_away(how, other);
 	sleep_ms(20);

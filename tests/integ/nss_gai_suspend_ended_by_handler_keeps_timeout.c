@@ -51,13 +51,13 @@ static void handler(int sig, int restart)
 	MUST(sigaction(sig, &sa, NULL));
 }
 
-/* 100 ms from now SIGUSR1 for the waiter; with twice, 100 ms later SIGUSR2. */
+/* 200 ms from now SIGUSR1 for the waiter; with twice, 200 ms later SIGUSR2. */
 static void *kicker(void *arg)
 {
-	sleep_ms(100);
+	sleep_ms(200);
 	MUST(pthread_kill(waiter, SIGUSR1));
 	if (*(int *)arg) {
-		sleep_ms(100);
+		sleep_ms(200);
 		atomic_store(&second_sent, 1);
 		MUST(pthread_kill(waiter, SIGUSR2));
 	}

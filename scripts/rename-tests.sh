@@ -48,11 +48,13 @@ sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$map" | awk -v me="$0: $1" '
 
 moved=0
 while read -r old new; do
-	if git ls-files | grep -q "\(^\|/\)$new\."; then
+	files=$(git ls-files | grep "\(^\|/\)$old\.[^/]*$" || true)
+	[ -n "$files" ] || continue
+	if git ls-files | grep -q "\(^\|/\)$new\.[^/]*$"; then
 		echo "$0: $new: a file of that name exists already" >&2
 		exit 1
 	fi
-	for f in $(git ls-files | grep "\(^\|/\)$old\.[^/]*$"); do
+	for f in $files; do
 		dir=$(dirname "$f")
 		base=$(basename "$f")
 		git mv "$f" "$dir/$new${base#"$old"}"

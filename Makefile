@@ -420,7 +420,7 @@ format:
 SHELL_SRC = $(wildcard tests/*.sh tests/arch/*.sh scripts/*.sh) .ci/run
 lint: deps-lint
 	clang-format --dry-run --Werror $(FORMAT_SRC)
-	shellcheck -S warning $(SHELL_SRC)
+	shellcheck -x -S warning $(SHELL_SRC)
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 		--inline-suppr --suppress=missingIncludeSystem -D_GNU_SOURCE \
 		-I runtime -I arch arch runtime preload

@@ -104,6 +104,9 @@ INTEG_PICK := $(filter $(patsubst %,$(BUILD)/tests/integ/%,$(INTEG_NAMES)) \
 else
 INTEG_PICK := $(INTEG)
 endif
+# The audit's probes (tests/audit/): programs tests/run-audit.sh audits,
+# never runs.
+AUDIT_PROBES := $(patsubst tests/audit/%.c,$(BUILD)/tests/audit/%,$(sort $(wildcard tests/audit/*.c)))
 # The portable test of the context switch (tests/arch/), with the switch of
 # CC's target.
 SWITCH_TEST := $(BUILD)/tests/arch/switch_portable
@@ -240,12 +243,17 @@ $(BUILD)/tests/integ/check.h.cxx.o: tests/integ/check.h
 	$(call say,CXX)
 	$(Q)$(CXX) $(CXXFLAGS_PROG) -x c++ -c -o $@ $<
 
+$(BUILD)/tests/audit/%: tests/audit/%.c
+	@mkdir -p $(dir $@)
+	$(call say,CC)
+	$(Q)$(CC) $(CFLAGS_PROG) $(DEPFLAGS) -o $@ $<
+
 $(SWITCH_TEST): tests/arch/switch_portable.c $(ARCH_SRC)
 	@mkdir -p $(dir $@)
 	$(call say,CC)
 	$(Q)$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE $(DEPFLAGS) -o $@ $^ -lm
 
--include $(wildcard $(BUILD)/tests/integ/*.d $(BUILD)/tests/arch/*.d)
+-include $(wildcard $(BUILD)/tests/integ/*.d $(BUILD)/tests/arch/*.d $(BUILD)/tests/audit/*.d)
 
 $(BUILD)/bench/%: bench/%.c bench/bench.h
 	@mkdir -p $(dir $@)
@@ -281,7 +289,7 @@ JOBS = $(if $(findstring jobserver,$(MAKEFLAGS)),,-j$(shell nproc))
 
 # The catalogue against the library and the README; greenify --audit on
 # test programs and on every ELF file in /usr/bin and /usr/sbin.
-audit: all $(INTEG)
+audit: all $(INTEG) $(AUDIT_PROBES)
 	tests/run-audit.sh $(BUILD)
 
 # Every test program of this build; INTEG_NAMES picks some.
@@ -324,7 +332,7 @@ vg-lib:
 	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)/vg SAN=-DGR_VALGRIND $(BUILD)/vg/libgreenify.so
 
 # Everything `make test` runs, built in one parallel make.
-test-programs: all $(UNIT) $(INTEG) $(SWITCH_TEST) vg-lib aarch64-programs
+test-programs: all $(UNIT) $(INTEG) $(AUDIT_PROBES) $(SWITCH_TEST) vg-lib aarch64-programs
 
 # The whole matrix: unit, symbols, the wrapper, every integration program in
 # every mode (and iperf), memcheck, aarch64.
@@ -414,7 +422,7 @@ format:
 SHELL_SRC = $(wildcard tests/*.sh tests/arch/*.sh scripts/*.sh) .ci/run
 lint: deps-lint
 	clang-format --dry-run --Werror $(FORMAT_SRC)
-	shellcheck -S warning $(SHELL_SRC)
+	shellcheck -x -S warning $(SHELL_SRC)
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 		--inline-suppr --suppress=missingIncludeSystem -D_GNU_SOURCE \
 		-I runtime -I arch arch runtime preload

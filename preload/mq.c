@@ -12,7 +12,11 @@
  * the wait go on, one without ends it with EINTR; a queue the program
  * opened with O_NONBLOCK gives EAGAIN; a timeout that is not a valid time
  * is EINVAL, and one that cannot be read EFAULT, before anything else;
- * EMSGSIZE, EBADF, EINVAL (priority) are the kernel's, from the try. */
+ * EMSGSIZE, EBADF, EINVAL (priority) are the kernel's, from the try.
+ *
+ * mq_close is glibc's close system call made inside libc, where the close
+ * hook does not see it: it tells runtime/fdwait.c first, as close does, so
+ * that a wait on the queue in another thread goes on with the queue. */
 #include <mqueue.h>
 #include <time.h>
 
@@ -49,8 +53,11 @@ static ssize_t try_once(const struct mqop *m)
 }
 
 /* The call for a green thread; abs is the caller's timeout (NULL: none),
- * already read. Returns the call's result or -errno. */
-static ssize_t green(const struct mqop *m, const struct timespec *abs)
+ * already read. Returns the call's result or -errno. A queue descriptor
+ * closed (mq_close, close) or replaced (dup2) during the wait: the call
+ * goes on with its queue, as a blocked one does in Linux, through the
+ * private dup of it that the wait left in m->q (ready.h). */
+static ssize_t green(struct mqop *m, const struct timespec *abs)
 {
 	int what = m->send ? GR_FD_WRITE : GR_FD_READ;
 
@@ -67,7 +74,8 @@ static ssize_t green(const struct mqop *m, const struct timespec *abs)
 				return -ETIMEDOUT;
 			deadline = gr_now() + left;
 		}
-		int w = gr_ready_wait((int)m->q, what, deadline, 1);
+		int fd = (int)m->q, w = gr_ready_wait(&fd, what, deadline, 1);
+		m->q = (mqd_t)fd;
 		if (w < 0 && w != -ETIMEDOUT)
 			return w;
 	}
@@ -86,12 +94,15 @@ static int plain(mqd_t q, const struct timespec *abs, struct timespec *t)
 	       t->tv_nsec >= GR_NSEC;
 }
 
-static ssize_t call(const struct mqop *m, const struct timespec *abs)
+static ssize_t call(struct mqop *m, const struct timespec *abs)
 {
+	mqd_t q = m->q;
 	ssize_t r;
 
 	gr_cancel_begin();
 	r = green(m, abs);
+	if (m->q != q)
+		gr_fd_release((int)m->q);
 	gr_cancel_end(r == -EINTR);
 	if (r < 0) {
 		errno = (int)-r;
@@ -159,4 +170,11 @@ GR_EXPORT int mq_send(mqd_t q, const char *buf, size_t len, unsigned prio)
 	if (r >= 0)
 		errno = saved;
 	return (int)r;
+}
+
+GR_EXPORT int mq_close(mqd_t q)
+{
+	if (gr_green())
+		gr_fd_closing((int)q);
+	return GR_REAL(mq_close)(q);
 }

@@ -5,9 +5,12 @@
  * rest of hosts (gethostbyaddr, gethostbyname2, gethostent), networks,
  * netgroups, mail aliases, RPC programs and ethers; and getaddrinfo_a and
  * gai_suspend, whose lookups run on glibc's own helper threads but whose
- * waits for them (GAI_WAIT, gai_suspend) are on a futex of glibc's (a
- * handler does not end them here: natively gai_suspend would say
- * EAI_INTR).
+ * waits for them (GAI_WAIT, gai_suspend) are on a futex of glibc's.
+ * gai_suspend's wait is the one of these that a signal handler ends
+ * natively (EAI_INTR; under SA_RESTART only when it has a timeout, as the
+ * kernel restarts an untimed futex wait): its worker's call is interrupted
+ * with the handler, and a call cut short otherwise runs again for the
+ * time that was left of its timeout.
  *
  * Where nsswitch.conf sends a lookup (files, systemd, sss, ldap, nis)
  * glibc reads through internal calls no hook sees, and a daemon or the
@@ -31,6 +34,7 @@
 #include <shadow.h>
 #include <stdint.h>
 
+#include "../runtime/clock.h"
 #include "work.h"
 
 struct nss {
@@ -290,5 +294,54 @@ NSS_VOID1(setrpcent, int)
 NSS_VOID0(endrpcent)
 NSS2(int, ether_ntohost, char *, const struct ether_addr *)
 NSS2(int, ether_hostton, const char *, struct ether_addr *)
-NSS3(int, gai_suspend, const struct gaicb *const *, int, const struct timespec *)
 NSS4(int, getaddrinfo_a, int, struct gaicb **, int, struct sigevent *)
+
+/* gai_suspend on a worker, interrupted by a handler as natively. */
+struct suspend {
+	const struct gaicb *const *list;
+	int n;
+	const struct timespec *timeout; /* the caller's, or NULL */
+	int64_t deadline;		/* monotonic ns, 0: none or not a valid time */
+	int again;			/* a run before this one was cut short */
+};
+
+static long run_suspend(void *p)
+{
+	struct suspend *s = p;
+	const struct timespec *t = s->timeout;
+	struct timespec left;
+	int r;
+
+	if (s->again && s->deadline) {
+		int64_t ns = s->deadline - gr_now();
+		if (ns < 0)
+			ns = 0;
+		left = (struct timespec){(time_t)(ns / GR_NSEC), (long)(ns % GR_NSEC)};
+		t = &left;
+	}
+	s->again = 1;
+	r = GR_REAL(gai_suspend)(s->list, s->n, t);
+	/* -EINTR is what the worker knows as interrupted; the EAI_ codes are
+	 * negative, and one of them is -4: passed as their opposites. */
+	return r == EAI_INTR ? -EINTR : -r;
+}
+
+GR_EXPORT int gai_suspend(const struct gaicb *const list[], int n, const struct timespec *timeout)
+{
+	struct suspend s = {list, n, timeout, 0, 0};
+	int saved = errno;
+	long r;
+
+	if (!gr_green())
+		return GR_REAL(gai_suspend)(list, n, timeout);
+	/* A time glibc would not take is passed as it is, on every run. */
+	if (timeout && timeout->tv_sec >= 0 && timeout->tv_nsec >= 0 && timeout->tv_nsec < GR_NSEC)
+		s.deadline = gr_deadline_in(gr_ts_ns(timeout));
+	if (s.deadline == INT64_MAX)
+		s.deadline = 0;
+	if (gr_work(run_suspend, &s, GR_WORK_KICK | (timeout ? 0 : GR_WORK_RESTART), &r) < 0)
+		return GR_REAL(gai_suspend)(list, n, timeout);
+	errno = saved;
+	gr_maybe_yield();
+	return r == -EINTR ? EAI_INTR : (int)-r;
+}

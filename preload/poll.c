@@ -5,7 +5,10 @@
  * are never restarted after a signal handler (EINTR), select writes the
  * time left into its timeout, as Linux does, and takes any nfds the
  * caller's sets are large enough for (above FD_SETSIZE too). Each is a
- * cancellation point.
+ * cancellation point. An fd closed by another thread during the wait: the
+ * wait goes on with its file (fdwait.h), then poll says POLLNVAL for the
+ * number and select takes it as ready (the kernel's next look at the sets
+ * does so), while a bad fd at the start is select's EBADF.
  *
  * The signal mask of ppoll, pselect and epoll_pwait becomes the green
  * thread's for the call (runtime/sigmask.c), atomically as natively: a
@@ -21,7 +24,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../runtime/cancel.h"
 #include "../runtime/cancel.h"
 #include "../runtime/clock.h"
 #include "../runtime/readiness.h"
@@ -63,19 +65,20 @@ static int bad_ts(const struct timespec *ts)
 	return ts && (ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= GR_NSEC);
 }
 
-static int green_poll(struct pollfd *fds, nfds_t n, int64_t timeout_ns, const sigset_t *mask)
+static int green_poll(struct pollfd *fds, nfds_t n, int64_t timeout_ns, const sigset_t *mask,
+		      int *waited)
 {
 	int saved;
 	uint64_t old = call_begin(mask, &saved);
 
-	return call_end(gr_poll(fds, n, timeout_ns, mask != NULL), mask, old, saved);
+	return call_end(gr_poll(fds, n, timeout_ns, mask != NULL, waited), mask, old, saved);
 }
 
 GR_EXPORT int poll(struct pollfd *fds, nfds_t n, int timeout)
 {
 	if (!gr_green())
 		return GR_REAL(poll)(fds, n, timeout);
-	return green_poll(fds, n, timeout < 0 ? -1 : (int64_t)timeout * GR_MSEC, NULL);
+	return green_poll(fds, n, timeout < 0 ? -1 : (int64_t)timeout * GR_MSEC, NULL, NULL);
 }
 
 GR_EXPORT int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *tmo, const sigset_t *mask)
@@ -86,7 +89,7 @@ GR_EXPORT int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *tmo, co
 		errno = EINVAL;
 		return -1;
 	}
-	return green_poll(fds, n, ts_timeout(tmo), mask);
+	return green_poll(fds, n, ts_timeout(tmo), mask, NULL);
 }
 
 /* select's sets are arrays of unsigned long, as the kernel reads them
@@ -116,7 +119,7 @@ static int green_select(int nfds, fd_set *rd, fd_set *wr, fd_set *ex, int64_t ti
 {
 	struct pollfd local[64], *pf = local;
 	nfds_t n = 0, cap = 0;
-	int r;
+	int r, waited = 0;
 
 	if (nfds < 0) {
 		errno = EINVAL;
@@ -134,12 +137,21 @@ static int green_select(int nfds, fd_set *rd, fd_set *wr, fd_set *ex, int64_t ti
 		if (ev)
 			pf[n++] = (struct pollfd){.fd = fd, .events = ev};
 	}
-	r = green_poll(pf, n, timeout_ns, mask);
-	for (nfds_t i = 0; r >= 0 && i < n; i++)
-		if (pf[i].revents & POLLNVAL) {
+	r = green_poll(pf, n, timeout_ns, mask, &waited);
+	for (nfds_t i = 0; r >= 0 && i < n; i++) {
+		if (!(pf[i].revents & POLLNVAL))
+			continue;
+		if (!waited) { /* a bad fd in the sets: the kernel looks first */
 			errno = EBADF;
 			r = -1;
+		} else {
+			/* Closed during the wait: the kernel's next look at the
+			 * sets takes a number with no file as ready to read
+			 * and to write (DEFAULT_POLLMASK), not as an
+			 * exception. */
+			pf[i].revents = POLLIN | POLLOUT;
 		}
+	}
 	if (r >= 0) {
 		clear(rd, nfds);
 		clear(wr, nfds);

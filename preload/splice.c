@@ -72,24 +72,26 @@ static ssize_t try_once(const struct xfer *x)
 }
 
 /* Tries until the transfer does not fail with EAGAIN, parking on the end
- * that is not ready. */
-static ssize_t by_readiness(const struct xfer *x)
+ * that is not ready. An end closed or replaced (dup2) during a wait is
+ * tried on through the private dup of its file that the wait left in x
+ * (ready.h), as the blocked call goes on with its file in Linux. */
+static ssize_t by_readiness(struct xfer *x)
 {
 	for (;;) {
 		ssize_t r = try_once(x);
-		int fd, what, w;
+		int *fd, what, w;
 		if (r != -EAGAIN)
 			return r;
 		if (x->in >= 0 && x->kin != GR_KIND_FILE && !gr_io_ready(x->in, GR_FD_READ)) {
-			fd = x->in;
+			fd = &x->in;
 			what = GR_FD_READ;
 		} else {
-			fd = x->out;
+			fd = &x->out;
 			what = GR_FD_WRITE;
 		}
 		/* Both ends looked ready and still EAGAIN: look again soon
 		 * rather than spin. */
-		w = gr_ready_wait(fd, what, gr_io_ready(fd, what) ? gr_now() + 1000000 : 0, 1);
+		w = gr_ready_wait(fd, what, gr_io_ready(*fd, what) ? gr_now() + 1000000 : 0, 1);
 		if (w < 0 && w != -ETIMEDOUT)
 			return w;
 	}
@@ -106,7 +108,8 @@ static long run_blocking(void *p)
 }
 
 /* Into a blocking socket or tty: wait until the input (a pipe) has data
- * and the output room, then let a worker make the call as made. */
+ * and the output room, then let a worker make the call as made (on the
+ * files the waits kept, as by_readiness). */
 static ssize_t on_worker(struct xfer *x, int how)
 {
 	long r;
@@ -117,13 +120,24 @@ static ssize_t on_worker(struct xfer *x, int how)
 		return run_blocking(x);
 	if (x->kin == GR_KIND_PIPE)
 		while (w == 0 && !gr_io_ready(x->in, GR_FD_READ))
-			w = gr_ready_wait(x->in, GR_FD_READ, 0, 1);
+			w = gr_ready_wait(&x->in, GR_FD_READ, 0, 1);
 	while (w == 0 && !gr_io_ready(x->out, GR_FD_WRITE))
-		w = gr_ready_wait(x->out, GR_FD_WRITE, 0, 1);
+		w = gr_ready_wait(&x->out, GR_FD_WRITE, 0, 1);
 	if (w < 0)
 		return w;
 	if (gr_work(run_blocking, x, how, &r) < 0)
 		return run_blocking(x); /* no worker: block rather than fail */
+	return r;
+}
+
+/* The call is done: gives back the private dups its waits held in place
+ * of the program's fds in and out (ready.h). */
+static ssize_t let_go(const struct xfer *x, int in, int out, ssize_t r)
+{
+	if (x->in != in)
+		gr_fd_release(x->in);
+	if (x->out != out)
+		gr_fd_release(x->out);
 	return r;
 }
 
@@ -161,6 +175,7 @@ GR_EXPORT ssize_t splice(int in, loff_t *off_in, int out, loff_t *off_out, size_
 		r = by_readiness(&x);
 	else
 		r = on_worker(&x, GR_WORK_KICK | GR_WORK_RESTART);
+	let_go(&x, in, out, r);
 	gr_cancel_end(r == -EINTR);
 	return ret(r);
 }
@@ -177,7 +192,7 @@ GR_EXPORT ssize_t tee(int in, int out, size_t len, unsigned flags)
 	if (plain_ends(&x) || x.kin != GR_KIND_PIPE || x.kout != GR_KIND_PIPE)
 		return GR_REAL(tee)(in, out, len, flags);
 	gr_cancel_begin();
-	r = by_readiness(&x);
+	r = let_go(&x, in, out, by_readiness(&x));
 	gr_cancel_end(r == -EINTR);
 	return ret(r);
 }
@@ -204,7 +219,8 @@ GR_EXPORT ssize_t vmsplice(int fd, const struct iovec *iov, size_t n, unsigned f
 		x.kout = GR_KIND_PIPE;
 	}
 	gr_cancel_begin();
-	r = by_readiness(&x);
+	r = let_go(&x, x.kin == GR_KIND_PIPE ? fd : -1, x.kin == GR_KIND_PIPE ? -1 : fd,
+		   by_readiness(&x));
 	gr_cancel_end(r == -EINTR);
 	return ret(r);
 }
@@ -238,8 +254,8 @@ GR_EXPORT ssize_t sendfile(int out, int in, off_t *offset, size_t count)
 		return GR_REAL(sendfile)(out, in, offset, count);
 	switch (x.kout) {
 	case GR_KIND_FILE: return ret(gr_io_file(op_file, &x));
-	case GR_KIND_PIPE: x.op = SPLICE; return ret(by_readiness(&x));
-	default: return ret(on_worker(&x, GR_WORK_KICK | GR_WORK_RESTART));
+	case GR_KIND_PIPE: x.op = SPLICE; return ret(let_go(&x, in, out, by_readiness(&x)));
+	default: return ret(let_go(&x, in, out, on_worker(&x, GR_WORK_KICK | GR_WORK_RESTART)));
 	}
 }
 

@@ -22,11 +22,14 @@ static int interrupted(int masked)
 	return masked && gr_signal_interrupted() > 0;
 }
 
-int gr_poll(struct pollfd *fds, nfds_t n, int64_t timeout_ns, int masked)
+int gr_poll(struct pollfd *fds, nfds_t n, int64_t timeout_ns, int masked, int *waited)
 {
 	int64_t deadline = deadline_in(timeout_ns);
-	int r, w;
+	int r, w, parked = 0;
 
+	if (!waited)
+		waited = &parked;
+	*waited = 0;
 	for (;;) {
 		r = gr_real.poll(fds, n, 0);
 		if (r != 0)
@@ -36,6 +39,7 @@ int gr_poll(struct pollfd *fds, nfds_t n, int64_t timeout_ns, int masked)
 		if (timeout_ns == 0 || (deadline && gr_now() >= deadline))
 			return 0;
 		w = gr_fd_wait_any(fds, n, deadline);
+		*waited = 1;
 		if (w == -ETIMEDOUT) {
 			/* Clears revents, or sees a last-moment event. */
 			r = gr_real.poll(fds, n, 0);
@@ -49,23 +53,36 @@ int gr_poll(struct pollfd *fds, nfds_t n, int64_t timeout_ns, int masked)
 int gr_epoll_wait(int ep, struct epoll_event *ev, int max, int64_t timeout_ns, int masked)
 {
 	int64_t deadline = deadline_in(timeout_ns);
-	int r, w;
+	int fd = ep, r, w;
 
+	/* A set closed or replaced (dup2) by another thread during the wait:
+	 * the call goes on with it, as a blocked epoll_wait does in Linux,
+	 * through the private dup of it that the wait leaves in fd. */
 	for (;;) {
-		r = gr_real.epoll_wait(ep, ev, max, 0);
-		if (r != 0)
-			return r < 0 ? -errno : r;
-		if (interrupted(masked))
-			return -EINTR;
-		if (timeout_ns == 0 || (deadline && gr_now() >= deadline))
-			return 0;
-		/* An epoll set is itself readable when one of its fds is. */
-		w = gr_fd_wait(ep, GR_FD_READ, deadline);
-		if (w == -ETIMEDOUT) {
-			r = gr_real.epoll_wait(ep, ev, max, 0);
-			return r < 0 ? -errno : r;
+		r = gr_real.epoll_wait(fd, ev, max, 0);
+		if (r != 0) {
+			r = r < 0 ? -errno : r;
+			break;
 		}
-		if (w < 0)
-			return w;
+		if (interrupted(masked)) {
+			r = -EINTR;
+			break;
+		}
+		if (timeout_ns == 0 || (deadline && gr_now() >= deadline))
+			break;
+		/* An epoll set is itself readable when one of its fds is. */
+		w = gr_fd_wait_hold(&fd, GR_FD_READ, deadline);
+		if (w == -ETIMEDOUT) {
+			r = gr_real.epoll_wait(fd, ev, max, 0);
+			r = r < 0 ? -errno : r;
+			break;
+		}
+		if (w < 0) {
+			r = w;
+			break;
+		}
 	}
+	if (fd != ep)
+		gr_fd_release(fd);
+	return r;
 }

@@ -14,8 +14,11 @@
 /* poll(fds, n) with a timeout in ns (-1: none). masked: the call runs
  * with a signal mask of its own (ppoll, pselect), whose signals, pending
  * before or arriving during the wait, end it with -EINTR unless an fd was
- * ready first. Returns poll's count or -errno. */
-int gr_poll(struct pollfd *fds, nfds_t n, int64_t timeout_ns, int masked);
+ * ready first. Returns poll's count or -errno. *waited (when not NULL):
+ * 1 if the answer came after the thread parked, so that a POLLNVAL in it
+ * is of an fd closed during the wait (select answers those as the kernel
+ * does), else 0. */
+int gr_poll(struct pollfd *fds, nfds_t n, int64_t timeout_ns, int masked, int *waited);
 
 /* epoll_wait(ep, ev, max) with a timeout in ns (-1: none), masked as for
  * gr_poll (epoll_pwait). Returns the count or -errno. */

@@ -8,9 +8,9 @@
 #include "real.h"
 #include "sched.h"
 
-int gr_ready_wait(int fd, int what, int64_t deadline, int restart)
+int gr_ready_wait(int *fd, int what, int64_t deadline, int restart)
 {
-	int w = gr_fd_wait(fd, what, deadline);
+	int w = gr_fd_wait_hold(fd, what, deadline);
 
 	switch (w) {
 	case -EPERM: return 0; /* not pollable: the call does not wait on it */

@@ -8,17 +8,20 @@
 
 #include <stdint.h>
 
-/* Parks the current thread until fd may be ready for what (GR_FD_READ or
+/* Parks the current thread until *fd may be ready for what (GR_FD_READ or
  * GR_FD_WRITE of fdwait.h), or deadline (monotonic ns, 0 = none). Returns 0
  * (try again; also for an fd that cannot be polled, which never waits),
- * -ETIMEDOUT, -EBADF (a bad fd; one closed meanwhile leaves the wait on
- * its file, fdwait.h, and the try that follows says what the number is
- * now), or -EINTR when the call must end with EINTR: a signal handler
- * without SA_RESTART ran in the thread, or restart is 0, or a cancellation
- * request came. After a handler with
- * SA_RESTART it returns 0: the caller tries again, as the kernel restarts
- * the call. */
-int gr_ready_wait(int fd, int what, int64_t deadline, int restart);
+ * -ETIMEDOUT, -EBADF (a bad fd), or -EINTR when the call must end with
+ * EINTR: a signal handler without SA_RESTART ran in the thread, or restart
+ * is 0, or a cancellation request came. After a handler with SA_RESTART it
+ * returns 0: the caller tries again, as the kernel restarts the call.
+ *
+ * The call goes on with the file it started with, as a blocked call does
+ * in Linux: when a close or a dup2 took the number away during the wait,
+ * *fd becomes a private dup of that file (fdwait.h's gr_fd_wait_hold),
+ * which the caller tries on from then on and gives back with
+ * gr_fd_release once the call is done (whatever its result). */
+int gr_ready_wait(int *fd, int what, int64_t deadline, int restart);
 
 /* What a file descriptor is, for calls whose way of waiting depends on it
  * (an fstat each time; fdwait.h's gr_fd_kind is a hint kept per number). */

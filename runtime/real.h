@@ -367,6 +367,7 @@ extern int __openat_2(int dirfd, const char *path, int flags);
 	X(mq_send)                                                                                 \
 	X(mq_timedreceive)                                                                         \
 	X(mq_timedsend)                                                                            \
+	X(mq_close)                                                                                \
 	X(epoll_pwait2)                                                                            \
 	X(msync)                                                                                   \
 	X(syncfs)                                                                                  \

@@ -3,15 +3,16 @@
 # under greenify, against an echo server written on libuv; 100, 1,000 and
 # 10,000 concurrent connections from echo_load, a separate process. Prints
 # messages per second, p99 latency and server memory per connection, side by
-# side; raw lines in bench/results/echo-<date>.txt and echo-latest.txt.
+# side (scripts/present.py); raw lines in bench/results/echo-<date>.txt and
+# echo-latest.txt. BENCH_CONNS="10 100" asks for other connection counts (a
+# quick check of the script itself).
 # Usage: scripts/bench-echo.sh BUILD_DIR [SECONDS=3]
 set -u
-build=${1:-build}
+# shellcheck source=scripts/bench-lib.sh
+. "$(dirname "$0")/bench-lib.sh"
+bench_init echo "${1:-build}"
 secs=${2:-3}
-lib=$(cd "$build" && pwd)/libgreenify.so
-out_dir=bench/results
-raw=$out_dir/echo-$(date +%Y%m%d-%H%M%S).txt
-mkdir -p "$out_dir"
+conns_list=${BENCH_CONNS:-100 1000 10000}
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 # Below the ephemeral range (32768-60999), which 10,000 client sockets fill.
 port=$((20000 + $$ % 8000))
@@ -46,28 +47,27 @@ run_one() {
 	echo "$label $line" | tee -a "$raw" >/dev/null
 }
 
-field() { # line key
-	printf '%s\n' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"
-}
-
 {
 	echo "# scripts/bench-echo.sh $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, $(uname -r), ${secs}s per run"
 } >"$raw"
-for conns in 100 1000 10000; do
+for conns in $conns_list; do
 	for label in native greenify libuv; do
 		run_one "$label" "$conns"
 	done
 done
-cp "$raw" "$out_dir/echo-latest.txt"
+bench_latest
 
-printf '%8s  %-9s %12s %9s %14s\n' conns server "msgs/s" "p99 (us)" "server B/conn"
-grep -v '^#' "$raw" | while read -r label rest; do
-	if printf '%s' "$rest" | grep -q fail; then
-		printf '%8s  %-9s %s\n' "$(field "$rest" conns)" "$label" "${rest#echo_load }"
-		continue
-	fi
-	printf '%8s  %-9s %12s %9s %14s\n' "$(field "$rest" conns)" "$label" \
-		"$(field "$rest" msgs_per_s)" "$(field "$rest" p99_us)" \
-		"$(field "$rest" server_per_conn_bytes)"
-done
+# A failed run's cells are empty, and what its line says is the last column.
+{
+	printf 'conns\tserver\tmsgs/s\tp99 (us)\tserver B/conn\n'
+	grep -v '^#' "$raw" | while read -r label rest; do
+		if printf '%s' "$rest" | grep -q fail; then
+			printf '%s\t%s\t\t\t\t%s\n' "$(field "$rest" conns)" "$label" "${rest#echo_load }"
+			continue
+		fi
+		printf '%s\t%s\t%s\t%s\t%s\n' "$(field "$rest" conns)" "$label" \
+			"$(field "$rest" msgs_per_s)" "$(field "$rest" p99_us)" \
+			"$(field "$rest" server_per_conn_bytes)"
+	done
+} | present table --align rlrrrl
 echo "raw: $raw"

@@ -6,12 +6,9 @@
 # bench/results/locks-<date>.txt and locks-latest.txt.
 # Usage: scripts/bench-locks.sh BUILD_DIR
 set -eu
-build=${1:-build}
-lib=$(cd "$build" && pwd)/libgreenify.so
-out_dir=bench/results
-stamp=$(date +%Y%m%d-%H%M%S)
-raw=$out_dir/locks-$stamp.txt
-mkdir -p "$out_dir"
+# shellcheck source=scripts/bench-lib.sh
+. "$(dirname "$0")/bench-lib.sh"
+bench_init locks "${1:-build}"
 
 run() { # mode prog args...
 	mode=$1
@@ -21,10 +18,6 @@ run() { # mode prog args...
 	else
 		timeout -k 5 120 "$@"
 	fi
-}
-
-field() { # line key
-	printf '%s\n' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"
 }
 
 {
@@ -38,11 +31,7 @@ field() { # line key
 		done
 	done
 } >"$raw"
-cp "$raw" "$out_dir/locks-latest.txt"
-
-present() {
-	/usr/bin/python3 "$(dirname "$0")/present.py" "$@"
-}
+bench_latest
 
 {
 	printf '\tnative\tgreenify\tratio\n'

@@ -14,16 +14,13 @@
 # pshared-latest.txt.
 # Usage: [BASE_LIB=/path/to/old/libgreenify.so] [REPS=5] scripts/bench-pshared.sh [BUILD_DIR]
 set -eu
-build=${1:-build}
-lib=$(cd "$build" && pwd)/libgreenify.so
+# shellcheck source=scripts/bench-lib.sh
+. "$(dirname "$0")/bench-lib.sh"
+bench_init pshared "${1:-build}"
 base=${BASE_LIB:-}
 reps=${REPS:-5}
-out_dir=bench/results
-stamp=$(date +%Y%m%d-%H%M%S)
-raw=$out_dir/pshared-$stamp.txt
-mkdir -p "$out_dir"
-make --no-print-directory -s BUILD="$build" all "$build/bench/pshared_pingpong" \
-	"$build/bench/handoff" "$build/bench/contended"
+make --no-print-directory -s BUILD="${1:-build}" all "${1:-build}/bench/pshared_pingpong" \
+	"${1:-build}/bench/handoff" "${1:-build}/bench/contended"
 
 run() { # label preload prog args...
 	label=$1
@@ -56,11 +53,7 @@ run() { # label preload prog args...
 		i=$((i + 1))
 	done
 } >"$raw"
-cp "$raw" "$out_dir/pshared-latest.txt"
-
-present() {
-	/usr/bin/python3 "$(dirname "$0")/present.py" "$@"
-}
+bench_latest
 
 # stats LABEL PATTERN KEY: "median (min-max)" of KEY over the matching lines.
 stats() {

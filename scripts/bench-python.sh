@@ -3,16 +3,21 @@
 # Debian's /usr/bin/python3: threading.Thread natively, the same scripts
 # with greenify preloaded (private TLS, the default, and GREENIFY_TLS=shared),
 # and gevent greenlets; N = 1K, 10K, 100K, each BENCH_REPS times (default 3),
-# the runners interleaved. Prints median and min per cell; raw lines go to
+# the runners interleaved. Prints median and min per cell in two tables
+# (scripts/present.py), appended to the raw file too; raw lines go to
 # bench/results/python-<date>.txt and python-latest.txt.
 #
 #   scripts/bench-python.sh BUILD_DIR
+#
+# BENCH_SIZES="100 1000" asks for other thread counts (a quick check of the
+# script itself).
 #
 # Prog 2 measures every runner the same way (bench/ref/common.py: growth of
 # VmRSS + VmPTE over the threads, one warm-up thread before the baseline).
 # Its threads are not daemons, so CPython walks every live thread's lock at
 # each start (O(N^2)); a second 100K row uses daemon threads, which skip
-# that walk (bench/ref/prog2_threads.py says more). A run that fails or
+# that walk (bench/ref/prog2_threads.py says more): a second row of the
+# largest N. A run that fails or
 # times out (BENCH_TIMEOUT, default 120 s) is not repeated.
 set -u
 
@@ -22,19 +27,17 @@ usage() {
 }
 
 [ $# -eq 1 ] || usage
-build=$(cd "$1" 2>/dev/null && pwd) || usage
-root=$(cd "$(dirname "$0")/.." && pwd)
-lib=$build/libgreenify.so
+# shellcheck source=scripts/bench-lib.sh
+. "$(dirname "$0")/bench-lib.sh"
+bench_init python "$1"
 ref=$root/bench/ref
 py=/usr/bin/python3
 reps=${BENCH_REPS:-3}
 timeout_s=${BENCH_TIMEOUT:-120}
-out_dir=$root/bench/results
-stamp=$(date +%Y%m%d-%H%M%S)
-raw=$out_dir/python-$stamp.txt
+sizes=${BENCH_SIZES:-1000 10000 100000}
 # Rows: N, and N:daemon for the daemon-thread variant of Prog 2.
-rows_prog1="1000 10000 100000"
-rows_prog2="1000 10000 100000 100000:daemon"
+rows_prog1=$sizes
+rows_prog2="$sizes ${sizes##* }:daemon"
 
 [ -x "$py" ] || {
 	echo "bench-python: no $py (package python3)" >&2
@@ -50,7 +53,6 @@ if "$py" -c 'import gevent' >/dev/null 2>&1; then
 else
 	echo "bench-python: $py has no gevent (package python3-gevent): no gevent column" >&2
 fi
-mkdir -p "$out_dir" || exit 1
 # Keep bench/ref free of __pycache__ directories.
 export PYTHONDONTWRITEBYTECODE=1
 errf=$(mktemp) || exit 1
@@ -78,10 +80,6 @@ invoke() {
 		"$py" "$ref/${prog}_threads.py" "$@" ;;
 	gevent) timeout -k 5 "$timeout_s" "$py" "$ref/${prog}_gevent.py" "$@" ;;
 	esac
-}
-
-field() { # LINE KEY
-	printf '%s\n' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"
 }
 
 commas() {
@@ -196,22 +194,25 @@ out() {
 	printf '%s\n' "$*"
 }
 
+# table PROG ROWS: one row of cells per N, one column per runner.
 table() {
 	local prog=$1 rows=$2 row r line name
-	line=$(printf '%-20s' N)
-	for r in $runners; do
-		line="$line | $(printf '%-32s' "$(label "$r")")"
-	done
-	out "$line"
-	for row in $rows; do
-		name=$(commas "${row%%:*}")
-		[ "$row" = "${row%%:*}" ] || name="$name daemon"
-		line=$(printf '%-20s' "$name")
+	{
+		line=N
 		for r in $runners; do
-			line="$line | $(printf '%-32s' "$(cell "$r" "$prog" "$row")")"
+			line+=$'\t'$(label "$r")
 		done
-		out "$line"
-	done
+		printf '%s\n' "$line"
+		for row in $rows; do
+			name=$(commas "${row%%:*}")
+			[ "$row" = "${row%%:*}" ] || name="$name daemon"
+			line=$name
+			for r in $runners; do
+				line+=$'\t'$(cell "$r" "$prog" "$row")
+			done
+			printf '%s\n' "$line"
+		done
+	} | present table | tee -a "$raw"
 }
 
 out ""
@@ -224,5 +225,5 @@ out ""
 out "median (min) of the runs; a run that failed or timed out was not repeated."
 out "Native threads stop near 22K here: each takes about three mappings (stack,"
 out "guard, CPython's 16 KiB frame stack) and the process hits vm.max_map_count."
-cp "$raw" "$out_dir/python-latest.txt"
+bench_latest
 echo "raw: $raw" >&2

@@ -11,13 +11,11 @@
 # stdio-latest.txt.
 # Usage: scripts/bench-stdio.sh BUILD_DIR [REPS=5]
 set -eu
-build=${1:-build}
+# shellcheck source=scripts/bench-lib.sh
+. "$(dirname "$0")/bench-lib.sh"
+bench_init stdio "${1:-build}"
 reps=${2:-5}
-lib=$(cd "$build" && pwd)/libgreenify.so
-prog=$build/bench/stdio_fgets
-out_dir=bench/results
-raw=$out_dir/stdio-$(date +%Y%m%d-%H%M%S).txt
-mkdir -p "$out_dir"
+prog=$bin/stdio_fgets
 
 run() { # mode case
 	case $1 in
@@ -47,11 +45,7 @@ run() { # mode case
 		done
 	done
 } >"$raw"
-cp "$raw" "$out_dir/stdio-latest.txt"
-
-present() {
-	/usr/bin/python3 "$(dirname "$0")/present.py" "$@"
-}
+bench_latest
 
 # median KEY MODE CASE: the median of KEY= over the raw lines of MODE, CASE
 # (user+system CPU times added up).

@@ -9,23 +9,16 @@
 # lines go to bench/results/thread-<date>.txt and thread-latest.txt.
 # Usage: scripts/bench-thread.sh BUILD_DIR [REPS]
 set -eu
-build=${1:-build}
+# shellcheck source=scripts/bench-lib.sh
+. "$(dirname "$0")/bench-lib.sh"
+bench_init thread "${1:-build}"
 reps=${2:-5}
-lib=$(cd "$build" && pwd)/libgreenify.so
-out_dir=bench/results
-stamp=$(date +%Y%m%d-%H%M%S)
-raw=$out_dir/thread-$stamp.txt
-mkdir -p "$out_dir"
-make --no-print-directory -s BUILD="$build" "$build/bench/prog1" "$build/bench/prog2" \
+make --no-print-directory -s -C "$root" BUILD="$build" "$build/bench/prog1" "$build/bench/prog2" \
 	"$build/bench/create_join" "$build/tests/integ/thread_handles_unique_two_million_unjoined" \
 	"$build/tests/integ/stack_deep_thread_then_short_ones_rss_flat"
 
 g() { # env... prog args: one run under greenify
 	timeout -k 5 300 env LD_PRELOAD="$lib" "$@"
-}
-
-field() { # line key
-	printf '%s\n' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"
 }
 
 median() {
@@ -57,4 +50,4 @@ median() {
 	g "$build/tests/integ/stack_deep_thread_then_short_ones_rss_flat" 1000000 2>&1 |
 		grep -E 'rss before|checks' | sed 's/^/deep_then_1m: /'
 } | tee "$raw"
-cp "$raw" "$out_dir/thread-latest.txt"
+bench_latest

@@ -8,7 +8,8 @@
 # the targets are judged on the latter: this machine drifts between runs
 # (the 10,000-thread case by up to 40% in one mode, from one batch to the
 # next), a pair sees the same conditions. Raw lines go to
-# bench/results/tls-<date>.txt and tls-latest.txt.
+# bench/results/tls-<date>.txt and tls-latest.txt; the table
+# (scripts/present.py) is printed and appended to the raw file.
 #
 #   scripts/bench-tls.sh BUILD_DIR
 #
@@ -22,14 +23,10 @@ usage() {
 }
 
 [ $# -eq 1 ] || usage
-build=$(cd "$1" 2>/dev/null && pwd) || usage
-root=$(cd "$(dirname "$0")/.." && pwd)
-bin=$build/bench
-lib=$build/libgreenify.so
+# shellcheck source=scripts/bench-lib.sh
+. "$(dirname "$0")/bench-lib.sh"
+bench_init tls "$1"
 reps=${BENCH_REPS:-3}
-out_dir=$root/bench/results
-stamp=$(date +%Y%m%d-%H%M%S)
-raw=$out_dir/tls-$stamp.txt
 modes="shared private"
 
 for p in prog1 prog2 switch handoff contended create_join; do
@@ -42,7 +39,6 @@ done
 	echo "bench-tls: no $lib" >&2
 	exit 2
 }
-mkdir -p "$out_dir" || exit 1
 
 # One case per line: NAME|ARGS|KEY|UNIT|TARGET. NAME is what the table
 # says, ARGS the program and its arguments under $bin (after "@cpu1 ": run
@@ -64,10 +60,6 @@ handoff through two semaphores|handoff sem 200000|ns_per_handoff|ns|ns
 ... each writes errno after its switch, one CPU|@cpu1 contended tls 10000 200|ns_per_lock|ns|
 create + join|create_join 200000|ns_per_pair|ns|
 prog1 100K: N threads sleep 200 ms, joined|prog1 100000|wall_ms|ms|"
-
-field() { # LINE KEY
-	printf '%s\n' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"
-}
 
 {
 	echo "# scripts/bench-tls.sh $(date '+%Y-%m-%d %H:%M:%S %z') on $(uname -n), $(nproc) CPUs, $(uname -r), $(getconf GNU_LIBC_VERSION)"
@@ -127,43 +119,44 @@ out() {
 
 out ""
 out "GREENIFY_TLS=shared against private (default): min / median of $reps runs each"
-out "$(printf '%-48s  %-21s  %-21s  %-10s  %-10s  %s' "" "shared" "private" \
-	"p-s (med)" "p-s (pair)" "target, on the pairs")"
-while IFS='|' read -r name _ _ unit target; do
-	shared="" private="" pairs=""
-	for rep in $(seq 1 "$reps"); do
-		a=${VALS[private|$name|$rep]:-}
-		b=${VALS[shared|$name|$rep]:-}
-		private="$private $a"
-		shared="$shared $b"
-		[ -n "$a" ] && [ -n "$b" ] && pairs="$pairs $(awk -v a="$a" -v b="$b" 'BEGIN { print a - b }')"
-	done
-	read -r smin smed <<<"$(minmed "$shared")"
-	read -r pmin pmed <<<"$(minmed "$private")"
-	read -r _ pairmed <<<"$(minmed "$pairs")"
-	dmed="?"
-	delta="?"
-	verdict=""
-	if [ "$smed" != "?" ] && [ "$pmed" != "?" ]; then
-		dmed=$(awk -v a="$pmed" -v b="$smed" 'BEGIN { printf "%+.1f", a - b }')
-	fi
-	if [ "$pairmed" != "?" ]; then
-		delta=$(awk -v d="$pairmed" 'BEGIN { printf "%+.1f", d }')
-		case $target in
-		bytes) verdict=$(awk -v d="$delta" -v p="$pmed" 'BEGIN {
-			printf "<= +4096 B: %s", d <= 4096 ? "met" : "NOT met" }') ;;
-		ns) verdict=$(awk -v d="$delta" 'BEGIN {
-			printf "<= +10 ns: %s", d <= 10 ? "met" : "NOT met" }') ;;
-		esac
-	fi
-	out "$(printf '%-48s  %-21s  %-21s  %-10s  %-10s  %s' "$name" \
-		"$(fmt "$smin" "$unit") / $(fmt "$smed" "$unit")" \
-		"$(fmt "$pmin" "$unit") / $(fmt "$pmed" "$unit")" \
-		"$dmed $unit" "$delta $unit" "$verdict")"
-done <<<"$cases"
+{
+	printf '\t%s\t%s\t%s\t%s\t%s\n' shared private "p-s (med)" "p-s (pair)" "target, on the pairs"
+	while IFS='|' read -r name _ _ unit target; do
+		shared="" private="" pairs=""
+		for rep in $(seq 1 "$reps"); do
+			a=${VALS[private|$name|$rep]:-}
+			b=${VALS[shared|$name|$rep]:-}
+			private="$private $a"
+			shared="$shared $b"
+			[ -n "$a" ] && [ -n "$b" ] && pairs="$pairs $(awk -v a="$a" -v b="$b" 'BEGIN { print a - b }')"
+		done
+		read -r smin smed <<<"$(minmed "$shared")"
+		read -r pmin pmed <<<"$(minmed "$private")"
+		read -r _ pairmed <<<"$(minmed "$pairs")"
+		dmed="?"
+		delta="?"
+		verdict=""
+		if [ "$smed" != "?" ] && [ "$pmed" != "?" ]; then
+			dmed=$(awk -v a="$pmed" -v b="$smed" 'BEGIN { printf "%+.1f", a - b }')
+		fi
+		if [ "$pairmed" != "?" ]; then
+			delta=$(awk -v d="$pairmed" 'BEGIN { printf "%+.1f", d }')
+			case $target in
+			bytes) verdict=$(awk -v d="$delta" -v p="$pmed" 'BEGIN {
+				printf "<= +4096 B: %s", d <= 4096 ? "met" : "NOT met" }') ;;
+			ns) verdict=$(awk -v d="$delta" 'BEGIN {
+				printf "<= +10 ns: %s", d <= 10 ? "met" : "NOT met" }') ;;
+			esac
+		fi
+		printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$name" \
+			"$(fmt "$smin" "$unit") / $(fmt "$smed" "$unit")" \
+			"$(fmt "$pmin" "$unit") / $(fmt "$pmed" "$unit")" \
+			"$dmed $unit" "$delta $unit" "$verdict"
+	done <<<"$cases"
+} | present table | tee -a "$raw"
 out "Switch benchmarks make one green switch per call, handoff or lock (the"
 out "contended ones among many threads, whose blocks and stacks are cold);"
 out "prog2's growth is RSS + page tables over N. mixed: one player has the"
 out "inexact flag set, so every switch reloads MXCSR."
-cp "$raw" "$out_dir/tls-latest.txt"
+bench_latest
 echo "raw: $raw" >&2

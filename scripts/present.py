@@ -10,9 +10,11 @@ a failed or timed-out run) in one place.
   present.py demo RAW [--plots DIR]
       the demo's tables, printed and appended to RAW; with --plots, the
       Prog 1 and Prog 2 plots through gnuplot into DIR
-  present.py table [--right] < TSV
+  present.py table [--right | --align SPEC] < TSV
       any table: tab-separated rows on stdin, the first the header; the
-      first column left-aligned, the others right-aligned with --right
+      columns left-aligned, but for the first the others right-aligned
+      with --right; with --align one letter a column, l or r (the last
+      letter holds for the columns after it)
   present.py median < NUMBERS
       the median of one number a line ("?" when there is none)
   present.py spread < NUMBERS
@@ -331,11 +333,16 @@ def table(args):
     ncol = max(len(r) for r in rows)
     rows = [r + [""] * (ncol - len(r)) for r in rows]
     width = [max(len(r[c]) for r in rows) for c in range(ncol)]
-    right = "--right" in args
+    align = "l"
+    if "--right" in args:
+        align = "lr"
+    if "--align" in args and args.index("--align") + 1 < len(args):
+        align = args[args.index("--align") + 1]
+    align += align[-1] * ncol
     for r in rows:
-        cells = [r[0].ljust(width[0])]
-        for c in range(1, ncol):
-            cells.append(r[c].rjust(width[c]) if right else r[c].ljust(width[c]))
+        cells = [
+            r[c].rjust(width[c]) if align[c] == "r" else r[c].ljust(width[c]) for c in range(ncol)
+        ]
         print("  ".join(cells).rstrip())
 
 

@@ -29,20 +29,18 @@
 #include <pthread.h>
 #include <unistd.h>
 
+#include "check.h"
+
 using namespace std::chrono_literals;
 using steady = std::chrono::steady_clock;
 
-static int failures;
-
-static void check(bool ok, const std::string &what)
-{
-	std::printf("%s %s\n", what.c_str(), ok ? "yes" : "NO");
-	std::fflush(stdout);
-	if (!ok) {
-		failures++;
-		std::fprintf(stderr, "check failed: %s\n", what.c_str());
-	}
-}
+// Each check is written out at once, so that what was checked is seen
+// even if a later step aborts.
+#define CHECK_NOW(...)               \
+	do {                         \
+		CHECK(__VA_ARGS__);  \
+		std::fflush(stdout); \
+	} while (0)
 
 enum { N = 8 };
 
@@ -196,15 +194,17 @@ static void run_case(How how, const char *what)
 	long ms = std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - t0).count();
 	std::string w = std::to_string(N) + " threads " + what;
 	if (how != EXIT) {
-		check(cancel_ok == N, w + ": pthread_cancel -> 0");
-		check(value_ok == N, w + ": join gives PTHREAD_CANCELED");
+		CHECK_NOW(cancel_ok == N, "%s: pthread_cancel -> 0", w.c_str());
+		CHECK_NOW(value_ok == N, "%s: join gives PTHREAD_CANCELED", w.c_str());
 	} else {
-		check(value_ok == N, w + ": join gives the value passed to pthread_exit");
+		CHECK_NOW(value_ok == N, "%s: join gives the value passed to pthread_exit", w.c_str());
 	}
-	check(log_ok == N, w + ": guard 3, catch (...) rethrows, guard 2, catch "
-			       "(abi::__forced_unwind) rethrows, guard 1, thread_local destroyed");
+	CHECK_NOW(log_ok == N,
+		  "%s: guard 3, catch (...) rethrows, guard 2, catch (abi::__forced_unwind) rethrows, "
+		  "guard 1, thread_local destroyed",
+		  w.c_str());
 	if (how == SLEEP)
-		check(ms < 900, w + ": joined before the 1 s sleep was over");
+		CHECK_NOW(ms < 900, "%s: joined before the 1 s sleep was over", w.c_str());
 	if (how == READ)
 		for (int i = 0; i < N; i++) {
 			close(pipes[i][0]);
@@ -218,9 +218,5 @@ int main()
 	run_case(EXIT, "calling pthread_exit from nested frames");
 	run_case(SLEEP, "cancelled in this_thread::sleep_for");
 	run_case(READ, "cancelled in read() on a pipe");
-	if (failures == 0)
-		std::printf("all checks passed\n");
-	else
-		std::printf("%d checks FAILED\n", failures);
-	return failures == 0 ? 0 : 1;
+	return check_done();
 }

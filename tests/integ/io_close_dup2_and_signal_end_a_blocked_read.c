@@ -22,7 +22,16 @@ static ssize_t got;
 static int err;
 static char byte;
 static struct pollfd pf;
-static atomic_int ticks, stop;
+static atomic_int ticks, stop, calling;
+
+/* Returns once the thread has reached its call, then gives it 100 ms to
+ * block in it (a loaded machine may take that long to schedule it). */
+static void wait_for_call(void)
+{
+	while (!atomic_exchange(&calling, 0))
+		sleep_ms(1);
+	sleep_ms(100);
+}
 
 static void *ticker(void *arg)
 {
@@ -38,6 +47,7 @@ static void *reader(void *arg)
 {
 	(void)arg;
 	byte = 0;
+	atomic_store(&calling, 1);
 	got = read(p[0], &byte, 1);
 	err = got < 0 ? errno : 0;
 	return NULL;
@@ -47,6 +57,7 @@ static void *poller(void *arg)
 {
 	(void)arg;
 	pf = (struct pollfd){.fd = p[0], .events = POLLIN};
+	atomic_store(&calling, 1);
 	got = poll(&pf, 1, -1);
 	return NULL;
 }
@@ -56,6 +67,7 @@ static char big[2 * 65536];
 static void *writer(void *arg)
 {
 	(void)arg;
+	atomic_store(&calling, 1);
 	got = write(p[1], big, sizeof(big));
 	return NULL;
 }
@@ -94,7 +106,7 @@ int main(void)
 	keep = p[1];
 	number = p[0];
 	MUST(pthread_create(&t, NULL, reader, NULL));
-	sleep_ms(30);
+	wait_for_call();
 	MUST(close(p[0]));
 	reuse_works(number);
 	t0 = atomic_load(&ticks);
@@ -111,7 +123,7 @@ int main(void)
 		MUST(pipe(other));
 		keep = dup(p[1]);
 		MUST(pthread_create(&t, NULL, reader, NULL));
-		sleep_ms(30);
+		wait_for_call();
 		if (three)
 			MUST(dup3(other[0], p[0], O_CLOEXEC) < 0);
 		else
@@ -137,7 +149,7 @@ int main(void)
 	MUST(fcntl(p[1], F_SETPIPE_SZ, 65536) != 65536);
 	keep = p[0];
 	MUST(pthread_create(&t, NULL, writer, NULL));
-	sleep_ms(30);
+	wait_for_call();
 	MUST(close(p[1]));
 	static char sink[sizeof(big)];
 	size_t drained = 0;
@@ -157,7 +169,7 @@ int main(void)
 	MUST(pipe(p));
 	keep = p[1];
 	MUST(pthread_create(&t, NULL, poller, NULL));
-	sleep_ms(30);
+	wait_for_call();
 	MUST(close(p[0]));
 	sleep_ms(10);
 	MUST(write(keep, "p", 1) != 1);
@@ -173,7 +185,7 @@ int main(void)
 	MUST(sigaction(SIGUSR1, &sa, NULL));
 	MUST(pipe(p));
 	MUST(pthread_create(&t, NULL, reader, NULL));
-	sleep_ms(30);
+	wait_for_call();
 	MUST(pthread_kill(t, SIGUSR1));
 	MUST(pthread_join(t, NULL));
 	CHECK(got == -1 && err == EINTR, "a signal without SA_RESTART ended the read with EINTR");

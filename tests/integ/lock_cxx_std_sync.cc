@@ -31,19 +31,10 @@
 
 #include <unistd.h>
 
+#include "check.h"
+
 using namespace std::chrono_literals;
 using steady = std::chrono::steady_clock;
-
-static int failures;
-
-static void check(bool ok, const char *what)
-{
-	std::printf("%s %s\n", what, ok ? "yes" : "NO");
-	if (!ok) {
-		failures++;
-		std::fprintf(stderr, "check failed: %s\n", what);
-	}
-}
 
 static long ms_since(steady::time_point t0)
 {
@@ -68,7 +59,7 @@ static void mutex_counter()
 		});
 	for (auto &t : ts)
 		t.join();
-	check(counter == 8000, "std::mutex: 8 threads x 1000 increments = 8000");
+	CHECK(counter == 8000, "std::mutex: 8 threads x 1000 increments = 8000");
 }
 
 static void condition_variable_queue()
@@ -107,20 +98,20 @@ static void condition_variable_queue()
 		});
 	for (auto &t : ts)
 		t.join();
-	check(consumed == 3000, "std::condition_variable: 3000 items consumed");
-	check(sum == 3000L * 3001 / 2, "std::condition_variable: checksum 4501500");
+	CHECK(consumed == 3000, "std::condition_variable: 3000 items consumed");
+	CHECK(sum == 3000L * 3001 / 2, "std::condition_variable: checksum 4501500");
 
 	std::unique_lock<std::mutex> lk(m);
 	auto t0 = steady::now();
 	bool timed_out = not_empty.wait_for(lk, 50ms) == std::cv_status::timeout;
 	long waited = ms_since(t0);
-	check(timed_out && waited >= 50 && waited < 2000,
+	CHECK(timed_out && waited >= 50 && waited < 2000,
 	      "condition_variable::wait_for 50 ms: timeout after >= 50 ms");
 	auto until = std::chrono::system_clock::now() + 50ms;
 	timed_out = not_empty.wait_until(lk, until) == std::cv_status::timeout;
-	check(timed_out && std::chrono::system_clock::now() >= until,
+	CHECK(timed_out && std::chrono::system_clock::now() >= until,
 	      "condition_variable::wait_until system_clock: timeout, not before the deadline");
-	check(lk.owns_lock(), "the lock is held after the time-outs");
+	CHECK(lk.owns_lock(), "the lock is held after the time-outs");
 	lk.unlock();
 
 	bool flag = false;
@@ -134,7 +125,7 @@ static void condition_variable_queue()
 	bool got = not_empty.wait_for(lk, 5s, [&] { return flag; });
 	lk.unlock();
 	setter.join();
-	check(got, "condition_variable::wait_for with a predicate: woken by notify_all");
+	CHECK(got, "condition_variable::wait_for with a predicate: woken by notify_all");
 }
 
 static void timed_and_recursive_mutex()
@@ -153,11 +144,11 @@ static void timed_and_recursive_mutex()
 	auto t0 = steady::now();
 	bool got = tm.try_lock_for(50ms);
 	long waited = ms_since(t0);
-	check(!got && waited >= 50 && waited < 2000,
+	CHECK(!got && waited >= 50 && waited < 2000,
 	      "timed_mutex::try_lock_for 50 ms while held: false after >= 50 ms");
 	release = true;
 	got = tm.try_lock_until(steady::now() + 5s);
-	check(got, "timed_mutex::try_lock_until: true once released");
+	CHECK(got, "timed_mutex::try_lock_until: true once released");
 	if (got)
 		tm.unlock();
 	holder.join();
@@ -180,7 +171,7 @@ static void timed_and_recursive_mutex()
 			rm.unlock();
 	});
 	other2.join();
-	check(third && !other_got && other_after,
+	CHECK(third && !other_got && other_after,
 	      "recursive_mutex: 3 deep, excludes another thread until fully unlocked");
 }
 
@@ -220,8 +211,8 @@ static void shared_mutexes()
 		});
 	for (auto &t : ts)
 		t.join();
-	check(violations == 0 && torn == 0, "shared_mutex: writers alone, no torn reads");
-	check(data[0] == 200 && data[1] == 200, "shared_mutex: 200 writes");
+	CHECK(violations == 0 && torn == 0, "shared_mutex: writers alone, no torn reads");
+	CHECK(data[0] == 200 && data[1] == 200, "shared_mutex: 200 writes");
 
 	// Two readers inside at once.
 	std::thread a([&] {
@@ -238,7 +229,7 @@ static void shared_mutexes()
 	});
 	a.join();
 	b.join();
-	check(both_inside == 2, "shared_mutex: two readers inside at once");
+	CHECK(both_inside == 2, "shared_mutex: two readers inside at once");
 
 	std::shared_timed_mutex stm;
 	std::atomic<bool> held{ false }, release{ false };
@@ -254,11 +245,11 @@ static void shared_mutexes()
 	auto t0 = steady::now();
 	bool got = stm.try_lock_shared_for(50ms);
 	long waited = ms_since(t0);
-	check(!got && waited >= 50 && waited < 2000,
+	CHECK(!got && waited >= 50 && waited < 2000,
 	      "shared_timed_mutex::try_lock_shared_for 50 ms under a writer: false after >= 50 ms");
 	release = true;
 	got = stm.try_lock_shared_for(5s);
-	check(got, "shared_timed_mutex::try_lock_shared_for: true once the writer left");
+	CHECK(got, "shared_timed_mutex::try_lock_shared_for: true once the writer left");
 	if (got)
 		stm.unlock_shared();
 	writer.join();
@@ -275,20 +266,20 @@ static void futures_and_once()
 	long sum = 0;
 	for (auto &f : fs)
 		sum += f.get();
-	check(sum == 204, "std::async x 8: sum of squares 204");
+	CHECK(sum == 204, "std::async x 8: sum of squares 204");
 
 	std::promise<int> p;
 	std::future<int> f = p.get_future();
 	auto t0 = steady::now();
 	bool timed_out = f.wait_for(50ms) == std::future_status::timeout;
 	long waited = ms_since(t0);
-	check(timed_out && waited >= 50 && waited < 2000,
+	CHECK(timed_out && waited >= 50 && waited < 2000,
 	      "future::wait_for 50 ms before set_value: timeout after >= 50 ms");
 	std::thread setter([&p] {
 		std::this_thread::sleep_for(30ms);
 		p.set_value(42);
 	});
-	check(f.wait_for(5s) == std::future_status::ready && f.get() == 42,
+	CHECK(f.wait_for(5s) == std::future_status::ready && f.get() == 42,
 	      "promise::set_value from a thread wakes the future: 42");
 	setter.join();
 
@@ -309,11 +300,11 @@ static void futures_and_once()
 		});
 	for (auto &t : ts)
 		t.join();
-	check(runs == 1 && seen_ok == 6, "std::call_once with a 100 ms initialiser: ran once, all saw it");
+	CHECK(runs == 1 && seen_ok == 6, "std::call_once with a 100 ms initialiser: ran once, all saw it");
 
 	t0 = steady::now();
 	std::this_thread::sleep_for(30ms);
-	check(ms_since(t0) >= 30, "this_thread::sleep_for 30 ms");
+	CHECK(ms_since(t0) >= 30, "this_thread::sleep_for 30 ms");
 }
 
 int main()
@@ -324,9 +315,5 @@ int main()
 	timed_and_recursive_mutex();
 	shared_mutexes();
 	futures_and_once();
-	if (failures == 0)
-		std::printf("all checks passed\n");
-	else
-		std::printf("%d checks FAILED\n", failures);
-	return failures == 0 ? 0 : 1;
+	return check_done();
 }

@@ -58,10 +58,12 @@ static void on_sigusr1(void (*fn)(int))
 static int64_t arm(void)
 {
 	struct itimerspec it = { .it_value = { 0, 100 * 1000000 } };
+	int64_t t0;
 
 	handled = 0;
+	t0 = mono_ns(); /* before the timer starts: it fires >= 100 ms after t0 */
 	MUST(timer_settime(timer, 0, &it, NULL));
-	return mono_ns();
+	return t0;
 }
 
 /* The call returned -1/EINTR at the signal (>= 100 ms, < 1.5 s). */

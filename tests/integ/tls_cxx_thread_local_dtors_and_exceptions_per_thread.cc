@@ -35,19 +35,17 @@
 
 #include <unistd.h>
 
+#include "check.h"
+
 using namespace std::chrono_literals;
 
-static int failures;
-
-static void check(bool ok, const char *what)
-{
-	std::printf("%s %s\n", what, ok ? "yes" : "NO");
-	std::fflush(stdout); // what was checked is seen even if a later step aborts
-	if (!ok) {
-		failures++;
-		std::fprintf(stderr, "check failed: %s\n", what);
-	}
-}
+// Each check is written out at once, so that what was checked is seen
+// even if a later step aborts.
+#define CHECK_NOW(...)               \
+	do {                         \
+		CHECK(__VA_ARGS__);  \
+		std::fflush(stdout); \
+	} while (0)
 
 // Lets n threads through only once all n have arrived (reusable).
 class Gate {
@@ -157,16 +155,16 @@ static void thread_local_objects()
 	}
 	dtor_before_join = destroyed.load() == NTHREADS;
 
-	check(constructed == NTHREADS, "thread_local object constructed once in each thread using it");
-	check(rounds_ok == NTHREADS, "thread_local object holds its own thread's values across sleeps");
-	check(int(addrs.size()) == NTHREADS, "thread_local object's address differs per thread");
-	check(destroyed == NTHREADS, "thread_local destructor ran once per thread");
-	check(destroyed_on_owner == NTHREADS, "thread_local destructor ran on its own thread");
-	check(destroyed_with_own_values == NTHREADS,
-	      "thread_local destructor saw its own thread's values");
-	check(dtor_before_join, "thread_local destructors ran before join returned");
-	check(dynamic_inits == NTHREADS && dynamic_ok == NTHREADS,
-	      "thread_local dynamic initializer ran once per thread, with its own value");
+	CHECK_NOW(constructed == NTHREADS, "thread_local object constructed once in each thread using it");
+	CHECK_NOW(rounds_ok == NTHREADS, "thread_local object holds its own thread's values across sleeps");
+	CHECK_NOW(int(addrs.size()) == NTHREADS, "thread_local object's address differs per thread");
+	CHECK_NOW(destroyed == NTHREADS, "thread_local destructor ran once per thread");
+	CHECK_NOW(destroyed_on_owner == NTHREADS, "thread_local destructor ran on its own thread");
+	CHECK_NOW(destroyed_with_own_values == NTHREADS,
+		  "thread_local destructor saw its own thread's values");
+	CHECK_NOW(dtor_before_join, "thread_local destructors ran before join returned");
+	CHECK_NOW(dynamic_inits == NTHREADS && dynamic_ok == NTHREADS,
+		  "thread_local dynamic initializer ran once per thread, with its own value");
 }
 
 // ---- caught exceptions, all in flight at once ----
@@ -227,12 +225,12 @@ static void exceptions_caught_together()
 	for (auto &t : ts)
 		t.join();
 	const int n = NTHREADS * ROUNDS;
-	check(own_current == n && wrong == 0,
-	      "40 threads x 5 inside catch at once: std::current_exception is their own");
-	check(own_nested == n, "a second exception caught inside the catch: their own");
-	check(own_rethrown == n, "throw; inside the catch rethrows their own exception");
-	check(own_after == n, "the caught object is intact after all of it");
-	check(std::current_exception() == nullptr, "main has no current exception");
+	CHECK_NOW(own_current == n && wrong == 0,
+		  "40 threads x 5 inside catch at once: std::current_exception is their own");
+	CHECK_NOW(own_nested == n, "a second exception caught inside the catch: their own");
+	CHECK_NOW(own_rethrown == n, "throw; inside the catch rethrows their own exception");
+	CHECK_NOW(own_after == n, "the caught object is intact after all of it");
+	CHECK_NOW(std::current_exception() == nullptr, "main has no current exception");
 }
 
 // ---- std::uncaught_exceptions, all unwinding at once ----
@@ -277,9 +275,9 @@ static void uncaught_exceptions_together()
 	for (auto &t : ts)
 		t.join();
 	bystander.join();
-	check(saw_one == NTHREADS, "40 threads unwinding at once: std::uncaught_exceptions() == 1 in each");
-	check(bystander_zero == 1, "a thread not unwinding meanwhile: std::uncaught_exceptions() == 0");
-	check(caught == NTHREADS, "each caught its own, and then 0 uncaught");
+	CHECK_NOW(saw_one == NTHREADS, "40 threads unwinding at once: std::uncaught_exceptions() == 1 in each");
+	CHECK_NOW(bystander_zero == 1, "a thread not unwinding meanwhile: std::uncaught_exceptions() == 0");
+	CHECK_NOW(caught == NTHREADS, "each caught its own, and then 0 uncaught");
 }
 
 int main()
@@ -289,10 +287,6 @@ int main()
 	thread_local_objects();
 	uncaught_exceptions_together();
 	exceptions_caught_together();
-	check(tl_index == 1000, "main's own thread_local untouched");
-	if (failures == 0)
-		std::printf("all checks passed\n");
-	else
-		std::printf("%d checks FAILED\n", failures);
-	return failures == 0 ? 0 : 1;
+	CHECK_NOW(tl_index == 1000, "main's own thread_local untouched");
+	return check_done();
 }

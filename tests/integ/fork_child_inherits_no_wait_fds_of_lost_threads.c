@@ -15,7 +15,7 @@
 
 #include "check.h"
 
-static int a[2], b[2];
+static int a[2], b[2], s[2];
 static pid_t sleeper_pid;
 static atomic_int waiting;
 
@@ -68,10 +68,14 @@ int main(void)
 	MUST(pthread_join(t[0], NULL));
 	MUST(pipe(a));
 	MUST(pipe(b));
+	MUST(pipe(s));
 	sleeper_pid = fork();
 	if (sleeper_pid == 0) {
-		usleep(300000);
-		_exit(0);
+		/* Lives until main lets it go, after the poller's report (the
+		 * reports' order is then the same however slow the machine). */
+		char c;
+		alarm(30);
+		_exit(read(s[0], &c, 1) == 1 ? 0 : 1);
 	}
 	int before = count_fds();
 	MUST(pthread_create(&t[0], NULL, poller, NULL));
@@ -97,6 +101,7 @@ int main(void)
 	      "parent: the child exited 0");
 	ssize_t wrote = write(b[1], "x", 1);
 	MUST(pthread_join(t[0], NULL));
+	MUST(write(s[1], "x", 1) == 1 ? 0 : -1); /* the reaper's child ends */
 	MUST(pthread_join(t[1], NULL));
 	CHECK(wrote == 1, "parent: wrote to wake the poller");
 	return check_done();

@@ -3,8 +3,7 @@
  * wait goes on and returns the child), and fails them with EINTR when it
  * has not. Checked for waitpid of one child, waitpid of any child, and
  * waitid(P_PID), each with and without SA_RESTART; the handler runs in the
- * waiting thread. */
-/* run-alone: the signal must reach the waiter within the 300 ms its child lives, which a crowded CPU can miss */
+ * waiting thread. The child lives until the handler has run. */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <signal.h>
@@ -58,11 +57,18 @@ static void one(enum how how, int restart)
 
 	sigemptyset(&sa.sa_mask);
 	MUST(sigaction(SIGUSR1, &sa, NULL));
+	int go[2];
+
+	MUST(pipe(go));
 	pid = fork();
 	if (pid == 0) {
-		usleep(300000);
-		_exit(0);
+		char c;
+
+		/* lives until main has seen the handler run in the waiter */
+		close(go[1]);
+		_exit(read(go[0], &c, 1) == 1 ? 0 : 1);
 	}
+	close(go[0]);
 	j.pid = pid;
 	atomic_store(&waiting, 0);
 	atomic_store(&handled_in_waiter, 0);
@@ -71,6 +77,11 @@ static void one(enum how how, int restart)
 		sleep_ms(1);
 	sleep_ms(100);
 	MUST(pthread_kill(waiter_thread, SIGUSR1));
+	for (int i = 0; i < 10000 && !atomic_load(&handled_in_waiter); i++)
+		sleep_ms(1);
+	sleep_ms(20); /* the handler returns and the wait restarts or fails */
+	MUST(write(go[1], "x", 1) != 1);
+	close(go[1]);
 	MUST(pthread_join(waiter_thread, NULL));
 	CHECK(atomic_load(&handled_in_waiter) == 1, "%s%s: the handler ran in the waiter",
 	      names[how], restart ? " SA_RESTART" : "");

@@ -108,6 +108,20 @@ struct waiter {
 	sem_t *ready;
 };
 
+static int release_fd, release_after;
+
+/* Lets the child exit once the ticker has run since main began to wait:
+ * a thread of the parent, so it runs only while main's wait parks only
+ * main. */
+static void *releaser(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < 10000 && atomic_load(&ticks) <= release_after + 1; i++)
+		sleep_ms(1);
+	MUST(write(release_fd, "x", 1) != 1);
+	return NULL;
+}
+
 static void *waiter(void *arg)
 {
 	struct waiter *w = arg;
@@ -134,7 +148,13 @@ static void during(enum how how)
 	w.ready = &ready;
 	MUST(pthread_create(&t, NULL, waiter, &w));
 	MUST(sem_wait(&ready));
+	int k = atomic_load(&ticks);
 	sleep_ms(30);
+	/* The ticker runs once more before the signal (a crowded CPU may not
+	 * have run it natively in 30 ms; under the preload it cannot unless
+	 * the wait parked only its thread). */
+	for (int i = 0; i < 10000 && atomic_load(&ticks) == k; i++)
+		sleep_ms(1);
 	MUST(pthread_kill(t, SIGUSR1));
 	MUST(pthread_join(t, NULL));
 	CHECK(w.r == -1 && w.err == EINTR, "%s: SIGUSR1 during the wait -> EINTR", names[how]);
@@ -249,17 +269,28 @@ int main(void)
 	sigemptyset(&chld);
 	sigaddset(&chld, SIGCHLD);
 	MUST(pthread_sigmask(SIG_BLOCK, &chld, NULL));
+	int go[2];
+	pthread_t rel;
+	MUST(pipe(go));
 	pid = fork();
 	if (pid == 0) {
-		usleep(30 * 1000);
-		_exit(0);
+		char c;
+		close(go[1]);
+		/* ends once the releaser thread of the parent says so */
+		_exit(read(go[0], &c, 1) == 1 ? 0 : 1);
 	}
 	MUST(pid < 0);
+	close(go[0]);
+	release_fd = go[1];
+	release_after = k0;
+	MUST(pthread_create(&rel, NULL, releaser, NULL));
 	int r = wait_once(PSELECT, &err);
 	CHECK(r == -1 && err == EINTR && children == 1,
 	      "pselect: a child's SIGCHLD, blocked until the call -> EINTR after its handler");
 	CHECK(atomic_load(&ticks) > k0, "pselect: the ticker ran while main waited for the child");
 	MUST(waitpid(pid, &status, 0) != pid);
+	MUST(pthread_join(rel, NULL));
+	close(go[1]);
 
 	atomic_store(&stop, 1);
 	MUST(pthread_join(tick, NULL));

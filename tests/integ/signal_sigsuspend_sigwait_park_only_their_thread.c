@@ -178,7 +178,7 @@ static void *timedwait_interrupted(void *arg)
 }
 
 /* Runs fn in a thread; when sig is not 0, sends it 30 ms after the thread
- * is ready: to the thread (pthread_kill) or, when to_process, with kill. */
+ * is ready (and once the ticker has ticked since): to the thread (pthread_kill) or, when to_process, with kill. */
 static void run(void *(*fn)(void *), struct result *res, int sig, int to_process)
 {
 	pthread_t t;
@@ -187,7 +187,14 @@ static void run(void *(*fn)(void *), struct result *res, int sig, int to_process
 	MUST(pthread_create(&t, NULL, fn, res));
 	MUST(sem_wait(&ready));
 	if (sig) {
+		int k = atomic_load(&ticks);
+
 		sleep_ms(30);
+		/* The ticker runs once more before the signal: natively a
+		 * crowded CPU may not have run it in 30 ms; under the preload
+		 * it cannot run unless the wait parked only its thread. */
+		for (int i = 0; i < 10000 && atomic_load(&ticks) == k; i++)
+			sleep_ms(1);
 		if (to_process)
 			MUST(kill(getpid(), sig));
 		else

@@ -32,8 +32,8 @@ check "no command exits 2" status_is 2 "$g"
 check "the command's exit status comes through" status_is 7 "$g" sh -c 'exit 7'
 check "a terminating signal comes through (143 = SIGTERM)" status_is 143 "$g" sh -c 'kill -TERM $$'
 check "the library is preloaded: --stats reports green threads" sh -c \
-	"'$g' --stats '$build/tests/integ/t_sleepers_overlap_1000' 2>&1 >/dev/null | grep -q 'greenify: stats threads=1000 .*os_threads=1'"
+	"'$g' --stats '$build/tests/integ/sleep_1000_sleepers_overlap' 2>&1 >/dev/null | grep -q 'greenify: stats threads=1000 .*os_threads=1'"
 check "--stack-size reaches the library" sh -c \
-	"'$g' --stack-size 64k --stats '$build/tests/integ/t_sleepers_overlap_1000' 2>&1 >/dev/null | grep -q 'peak_stack_kib=6[0-9][0-9][0-9][0-9] '"
+	"'$g' --stack-size 64k --stats '$build/tests/integ/sleep_1000_sleepers_overlap' 2>&1 >/dev/null | grep -q 'peak_stack_kib=6[0-9][0-9][0-9][0-9] '"
 echo "cli: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -382,7 +382,7 @@ SAN_BUILD := build-san
 sanitize: deps-test
 	$(MAKE) --no-print-directory $(JOBS) integ-programs
 	$(MAKE) --no-print-directory $(JOBS) BUILD=$(SAN_BUILD) OPT=-O1 \
-		SAN='-fsanitize=undefined -fno-sanitize-recover=all' \
+		SAN='-fsanitize=undefined -fno-sanitize-recover=all -DGR_UBSAN' \
 		$(SAN_BUILD)/libgreenify.so $(SAN_BUILD)/tests/unit/check_greenify
 	$(SAN_BUILD)/tests/unit/check_greenify
 	INTEG_MODES=preload INTEG_LIB=$(SAN_BUILD)/libgreenify.so tests/run-integ.sh $(BUILD)

@@ -146,6 +146,15 @@ static inline void sleep_ms(int64_t ms)
 	MUST(nanosleep(&ts, NULL));
 }
 
+/* Naps of 1 ms until *v is above floor, for at most 10 s: a thread waits
+ * for another to get somewhere (a ticker's next tick, a handler's count)
+ * however late a crowded CPU schedules it. */
+static inline void wait_above(atomic_int *v, int floor)
+{
+	for (int i = 0; i < 10000 && atomic_load(v) <= floor; i++)
+		sleep_ms(1);
+}
+
 /* Print the summary line and give main's exit status. */
 static inline int check_done(void)
 {

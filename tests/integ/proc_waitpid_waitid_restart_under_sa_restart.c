@@ -77,8 +77,7 @@ static void one(enum how how, int restart)
 		sleep_ms(1);
 	sleep_ms(100);
 	MUST(pthread_kill(waiter_thread, SIGUSR1));
-	for (int i = 0; i < 10000 && !atomic_load(&handled_in_waiter); i++)
-		sleep_ms(1);
+	wait_above(&handled_in_waiter, 0);
 	sleep_ms(20); /* the handler returns and the wait restarts or fails */
 	MUST(write(go[1], "x", 1) != 1);
 	close(go[1]);

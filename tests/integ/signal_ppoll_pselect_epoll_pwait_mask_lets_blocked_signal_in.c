@@ -116,8 +116,7 @@ static int release_fd, release_after;
 static void *releaser(void *arg)
 {
 	(void)arg;
-	for (int i = 0; i < 10000 && atomic_load(&ticks) <= release_after + 1; i++)
-		sleep_ms(1);
+	wait_above(&ticks, release_after + 1);
 	MUST(write(release_fd, "x", 1) != 1);
 	return NULL;
 }
@@ -153,8 +152,7 @@ static void during(enum how how)
 	/* The ticker runs once more before the signal (a crowded CPU may not
 	 * have run it natively in 30 ms; under the preload it cannot unless
 	 * the wait parked only its thread). */
-	for (int i = 0; i < 10000 && atomic_load(&ticks) == k; i++)
-		sleep_ms(1);
+	wait_above(&ticks, k);
 	MUST(pthread_kill(t, SIGUSR1));
 	MUST(pthread_join(t, NULL));
 	CHECK(w.r == -1 && w.err == EINTR, "%s: SIGUSR1 during the wait -> EINTR", names[how]);

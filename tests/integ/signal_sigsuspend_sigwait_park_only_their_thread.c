@@ -193,8 +193,7 @@ static void run(void *(*fn)(void *), struct result *res, int sig, int to_process
 		/* The ticker runs once more before the signal: natively a
 		 * crowded CPU may not have run it in 30 ms; under the preload
 		 * it cannot run unless the wait parked only its thread. */
-		for (int i = 0; i < 10000 && atomic_load(&ticks) == k; i++)
-			sleep_ms(1);
+		wait_above(&ticks, k);
 		if (to_process)
 			MUST(kill(getpid(), sig));
 		else

@@ -4,8 +4,9 @@
 # script measures and writes the raw lines; scripts/present.py turns them
 # into the progress lines, the tables and the plots.
 #
-#   scripts/demo.sh BUILD_DIR          native vs greenify; under 2 minutes
-#   scripts/demo.sh --refs BUILD_DIR   the same tables with Go, gevent and
+#   scripts/demo.sh BUILD_DIR          native threads, greenify, gevent and Go
+#                                      side by side; under 2 minutes
+#   scripts/demo.sh --refs BUILD_DIR   the same up to 1M for gevent too, with
 #                                      Python threads added (scripts/bench-refs.sh)
 #
 # BUILD_DIR holds bench/prog1, bench/prog2, bench/switch, bench/create_join and
@@ -69,40 +70,43 @@ fi
 
 # A Python with gevent: python3 on PATH may be a pyenv or venv without it,
 # while the distribution's python3-gevent lives under /usr/bin.
+# Go and gevent are in both modes: the talk compared threads with greenlets,
+# so the demo's table puts threads, greenify, gevent and Go side by side;
+# Python threads only with --refs (half a minute at 100K).
 py=""
 gevent_py=""
-if [ "$mode" = refs ]; then
-	for cand in python3 /usr/bin/python3; do
-		command -v "$cand" >/dev/null 2>&1 || continue
-		[ -n "$py" ] || py=$cand
-		if "$cand" -c 'import gevent' >/dev/null 2>&1; then
-			gevent_py=$cand
-			py=$cand
-			break
-		fi
-	done
-	# Keep bench/ref free of __pycache__ directories.
-	export PYTHONDONTWRITEBYTECODE=1
+for cand in python3 /usr/bin/python3; do
+	command -v "$cand" >/dev/null 2>&1 || continue
+	[ -n "$py" ] || py=$cand
+	if "$cand" -c 'import gevent' >/dev/null 2>&1; then
+		gevent_py=$cand
+		py=$cand
+		break
+	fi
+done
+# Keep bench/ref free of __pycache__ directories.
+export PYTHONDONTWRITEBYTECODE=1
 
-	# Offline and without a module; caches stay inside the build directory.
-	gobuild() {
-		env GOCACHE="$build/gocache" GOPATH="$build/gopath" GOPROXY=off GOFLAGS= \
-			GOTOOLCHAIN=local go build -o "$bin/$1_go" "$root/bench/ref/$1.go"
-	}
-	if command -v go >/dev/null 2>&1; then
-		if gobuild prog1 && gobuild prog2; then
-			runners="$runners go"
-		else
-			warn "go build failed: no Go column"
-		fi
+# Offline and without a module; caches stay inside the build directory.
+gobuild() {
+	env GOCACHE="$build/gocache" GOPATH="$build/gopath" GOPROXY=off GOFLAGS= \
+		GOTOOLCHAIN=local go build -o "$bin/$1_go" "$root/bench/ref/$1.go"
+}
+if command -v go >/dev/null 2>&1; then
+	if gobuild prog1 && gobuild prog2; then
+		runners="$runners go"
 	else
-		warn "no go: no Go column (package golang-go)"
+		warn "go build failed: no Go column"
 	fi
-	if [ -n "$gevent_py" ]; then
-		runners="$runners gevent"
-	else
-		warn "no python3 with gevent: no gevent column (package python3-gevent)"
-	fi
+else
+	warn "no go: no Go column (package golang-go)"
+fi
+if [ -n "$gevent_py" ]; then
+	runners="$runners gevent"
+else
+	warn "no python3 with gevent: no gevent column (package python3-gevent)"
+fi
+if [ "$mode" = refs ]; then
 	if [ -n "$py" ]; then
 		runners="$runners pythreads"
 	else
@@ -118,7 +122,7 @@ maxn() {
 	*:switch | *:create_join) echo 1000000000 ;;
 	native:*) echo 100000 ;;
 	greenify:* | go:*) echo 1000000 ;;
-	gevent:prog1) echo 1000000 ;;
+	gevent:prog1) [ "$mode" = refs ] && echo 1000000 || echo 100000 ;;
 	*) echo 100000 ;;
 	esac
 }
@@ -210,7 +214,8 @@ for prog in prog1 prog2; do
 	done
 done
 if [ "$mode" = demo ]; then
-	for r in $runners; do
+	for r in native greenify; do
+		case " $runners " in *" $r "*) ;; *) continue ;; esac
 		run "$r" switch 1000000 1000000
 		run "$r" create_join 20000 20000
 	done

@@ -27,7 +27,7 @@ for role in "${@:-build}"; do
 			foreign="libc6-dev:arm64 libstdc++6:arm64"
 		fi
 		;;
-	demo) want="$want libuv1-dev gnuplot-nox python3" ;;
+	demo) want="$want libuv1-dev gnuplot-nox python3 python3-gevent golang-go" ;;
 	bench) want="$want libuv1-dev gnuplot-nox python3 python3-gevent golang-go rt-tests mariadb-server sysbench" ;;
 	lint) want="$want clang-format cppcheck shellcheck" ;;
 	*) echo "deps.sh: unknown role '$role'" >&2; exit 2 ;;

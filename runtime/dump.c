@@ -145,7 +145,7 @@ static void write_dump(int fd)
 			count[g]++;
 	}
 	n = snprintf(line, sizeof(line), "greenify dump of pid %d: %lu green threads\n",
-		     (int)getpid(), total);
+		     (int)syscall(SYS_getpid), total);
 	put(fd, line, (size_t)n);
 	for (int g = 0; g < ngroups; g++) {
 		int shown = 0;
@@ -206,7 +206,7 @@ static void *listener(void *arg)
 			refuse(fd, "greenify: dump refused: no peer credentials\n");
 			continue;
 		}
-		if (!gr_dump_peer_allowed(cr.uid, getuid())) {
+		if (!gr_dump_peer_allowed(cr.uid, (unsigned)syscall(SYS_getuid))) {
 			refuse(fd, "greenify: dump refused: only the process's own user or root "
 				   "may ask\n");
 			continue;
@@ -230,12 +230,13 @@ int gr_dump_init(uv_loop_t *loop)
 
 	if (!e || strcmp(e, "1") != 0)
 		return 0;
-	n = snprintf(sa.sun_path + 1, sizeof(sa.sun_path) - 1, "greenify.%d", (int)getpid());
+	n = snprintf(sa.sun_path + 1, sizeof(sa.sun_path) - 1, "greenify.%d",
+		     (int)syscall(SYS_getpid));
 	fd = (int)syscall(SYS_socket, AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return 0;
 	/* A high number, out of the way of the program's own fds. */
-	listen_fd = fcntl(fd, F_DUPFD_CLOEXEC, 900);
+	listen_fd = (int)syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, 900);
 	syscall(SYS_close, fd);
 	if (listen_fd < 0)
 		return 0;

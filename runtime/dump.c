@@ -38,7 +38,7 @@ int gr_dump_peer_allowed(unsigned peer_uid, unsigned our_uid)
 static void put(int fd, const char *s, size_t n)
 {
 	while (n) {
-		long w = syscall(SYS_write, fd, s, n);
+		long w = gr_real.syscall(SYS_write, fd, s, n);
 		if (w <= 0) {
 			if (w < 0 && errno == EINTR)
 				continue;
@@ -145,7 +145,7 @@ static void write_dump(int fd)
 			count[g]++;
 	}
 	n = snprintf(line, sizeof(line), "greenify dump of pid %d: %lu green threads\n",
-		     (int)syscall(SYS_getpid), total);
+		     (int)gr_real.syscall(SYS_getpid), total);
 	put(fd, line, (size_t)n);
 	for (int g = 0; g < ngroups; g++) {
 		int shown = 0;
@@ -178,23 +178,25 @@ static void on_dump(uv_async_t *a)
 	if (fd < 0)
 		return;
 	write_dump(fd);
-	syscall(SYS_close, fd);
+	gr_real.syscall(SYS_close, fd);
 	__atomic_store_n(&conn_fd, -1, __ATOMIC_RELEASE);
 	__atomic_store_n(&served, 1, __ATOMIC_RELEASE);
-	syscall(SYS_futex, &served, 1 /* FUTEX_WAKE */, 1, NULL, NULL, 0);
+	gr_real.syscall(SYS_futex, &served, 1 /* FUTEX_WAKE */, 1, NULL, NULL, 0);
 }
+
+static int dumps_on;
 
 static void refuse(int fd, const char *why)
 {
 	put(fd, why, strlen(why));
-	syscall(SYS_close, fd);
+	gr_real.syscall(SYS_close, fd);
 }
 
 static void *listener(void *arg)
 {
 	(void)arg;
 	for (;;) {
-		int fd = (int)syscall(SYS_accept4, listen_fd, NULL, NULL, SOCK_CLOEXEC);
+		int fd = (int)gr_real.syscall(SYS_accept4, listen_fd, NULL, NULL, SOCK_CLOEXEC);
 		struct ucred cr;
 		socklen_t len = sizeof(cr);
 		if (fd < 0) {
@@ -202,11 +204,11 @@ static void *listener(void *arg)
 				continue;
 			return NULL;
 		}
-		if (syscall(SYS_getsockopt, fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0) {
+		if (gr_real.syscall(SYS_getsockopt, fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0) {
 			refuse(fd, "greenify: dump refused: no peer credentials\n");
 			continue;
 		}
-		if (!gr_dump_peer_allowed(cr.uid, (unsigned)syscall(SYS_getuid))) {
+		if (!gr_dump_peer_allowed(cr.uid, (unsigned)gr_real.syscall(SYS_getuid))) {
 			refuse(fd, "greenify: dump refused: only the process's own user or root "
 				   "may ask\n");
 			continue;
@@ -215,44 +217,74 @@ static void *listener(void *arg)
 		__atomic_store_n(&conn_fd, fd, __ATOMIC_RELEASE);
 		uv_async_send(&dump_async);
 		while (!__atomic_load_n(&served, __ATOMIC_ACQUIRE))
-			syscall(SYS_futex, &served, 0 /* FUTEX_WAIT */, 0, NULL, NULL, 0);
+			gr_real.syscall(SYS_futex, &served, 0 /* FUTEX_WAIT */, 0, NULL, NULL, 0);
 	}
 }
 
-/* Called by the hub's loop set-up: 0 also when dumps are off. */
-int gr_dump_init(uv_loop_t *loop)
+/* The abstract socket greenify.PID and the listener thread on it; 0 or -1. */
+static int start_listener(void)
 {
-	const char *e = getenv("GREENIFY_DUMP");
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	pthread_t th;
 	sigset_t all, old;
 	int fd, n;
 
-	if (!e || strcmp(e, "1") != 0)
-		return 0;
 	n = snprintf(sa.sun_path + 1, sizeof(sa.sun_path) - 1, "greenify.%d",
-		     (int)syscall(SYS_getpid));
-	fd = (int)syscall(SYS_socket, AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		     (int)gr_real.syscall(SYS_getpid));
+	fd = (int)gr_real.syscall(SYS_socket, AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		return 0;
+		return -1;
 	/* A high number, out of the way of the program's own fds. */
-	listen_fd = (int)syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, 900);
-	syscall(SYS_close, fd);
+	listen_fd = (int)gr_real.syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, 900);
+	gr_real.syscall(SYS_close, fd);
 	if (listen_fd < 0)
-		return 0;
-	if (syscall(SYS_bind, listen_fd, &sa, offsetof(struct sockaddr_un, sun_path) + 1 + n) < 0 ||
-	    syscall(SYS_listen, listen_fd, 4) < 0 || uv_async_init(loop, &dump_async, on_dump) < 0)
+		return -1;
+	if (gr_real.syscall(SYS_bind, listen_fd, &sa,
+			    offsetof(struct sockaddr_un, sun_path) + 1 + n) < 0 ||
+	    gr_real.syscall(SYS_listen, listen_fd, 4) < 0)
 		goto fail;
-	uv_unref((uv_handle_t *)&dump_async);
 	sigfillset(&all);
 	gr_real.pthread_sigmask(SIG_SETMASK, &all, &old);
 	n = gr_real.pthread_create(&th, NULL, listener, NULL);
 	gr_real.pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (n != 0)
 		goto fail;
+	gr_real.pthread_detach(th);
 	return 0;
 fail:
-	syscall(SYS_close, listen_fd);
+	gr_real.syscall(SYS_close, listen_fd);
 	listen_fd = -1;
+	return -1;
+}
+
+/* Called by the hub's loop set-up: 0 also when dumps are off. */
+int gr_dump_init(uv_loop_t *loop)
+{
+	const char *e = getenv("GREENIFY_DUMP");
+
+	if (!e || strcmp(e, "1") != 0)
+		return 0;
+	if (uv_async_init(loop, &dump_async, on_dump) < 0)
+		return 0;
+	uv_unref((uv_handle_t *)&dump_async);
+	dumps_on = 1;
+	start_listener();
 	return 0;
+}
+
+/* The fork child: the parent's listener thread is not here and its socket
+ * is the parent's name; the child gets its own (greenify.CHILDPID), and the
+ * uv_async, kept by uv_loop_fork, serves it. */
+void gr_dump_fork_child(void)
+{
+	if (!dumps_on)
+		return;
+	if (listen_fd >= 0)
+		gr_real.syscall(SYS_close, listen_fd);
+	listen_fd = -1;
+	if (conn_fd >= 0) /* the parent's client: the parent answers it */
+		gr_real.syscall(SYS_close, conn_fd);
+	conn_fd = -1;
+	served = 1;
+	start_listener();
 }

@@ -47,12 +47,18 @@ try:
     s.connect("\0greenify." + sys.argv[1])
 except OSError as e:
     sys.exit("greenify: dump: no greenified process %s listens (run it with GREENIFY_DUMP=1): %s" % (sys.argv[1], e))
-while True:
-    b = s.recv(65536)
-    if not b:
-        break
-    sys.stdout.buffer.write(b)
-' "$2"
+# The process answers from its one OS thread, between two green threads:
+# one that computes or blocks in the kernel delays the answer.
+s.settimeout(float(sys.argv[2]))
+try:
+    while True:
+        b = s.recv(65536)
+        if not b:
+            break
+        sys.stdout.buffer.write(b)
+except socket.timeout:
+    sys.exit("greenify: dump: process %s did not answer within %s s: its OS thread is busy or blocked in the kernel" % (sys.argv[1], sys.argv[2]))
+' "$2" "${GREENIFY_DUMP_TIMEOUT:-10}"
 fi
 
 while [ $# -gt 0 ]; do

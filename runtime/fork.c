@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dump.h"
 #include "foreign.h"
 #include "kwait.h"
 #include "lock.h"
@@ -124,6 +125,7 @@ static void after_fork_child(void)
 	gr_pool_after_fork();
 	gr_stack_after_fork();
 	gr_once_after_fork();
+	gr_dump_fork_child();
 	gr_rt.inside = 0;
 }
 

@@ -13,6 +13,7 @@
 #include "clock.h"
 #include "config.h"
 #include "deadlock.h"
+#include "dump.h"
 #include "fdwait.h"
 #include "foreign.h"
 #include "fork.h"
@@ -148,6 +149,7 @@ static int start_loop(void)
 	err = gr_fd_init(&gr_rt.loop);
 	if (err < 0)
 		goto fail_fd_init;
+	gr_dump_init(&gr_rt.loop);
 	gr_rt.inside = 0;
 	return 0;
 fail_fd_init:

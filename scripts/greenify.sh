@@ -8,6 +8,7 @@ usage() {
 	cat <<'USAGE'
 Usage: greenify [OPTIONS] [--] COMMAND [ARG]...
        greenify --audit PROGRAM [LIBRARY]...
+       greenify dump PID   (the process runs with GREENIFY_DUMP=1)
 Run COMMAND with libgreenify.so preloaded: its threads become green threads
 that share one OS thread and wait on an event loop instead of blocking it.
 
@@ -36,6 +37,29 @@ for cand in "$here/libgreenify.so" "$here/../lib/libgreenify.so"; do
 		break
 	fi
 done
+
+if [ "${1:-}" = dump ]; then
+	[ $# -eq 2 ] || { echo "greenify: dump needs a PID" >&2; exit 2; }
+	exec python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+try:
+    s.connect("\0greenify." + sys.argv[1])
+except OSError as e:
+    sys.exit("greenify: dump: no greenified process %s listens (run it with GREENIFY_DUMP=1): %s" % (sys.argv[1], e))
+# The process answers from its one OS thread, between two green threads:
+# one that computes or blocks in the kernel delays the answer.
+s.settimeout(float(sys.argv[2]))
+try:
+    while True:
+        b = s.recv(65536)
+        if not b:
+            break
+        sys.stdout.buffer.write(b)
+except socket.timeout:
+    sys.exit("greenify: dump: process %s did not answer within %s s: its OS thread is busy or blocked in the kernel" % (sys.argv[1], sys.argv[2]))
+' "$2" "${GREENIFY_DUMP_TIMEOUT:-10}"
+fi
 
 while [ $# -gt 0 ]; do
 	case "$1" in

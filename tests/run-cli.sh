@@ -35,5 +35,9 @@ check "the library is preloaded: --stats reports green threads" sh -c \
 	"'$g' --stats '$build/tests/integ/sleep_1000_sleepers_overlap' 2>&1 >/dev/null | grep -q 'greenify: stats threads=1000 .*os_threads=1'"
 check "--stack-size reaches the library" sh -c \
 	"'$g' --stack-size 64k --stats '$build/tests/integ/sleep_1000_sleepers_overlap' 2>&1 >/dev/null | grep -q 'peak_stack_kib=6[0-9][0-9][0-9][0-9] '"
+check "dump of a pid with no listener fails with a message" sh -c \
+	"'$g' dump 999999999 2>&1 | grep -q 'no greenified process' && ! '$g' dump 999999999 2>/dev/null"
+check "dump groups 20000 sleeping threads into one short entry" sh -c \
+	"BUILD='$build' scripts/bench-dump.sh 20000 | grep -q '^dump of 20000 sleeping threads: [0-9]* ms, 2[0-9][0-9] bytes'"
 echo "cli: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -20,6 +20,7 @@ struct gr_config {
 			       (GREENIFY_WORKERS) */
 	int stdio_ready;    /* 1: stdio waits for readiness before a call, libc's
 			       tables left alone (GREENIFY_STDIO) */
+	int dump;	    /* 1: listen for greenify dump PID (GREENIFY_DUMP) */
 };
 
 extern struct gr_config gr_config;

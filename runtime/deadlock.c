@@ -47,18 +47,48 @@ static const struct gr_thread *thread_by_owner_id(int id)
 	return NULL;
 }
 
-/* "held by thread 3 "name"" for the holder of a lock, if still alive. */
-static void describe_holder(char *buf, size_t cap, int owner_id)
+/* " held by thread 3 "name"" for the holder of a lock, if still alive. */
+static void describe_owner(char *buf, size_t cap, const struct gr_thread *o, int held)
 {
-	const struct gr_thread *o = thread_by_owner_id(owner_id);
-
 	if (o)
 		snprintf(buf, cap, " held by thread %llu \"%s\"", (unsigned long long)o->id,
 			 o->name);
-	else if (owner_id)
+	else if (held)
 		snprintf(buf, cap, " held by a thread that has finished");
 	else
 		buf[0] = '\0';
+}
+
+void gr_deadlock_holder(const struct gr_thread *t, char *buf, size_t cap)
+{
+	const void *o = t->wait_obj;
+
+	buf[0] = '\0';
+	switch (t->wait) {
+	case GR_WAIT_MUTEX: {
+		int id = gr_mutex_holder(o);
+		describe_owner(buf, cap, thread_by_owner_id(id), id);
+		return;
+	}
+	case GR_WAIT_RWLOCK: {
+		int writer;
+		unsigned readers;
+		if (gr_rwlock_holder(o, &writer, &readers))
+			describe_owner(buf, cap, thread_by_owner_id(writer), writer);
+		else
+			snprintf(buf, cap, " held by %u readers", readers);
+		return;
+	}
+	case GR_WAIT_FILE: {
+		uint64_t h = gr_file_owner(o);
+		const struct gr_thread *w = gr_rt.all;
+		while (w && w->handle != h)
+			w = w->all_next;
+		describe_owner(buf, cap, w, h != 0);
+		return;
+	}
+	default: return;
+	}
 }
 
 static void report_thread(const struct gr_thread *t)
@@ -73,37 +103,21 @@ static void report_thread(const struct gr_thread *t)
 		       (unsigned long long)t->id, t->name, (unsigned long long)j->id, j->name);
 		return;
 	}
-	case GR_WAIT_MUTEX: {
-		describe_holder(held, sizeof(held), gr_mutex_holder(o));
+	case GR_WAIT_MUTEX:
+		gr_deadlock_holder(t, held, sizeof(held));
 		gr_log(GR_LOG_WARN, "  thread %llu \"%s\" waits for mutex %p%s",
 		       (unsigned long long)t->id, t->name, o, held);
 		return;
-	}
-	case GR_WAIT_RWLOCK: {
-		int writer;
-		unsigned readers;
-		if (gr_rwlock_holder(o, &writer, &readers))
-			describe_holder(held, sizeof(held), writer);
-		else
-			snprintf(held, sizeof(held), " held by %u readers", readers);
+	case GR_WAIT_RWLOCK:
+		gr_deadlock_holder(t, held, sizeof(held));
 		gr_log(GR_LOG_WARN, "  thread %llu \"%s\" waits for rwlock %p%s",
 		       (unsigned long long)t->id, t->name, o, held);
 		return;
-	}
-	case GR_WAIT_FILE: {
-		uint64_t h = gr_file_owner(o);
-		const struct gr_thread *w = gr_rt.all;
-		while (w && w->handle != h)
-			w = w->all_next;
-		if (w)
-			snprintf(held, sizeof(held), " held by thread %llu \"%s\"",
-				 (unsigned long long)w->id, w->name);
-		else if (h)
-			snprintf(held, sizeof(held), " held by a thread that has finished");
+	case GR_WAIT_FILE:
+		gr_deadlock_holder(t, held, sizeof(held));
 		gr_log(GR_LOG_WARN, "  thread %llu \"%s\" waits for the lock of FILE %p%s",
 		       (unsigned long long)t->id, t->name, o, held);
 		return;
-	}
 	default:
 		if (o)
 			gr_log(GR_LOG_WARN, "  thread %llu \"%s\" %s %p", (unsigned long long)t->id,

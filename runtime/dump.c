@@ -19,15 +19,16 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "clock.h"
-#include "lock.h"
+#include "config.h"
+#include "deadlock.h"
 #include "real.h"
 #include "sched.h"
 
 static int listen_fd = -1;
 static int conn_fd = -1; /* handed from the listener to the hub */
 static uv_async_t dump_async;
-static int served; /* the hub finished conn_fd */
+static int served;   /* the hub finished conn_fd */
+static int dumps_on; /* GREENIFY_DUMP: the uv_async is initialised */
 
 /* The peer may ask: its uid is ours, or it is root. */
 int gr_dump_peer_allowed(unsigned peer_uid, unsigned our_uid)
@@ -75,48 +76,22 @@ static const char *state_name(const struct gr_thread *t)
 	}
 }
 
-static const struct gr_thread *by_owner(int id)
-{
-	for (const struct gr_thread *t = gr_rt.all; t; t = t->all_next)
-		if (t->owner_id == id)
-			return t;
-	return NULL;
-}
-
+/* For a join, the thread joined; for a wait on an object, its address and,
+ * for a lock, its holder as the deadlock report names it. */
 static void holder(const struct gr_thread *t, char *buf, size_t cap)
 {
-	const struct gr_thread *o = NULL;
-	int id = 0, writer;
-	unsigned readers;
+	const struct gr_thread *j = t->wait_obj;
+	char held[96];
 
 	buf[0] = '\0';
-	if (t->state == GR_RUNNING || t->state == GR_RUNNABLE)
+	if (t->state == GR_RUNNING || t->state == GR_RUNNABLE || !t->wait_obj)
 		return;
-	if (t->wait == GR_WAIT_JOIN && t->wait_obj) {
-		o = t->wait_obj;
-		snprintf(buf, cap, " (thread %llu \"%s\")", (unsigned long long)o->id, o->name);
+	if (t->wait == GR_WAIT_JOIN) {
+		snprintf(buf, cap, " (thread %llu \"%s\")", (unsigned long long)j->id, j->name);
 		return;
 	}
-	if (t->wait == GR_WAIT_MUTEX)
-		id = gr_mutex_holder(t->wait_obj);
-	else if (t->wait == GR_WAIT_RWLOCK) {
-		if (gr_rwlock_holder(t->wait_obj, &writer, &readers))
-			id = writer;
-		else {
-			snprintf(buf, cap, " %p held by %u readers", t->wait_obj, readers);
-			return;
-		}
-	} else if (t->wait_obj) {
-		snprintf(buf, cap, " %p", t->wait_obj);
-		return;
-	} else
-		return;
-	o = by_owner(id);
-	if (o)
-		snprintf(buf, cap, " %p held by thread %llu \"%s\"", t->wait_obj,
-			 (unsigned long long)o->id, o->name);
-	else
-		snprintf(buf, cap, " %p", t->wait_obj);
+	gr_deadlock_holder(t, held, sizeof(held));
+	snprintf(buf, cap, " %p%s", t->wait_obj, held);
 }
 
 #define GROUPS 64
@@ -183,8 +158,6 @@ static void on_dump(uv_async_t *a)
 	__atomic_store_n(&served, 1, __ATOMIC_RELEASE);
 	gr_real.syscall(SYS_futex, &served, 1 /* FUTEX_WAKE */, 1, NULL, NULL, 0);
 }
-
-static int dumps_on;
 
 static void refuse(int fd, const char *why)
 {
@@ -260,9 +233,7 @@ fail:
 /* Called by the hub's loop set-up: 0 also when dumps are off. */
 int gr_dump_init(uv_loop_t *loop)
 {
-	const char *e = getenv("GREENIFY_DUMP");
-
-	if (!e || strcmp(e, "1") != 0)
+	if (!gr_config.dump)
 		return 0;
 	if (uv_async_init(loop, &dump_async, on_dump) < 0)
 		return 0;

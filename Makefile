@@ -177,7 +177,7 @@ $(BUILD)/obj/%.S.o: %.S
 $(LIB): $(ARCH_OBJ) $(RUNTIME_OBJ) $(PRELOAD_OBJ) $(UV_A)
 	$(call say,LD)
 	$(Q)$(CC) -shared $(SAN) -Wl,-z,now -Wl,--no-undefined -Wl,--exclude-libs,ALL -o $@ \
-		$(filter %.o,$^) $(UV_A) -ldl
+		$(filter %.o,$^) $(UV_A) -ldl -lgcc_s
 
 $(CLI): scripts/greenify.sh Makefile
 	@mkdir -p $(dir $@)

@@ -161,6 +161,7 @@ void gr_config_load(void)
 	gr_config.stats = parse_bool("GREENIFY_STATS", secure_getenv("GREENIFY_STATS"), 0);
 	gr_config.prefault = parse_bool("GREENIFY_PREFAULT", secure_getenv("GREENIFY_PREFAULT"), 1);
 	gr_config.dump = parse_bool("GREENIFY_DUMP", secure_getenv("GREENIFY_DUMP"), 0);
+	gr_config.preempt = parse_bool("GREENIFY_PREEMPT", secure_getenv("GREENIFY_PREEMPT"), 1);
 	load_choice("GREENIFY_DEADLOCK", "wait", "abort", &gr_config.deadlock_abort);
 	load_choice("GREENIFY_FILE_IO", "direct", "pool", &gr_config.file_io_pool);
 	load_choice("GREENIFY_STDIO", "green", "ready", &gr_config.stdio_ready);

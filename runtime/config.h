@@ -21,6 +21,7 @@ struct gr_config {
 	int stdio_ready;    /* 1: stdio waits for readiness before a call, libc's
 			       tables left alone (GREENIFY_STDIO) */
 	int dump;	    /* 1: listen for greenify dump PID (GREENIFY_DUMP) */
+	int preempt;	    /* 1: busy threads are preempted (GREENIFY_PREEMPT) */
 };
 
 extern struct gr_config gr_config;

@@ -9,6 +9,7 @@
  * in the parent as green code like any other. A fork that runs no handlers
  * (_Fork, vfork) or a child of an OS thread that is not the runtime's is
  * left as it is: the hooks there call libc (preload/proc.c). */
+#include "preempt.h"
 #include "fork.h"
 
 #include <stdlib.h>
@@ -125,6 +126,7 @@ static void after_fork_child(void)
 	gr_pool_after_fork();
 	gr_stack_after_fork();
 	gr_once_after_fork();
+	gr_preempt_after_fork();
 	gr_dump_fork_child();
 	gr_rt.inside = 0;
 }

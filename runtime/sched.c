@@ -415,6 +415,8 @@ void gr_yield(void)
 	gr_schedule();
 }
 
+static void slice_over(int64_t now);
+
 void gr_slice_check(void)
 {
 	int64_t now = gr_now();
@@ -428,6 +430,24 @@ void gr_slice_check(void)
 		if (now - gr_rt.slice_start < gr_config.slice_ns)
 			return;
 	}
+	slice_over(now);
+}
+
+static void expire(int64_t now);
+
+void gr_sched_preempted(void)
+{
+	int64_t now = gr_now();
+
+	/* Threads whose sleep ended while this one computed go first, as
+	 * the kernel favours a thread that slept over one that computed. */
+	expire(now);
+	slice_over(now);
+}
+
+/* The running thread used up its slice. */
+static void slice_over(int64_t now)
+{
 	gr_rt.slice_owner = NULL;
 	/* Make the next gr_schedule() read the clock, so the hub runs the
 	 * timers and I/O that are due before this thread runs again. */

@@ -120,6 +120,10 @@ void gr_yield(void);
 /* Called by hooks that did not block: yields once the current thread has
  * run a whole time slice, so busy threads cannot starve the others. */
 void gr_slice_check(void);
+/* The running thread was preempted at a safe point (preempt.c): it goes
+ * to the back of the run queue (a real-time one as its policy says, as at
+ * the end of a slice) and the hub polls before it runs again. */
+void gr_sched_preempted(void);
 
 void gr_signal_safe_point(void);
 

@@ -1,4 +1,5 @@
 /* The program's signal handlers, run in green threads (signal.h). */
+#include "preempt.h"
 #include "signal.h"
 
 #include <errno.h>
@@ -107,6 +108,28 @@ static int own_taken; /* gr_signal_take_own ran */
 static int own_signal(const siginfo_t *info, void *uc);
 static void own_unhandled(const siginfo_t *info);
 
+static uint64_t deliverable(const struct gr_thread *t, uint64_t exclude);
+static uint64_t sigwait_set_of(const struct gr_thread *t);
+
+/* At a safe point of the running thread (gr_preempt_safe): its handler
+ * runs on top of the kernel's frame, or, for a signal another thread takes,
+ * this one yields so that the other runs its handler soon, where natively
+ * it would run on another CPU at once. */
+static void deliver_here(void *uc)
+{
+	struct gr_thread *self = gr_rt.cur;
+	int saved = errno;
+
+	gr_signal_dispatch();
+	if (deliverable(self, sigwait_set_of(self))) {
+		gr_signal_deliver(uc);
+	} else if (gr_rt.runq_head || gr_rt.rt_runnable) {
+		gr_sched_preempted();
+		gr_sigmask_to_frame(uc);
+	}
+	errno = saved;
+}
+
 static void trampoline(int sig, siginfo_t *info, void *uc)
 {
 	if (sig == GR_SIG_OWN && own_taken && own_signal(info, uc))
@@ -127,6 +150,10 @@ static void trampoline(int sig, siginfo_t *info, void *uc)
 	if (gr_tls_runtime && synchronous(sig, info) && run_now(sig, info, uc))
 		return;
 	note(sig, info);
+	/* It interrupted program code of a green thread where preemption
+	 * could switch (preempt.h): delivered now, as the kernel would. */
+	if (gr_tls_runtime && gr_preempt_safe(uc))
+		deliver_here(uc);
 }
 
 static void on_sig_fd(uv_poll_t *h, int status, int events)
@@ -282,10 +309,10 @@ int gr_signal_send_own(pid_t tid, const void *mark)
  * With more senders of GR_SIG_OWN, each is asked in turn. */
 static int own_signal(const siginfo_t *info, void *uc)
 {
-	(void)uc;
 	if (info->si_code != SI_QUEUE || info->si_pid != self_pid)
 		return 0;
-	return gr_work_kick_landed(info->si_value.sival_ptr);
+	return gr_work_kick_landed(info->si_value.sival_ptr) ||
+	       gr_preempt_landed(info->si_value.sival_ptr, uc);
 }
 
 /* A GR_SIG_OWN of the program's without a handler of its own (SIG_DFL or

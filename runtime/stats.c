@@ -6,6 +6,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "preempt.h"
 #include "sched.h"
 
 __attribute__((destructor)) static void print_stats(void)
@@ -22,11 +23,13 @@ __attribute__((destructor)) static void print_stats(void)
 	n = snprintf(line, sizeof(line),
 		     "greenify: stats threads=%llu peak_alive=%llu switches=%llu "
 		     "peak_stack_kib=%zu peak_rss_kib=%ld stack_mappings=%zu "
-		     "guards=%u/%u/%u prepared=%u os_threads=%d\n",
+		     "guards=%u/%u/%u prepared=%u os_threads=%d preempted=%llu unsafe=%llu\n",
 		     (unsigned long long)gr_rt.created, (unsigned long long)gr_rt.peak_live,
 		     (unsigned long long)gr_rt.switches, s.peak >> 10, ru.ru_maxrss, s.mappings,
 		     s.madvise_guards, s.mprotect_guards, s.canaries, s.prepared,
-		     1 + (gr_rt.foreign_runs > 0));
+		     1 + (gr_rt.foreign_runs > 0),
+		     (unsigned long long)gr_preempt_stats.preempted,
+		     (unsigned long long)gr_preempt_stats.unsafe);
 	if (n > 0)
 		gr_write_stderr(line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
 }

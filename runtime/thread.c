@@ -1,5 +1,6 @@
 /* Green thread lifecycle: create, join, detach, exit, and finding a thread
  * from the pthread_t the program holds. */
+#include "preempt.h"
 #include "thread.h"
 
 #include <pthread.h>
@@ -73,7 +74,9 @@ static void unwound(void *arg)
 	gr_thread_exit(t->retval);
 }
 
-static void thread_entry(void *arg)
+/* Alone in its section: a preemption's walk up the stack ends at this
+ * frame (preempt.c). */
+__attribute__((section("gr_entry_text"), noinline)) static void thread_entry(void *arg)
 {
 	struct gr_thread *t = arg;
 	__pthread_unwind_buf_t ub;
@@ -278,6 +281,7 @@ int gr_thread_create(const struct gr_create *c, struct gr_thread **out)
 	gr_signal_thread_created(t);
 	gr_runq_push(t);
 	*out = t;
+	gr_preempt_need();
 	return 0;
 }
 

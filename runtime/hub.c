@@ -1,7 +1,6 @@
 /* The hub: the context that runs the libuv loop while no green thread is
  * runnable, the timerfd that wakes it at the earliest deadline, starting
  * the runtime, and remaking the loop in a fork child. */
-#include "preempt.h"
 #include "sched.h"
 
 #include <fcntl.h>
@@ -115,7 +114,6 @@ static void hub_main(void *arg)
 		if (run)
 			uv_run(&gr_rt.loop, mode);
 		gr_rt.inside = 0;
-		gr_preempt_hub_awake();
 		if (gr_rt.sig_pending)
 			gr_signal_dispatch();
 		if (gr_sched_run_from_hub(gr_now()))

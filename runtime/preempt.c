@@ -1,5 +1,5 @@
-/* Time-sliced preemption (preempt.h): the watchdog, the safe-point proof
- * and the handler that yields.
+/* Time-sliced preemption (preempt.h): the timer, the safe-point proof and
+ * the handler that yields.
  *
  * Why a safe point must be proved. The green thread interrupted here may be
  * inside code that holds a lock no other green thread can wait for greenly:
@@ -32,15 +32,13 @@
  * any unwinding.
  *
  * An unsafe point costs nothing but the check: the thread runs on and the
- * watchdog tries again later. A thread that is never at a safe point is
+ * next tick tries again. A thread that is never at a safe point is
  * no worse off than without preemption. */
 #include "preempt.h"
 
 #include <elf.h>
 #include <errno.h>
 #include <link.h>
-#include <linux/futex.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -61,8 +59,6 @@
 #include "tls.h"
 
 struct gr_preempt_stats gr_preempt_stats;
-int gr_preempt_dozing;
-uint64_t gr_preempt_hub_visits;
 
 /* The mark our preemption signals carry (signal.h). */
 static const char preempt_mark = 'p';
@@ -71,7 +67,7 @@ static const char preempt_mark = 'p';
 
 /* ---- What is program code ----
  * The executable mappings of every loaded object, sorted, each with what
- * it is. Built by the watchdog (or the runtime thread at start), published
+ * it is. Built on the runtime thread outside the handler, published
  * whole with one pointer store, never changed after: the handler reads
  * whichever table is current. An address in no span belongs to an object
  * loaded since (or to JIT code): the handler asks for a new table. */
@@ -167,7 +163,8 @@ static int span_cmp(const void *a, const void *b)
 }
 
 /* Builds and publishes a new table. Not from the handler: dl_iterate_phdr
- * takes the loader's lock. */
+ * takes the loader's lock. On the runtime thread, at a thread's creation
+ * (the handler asks for a new table when it sees an address in none). */
 static void spans_build(void)
 {
 	struct spans *old = atomic_load(&spans_now);
@@ -347,187 +344,181 @@ static void preempt_here(ucontext_t *uc)
 		gr_cancel_test(); /* unwinds through the signal frame, as glibc's does */
 }
 
+/* ---- The timer ----
+ * A POSIX timer on the runtime thread's own CPU clock, delivered to that
+ * thread (SIGEV_THREAD_ID) as GR_SIG_OWN with the mark: it runs down only
+ * while the thread runs, so it costs nothing while the process is idle or
+ * blocked in the kernel, and when it fires the thread was running (a
+ * thread blocked in a system call accrues no CPU time). Every LOOK of CPU
+ * time it fires; the handler compares the switch counter with what it saw
+ * last (a few ns), and only a thread that kept the CPU for a whole slice,
+ * or one running while a sleeper's deadline passed (the kernel too lets a
+ * woken thread preempt one that computed), is a candidate: then the point
+ * is checked, and if unsafe checked again at later ticks, less and less
+ * often. The kernel runs CPU-time timers at its scheduler tick (4 ms at
+ * HZ=250), too coarse for a sleeper's deadline: a tick that finds a thread
+ * computing while a sleeper waits arms a second, one-shot timer on the
+ * monotonic clock for that deadline, which comes with the same mark. */
+static int timer_on;	    /* created in this process */
+static int timer_off;	    /* GREENIFY_PREEMPT=off, or it could not be made */
+static int timer_id;	    /* the kernel's id */
+static int wake_id = -1;    /* the one-shot for a sleeper's deadline */
+static int64_t wake_armed;  /* the deadline it is set to, or 0 */
+static uint64_t seen_switches; /* the counter at the last tick */
+static const void *seen_cur;
+static int64_t seen_at;	    /* when the handler first saw it */
+static unsigned skip, backoff; /* ticks to let pass after an unsafe point */
+
+static int64_t look_ns(void)
+{
+	int64_t look = gr_config.slice_ns / 8;
+
+	return look > 500 * GR_USEC ? look : 500 * GR_USEC;
+}
+
+/* A thread's sleep (or timed wait) ended: the top of the deadline heap is
+ * due. Read only, from the handler: a stale entry only makes a check. */
+static int sleeper_due(int64_t now)
+{
+	const struct gr_tentry *e = gr_timers_top(&gr_rt.timers);
+
+	return e && e->deadline <= now;
+}
+
+/* While a thread computes, a sleeper's deadline (the top of the heap) is
+ * kept armed on the one-shot timer. */
+static void arm_wake(void)
+{
+	const struct gr_tentry *e = gr_timers_top(&gr_rt.timers);
+	struct itimerspec its = {{0, 0}, {0, 0}};
+
+	if (wake_id < 0 || !e || e->deadline == wake_armed)
+		return;
+	wake_armed = e->deadline;
+	its.it_value.tv_sec = e->deadline / GR_NSEC;
+	its.it_value.tv_nsec = e->deadline % GR_NSEC;
+	gr_real.syscall(SYS_timer_settime, wake_id, TIMER_ABSTIME, &its, NULL);
+}
+
+/* Whether the interrupted program counter is program code: in our own
+ * code (or libc's, called by it) the scheduler's state may be half
+ * updated, and the handler reads none of it. */
+static int pc_in_program(const ucontext_t *uc)
+{
+	const struct spans *t = atomic_load(&spans_now);
+	const struct span *s = t ? span_at(t, pc_of(uc)) : NULL;
+
+	if (!s) {
+		spans_stale = 1;
+		return 0;
+	}
+	return (s->kind == SPAN_PROGRAM || s->kind == SPAN_EXE) && !gr_rt.inside;
+}
+
+static void tick(ucontext_t *uc)
+{
+	struct gr_thread *cur = gr_rt.cur;
+	uint64_t sw = gr_rt.switches;
+	int64_t now = gr_now();
+	int fresh = sw != seen_switches || cur != seen_cur;
+
+	if (fresh) {
+		seen_switches = sw;
+		seen_cur = cur;
+		seen_at = now;
+		skip = backoff = 0;
+	}
+	if (cur == &gr_hub || !gr_tls_runtime || (gr_rt.live <= 1 && !gr_rt.sig_pending))
+		return;
+	if (!pc_in_program(uc)) {
+		if (now - seen_at >= gr_config.slice_ns)
+			gr_preempt_stats.unsafe++;
+		return;
+	}
+	if (fresh || (now - seen_at < gr_config.slice_ns && !sleeper_due(now))) {
+		arm_wake();
+		return;
+	}
+	if (skip) {
+		skip--;
+		return;
+	}
+	gr_preempt_stats.signals++;
+	if (gr_preempt_safe(uc)) {
+		preempt_here(uc);
+		return;
+	}
+	gr_preempt_stats.unsafe++;
+	skip = backoff;
+	backoff = backoff ? (backoff * 2 < 8 ? backoff * 2 : 8) : 1;
+}
+
 int gr_preempt_landed(const void *mark, void *uc)
 {
 	int saved = errno;
 
 	if (mark != &preempt_mark)
 		return 0;
-	gr_preempt_stats.signals++;
-	if (gr_preempt_safe(uc))
-		preempt_here(uc);
-	else
-		gr_preempt_stats.unsafe++;
+	tick(uc);
 	errno = saved;
 	return 1;
 }
 
-/* ---- The watchdog ---- */
-
-static int wd_running; /* started in this process */
-static int wd_disabled;
-
-static int64_t mono_now(void)
-{
-	struct timespec ts;
-
-	gr_real.syscall(SYS_clock_gettime, CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * GR_NSEC + ts.tv_nsec;
-}
-
-/* The runtime thread's CPU time (user and system), read from outside. */
-static int64_t runtime_cpu(void)
-{
-	/* The kernel's per-thread CPU clock id (MAKE_THREAD_CPUCLOCK with
-	 * CPUCLOCK_SCHED), what pthread_getcpuclockid gives. */
-	clockid_t id = (clockid_t)((~(unsigned)gr_rt.os_tid << 3) | 6);
-	struct timespec ts;
-
-	if (gr_real.syscall(SYS_clock_gettime, id, &ts) < 0)
-		return -1;
-	return (int64_t)ts.tv_sec * GR_NSEC + ts.tv_nsec;
-}
-
-static void nap(int64_t ns)
-{
-	struct timespec ts = {.tv_sec = ns / GR_NSEC, .tv_nsec = ns % GR_NSEC};
-
-	gr_real.syscall(SYS_clock_nanosleep, CLOCK_MONOTONIC, 0, &ts, NULL);
-}
-
-#define RETRY_NS    GR_MSEC	   /* first retry of an unsafe point */
-#define CONFIRM_NS  (100 * GR_USEC) /* on the CPU now? sampled this long */
-#define DOZE_AFTER  (200 * GR_MSEC) /* hub idle this long: sleep until woken */
-
-/* Whether the runtime thread is computing now rather than blocked in the
- * kernel: a signal must not end a blocking call of the program's (ours
- * ends it with EINTR). */
-static int on_cpu(void)
-{
-	int64_t c0 = runtime_cpu(), t0 = mono_now(), c1, t1;
-
-	nap(CONFIRM_NS);
-	c1 = runtime_cpu();
-	t1 = mono_now();
-	return c0 >= 0 && c1 >= 0 && (c1 - c0) * 2 >= t1 - t0;
-}
-
-/* The hub has been idle a while: sleep until it runs again. Either this
- * sees a visit the hub made after the flag was set, or the hub, whose
- * visit comes before its look at the flag, sees the flag and wakes us
- * (both sides sequentially consistent). */
-static void doze(void)
-{
-	uint64_t visits = __atomic_load_n(&gr_preempt_hub_visits, __ATOMIC_SEQ_CST);
-
-	__atomic_store_n(&gr_preempt_dozing, 1, __ATOMIC_SEQ_CST);
-	if (__atomic_load_n(&gr_preempt_hub_visits, __ATOMIC_SEQ_CST) == visits)
-		gr_real.syscall(SYS_futex, &gr_preempt_dozing, FUTEX_WAIT_PRIVATE, 1, NULL);
-	__atomic_store_n(&gr_preempt_dozing, 0, __ATOMIC_SEQ_CST);
-}
-
-static void *watchdog(void *arg)
-{
-	uint64_t last_sw = 0;
-	const void *last_cur = NULL;
-	int64_t since = mono_now(), slice = gr_config.slice_ns, retry = RETRY_NS;
-	/* How often the counter is looked at: a quarter of the slice, so a
-	 * slice ends at most that much late. */
-	int64_t look = slice / 4 > GR_MSEC ? slice / 4 : GR_MSEC, wait = look;
-
-	(void)arg;
-	for (;;) {
-		nap(wait);
-		wait = look;
-		if (__atomic_load_n(&spans_stale, __ATOMIC_RELAXED)) {
-			__atomic_store_n(&spans_stale, 0, __ATOMIC_RELAXED);
-			spans_build();
-		}
-		int64_t now = mono_now();
-		uint64_t sw = __atomic_load_n(&gr_rt.switches, __ATOMIC_RELAXED);
-		const void *cur = __atomic_load_n(&gr_rt.cur, __ATOMIC_RELAXED);
-		if (sw != last_sw || cur != last_cur) {
-			last_sw = sw;
-			last_cur = cur;
-			since = now;
-			retry = RETRY_NS;
-			continue;
-		}
-		if (cur == &gr_hub) {
-			/* Idle: the hub wakes us when it runs threads again. */
-			if (now - since >= DOZE_AFTER)
-				doze();
-			continue;
-		}
-		/* Nobody else to run, no signal to deliver: nothing to gain. */
-		if (__atomic_load_n(&gr_rt.live, __ATOMIC_RELAXED) <= 1 &&
-		    !__atomic_load_n(&gr_rt.sig_pending, __ATOMIC_RELAXED))
-			continue;
-		if (now - since < slice) {
-			if (since + slice - now < wait)
-				wait = since + slice - now;
-			continue;
-		}
-		if (!on_cpu()) {
-			wait = RETRY_NS;
-			continue;
-		}
-		if (__atomic_load_n(&gr_rt.switches, __ATOMIC_RELAXED) != sw)
-			continue;
-		gr_signal_send_own(gr_rt.os_tid, &preempt_mark);
-		/* If it was unsafe, again soon, then less and less often. */
-		wait = retry;
-		if (retry < slice)
-			retry *= 2;
-	}
-	return NULL;
-}
-
-void gr_preempt_wake(void)
-{
-	__atomic_store_n(&gr_preempt_dozing, 0, __ATOMIC_SEQ_CST);
-	gr_real.syscall(SYS_futex, &gr_preempt_dozing, FUTEX_WAKE_PRIVATE, 1);
-}
-
 void gr_preempt_need(void)
 {
-	pthread_attr_t attr;
-	pthread_t th;
-	sigset_t all, old;
-	int err, inside;
+	struct sigevent sev;
+	struct itimerspec its;
+	int64_t look;
+	int inside;
 
-	if (__builtin_expect(wd_running || wd_disabled, 1))
-		return;
-	if (!gr_config.preempt || gr_signal_take_own() < 0) {
-		wd_disabled = 1;
+	if (__builtin_expect(timer_on || timer_off, 1)) {
+		if (__builtin_expect(spans_stale, 0) && timer_on) {
+			spans_stale = 0;
+			inside = gr_rt.inside;
+			gr_rt.inside = 1;
+			spans_build();
+			gr_rt.inside = inside;
+		}
 		return;
 	}
-	wd_running = 1;
+	if (!gr_config.preempt || gr_signal_take_own() < 0) {
+		timer_off = 1;
+		return;
+	}
 	inside = gr_rt.inside;
 	gr_rt.inside = 1; /* what the calls below reach takes libc's path */
 	exe_entry = (uintptr_t)getauxval(AT_ENTRY);
 	if (!atomic_load(&spans_now))
 		spans_build();
-	pthread_attr_init(&attr);
-	pthread_attr_setstacksize(&attr, 64 << 10);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	/* Every signal blocked: the program's go to its own threads. */
-	sigfillset(&all);
-	gr_real.pthread_sigmask(SIG_SETMASK, &all, &old);
-	err = gr_tls_os_thread_create(&th, &attr, watchdog, NULL);
-	gr_real.pthread_sigmask(SIG_SETMASK, &old, NULL);
-	pthread_attr_destroy(&attr);
-	gr_rt.inside = inside;
-	if (err < 0) {
-		gr_log(GR_LOG_WARN, "preemption off: no watchdog thread (%s)", strerror(-err));
-		wd_disabled = 1;
+	memset(&sev, 0, sizeof(sev));
+	sev.sigev_notify = SIGEV_THREAD_ID;
+	sev.sigev_signo = GR_SIG_OWN;
+	sev.sigev_value.sival_ptr = (void *)&preempt_mark;
+	sev._sigev_un._tid = gr_rt.os_tid;
+	look = look_ns();
+	its.it_value.tv_sec = its.it_interval.tv_sec = look / GR_NSEC;
+	its.it_value.tv_nsec = its.it_interval.tv_nsec = look % GR_NSEC;
+	/* The calling thread is the runtime thread: its CPU clock. */
+	if (gr_real.syscall(SYS_timer_create, CLOCK_THREAD_CPUTIME_ID, &sev, &timer_id) < 0 ||
+	    gr_real.syscall(SYS_timer_settime, timer_id, 0, &its, NULL) < 0) {
+		gr_log(GR_LOG_WARN, "preemption off: no CPU-time timer (%s)", strerror(errno));
+		timer_off = 1;
+	} else {
+		timer_on = 1;
+		/* gr_now's clock, which the deadlines are on. */
+		if (gr_real.syscall(SYS_timer_create, CLOCK_MONOTONIC, &sev, &wake_id) < 0)
+			wake_id = -1;
+		wake_armed = 0;
 	}
+	gr_rt.inside = inside;
 }
 
 void gr_preempt_after_fork(void)
 {
-	wd_running = 0;
-	gr_preempt_dozing = 0;
+	/* A fork child has no timers: the next thread created makes one. */
+	timer_on = 0;
+	wake_id = -1;
+	seen_cur = NULL;
 }
 
 #else /* no preemption on this architecture */
@@ -542,10 +533,6 @@ int gr_preempt_landed(const void *mark, void *uc)
 {
 	(void)uc;
 	return mark == &preempt_mark;
-}
-
-void gr_preempt_wake(void)
-{
 }
 
 void gr_preempt_need(void)

@@ -442,6 +442,9 @@ void gr_sched_preempted(void)
 	/* Threads whose sleep ended while this one computed go first, as
 	 * the kernel favours a thread that slept over one that computed. */
 	expire(now);
+	/* And the hub polls before the next thread runs: I/O, a child's exit,
+	 * a signal, whatever the loop has, which expire alone does not see. */
+	gr_rt.poll_at = now;
 	slice_over(now);
 }
 

@@ -309,10 +309,11 @@ int gr_signal_send_own(pid_t tid, const void *mark)
  * With more senders of GR_SIG_OWN, each is asked in turn. */
 static int own_signal(const siginfo_t *info, void *uc)
 {
+	if (info->si_code == SI_TIMER) /* the preemption's timer (preempt.h) */
+		return gr_preempt_landed(info->si_value.sival_ptr, uc);
 	if (info->si_code != SI_QUEUE || info->si_pid != self_pid)
 		return 0;
-	return gr_work_kick_landed(info->si_value.sival_ptr) ||
-	       gr_preempt_landed(info->si_value.sival_ptr, uc);
+	return gr_work_kick_landed(info->si_value.sival_ptr);
 }
 
 /* A GR_SIG_OWN of the program's without a handler of its own (SIG_DFL or

@@ -86,7 +86,8 @@ static void hub_main(void *arg)
 	(void)arg;
 	gr_sched_entered();
 	for (;;) {
-		int block = gr_rt.runq_head == NULL;
+		/* Real-time threads have queues of their own (sched.c). */
+		int block = gr_rt.runq_head == NULL && gr_rt.rt_runnable == 0;
 		if (block) {
 			arm_timer();
 			gr_deadlock_check();

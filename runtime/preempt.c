@@ -211,6 +211,7 @@ static const struct span *span_at(const struct spans *t, uintptr_t a)
  * green thread's start routine, where its stack ends for the walk. */
 extern const char __start_gr_entry_text[], __stop_gr_entry_text[];
 
+
 #define WALK_MAX 4096 /* frames; deeper is refused */
 
 struct walk {
@@ -253,8 +254,9 @@ static _Unwind_Reason_Code step(struct _Unwind_Context *ctx, void *arg)
 	}
 	s = span_at(w->t, at);
 	if (!s) {
-		spans_stale = 1;
-		goto unsafe;
+		/* JIT code the unwinder stepped into: the scan decides. */
+		w->verdict = -1;
+		return _URC_NORMAL_STOP;
 	}
 	switch (s->kind) {
 	case SPAN_LIBC:
@@ -282,6 +284,91 @@ static _Unwind_Reason_Code step(struct _Unwind_Context *ctx, void *arg)
 unsafe:
 	w->verdict = 0;
 	return _URC_NORMAL_STOP;
+}
+
+/* ---- Code without unwind information ----
+ * JIT code (a JVM's interpreter and compiled methods live in anonymous
+ * memory) and hand-written assembly cannot be unwound. For a green
+ * thread there, the proof is a scan instead: every word from the
+ * interrupted stack pointer up to thread_entry's frame. A library frame
+ * that is still running (its lock possibly held) has called the code
+ * above it, so its return address is on the stack in that range: a word
+ * that points into an unsafe library just past a call instruction. No
+ * such word: safe. A stale copy of one (a slot not overwritten since an
+ * earlier call) only makes the point unsafe. thread_entry's frame lies
+ * the same distance below every thread's control block: gr_entry_depth,
+ * recorded by the first thread that starts. */
+uintptr_t gr_entry_depth;
+
+/* Whether a is just past a call instruction (x86_64: e8 rel32, or ff /2
+ * in any of its addressing forms; aarch64: bl, blr). */
+static int after_call(const struct span *s, uintptr_t a)
+{
+#if defined(__x86_64__)
+	const unsigned char *p = (const unsigned char *)a;
+
+	if (a - s->lo < 8)
+		return 1; /* cannot look: assume it is */
+	if (p[-5] == 0xe8)
+		return 1;
+	for (int k = 2; k <= 7; k++) {
+		unsigned modrm = p[-k + 1], mod = modrm >> 6, rm = modrm & 7;
+		int len = 2;
+		if (p[-k] != 0xff || ((modrm >> 3) & 7) != 2)
+			continue;
+		if (mod != 3 && rm == 4) {
+			len++; /* SIB */
+			if (mod == 0 && (p[-k + 2] & 7) == 5)
+				len += 4;
+		}
+		if (mod == 0 && rm == 5)
+			len += 4; /* rip-relative */
+		else if (mod == 1)
+			len += 1;
+		else if (mod == 2)
+			len += 4;
+		if (len == k)
+			return 1;
+	}
+	return 0;
+#else
+	uint32_t insn;
+
+	if (a - s->lo < 4)
+		return 1;
+	insn = *(const uint32_t *)(a - 4);
+	return (insn & 0xfc000000u) == 0x94000000u || (insn & 0xfffffc1fu) == 0xd63f0000u;
+#endif
+}
+
+static int scan_safe(const struct spans *t, const struct gr_thread *self, uintptr_t sp)
+{
+	uintptr_t top;
+
+	if (self == &gr_main_thread || !gr_entry_depth)
+		return 0;
+	top = (uintptr_t)self - gr_entry_depth;
+	if (top <= sp || top - sp > self->stack.size)
+		return 0;
+	for (const uintptr_t *p = (const uintptr_t *)(sp & ~(uintptr_t)7); (uintptr_t)p < top; p++) {
+		const struct span *s = span_at(t, *p);
+		/* The return into thread_entry from the start routine (or a
+		 * stale copy): our entry, which holds nothing. */
+		if (*p >= (uintptr_t)__start_gr_entry_text && *p < (uintptr_t)__stop_gr_entry_text)
+			continue;
+		if (s && (s->kind == SPAN_LIBC || s->kind == SPAN_UNSAFE) && after_call(s, *p))
+			return 0;
+	}
+	return 1;
+}
+
+static uintptr_t sp_of(const ucontext_t *uc)
+{
+#if defined(__x86_64__)
+	return (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
+#else
+	return (uintptr_t)uc->uc_mcontext.sp;
+#endif
 }
 
 static uintptr_t pc_of(const ucontext_t *uc)
@@ -312,10 +399,8 @@ int gr_preempt_safe(const ucontext_t *uc)
 	if (!w.main && (uintptr_t)gr_sp() - (uintptr_t)self->stack.lo < STACK_ROOM)
 		return 0;
 	s = span_at(t, w.pc);
-	if (!s) {
-		spans_stale = 1;
-		return 0;
-	}
+	if (!s) /* in no object: JIT code, most likely */
+		return scan_safe(t, self, sp_of(uc));
 	if (s->kind == SPAN_LIBC || s->kind == SPAN_UNSAFE)
 		return 0;
 	/* Hooks the unwinder might reach (libgcc locks a mutex when frames
@@ -324,6 +409,9 @@ int gr_preempt_safe(const ucontext_t *uc)
 	gr_rt.inside = 1;
 	_Unwind_Backtrace(step, &w);
 	gr_rt.inside = saved_inside;
+	/* The unwinder stopped at a frame it cannot step over: the scan. */
+	if (w.verdict < 0 && w.found)
+		return scan_safe(t, self, sp_of(uc));
 	return w.verdict == 1;
 }
 
@@ -361,11 +449,13 @@ static void preempt_here(ucontext_t *uc)
  * monotonic clock for that deadline, which comes with the same mark. */
 static int timer_on;	    /* created in this process */
 static int timer_off;	    /* GREENIFY_PREEMPT=off, or it could not be made */
+static int masked;	    /* the runtime thread blocks GR_SIG_OWN (stopped) */
 static int timer_id;	    /* the kernel's id */
 static int wake_id = -1;    /* the one-shot for a sleeper's deadline */
 static int64_t wake_armed;  /* the deadline it is set to, or 0 */
 static uint64_t seen_switches; /* the counter at the last tick */
 static const void *seen_cur;
+static uint64_t seen_wakes;  /* gr_rt.wakes when the thread started running */
 static int64_t seen_at;	    /* when the handler first saw it */
 static unsigned skip, backoff; /* ticks to let pass after an unsafe point */
 
@@ -392,7 +482,7 @@ static void arm_wake(void)
 	const struct gr_tentry *e = gr_timers_top(&gr_rt.timers);
 	struct itimerspec its = {{0, 0}, {0, 0}};
 
-	if (wake_id < 0 || !e || e->deadline == wake_armed)
+	if (wake_id < 0 || !e || e->deadline == wake_armed || masked)
 		return;
 	wake_armed = e->deadline;
 	its.it_value.tv_sec = e->deadline / GR_NSEC;
@@ -406,13 +496,55 @@ static void arm_wake(void)
 static int pc_in_program(const ucontext_t *uc)
 {
 	const struct spans *t = atomic_load(&spans_now);
-	const struct span *s = t ? span_at(t, pc_of(uc)) : NULL;
+	const struct span *s;
 
-	if (!s) {
-		spans_stale = 1;
+	if (!t || gr_rt.inside)
 		return 0;
+	s = span_at(t, pc_of(uc));
+	if (!s) {
+		/* JIT code, or an object loaded since the table was made:
+		 * the next thread creation makes a new one. */
+		spans_stale = 1;
+		return 1;
 	}
-	return (s->kind == SPAN_PROGRAM || s->kind == SPAN_EXE) && !gr_rt.inside;
+	return s->kind == SPAN_PROGRAM || s->kind == SPAN_EXE;
+}
+
+/* Whether the thread is in a spin-wait: the interrupted instruction is,
+ * or just follows, the CPU's spin-loop hint (x86_64 pause; aarch64 yield
+ * or isb, which JVMs use). A thread there waits for another: with others
+ * runnable it gives way at once rather than at the end of its slice. */
+static int spinning(const ucontext_t *uc)
+{
+	const struct spans *t = atomic_load(&spans_now);
+	uintptr_t pc = pc_of(uc);
+	const struct span *s = span_at(t, pc);
+
+	/* Code in no object is readable where it runs, but not always just
+	 * before: look only inside a mapping we know, or at pc itself. */
+#if defined(__x86_64__)
+	const unsigned char *p = (const unsigned char *)pc;
+	if (p[0] == 0xf3 && p[1] == 0x90)
+		return 1;
+	return s && pc - s->lo >= 2 && p[-2] == 0xf3 && p[-1] == 0x90;
+#else
+	const uint32_t *p = (const uint32_t *)pc;
+	uint32_t yield = 0xd503203fu, isb = 0xd5033fdfu;
+	if (p[0] == yield || p[0] == isb)
+		return 1;
+	return s && pc - s->lo >= 4 && (p[-1] == yield || p[-1] == isb);
+#endif
+}
+
+/* The kernel lets a thread that was woken preempt one that has been
+ * computing for its minimum granularity (about a millisecond): so here,
+ * once a thread woken since this one started (a lock, a condition, I/O)
+ * waits in the run queue. Threads the slice preempted wait their turn. */
+#define WAKE_GRANULARITY (1 * GR_MSEC)
+
+static int woken_waits(int64_t now)
+{
+	return gr_rt.wakes != seen_wakes && gr_rt.runq_head && now - seen_at >= WAKE_GRANULARITY;
 }
 
 static void tick(ucontext_t *uc)
@@ -426,6 +558,7 @@ static void tick(ucontext_t *uc)
 		seen_switches = sw;
 		seen_cur = cur;
 		seen_at = now;
+		seen_wakes = gr_rt.wakes;
 		skip = backoff = 0;
 	}
 	if (cur == &gr_hub || !gr_tls_runtime || (gr_rt.live <= 1 && !gr_rt.sig_pending))
@@ -435,9 +568,12 @@ static void tick(ucontext_t *uc)
 			gr_preempt_stats.unsafe++;
 		return;
 	}
-	if (fresh || (now - seen_at < gr_config.slice_ns && !sleeper_due(now))) {
-		arm_wake();
-		return;
+	if (fresh || (now - seen_at < gr_config.slice_ns && !sleeper_due(now) && !woken_waits(now) &&
+		      !gr_rt.rt_preempt)) {
+		if (!(gr_rt.runq_head || gr_rt.rt_runnable) || !spinning(uc)) {
+			arm_wake();
+			return;
+		}
 	}
 	if (skip) {
 		skip--;
@@ -495,7 +631,8 @@ void gr_preempt_need(void)
 	sev.sigev_signo = GR_SIG_OWN;
 	sev.sigev_value.sival_ptr = (void *)&preempt_mark;
 	sev._sigev_un._tid = gr_rt.os_tid;
-	look = look_ns();
+	masked = (gr_sigmask_os() & GR_SIGBIT(GR_SIG_OWN)) != 0; /* blocked before we started */
+	look = masked ? 0 : look_ns();
 	its.it_value.tv_sec = its.it_interval.tv_sec = look / GR_NSEC;
 	its.it_value.tv_nsec = its.it_interval.tv_nsec = look % GR_NSEC;
 	/* The calling thread is the runtime thread: its CPU clock. */
@@ -511,6 +648,30 @@ void gr_preempt_need(void)
 		wake_armed = 0;
 	}
 	gr_rt.inside = inside;
+}
+
+static void set_timers(int on)
+{
+	struct itimerspec its = {{0, 0}, {0, 0}};
+	int64_t look = look_ns();
+
+	if (on) {
+		its.it_value.tv_sec = its.it_interval.tv_sec = look / GR_NSEC;
+		its.it_value.tv_nsec = its.it_interval.tv_nsec = look % GR_NSEC;
+	}
+	gr_real.syscall(SYS_timer_settime, timer_id, 0, &its, NULL);
+	if (!on && wake_id >= 0) {
+		struct itimerspec zero = {{0, 0}, {0, 0}};
+		gr_real.syscall(SYS_timer_settime, wake_id, 0, &zero, NULL);
+	}
+	wake_armed = 0;
+}
+
+void gr_preempt_masked(int blocked)
+{
+	masked = blocked;
+	if (timer_on)
+		set_timers(!blocked);
 }
 
 void gr_preempt_after_fork(void)
@@ -537,6 +698,11 @@ int gr_preempt_landed(const void *mark, void *uc)
 
 void gr_preempt_need(void)
 {
+}
+
+void gr_preempt_masked(int blocked)
+{
+	(void)blocked;
 }
 
 void gr_preempt_after_fork(void)

@@ -46,6 +46,20 @@ int gr_preempt_landed(const void *mark, void *uc);
  * of the running green thread at a safe point (see preempt.c). */
 int gr_preempt_safe(const ucontext_t *uc);
 
+/* The runtime thread's mask blocks GR_SIG_OWN (every green thread blocks
+ * SIGURG) or no longer does: the timers stop (nothing of ours may be left
+ * pending beside the program's SIGURG) or go again. */
+void gr_preempt_masked(int blocked);
+
+/* How far below its control block thread_entry's frame lies (preempt.c);
+ * the first thread to start records it. */
+extern uintptr_t gr_entry_depth;
+static inline void gr_preempt_entry_frame(const void *block, const void *frame)
+{
+	if (__builtin_expect(!gr_entry_depth, 0))
+		gr_entry_depth = (uintptr_t)block - (uintptr_t)frame;
+}
+
 /* In a fork child: timers are not inherited; the next need makes one. */
 void gr_preempt_after_fork(void);
 

@@ -393,6 +393,7 @@ void gr_wake(struct gr_thread *t, int result)
 	}
 	t->wake_result = result;
 	__builtin_prefetch(t->ctx.sp); /* where the switch to t will read */
+	gr_rt.wakes++;
 	gr_runq_push(t);
 }
 

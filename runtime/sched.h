@@ -56,6 +56,8 @@ struct gr_runtime {
 	uv_loop_t loop;		    /* the event loop the hub runs */
 	struct gr_thread *rr_owner; /* SCHED_RR thread whose slice is timed */
 	int64_t rr_start;	    /* when its slice began */
+	uint64_t wakes;		    /* gr_wake calls: threads that waited and
+				       were woken (preempt.c) */
 };
 
 extern struct gr_runtime gr_rt;

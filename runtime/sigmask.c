@@ -20,6 +20,7 @@
  * each exactly when the thread it runs does: a switch between two threads
  * that disagree costs a mask change, and, from a thread that blocked them,
  * taking back what the kernel queued for it meanwhile. */
+#include "preempt.h"
 #include "signal.h"
 
 #include <errno.h>
@@ -72,13 +73,22 @@ static void count(uint64_t m, int d)
  * reaches the trampoline before this returns. */
 static void apply(uint64_t want)
 {
+	const uint64_t own = GR_SIGBIT(GR_SIG_OWN);
+	uint64_t was = real_mask;
+
 	inter = want;
 	want |= follow;
 	if (want == real_mask)
 		return;
+	/* Blocking our own signal: the preemption's timers stop first, so
+	 * that none of theirs waits in the kernel beside the program's. */
+	if ((want & own) && !(was & own))
+		gr_preempt_masked(1);
 	real_mask = want;
 	gr_sigset_put(&real_set, want);
 	gr_real.pthread_sigmask(SIG_SETMASK, &real_set, NULL);
+	if (!(want & own) && (was & own))
+		gr_preempt_masked(0);
 }
 
 /* Takes back what the kernel queued for the OS thread among bits (blocked

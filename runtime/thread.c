@@ -82,6 +82,7 @@ __attribute__((section("gr_entry_text"), noinline)) static void thread_entry(voi
 	__pthread_unwind_buf_t ub;
 
 	gr_rt.green_stack = t->green_stack;
+	gr_preempt_entry_frame(t, __builtin_frame_address(0));
 	gr_sched_entered();
 	if (gr_config.stats && (int)gr_real.gettid() != gr_rt.os_tid)
 		gr_rt.foreign_runs++;

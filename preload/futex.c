@@ -5,8 +5,9 @@
  * (CPython's get_native_id is syscall(SYS_gettid)). Every other system
  * call number, and every call of a thread that is not green, passes
  * through unchanged; a foreign OS thread's futex call also tells green
- * waiters it may have woken (foreign.h). Like glibc's syscall(), we read
- * six arguments whatever the caller passed. */
+ * waiters it may have woken (foreign.h). A green thread's call returns
+ * through a safe point for signals, as the kernel's does. Like glibc's
+ * syscall(), we read six arguments whatever the caller passed. */
 #include "hook.h"
 
 #include "../runtime/foreign.h"
@@ -19,6 +20,30 @@
 #include "../runtime/lock.h"
 #include "aio.h"
 #include "tid.h"
+
+/* A new task returns from the call too, in our memory (CLONE_VM) or with
+ * a copy of the parent's runtime that no atfork handler rebuilt: it must
+ * run nothing of ours on the way out. */
+static int makes_task(long number)
+{
+#ifdef SYS_fork
+	if (number == SYS_fork || number == SYS_vfork)
+		return 1;
+#endif
+	return number == SYS_clone || number == SYS_clone3;
+}
+
+/* The way out of a system call is a safe point, as the kernel delivers
+ * pending signals there: one the call raised (a raw write's SIGPIPE, which
+ * the kernel gives the caller) runs its handler before syscall() returns. */
+static void way_out(void)
+{
+	if (__builtin_expect(gr_rt.sig_pending || gr_rt.cur->sig_pending, 0)) {
+		int saved = errno;
+		gr_signal_safe_point();
+		errno = saved;
+	}
+}
 
 GR_EXPORT long syscall(long number, ...)
 {
@@ -50,6 +75,10 @@ GR_EXPORT long syscall(long number, ...)
 		long r;
 		if (gr_tid_syscall(number, a, &r))
 			return r;
+		r = GR_REAL(syscall)(number, a[0], a[1], a[2], a[3], a[4], a[5]);
+		if (!makes_task(number))
+			way_out();
+		return r;
 	}
 	return GR_REAL(syscall)(number, a[0], a[1], a[2], a[3], a[4], a[5]);
 }

@@ -43,16 +43,17 @@
 
 #include "../runtime/cancel.h"
 #include "../runtime/clock.h"
+#include "../runtime/fork.h"
 #include "../runtime/signal.h"
 
 GR_EXPORT int sigaction(int sig, const struct sigaction *restrict act,
 			struct sigaction *restrict old)
 {
-	/* While the runtime is inside on its own thread (a vfork child, which
-	 * shares our memory with its parent; a _Fork child; the exit path),
-	 * the program's handlers are its own business: our table is the
-	 * parent's, or nobody's any more. */
-	if (gr_config.disable || (gr_rt.inside && gr_tls_runtime))
+	/* While the runtime is inside on its own thread (a _Fork child; the
+	 * exit path), or in any vfork child, which shares our memory with its
+	 * parent whether or not the runtime runs, the program's handlers are
+	 * its own business: our table is the parent's, or nobody's any more. */
+	if (gr_config.disable || gr_vfork_child() || (gr_rt.inside && gr_tls_runtime))
 		return GR_REAL(sigaction)(sig, act, old);
 	gr_real_init();
 	return (int)gr_ret(gr_sigaction(sig, act, old));

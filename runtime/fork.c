@@ -64,10 +64,16 @@ void gr_fork_child_stands_down(void)
 		gr_rt.inside = 1;
 }
 
+/* Per OS thread, and so also the vfork child's, which runs on the
+ * parent's thread pointer in the parent's memory (the parent is suspended
+ * meanwhile; another OS thread of the program's never sees it set). */
+static __thread int in_vfork __attribute__((tls_model("initial-exec")));
+
 int gr_vfork_enter(void)
 {
 	int was = gr_rt.inside;
 
+	in_vfork = 1;
 	if (gr_tls_runtime) /* not a foreign OS thread: its hooks pass anyway */
 		gr_rt.inside = 1;
 	return was;
@@ -75,7 +81,13 @@ int gr_vfork_enter(void)
 
 void gr_vfork_leave(int was)
 {
+	in_vfork = 0;
 	gr_rt.inside = was;
+}
+
+int gr_vfork_child(void)
+{
+	return in_vfork;
 }
 
 static void after_fork_child(void)

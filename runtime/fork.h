@@ -30,6 +30,13 @@ void gr_fork_child_stands_down(void);
 int gr_vfork_enter(void);
 void gr_vfork_leave(int was);
 
+/* Whether this is a vfork child still borrowing its parent's memory, with
+ * or without a runtime (before it starts, or on a foreign OS thread, the
+ * hooks pass to libc anyway, but sigaction's table of handlers is the
+ * parent's: a child resetting its handlers before exec, as CPython's
+ * subprocess does, would drop the parent's). */
+int gr_vfork_child(void);
+
 /* What each part of the runtime forgets or remakes in the child; called in
  * this order by the child handler, with gr_rt.inside set. 0 or -errno. */
 int gr_rt_after_fork_child(void); /* hub.c: loop, timerfd, queues, counters */

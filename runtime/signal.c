@@ -69,6 +69,7 @@ void gr_signal_sending(int on)
 }
 
 static int run_now(int sig, siginfo_t *info, ucontext_t *uc);
+static int sent_by_this_call(int sig, const siginfo_t *info, void *uc);
 
 /* Raised by the thread running now, for what it does: a fault of its
  * instruction, or a tgkill of its own (abort, assert, a raw tgkill; our
@@ -148,6 +149,8 @@ static void trampoline(int sig, siginfo_t *info, void *uc)
 		return;
 	}
 	if (gr_tls_runtime && synchronous(sig, info) && run_now(sig, info, uc))
+		return;
+	if (gr_tls_runtime && sent_by_this_call(sig, info, uc) && run_now(sig, info, uc))
 		return;
 	note(sig, info);
 	/* It interrupted program code of a green thread where preemption
@@ -720,6 +723,43 @@ static int run_now(int sig, siginfo_t *info, ucontext_t *uc)
 	run_one(self, &lv, sig, info, uc);
 	leave(self, &lv);
 	errno = saved;
+	return 1;
+}
+
+/* A process-directed signal (kill, pidfd_send_signal, sigqueue: SI_USER or
+ * SI_QUEUE from our pid) that the running green thread sent with the
+ * system call it is returning from, when that thread is the one the kernel
+ * gives it to (process_target: main unless it blocks it). Natively its
+ * handler runs on that call's way out, before the call returns; noted
+ * instead, it would wait for the thread's next hooked call. run_now runs
+ * it then. Why that is safe:
+ * - gr_green() (run_now checks it too): a green thread runs, not the hub
+ *   or libuv, which are "inside" (a switch makes no sending call: the
+ *   ucontext one's rt_sigprocmask has a pointer for its second argument);
+ * - the frame is the return of a successful sending call with this signal
+ *   (sigcall.c), a point where the kernel itself runs handlers. The
+ *   runtime makes no such call in the middle of its own updates: it sends
+ *   with tgkill (SI_TKILL, synchronous above) and sigqueues GR_SIG_OWN to
+ *   workers (taken before); the kill hooks call libc's kill and hold
+ *   nothing across it. A kill from another OS thread of ours that lands
+ *   at such a return by chance also finds the thread at a system call's
+ *   return, which a handler may interrupt natively as well;
+ * - a SIGPIPE or SIGXFSZ that the kernel raises for a write
+ *   (gr_signal_is_own_kernel: SI_USER from our pid too) comes with the
+ *   call failing (EPIPE, EFBIG) or with a partial count, never 0: it stays
+ *   the caller's through note();
+ * - the kill is over: `sending` is cleared before the handler runs, lest a
+ *   write of the handler's that raises SIGPIPE be taken for the process's
+ *   (the hook clearing it again after libc's kill returns is harmless). */
+static int sent_by_this_call(int sig, const siginfo_t *info, void *uc)
+{
+	if (info->si_pid != self_pid || (info->si_code != SI_USER && info->si_code != SI_QUEUE))
+		return 0;
+	if (!gr_green() || gr_rt.cur == NULL || gr_rt.cur->magic != GR_MAGIC)
+		return 0;
+	if (!uc || !gr_sigcall_sent(uc, sig) || process_target(GR_SIGBIT(sig)) != gr_rt.cur)
+		return 0;
+	sending = 0;
 	return 1;
 }
 

@@ -16,7 +16,9 @@
  * run once it is back. A fault
  * (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGSYS raised by an
  * instruction) runs its handler at once, on the faulting stack, and so
- * does a signal the thread sends itself with tgkill inside libc (abort).
+ * does a signal the thread sends itself with tgkill inside libc (abort),
+ * or sends its process with kill, pidfd_send_signal or sigqueue when the
+ * kernel would give it to that thread (sigcall.c tells such a frame).
  *
  * Delivery (gr_signal_deliver) is the kernel's: the lowest pending signal
  * first (faults before the rest), its handler's mask applied, then every
@@ -190,6 +192,11 @@ void gr_signal_requeue(struct gr_thread *t, const siginfo_t *info, int thread_di
 /* Whether a SIGPIPE/SIGXFSZ with this siginfo was raised by the kernel
  * for a call of the running thread (not sent by kill and its kin). */
 int gr_signal_is_own_kernel(const siginfo_t *info);
+/* Whether the signal frame's context uc stopped at the return of a system
+ * call that sent sig to the process and succeeded: kill,
+ * pidfd_send_signal or rt_sigqueueinfo with sig as its signal argument
+ * (sigcall.c). */
+int gr_sigcall_sent(const void *uc, int sig);
 /* kill(), killpg() and sigqueue() of the process's own are in flight:
  * what arrives meanwhile is the process's. */
 void gr_signal_sending(int on);

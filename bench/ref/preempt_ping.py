@@ -1,7 +1,8 @@
 # Python ping latency under computing threads (issue 14): N threads each run
 # 1 s of pure Python while a server thread answers a UDP ping; a client in
 # another process (bench/ref/preempt_ping_client.py, run natively) pings
-# every 10 ms and reports percentiles. This script starts the client itself
+# every 10 ms for N seconds (the computing lasts about that long on one
+# core, and natively too: the GIL) and reports percentiles. This script starts the client itself
 # and prints its line.
 #   python3 preempt_ping.py [N]
 import os
@@ -38,7 +39,7 @@ s.start()
 env = dict(os.environ)
 env.pop("LD_PRELOAD", None)
 client = subprocess.Popen(
-    [sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), "preempt_ping_client.py"), str(port)],
+    [sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), "preempt_ping_client.py"), str(port), str(n * 1.0)],
     stdout=subprocess.PIPE,
     env=env,
 )

@@ -1,7 +1,8 @@
 #define _GNU_SOURCE
 /* Hazard: threads that compute without calling anything keep the one OS
  * thread. Two threads each run a loop of vector arithmetic with eight
- * 256-bit (AVX2, else 128-bit SSE2) accumulators live in registers, and no
+ * 256-bit (AVX2, else 128-bit SSE2; NEON on aarch64) accumulators live in
+ * registers, and no
  * call in the loop, while a ticker thread sleeps 1 ms and counts. Natively
  * the kernel preempts them; under the preload the runtime must, and must
  * give each loop its registers back exactly: the checksums are the same
@@ -31,9 +32,19 @@ static void *ticker(void *arg)
 	return NULL;
 }
 
+#if defined(__aarch64__)
+#define ITERS 15000000u /* under qemu-user too */
+#else
 #define ITERS 60000000u
+#endif
 
-__attribute__((target("avx2"), noinline)) static uint32_t mix_avx2(uint32_t seed)
+#if defined(__x86_64__)
+#define AVX2 __attribute__((target("avx2"), noinline))
+#else
+#define AVX2 __attribute__((noinline)) /* aarch64: NEON registers, 2 x 128 bits */
+#endif
+
+AVX2 static uint32_t mix_avx2(uint32_t seed)
 {
 	v8u a[8], m = {1664525u, 22695477u, 1103515245u, 134775813u,
 		       214013u,	 69069u,    1u,		 3u};

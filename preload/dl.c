@@ -9,6 +9,7 @@
  * architectures keep glibc's own dlopen. */
 #include "hook.h"
 
+#include "../runtime/preempt.h"
 #include "../runtime/tls.h"
 
 typedef void (*gr_dl_fn)(void);
@@ -21,6 +22,7 @@ gr_dl_fn gr_dl_prepare(int which)
 
 	if (gr_tls_private && gr_green())
 		gr_tls_before_dlopen();
+	gr_preempt_stale = 1; /* new code: preemption's table is made again */
 	return fn;
 }
 

@@ -1,6 +1,7 @@
 /* The hub: the context that runs the libuv loop while no green thread is
  * runnable, the timerfd that wakes it at the earliest deadline, starting
  * the runtime, and remaking the loop in a fork child. */
+#include "preempt.h"
 #include "sched.h"
 
 #include <fcntl.h>
@@ -114,6 +115,8 @@ static void hub_main(void *arg)
 		gr_rt.inside = 1;
 		if (run)
 			uv_run(&gr_rt.loop, mode);
+		if (__builtin_expect(gr_preempt_stale, 0))
+			gr_preempt_refresh();
 		gr_rt.inside = 0;
 		if (gr_rt.sig_pending)
 			gr_signal_dispatch();

@@ -84,13 +84,13 @@ struct span {
 };
 
 struct spans {
-	struct spans *older; /* kept: a handler may still read one */
+	unsigned long long adds, subs; /* the loader's counts it was made at */
 	size_t n, cap;
 	struct span s[];
 };
 
 static struct spans *_Atomic spans_now;
-static int spans_stale; /* the handler saw an address in no span */
+int gr_preempt_stale; /* an address in no span was seen, or a dlopen came */
 static uintptr_t exe_entry;
 
 /* Libraries whose locks are not green: glibc's (every one of its shared
@@ -138,6 +138,10 @@ static int add_object(struct dl_phdr_info *info, size_t size, void *arg)
 
 	(void)size;
 	b->first = 0;
+	if (first) {
+		b->t->adds = info->dlpi_adds;
+		b->t->subs = info->dlpi_subs;
+	}
 	for (int i = 0; i < info->dlpi_phnum; i++) {
 		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
 		if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X))
@@ -162,14 +166,30 @@ static int span_cmp(const void *a, const void *b)
 	return x->lo < y->lo ? -1 : x->lo > y->lo;
 }
 
-/* Builds and publishes a new table. Not from the handler: dl_iterate_phdr
- * takes the loader's lock. On the runtime thread, at a thread's creation
- * (the handler asks for a new table when it sees an address in none). */
+static int counts(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	unsigned long long *c = arg;
+
+	(void)size;
+	c[0] = info->dlpi_adds;
+	c[1] = info->dlpi_subs;
+	return 1;
+}
+
+/* Builds and publishes a new table, if objects were loaded or unloaded
+ * since the last. On the runtime thread, never from the handler
+ * (dl_iterate_phdr takes the loader's lock), so the old table can go at
+ * once: a handler that read it has returned (one that yields does so after
+ * its last look at the table). */
 static void spans_build(void)
 {
 	struct spans *old = atomic_load(&spans_now);
 	size_t cap = old ? old->cap : 64;
+	unsigned long long c[2] = {0, 0};
 
+	dl_iterate_phdr(counts, c);
+	if (old && old->adds == c[0] && old->subs == c[1])
+		return;
 	for (;;) {
 		struct build b = {.first = 1};
 		b.t = malloc(sizeof(*b.t) + cap * sizeof(b.t->s[0]));
@@ -177,11 +197,11 @@ static void spans_build(void)
 			return;
 		b.t->n = 0;
 		b.t->cap = cap;
-		b.t->older = old;
 		dl_iterate_phdr(add_object, &b);
 		if (!b.failed) {
 			qsort(b.t->s, b.t->n, sizeof(b.t->s[0]), span_cmp);
 			atomic_store(&spans_now, b.t);
+			free(old);
 			return;
 		}
 		free(b.t);
@@ -504,7 +524,7 @@ static int pc_in_program(const ucontext_t *uc)
 	if (!s) {
 		/* JIT code, or an object loaded since the table was made:
 		 * the next thread creation makes a new one. */
-		spans_stale = 1;
+		gr_preempt_stale = 1;
 		return 1;
 	}
 	return s->kind == SPAN_PROGRAM || s->kind == SPAN_EXE;
@@ -607,16 +627,8 @@ void gr_preempt_need(void)
 	int64_t look;
 	int inside;
 
-	if (__builtin_expect(timer_on || timer_off, 1)) {
-		if (__builtin_expect(spans_stale, 0) && timer_on) {
-			spans_stale = 0;
-			inside = gr_rt.inside;
-			gr_rt.inside = 1;
-			spans_build();
-			gr_rt.inside = inside;
-		}
+	if (__builtin_expect(timer_on || timer_off, 1))
 		return;
-	}
 	if (!gr_config.preempt || gr_signal_take_own() < 0) {
 		timer_off = 1;
 		return;
@@ -647,6 +659,18 @@ void gr_preempt_need(void)
 			wake_id = -1;
 		wake_armed = 0;
 	}
+	gr_rt.inside = inside;
+}
+
+void gr_preempt_refresh(void)
+{
+	int inside = gr_rt.inside;
+
+	gr_preempt_stale = 0;
+	if (!timer_on)
+		return;
+	gr_rt.inside = 1;
+	spans_build();
 	gr_rt.inside = inside;
 }
 
@@ -703,6 +727,13 @@ void gr_preempt_need(void)
 void gr_preempt_masked(int blocked)
 {
 	(void)blocked;
+}
+
+int gr_preempt_stale;
+
+void gr_preempt_refresh(void)
+{
+	gr_preempt_stale = 0;
 }
 
 void gr_preempt_after_fork(void)

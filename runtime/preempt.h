@@ -38,6 +38,13 @@ extern struct gr_preempt_stats gr_preempt_stats;
  * handler asked for. */
 void gr_preempt_need(void);
 
+/* The table of loaded code (what is program code) is out of date: a
+ * dlopen, or the handler saw an address in no object. The hub rebuilds it
+ * between two threads (gr_preempt_refresh): not from the handler, since
+ * dl_iterate_phdr takes the loader's lock. */
+extern int gr_preempt_stale;
+void gr_preempt_refresh(void);
+
 /* Called from the trampoline for GR_SIG_OWN: 1 when mark is the
  * preemption's (then it is consumed here), else 0. */
 int gr_preempt_landed(const void *mark, void *uc);

@@ -495,18 +495,23 @@ static int sleeper_due(int64_t now)
 	return e && e->deadline <= now;
 }
 
-/* While a thread computes, a sleeper's deadline (the top of the heap) is
- * kept armed on the one-shot timer. */
-static void arm_wake(void)
+/* While a thread computes, the one-shot timer is kept armed for the first
+ * moment it may have to give way: a sleeper's deadline (the top of the
+ * heap), or soon (not 0): when a woken thread's wait reaches the wakeup
+ * granularity, or the next look at a spin-wait. */
+static void arm_wake(int64_t now, int64_t soon)
 {
 	const struct gr_tentry *e = gr_timers_top(&gr_rt.timers);
 	struct itimerspec its = {{0, 0}, {0, 0}};
+	int64_t want = e ? e->deadline : 0;
 
-	if (wake_id < 0 || !e || e->deadline == wake_armed || masked)
+	if (soon && (!want || soon < want))
+		want = soon;
+	if (wake_id < 0 || !want || masked || (wake_armed > now && wake_armed <= want))
 		return;
-	wake_armed = e->deadline;
-	its.it_value.tv_sec = e->deadline / GR_NSEC;
-	its.it_value.tv_nsec = e->deadline % GR_NSEC;
+	wake_armed = want;
+	its.it_value.tv_sec = want / GR_NSEC;
+	its.it_value.tv_nsec = want % GR_NSEC;
 	gr_real.syscall(SYS_timer_settime, wake_id, TIMER_ABSTIME, &its, NULL);
 }
 
@@ -567,6 +572,25 @@ static int woken_waits(int64_t now)
 	return gr_rt.wakes != seen_wakes && gr_rt.runq_head && now - seen_at >= WAKE_GRANULARITY;
 }
 
+/* A spin-wait was preempted lately, and none of the ticks since found a
+ * thread computing elsewhere: threads are passing work back and forth in
+ * spin loops, and are looked at every SPIN_LOOK instead of every tick. */
+static int spin_regime;
+#define SPIN_LOOK (1 * GR_MSEC)
+
+/* The earliest moment the thread should be looked at again, besides the
+ * ticks and sleepers' deadlines, or 0. */
+static int64_t look_soon(int64_t now)
+{
+	if (!gr_rt.runq_head && !gr_rt.rt_runnable)
+		return 0;
+	if (spin_regime)
+		return now + SPIN_LOOK;
+	if (gr_rt.wakes != seen_wakes)
+		return seen_at + WAKE_GRANULARITY > now ? seen_at + WAKE_GRANULARITY : now + SPIN_LOOK;
+	return 0;
+}
+
 static void tick(ucontext_t *uc)
 {
 	struct gr_thread *cur = gr_rt.cur;
@@ -590,10 +614,14 @@ static void tick(ucontext_t *uc)
 	}
 	if (fresh || (now - seen_at < gr_config.slice_ns && !sleeper_due(now) && !woken_waits(now) &&
 		      !gr_rt.rt_preempt)) {
-		if (!(gr_rt.runq_head || gr_rt.rt_runnable) || !spinning(uc)) {
-			arm_wake();
+		int spin = (gr_rt.runq_head || gr_rt.rt_runnable) && spinning(uc);
+		if (!spin) {
+			if (!fresh)
+				spin_regime = 0;
+			arm_wake(now, look_soon(now));
 			return;
 		}
+		spin_regime = 1;
 	}
 	if (skip) {
 		skip--;
@@ -601,6 +629,8 @@ static void tick(ucontext_t *uc)
 	}
 	gr_preempt_stats.signals++;
 	if (gr_preempt_safe(uc)) {
+		if (spin_regime)
+			arm_wake(now, now + SPIN_LOOK); /* the next may spin too */
 		preempt_here(uc);
 		return;
 	}

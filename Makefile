@@ -120,7 +120,9 @@ BENCH := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC)) $(BUILD)/bench/micr
 
 AUDIT := $(BUILD)/greenify-audit $(BUILD)/catalogue.tsv
 
-all: $(LIB) $(CLI) $(AUDIT)
+MAN := $(BUILD)/greenify.1
+
+all: $(LIB) $(CLI) $(AUDIT) $(MAN)
 
 deps-build:
 	@scripts/deps.sh build
@@ -184,6 +186,12 @@ $(CLI): scripts/greenify.sh Makefile
 	$(call say,GEN)
 	$(Q)sed -e 's/@VERSION@/$(VERSION)/' $< > $@
 	$(Q)chmod +x $@
+
+# The manual page, with the version.
+$(MAN): scripts/greenify.1 Makefile
+	@mkdir -p $(dir $@)
+	$(call say,GEN)
+	$(Q)sed -e 's/@VERSION@/$(VERSION)/' $< > $@
 
 # The audit (greenify --audit) and the catalogue it reads, next to the wrapper.
 $(BUILD)/greenify-audit: scripts/greenify-audit.py
@@ -410,10 +418,13 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/share/greenify
 	install -m 0755 $(BUILD)/greenify-audit $(DESTDIR)$(PREFIX)/share/greenify/greenify-audit
 	install -m 0644 $(BUILD)/catalogue.tsv $(DESTDIR)$(PREFIX)/share/greenify/catalogue.tsv
+	install -d $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 0644 $(MAN) $(DESTDIR)$(PREFIX)/share/man/man1/greenify.1
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/lib/libgreenify.so $(DESTDIR)$(PREFIX)/bin/greenify
 	rm -rf $(DESTDIR)$(PREFIX)/share/greenify
+	rm -f $(DESTDIR)$(PREFIX)/share/man/man1/greenify.1
 
 FORMAT_SRC = $(wildcard arch/*.[ch] runtime/*.[ch] preload/*.[ch] tests/unit/*.[ch])
 format:

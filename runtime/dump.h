@@ -2,7 +2,26 @@
 #ifndef GR_DUMP_H
 #define GR_DUMP_H
 
+#include <stdint.h>
 #include <uv.h>
+
+#include "../arch/ctx.h"
+#include "clock.h"
+
+/* GREENIFY_DUMP is on: parks and wake-ups stamp their time (since), for the dump's
+ * "for how long". */
+extern int gr_dump_on;
+
+/* A cheap clock for those stamps: the CPU's counter where there is one
+ * (a few ns; the dump finds its rate), else the monotonic clock in ns. */
+static inline uint64_t gr_dump_stamp(void)
+{
+#if defined(__x86_64__) || defined(__aarch64__)
+	return gr_ctx_ticks();
+#else
+	return (uint64_t)gr_now();
+#endif
+}
 
 /* With GREENIFY_DUMP=1, listens on the abstract socket "greenify.PID";
  * always 0 (a dump that cannot start leaves the program alone). */

@@ -112,6 +112,9 @@ struct gr_thread {
 	unsigned handled; /* signal handlers run in this thread: an fd wait
 			     tells from it that one ran while it was parked,
 			     also when it ended otherwise */
+	uint64_t since; /* when it last parked or became runnable, in
+			   gr_dump_stamp() units, while dumps are on
+			   (GREENIFY_DUMP): the dump's "for how long" */
 };
 
 /* With TLS of its own the block sits below the TLS (tls.h). */

@@ -33,5 +33,6 @@ pid=$!
 read -r _ <"$tmp/ready"
 s=$(date +%s%N)
 "$B/greenify" dump "$pid" >"$tmp/out"
+[ -z "${DUMP_OUT:-}" ] || cp "$tmp/out" "$DUMP_OUT"
 e=$(date +%s%N)
 echo "dump of $N sleeping threads: $(( (e - s) / 1000000 )) ms, $(wc -c <"$tmp/out") bytes"

@@ -8,7 +8,7 @@ usage() {
 	cat <<'USAGE'
 Usage: greenify [OPTIONS] [--] COMMAND [ARG]...
        greenify --audit PROGRAM [LIBRARY]...
-       greenify dump PID   (the process runs with GREENIFY_DUMP=1)
+       greenify dump PID
 Run COMMAND with libgreenify.so preloaded: its threads become green threads
 that share one OS thread and wait on an event loop instead of blocking it.
 
@@ -16,6 +16,12 @@ that share one OS thread and wait on an event loop instead of blocking it.
 loads (and each LIBRARY it dlopens, if named) import, and how greenify
 handles each: green, pool, plain by design, pending or NOT HANDLED; it
 exits 1 if any is NOT HANDLED.
+
+dump PID prints the green threads of the running process PID, which was
+started with GREENIFY_DUMP=1 and keeps running: threads in the same state
+with the same stack grouped into one entry, how long they have waited,
+what they wait for and who holds it, and the backtrace. It waits up to
+GREENIFY_DUMP_TIMEOUT seconds (default 10) for the answer.
 
 Options:
   -s, --stack-size SIZE   default green stack size (e.g. 64k, 1m)
@@ -25,7 +31,8 @@ Options:
   -h, --help              show this help and exit
   -V, --version           show the version and exit
 
-Every GREENIFY_* variable of the environment is honoured too (see README).
+Every GREENIFY_* variable of the environment is honoured too (see
+greenify(1) or README).
 USAGE
 }
 

@@ -128,15 +128,19 @@ uintptr_t gr_bt_resume_ip(const struct gr_thread *t)
 	return t->ctx.sp ? ((const uintptr_t *)t->ctx.sp)[7] : 0;
 }
 
+/* Called for every thread of a dump: reads the two words it needs, no
+ * whole ucontext. */
 int gr_bt_same(const struct gr_thread *t, const struct gr_bt *bt)
 {
-	ucontext_t uc;
 	uintptr_t sp0, top = (uintptr_t)t->stack.lo + t->stack.size;
 
-	if (!t->stack.lo || bt->n == 0 || regs_of(t, &uc, &sp0) < 0)
+	if (!t->stack.lo || bt->n == 0 || gr_bt_resume_ip(t) != bt->ip[0])
 		return 0;
-	if (sp0 < (uintptr_t)t->stack.lo || sp0 >= top ||
-	    (uintptr_t)uc.uc_mcontext.gregs[REG_RIP] != bt->ip[0])
+	if (gr_ctx_ucontext)
+		sp0 = (uintptr_t)t->ctx.uc->uc_mcontext.gregs[REG_RSP];
+	else
+		sp0 = (uintptr_t)t->ctx.sp + 64; /* above the frame regs_of reads */
+	if (sp0 < (uintptr_t)t->stack.lo || sp0 >= top)
 		return 0;
 	for (int i = 1; i < bt->n; i++) {
 		uintptr_t a = sp0 + bt->at[i];
@@ -171,6 +175,151 @@ int gr_bt_same(const struct gr_thread *t, const struct gr_bt *bt)
 	(void)t;
 	(void)bt;
 	return 0;
+}
+#endif
+
+/* file:line where a file has DWARF line tables: libdw's dwfl, from
+ * libdw.so.1 (libdw1), loaded RTLD_LOCAL at the first dump too, over the
+ * modules /proc/self/maps lists. Separate debug files only from the local
+ * build-id tree (/usr/lib/debug/.build-id): never debuginfod, whose
+ * network fetches a dump must not wait for. The modules are the objects
+ * dl_iterate_phdr lists, not /proc/self/maps, whose lines a process of
+ * 100,000 threads counts by the hundred thousand. The session is kept
+ * from one dump to the next (reading line tables is most of a dump's
+ * time) until an object is loaded or unloaded. */
+#if __has_include(<elfutils/libdwfl.h>)
+#include <elfutils/libdwfl.h>
+#define LINES 1
+
+static struct {
+	int tried;
+	Dwfl *dwfl;	      /* the modules of the objects loaded at gen */
+	unsigned long long gen; /* dlpi_adds + dlpi_subs of then */
+	Dwfl_Callbacks cb;
+	__typeof__(dwfl_begin) *begin;
+	__typeof__(dwfl_end) *end;
+	__typeof__(dwfl_report_elf) *report_elf;
+	__typeof__(dwfl_report_end) *report_end;
+	__typeof__(dwfl_addrmodule) *addrmodule;
+	__typeof__(dwfl_module_getsrc) *getsrc;
+	__typeof__(dwfl_lineinfo) *lineinfo;
+	__typeof__(dwfl_module_addrinfo) *addrinfo;
+} dw;
+
+/* One loaded object as a module: its file at its load bias (the vDSO,
+ * which has no file, is left out). */
+static int report_object(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	const char *path = info->dlpi_name;
+
+	(void)size;
+	(void)arg;
+	if (!path || !path[0])
+		path = "/proc/self/exe"; /* the program itself */
+	else if (path[0] != '/')
+		return 0;
+	dw.report_elf(dw.dwfl, path, path, -1, info->dlpi_addr, false);
+	return 0;
+}
+
+static int objects_gen(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	(void)size;
+	*(unsigned long long *)arg = info->dlpi_adds + info->dlpi_subs;
+	return 1;
+}
+
+static Dwfl *dw_session(void)
+{
+	unsigned long long gen = 0;
+	void *h;
+
+	dl_iterate_phdr(objects_gen, &gen);
+	if (dw.dwfl && gen != dw.gen) {
+		dw.end(dw.dwfl);
+		dw.dwfl = NULL;
+	}
+	if (dw.dwfl)
+		return dw.dwfl;
+	dw.gen = gen;
+	if (dw.begin)
+		goto session;
+	if (dw.tried)
+		return NULL;
+	dw.tried = 1;
+	h = gr_real.dlopen("libdw.so.1", RTLD_LAZY | RTLD_LOCAL);
+	if (!h)
+		return NULL;
+#define DW(field, name) dw.field = (__typeof__(dw.field))dlsym(h, name)
+	DW(begin, "dwfl_begin");
+	DW(end, "dwfl_end");
+	DW(report_elf, "dwfl_report_elf");
+	DW(report_end, "dwfl_report_end");
+	DW(addrmodule, "dwfl_addrmodule");
+	DW(getsrc, "dwfl_module_getsrc");
+	DW(lineinfo, "dwfl_lineinfo");
+	DW(addrinfo, "dwfl_module_addrinfo");
+	dw.cb.find_debuginfo =
+		(__typeof__(dw.cb.find_debuginfo))dlsym(h, "dwfl_build_id_find_debuginfo");
+#undef DW
+	if (!dw.begin || !dw.end || !dw.report_elf || !dw.report_end || !dw.addrmodule ||
+	    !dw.getsrc || !dw.lineinfo || !dw.addrinfo || !dw.cb.find_debuginfo) {
+		dw.begin = NULL; /* no lines, for good */
+		return NULL;
+	}
+session:
+	dw.dwfl = dw.begin(&dw.cb);
+	if (!dw.dwfl)
+		return NULL;
+	dl_iterate_phdr(report_object, NULL);
+	if (dw.report_end(dw.dwfl, NULL, NULL) != 0) {
+		dw.end(dw.dwfl);
+		dw.dwfl = NULL;
+	}
+	return dw.dwfl;
+}
+
+/* " at file:line" for the address a, or "". */
+static void line_of(uintptr_t a, char *buf, size_t cap)
+{
+	Dwfl *d = dw_session();
+	Dwfl_Module *m = d ? dw.addrmodule(d, a) : NULL;
+	Dwfl_Line *l = m ? dw.getsrc(m, a) : NULL;
+	Dwarf_Addr at;
+	int line = 0;
+	const char *file = l ? dw.lineinfo(l, &at, &line, NULL, NULL, NULL) : NULL;
+
+	buf[0] = '\0';
+	if (file && line > 0)
+		snprintf(buf, cap, " at %s:%d", file, line);
+}
+
+/* The name of the function at a from the file's separate debug
+ * information (a local function of a stripped library), or NULL. */
+static const char *debug_name(uintptr_t a, unsigned long *off)
+{
+	Dwfl *d = dw_session();
+	Dwfl_Module *m = d ? dw.addrmodule(d, a) : NULL;
+	GElf_Off o = 0;
+	GElf_Sym sym;
+	const char *name = m ? dw.addrinfo(m, a, &o, &sym, NULL, NULL, NULL) : NULL;
+
+	*off = (unsigned long)o;
+	return name;
+}
+#else
+static void line_of(uintptr_t a, char *buf, size_t cap)
+{
+	(void)a;
+	if (cap)
+		buf[0] = '\0';
+}
+
+static const char *debug_name(uintptr_t a, unsigned long *off)
+{
+	(void)a;
+	*off = 0;
+	return NULL;
 }
 #endif
 
@@ -323,16 +472,24 @@ void gr_bt_name(uintptr_t ip, char *buf, size_t cap)
 	const struct elf_file *e = file_of(a);
 	const Elf64_Sym *s = e && e->syms ? sym_at(e, a - e->bias) : NULL;
 	Dl_info di;
+	char line[160];
+	const char *dn;
+	unsigned long off;
 
+	line_of(a, line, sizeof(line));
 	if (s) {
-		snprintf(buf, cap, "%s+0x%lx (%s)", e->strs + s->st_name,
-			 (unsigned long)(a - e->bias - s->st_value + 1), e->name);
+		snprintf(buf, cap, "%s+0x%lx (%s)%s", e->strs + s->st_name,
+			 (unsigned long)(a - e->bias - s->st_value + 1), e->name, line);
 		return;
 	}
 	if (dladdr((void *)a, &di) && di.dli_sname) {
-		snprintf(buf, cap, "%s+0x%lx (%s)", di.dli_sname,
+		snprintf(buf, cap, "%s+0x%lx (%s)%s", di.dli_sname,
 			 (unsigned long)(ip - (uintptr_t)di.dli_saddr),
-			 di.dli_fname ? base_name(di.dli_fname) : "?");
+			 di.dli_fname ? base_name(di.dli_fname) : "?", line);
+		return;
+	}
+	if (e && (dn = debug_name(a, &off)) != NULL) {
+		snprintf(buf, cap, "%s+0x%lx (%s)%s", dn, off + 1, e->name, line);
 		return;
 	}
 	if (e)

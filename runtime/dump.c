@@ -105,17 +105,22 @@ static void fmt_ns(char *buf, size_t cap, int64_t ns)
 static uint64_t stamp0;
 static int64_t ns0;
 
-static int64_t stamp_age_ns(uint64_t stamp, uint64_t now_stamp, int64_t now_ns)
+static int64_t stamp_age_ns(uint32_t stamp, uint64_t now_clock, int64_t now_ns)
 {
-#if defined(__x86_64__) || defined(__aarch64__)
-	uint64_t dt = now_stamp - stamp0;
+	uint64_t units = (uint32_t)((uint32_t)(now_clock >> GR_DUMP_SHIFT) - stamp);
+	uint64_t dt = now_clock - stamp0;
 	int64_t dns = now_ns - ns0;
-	if (stamp < stamp0 || !dt || dns <= 0)
+
+	if (!stamp)
 		return -1;
-	return (int64_t)((unsigned __int128)(now_stamp - stamp) * (uint64_t)dns / dt);
+#if defined(__x86_64__) || defined(__aarch64__)
+	if (!dt || dns <= 0)
+		return -1;
+	return (int64_t)((unsigned __int128)(units << GR_DUMP_SHIFT) * (uint64_t)dns / dt);
 #else
-	(void)now_ns;
-	return stamp >= stamp0 ? (int64_t)(now_stamp - stamp) : -1;
+	(void)dt;
+	(void)dns;
+	return (int64_t)(units << GR_DUMP_SHIFT);
 #endif
 }
 
@@ -299,8 +304,9 @@ static void put_group(int fd, const struct dump *d, const struct dgroup *g, int6
 	a[0] = '\0';
 	if (g->wait_max >= 0) {
 		fmt_ns(b, sizeof(b), g->wait_max);
-		if (g->count > 1 && g->wait_min >= 0 && g->wait_min != g->wait_max) {
+		if (g->wait_min >= 0)
 			fmt_ns(a, sizeof(a), g->wait_min);
+		if (a[0] && strcmp(a, b) != 0) {
 			snprintf(det, sizeof(det), ", for %s to %s", a, b);
 		} else {
 			snprintf(det, sizeof(det), ", for %s", b);
@@ -336,7 +342,7 @@ static void write_dump(int fd)
 			      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	struct gr_bt tmp;
 	unsigned long total = 0;
-	uint64_t now_stamp = gr_dump_stamp();
+	uint64_t now_stamp = gr_dump_clock();
 	int64_t now = gr_now();
 	char line[256];
 	int n, *order;
@@ -472,7 +478,7 @@ int gr_dump_init(uv_loop_t *loop)
 		return 0;
 	uv_unref((uv_handle_t *)&dump_async);
 	dumps_on = 1;
-	stamp0 = gr_dump_stamp();
+	stamp0 = gr_dump_clock();
 	ns0 = gr_now();
 	gr_dump_on = 1;
 	start_listener();

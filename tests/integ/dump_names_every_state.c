@@ -24,6 +24,7 @@
 /* expect-stderr-preload: napping_static+0x */
 /* expect-stderr-preload: holder_main+0x */
 /* expect-stderr-preload: sem_wait+0x */
+/* expect-stderr-preload: (dump_names_every_state) at tests/integ/dump_names_every_state.c: */
 #define _GNU_SOURCE
 #include <limits.h>
 #include <linux/futex.h>

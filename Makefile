@@ -121,8 +121,9 @@ BENCH := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC)) $(BUILD)/bench/micr
 AUDIT := $(BUILD)/greenify-audit $(BUILD)/catalogue.tsv
 
 MAN := $(BUILD)/greenify.1
+DUMP_CLIENT := $(BUILD)/greenify-dump
 
-all: $(LIB) $(CLI) $(AUDIT) $(MAN)
+all: $(LIB) $(CLI) $(AUDIT) $(MAN) $(DUMP_CLIENT)
 
 deps-build:
 	@scripts/deps.sh build
@@ -186,6 +187,12 @@ $(CLI): scripts/greenify.sh Makefile
 	$(call say,GEN)
 	$(Q)sed -e 's/@VERSION@/$(VERSION)/' $< > $@
 	$(Q)chmod +x $@
+
+# The client of greenify dump PID, next to the wrapper.
+$(DUMP_CLIENT): scripts/greenify-dump.c
+	@mkdir -p $(dir $@)
+	$(call say,CC)
+	$(Q)$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -o $@ $<
 
 # The manual page, with the version.
 $(MAN): scripts/greenify.1 Makefile
@@ -418,6 +425,7 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/share/greenify
 	install -m 0755 $(BUILD)/greenify-audit $(DESTDIR)$(PREFIX)/share/greenify/greenify-audit
 	install -m 0644 $(BUILD)/catalogue.tsv $(DESTDIR)$(PREFIX)/share/greenify/catalogue.tsv
+	install -m 0755 $(DUMP_CLIENT) $(DESTDIR)$(PREFIX)/share/greenify/greenify-dump
 	install -d $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 0644 $(MAN) $(DESTDIR)$(PREFIX)/share/man/man1/greenify.1
 

@@ -476,7 +476,13 @@ void gr_bt_name(uintptr_t ip, char *buf, size_t cap)
 	const char *dn;
 	unsigned long off;
 
-	line_of(a, line, sizeof(line));
+	/* Not for the library's own frames, nor libc's: the function's name
+	 * is what a reader needs there, and their line tables (libuv's, and
+	 * libc6-dbg's compressed ones) were most of a first dump's time. */
+	if (gr_bt_in_runtime(ip) || (e && strncmp(e->name, "libc.so", 7) == 0))
+		line[0] = '\0';
+	else
+		line_of(a, line, sizeof(line));
 	if (s) {
 		snprintf(buf, cap, "%s+0x%lx (%s)%s", e->strs + s->st_name,
 			 (unsigned long)(a - e->bias - s->st_value + 1), e->name, line);

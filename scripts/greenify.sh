@@ -47,25 +47,11 @@ done
 
 if [ "${1:-}" = dump ]; then
 	[ $# -eq 2 ] || { echo "greenify: dump needs a PID" >&2; exit 2; }
-	exec python3 -c '
-import socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-try:
-    s.connect("\0greenify." + sys.argv[1])
-except OSError as e:
-    sys.exit("greenify: dump: no greenified process %s listens (run it with GREENIFY_DUMP=1): %s" % (sys.argv[1], e))
-# The process answers from its one OS thread, between two green threads:
-# one that computes or blocks in the kernel delays the answer.
-s.settimeout(float(sys.argv[2]))
-try:
-    while True:
-        b = s.recv(65536)
-        if not b:
-            break
-        sys.stdout.buffer.write(b)
-except socket.timeout:
-    sys.exit("greenify: dump: process %s did not answer within %s s: its OS thread is busy or blocked in the kernel" % (sys.argv[1], sys.argv[2]))
-' "$2" "${GREENIFY_DUMP_TIMEOUT:-10}"
+	for client in "$here/greenify-dump" "$here/../share/greenify/greenify-dump"; do
+		[ -x "$client" ] && exec "$client" "$2" "${GREENIFY_DUMP_TIMEOUT:-10}"
+	done
+	echo "greenify: cannot find greenify-dump next to $0 or in ../share/greenify" >&2
+	exit 127
 fi
 
 while [ $# -gt 0 ]; do

@@ -128,6 +128,17 @@ uintptr_t gr_bt_resume_ip(const struct gr_thread *t)
 	return t->ctx.sp ? ((const uintptr_t *)t->ctx.sp)[7] : 0;
 }
 
+uintptr_t gr_bt_key(const struct gr_thread *t)
+{
+	uintptr_t sp = gr_ctx_ucontext ? (t->ctx.uc ? (uintptr_t)t->ctx.uc->uc_mcontext.gregs[REG_RSP] : 0)
+				       : (uintptr_t)t->ctx.sp;
+	/* From its control block, which sits at the top of its stack (below
+	 * its TLS, at a slot's colour offset): the same for equal stacks. */
+	uintptr_t depth = (uintptr_t)t - sp;
+
+	return gr_bt_resume_ip(t) ^ (depth * 0x9e3779b97f4a7c15u);
+}
+
 /* Called for every thread of a dump: reads the two words it needs, no
  * whole ucontext. */
 int gr_bt_same(const struct gr_thread *t, const struct gr_bt *bt)
@@ -151,6 +162,12 @@ int gr_bt_same(const struct gr_thread *t, const struct gr_bt *bt)
 }
 #else
 const int gr_bt_available = 0;
+
+uintptr_t gr_bt_key(const struct gr_thread *t)
+{
+	(void)t;
+	return 0;
+}
 
 int gr_bt_ready(void)
 {

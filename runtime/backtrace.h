@@ -39,8 +39,13 @@ int gr_bt_ready(void);
  * unwinder in this build). */
 int gr_bt_unwind(const struct gr_thread *t, struct gr_bt *bt);
 
-/* Where suspended t resumes (0 if unknown): the key of a shape cache. */
+/* Where suspended t resumes (0 if unknown). */
 uintptr_t gr_bt_resume_ip(const struct gr_thread *t);
+
+/* Where t resumes and how deep its stack is, in one word: threads with
+ * the same key almost always have the same stack (the key of the dump's
+ * cache of shapes). */
+uintptr_t gr_bt_key(const struct gr_thread *t);
 
 /* Whether suspended t's stack has the frames of bt (see struct gr_bt). */
 int gr_bt_same(const struct gr_thread *t, const struct gr_bt *bt);

@@ -167,7 +167,7 @@ static void details(const struct gr_thread *t, int64_t now, char *buf, size_t ca
 #define MAX_SHAPES 1024
 #define MAX_GROUPS 2048
 #define GROUP_SLOTS 4096 /* hash of (state, shape), a power of two */
-#define IP_SLOTS 256	 /* resume address -> the shape seen last */
+#define IP_SLOTS 4096	 /* gr_bt_key -> the shape seen last */
 #define SHOWN 8
 
 struct dgroup {
@@ -201,8 +201,8 @@ static int shape_of(struct dump *d, const struct gr_thread *t, struct gr_bt *tmp
 
 	if (t == gr_rt.cur || t->state == GR_RUNNING || !gr_bt_available)
 		return -1;
-	key = gr_bt_resume_ip(t);
-	s = d->by_ip[(key >> 4) % IP_SLOTS] - 1;
+	key = gr_bt_key(t);
+	s = d->by_ip[(key ^ key >> 29) % IP_SLOTS] - 1;
 	if (s >= 0 && gr_bt_same(t, &d->shapes[s]))
 		return s;
 	if (gr_bt_unwind(t, tmp) < 0 || tmp->n == 0)
@@ -214,7 +214,7 @@ static int shape_of(struct dump *d, const struct gr_thread *t, struct gr_bt *tmp
 			return -1;
 		d->shapes[d->nshapes++] = *tmp;
 	}
-	d->by_ip[(key >> 4) % IP_SLOTS] = s + 1;
+	d->by_ip[(key ^ key >> 29) % IP_SLOTS] = s + 1;
 	return s;
 }
 

@@ -101,8 +101,7 @@ int gr_bt_unwind(const struct gr_thread *t, struct gr_bt *bt)
 	uintptr_t sp0;
 
 	bt->n = 0;
-	if (!gr_bt_ready() || regs_of(t, &uc, &sp0) < 0 ||
-	    unw.init_local(&c, &uc) < 0)
+	if (!gr_bt_ready() || regs_of(t, &uc, &sp0) < 0 || unw.init_local(&c, &uc) < 0)
 		return -EINVAL;
 	do {
 		unw_word_t ip = 0, sp = 0;
@@ -130,8 +129,9 @@ uintptr_t gr_bt_resume_ip(const struct gr_thread *t)
 
 uintptr_t gr_bt_key(const struct gr_thread *t)
 {
-	uintptr_t sp = gr_ctx_ucontext ? (t->ctx.uc ? (uintptr_t)t->ctx.uc->uc_mcontext.gregs[REG_RSP] : 0)
-				       : (uintptr_t)t->ctx.sp;
+	uintptr_t sp = gr_ctx_ucontext
+			       ? (t->ctx.uc ? (uintptr_t)t->ctx.uc->uc_mcontext.gregs[REG_RSP] : 0)
+			       : (uintptr_t)t->ctx.sp;
 	/* From its control block, which sits at the top of its stack (below
 	 * its TLS, at a slot's colour offset): the same for equal stacks. */
 	uintptr_t depth = (uintptr_t)t - sp;
@@ -210,7 +210,7 @@ int gr_bt_same(const struct gr_thread *t, const struct gr_bt *bt)
 
 static struct {
 	int tried;
-	Dwfl *dwfl;	      /* the modules of the objects loaded at gen */
+	Dwfl *dwfl;		/* the modules of the objects loaded at gen */
 	unsigned long long gen; /* dlpi_adds + dlpi_subs of then */
 	Dwfl_Callbacks cb;
 	__typeof__(dwfl_begin) *begin;

@@ -164,11 +164,11 @@ static void details(const struct gr_thread *t, int64_t now, char *buf, size_t ca
 /* Threads with the same state and stack make one group. Shapes (distinct
  * stacks) and groups live in memory mapped for the dump only; past their
  * number, threads are grouped by state alone. */
-#define MAX_SHAPES 1024
-#define MAX_GROUPS 2048
+#define MAX_SHAPES  1024
+#define MAX_GROUPS  2048
 #define GROUP_SLOTS 4096 /* hash of (state, shape), a power of two */
-#define IP_SLOTS 4096	 /* gr_bt_key -> the shape seen last */
-#define SHOWN 8
+#define IP_SLOTS    4096 /* gr_bt_key -> the shape seen last */
+#define SHOWN	    8
 
 struct dgroup {
 	const char *state;
@@ -234,7 +234,8 @@ static struct dgroup *group_of(struct dump *d, const char *state, int shape)
 		if (d->ngroups == MAX_GROUPS)
 			return shape < 0 ? NULL : group_of(d, state, -1);
 		g = &d->groups[d->ngroups++];
-		*g = (struct dgroup){.state = state, .shape = shape, .wait_min = -1, .wait_max = -1};
+		*g = (struct dgroup){
+			.state = state, .shape = shape, .wait_min = -1, .wait_max = -1};
 		*slot = d->ngroups;
 		return g;
 	}
@@ -338,8 +339,8 @@ static void put_group(int fd, const struct dump *d, const struct dgroup *g, int6
 
 static void write_dump(int fd)
 {
-	struct dump *d = mmap(NULL, sizeof(*d), PROT_READ | PROT_WRITE,
-			      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct dump *d =
+		mmap(NULL, sizeof(*d), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	struct gr_bt tmp;
 	unsigned long total = 0;
 	uint64_t now_stamp = gr_dump_clock();
@@ -358,8 +359,7 @@ static void write_dump(int fd)
 		struct dgroup *g = group_of(d, s, gr_bt_ready() ? shape_of(d, t, &tmp) : -1);
 		total++;
 		if (g)
-			add(g, t,
-			    in_state_ns(t, now_stamp, now));
+			add(g, t, in_state_ns(t, now_stamp, now));
 	}
 	n = snprintf(line, sizeof(line), "greenify dump of pid %d: %lu green threads\n",
 		     (int)gr_real.syscall(SYS_getpid), total);

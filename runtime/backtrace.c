@@ -1,12 +1,18 @@
 /* Backtraces of suspended green threads (backtrace.h). Runs on the hub
- * (gr_rt.inside): libunwind's own calls of open, read or sigprocmask reach
- * libc through our hooks' "not green" path.
+ * (gr_rt.inside): the calls libdw makes (open, read, mmap) reach libc
+ * through our hooks' "not green" path.
  *
- * libunwind is loaded at the first dump, RTLD_LOCAL, not linked: Debian's
- * libunwind.a is not position-independent, and libunwind.so exports
- * _Unwind_*, which in the global scope would take C++ exceptions and
- * cancellation over from libgcc's unwinder. A process never dumped never
- * loads it. */
+ * libdw (elfutils) does it all: the modules are the objects
+ * dl_iterate_phdr lists, its unwinder walks a suspended thread's stack
+ * from the registers its saved context holds (with .eh_frame, reading
+ * memory through a callback that refuses anything outside that thread's
+ * stack), and its line tables give file:line. It is loaded with
+ * RTLD_LOCAL by the first dump (a process never dumped never loads it),
+ * and the session ends with each dump, which closes every file it opened:
+ * nothing of it outlives the dump. (libunwind was the first choice: it
+ * keeps a pipe, at the lowest free fd numbers, that it reads and writes
+ * to check memory, so a program that closes and reuses those numbers
+ * would have bytes read from and written to its own files.) */
 #include "backtrace.h"
 
 #include <dlfcn.h>
@@ -23,195 +29,19 @@
 
 #include "real.h"
 
-#if defined(__x86_64__) && __has_include(<libunwind.h>)
-#define UNW_LOCAL_ONLY
-#include <libunwind.h>
-
-const int gr_bt_available = 1;
-
-/* libunwind's local unwinder, from libunwind.so.8 (libunwind8, which
- * libunwind-dev brings); all NULL when it cannot be loaded. */
-static struct {
-	int tried;
-	__typeof__(unw_init_local) *init_local;
-	__typeof__(unw_step) *step;
-	__typeof__(unw_get_reg) *get_reg;
-} unw;
-
-static int unw_load(void)
-{
-	void *h;
-
-	if (unw.tried)
-		return unw.step ? 0 : -ENOENT;
-	unw.tried = 1;
-	h = gr_real.dlopen("libunwind.so.8", RTLD_LAZY | RTLD_LOCAL);
-	if (!h)
-		return -ENOENT;
-	/* The names behind the macros of UNW_LOCAL_ONLY. */
-	unw.init_local = (__typeof__(unw.init_local))dlsym(h, "_ULx86_64_init_local");
-	unw.get_reg = (__typeof__(unw.get_reg))dlsym(h, "_ULx86_64_get_reg");
-	unw.step = (__typeof__(unw.step))dlsym(h, "_ULx86_64_step");
-	if (!unw.init_local || !unw.get_reg || !unw.step) {
-		unw.step = NULL;
-		return -ENOENT;
-	}
-	return 0;
-}
-
-int gr_bt_ready(void)
-{
-	return unw_load() == 0;
-}
-
-/* The registers t resumes with, as a ucontext for unw_init_local; the
- * stack pointer into *sp0. The assembly switch left (arch/x86_64.S), from
- * its saved stack pointer up: MXCSR and x87 word, r15, r14, r13, r12, rbx,
- * rbp, the resume address; the ucontext switch saved a ucontext_t. */
-static int regs_of(const struct gr_thread *t, ucontext_t *uc, uintptr_t *sp0)
-{
-	greg_t *g = uc->uc_mcontext.gregs;
-
-	memset(uc, 0, sizeof(*uc));
-	if (gr_ctx_ucontext) {
-		if (!t->ctx.uc)
-			return -EINVAL;
-		memcpy(g, t->ctx.uc->uc_mcontext.gregs, sizeof(gregset_t));
-	} else {
-		const uintptr_t *f = t->ctx.sp;
-		if (!f)
-			return -EINVAL;
-		g[REG_R15] = (greg_t)f[1];
-		g[REG_R14] = (greg_t)f[2];
-		g[REG_R13] = (greg_t)f[3];
-		g[REG_R12] = (greg_t)f[4];
-		g[REG_RBX] = (greg_t)f[5];
-		g[REG_RBP] = (greg_t)f[6];
-		g[REG_RIP] = (greg_t)f[7];
-		g[REG_RSP] = (greg_t)(f + 8);
-	}
-	*sp0 = (uintptr_t)g[REG_RSP];
-	return 0;
-}
-
-int gr_bt_unwind(const struct gr_thread *t, struct gr_bt *bt)
-{
-	ucontext_t uc;
-	unw_cursor_t c;
-	uintptr_t sp0;
-
-	bt->n = 0;
-	if (!gr_bt_ready() || regs_of(t, &uc, &sp0) < 0 || unw.init_local(&c, &uc) < 0)
-		return -EINVAL;
-	do {
-		unw_word_t ip = 0, sp = 0;
-		unw.get_reg(&c, UNW_REG_IP, &ip);
-		unw.get_reg(&c, UNW_REG_SP, &sp);
-		if (!ip)
-			break;
-		/* A caller's return address is the word below its frame's
-		 * stack pointer after the return (x86_64's call). */
-		if (bt->n > 0 && (sp < sp0 + 8 || sp - 8 - sp0 > UINT32_MAX))
-			break;
-		bt->ip[bt->n] = ip;
-		bt->at[bt->n] = bt->n ? (uint32_t)(sp - 8 - sp0) : 0;
-		bt->n++;
-	} while (bt->n < GR_BT_MAX && unw.step(&c) > 0);
-	return 0;
-}
-
-uintptr_t gr_bt_resume_ip(const struct gr_thread *t)
-{
-	if (gr_ctx_ucontext)
-		return t->ctx.uc ? (uintptr_t)t->ctx.uc->uc_mcontext.gregs[REG_RIP] : 0;
-	return t->ctx.sp ? ((const uintptr_t *)t->ctx.sp)[7] : 0;
-}
-
-uintptr_t gr_bt_key(const struct gr_thread *t)
-{
-	uintptr_t sp = gr_ctx_ucontext
-			       ? (t->ctx.uc ? (uintptr_t)t->ctx.uc->uc_mcontext.gregs[REG_RSP] : 0)
-			       : (uintptr_t)t->ctx.sp;
-	/* From its control block, which sits at the top of its stack (below
-	 * its TLS, at a slot's colour offset): the same for equal stacks. */
-	uintptr_t depth = (uintptr_t)t - sp;
-
-	return gr_bt_resume_ip(t) ^ (depth * 0x9e3779b97f4a7c15u);
-}
-
-/* Called for every thread of a dump: reads the two words it needs, no
- * whole ucontext. */
-int gr_bt_same(const struct gr_thread *t, const struct gr_bt *bt)
-{
-	uintptr_t sp0, top = (uintptr_t)t->stack.lo + t->stack.size;
-
-	if (!t->stack.lo || bt->n == 0 || gr_bt_resume_ip(t) != bt->ip[0])
-		return 0;
-	if (gr_ctx_ucontext)
-		sp0 = (uintptr_t)t->ctx.uc->uc_mcontext.gregs[REG_RSP];
-	else
-		sp0 = (uintptr_t)t->ctx.sp + 64; /* above the frame regs_of reads */
-	if (sp0 < (uintptr_t)t->stack.lo || sp0 >= top)
-		return 0;
-	for (int i = 1; i < bt->n; i++) {
-		uintptr_t a = sp0 + bt->at[i];
-		if (a + 8 > top || *(const uintptr_t *)a != bt->ip[i])
-			return 0;
-	}
-	return 1;
-}
-#else
-const int gr_bt_available = 0;
-
-uintptr_t gr_bt_key(const struct gr_thread *t)
-{
-	(void)t;
-	return 0;
-}
-
-int gr_bt_ready(void)
-{
-	return 0;
-}
-
-int gr_bt_unwind(const struct gr_thread *t, struct gr_bt *bt)
-{
-	(void)t;
-	bt->n = 0;
-	return -EINVAL;
-}
-
-uintptr_t gr_bt_resume_ip(const struct gr_thread *t)
-{
-	(void)t;
-	return 0;
-}
-
-int gr_bt_same(const struct gr_thread *t, const struct gr_bt *bt)
-{
-	(void)t;
-	(void)bt;
-	return 0;
-}
-#endif
-
-/* file:line where a file has DWARF line tables: libdw's dwfl, from
- * libdw.so.1 (libdw1), loaded RTLD_LOCAL at the first dump too, over the
- * modules /proc/self/maps lists. Separate debug files only from the local
- * build-id tree (/usr/lib/debug/.build-id): never debuginfod, whose
+/* The libdw session of one dump. Separate debug files come only from the
+ * local build-id tree (/usr/lib/debug/.build-id): never debuginfod, whose
  * network fetches a dump must not wait for. The modules are the objects
  * dl_iterate_phdr lists, not /proc/self/maps, whose lines a process of
- * 100,000 threads counts by the hundred thousand. The session is kept
- * from one dump to the next (reading line tables is most of a dump's
- * time) until an object is loaded or unloaded. */
+ * 100,000 threads counts by the hundred thousand. */
 #if __has_include(<elfutils/libdwfl.h>)
 #include <elfutils/libdwfl.h>
-#define LINES 1
 
 static struct {
-	int tried;
-	Dwfl *dwfl;		/* the modules of the objects loaded at gen */
-	unsigned long long gen; /* dlpi_adds + dlpi_subs of then */
+	int tried;    /* libdw.so.1 was looked for */
+	int loaded;   /* and every function below found */
+	Dwfl *dwfl;   /* this dump's session, or NULL */
+	int attached; /* its unwinder is set up (dwfl_attach_state) */
 	Dwfl_Callbacks cb;
 	__typeof__(dwfl_begin) *begin;
 	__typeof__(dwfl_end) *end;
@@ -221,7 +51,46 @@ static struct {
 	__typeof__(dwfl_module_getsrc) *getsrc;
 	__typeof__(dwfl_lineinfo) *lineinfo;
 	__typeof__(dwfl_module_addrinfo) *addrinfo;
+	__typeof__(dwfl_attach_state) *attach_state;
+	__typeof__(dwfl_getthread_frames) *getthread_frames;
+	__typeof__(dwfl_thread_state_registers) *state_registers;
+	__typeof__(dwfl_frame_pc) *frame_pc;
+	__typeof__(dwfl_frame_reg) *frame_reg;
 } dw;
+
+static int dw_load(void)
+{
+	void *h;
+
+	if (dw.tried)
+		return dw.loaded;
+	dw.tried = 1;
+	h = gr_real.dlopen("libdw.so.1", RTLD_LAZY | RTLD_LOCAL);
+	if (!h)
+		return 0;
+#define DW(field, name) dw.field = (__typeof__(dw.field))dlsym(h, name)
+	DW(begin, "dwfl_begin");
+	DW(end, "dwfl_end");
+	DW(report_elf, "dwfl_report_elf");
+	DW(report_end, "dwfl_report_end");
+	DW(addrmodule, "dwfl_addrmodule");
+	DW(getsrc, "dwfl_module_getsrc");
+	DW(lineinfo, "dwfl_lineinfo");
+	DW(addrinfo, "dwfl_module_addrinfo");
+	DW(attach_state, "dwfl_attach_state");
+	DW(getthread_frames, "dwfl_getthread_frames");
+	DW(state_registers, "dwfl_thread_state_registers");
+	DW(frame_pc, "dwfl_frame_pc");
+	DW(frame_reg, "dwfl_frame_reg");
+	dw.cb.find_debuginfo =
+		(__typeof__(dw.cb.find_debuginfo))dlsym(h, "dwfl_build_id_find_debuginfo");
+#undef DW
+	dw.loaded = dw.begin && dw.end && dw.report_elf && dw.report_end && dw.addrmodule &&
+		    dw.getsrc && dw.lineinfo && dw.addrinfo && dw.attach_state &&
+		    dw.getthread_frames && dw.state_registers && dw.frame_pc && dw.frame_reg &&
+		    dw.cb.find_debuginfo;
+	return dw.loaded;
+}
 
 /* One loaded object as a module: its file at its load bias (the vDSO,
  * which has no file, is left out). */
@@ -239,52 +108,12 @@ static int report_object(struct dl_phdr_info *info, size_t size, void *arg)
 	return 0;
 }
 
-static int objects_gen(struct dl_phdr_info *info, size_t size, void *arg)
-{
-	(void)size;
-	*(unsigned long long *)arg = info->dlpi_adds + info->dlpi_subs;
-	return 1;
-}
+static int attach(void);
 
 static Dwfl *dw_session(void)
 {
-	unsigned long long gen = 0;
-	void *h;
-
-	dl_iterate_phdr(objects_gen, &gen);
-	if (dw.dwfl && gen != dw.gen) {
-		dw.end(dw.dwfl);
-		dw.dwfl = NULL;
-	}
-	if (dw.dwfl)
+	if (dw.dwfl || !dw_load())
 		return dw.dwfl;
-	dw.gen = gen;
-	if (dw.begin)
-		goto session;
-	if (dw.tried)
-		return NULL;
-	dw.tried = 1;
-	h = gr_real.dlopen("libdw.so.1", RTLD_LAZY | RTLD_LOCAL);
-	if (!h)
-		return NULL;
-#define DW(field, name) dw.field = (__typeof__(dw.field))dlsym(h, name)
-	DW(begin, "dwfl_begin");
-	DW(end, "dwfl_end");
-	DW(report_elf, "dwfl_report_elf");
-	DW(report_end, "dwfl_report_end");
-	DW(addrmodule, "dwfl_addrmodule");
-	DW(getsrc, "dwfl_module_getsrc");
-	DW(lineinfo, "dwfl_lineinfo");
-	DW(addrinfo, "dwfl_module_addrinfo");
-	dw.cb.find_debuginfo =
-		(__typeof__(dw.cb.find_debuginfo))dlsym(h, "dwfl_build_id_find_debuginfo");
-#undef DW
-	if (!dw.begin || !dw.end || !dw.report_elf || !dw.report_end || !dw.addrmodule ||
-	    !dw.getsrc || !dw.lineinfo || !dw.addrinfo || !dw.cb.find_debuginfo) {
-		dw.begin = NULL; /* no lines, for good */
-		return NULL;
-	}
-session:
 	dw.dwfl = dw.begin(&dw.cb);
 	if (!dw.dwfl)
 		return NULL;
@@ -292,7 +121,9 @@ session:
 	if (dw.report_end(dw.dwfl, NULL, NULL) != 0) {
 		dw.end(dw.dwfl);
 		dw.dwfl = NULL;
+		return NULL;
 	}
+	dw.attached = attach();
 	return dw.dwfl;
 }
 
@@ -324,7 +155,20 @@ static const char *debug_name(uintptr_t a, unsigned long *off)
 	*off = (unsigned long)o;
 	return name;
 }
+
+static void dw_done(void)
+{
+	if (dw.dwfl)
+		dw.end(dw.dwfl); /* closes every file the session opened */
+	dw.dwfl = NULL;
+	dw.attached = 0;
+}
 #else
+static Dwfl *dw_session(void)
+{
+	return NULL;
+}
+
 static void line_of(uintptr_t a, char *buf, size_t cap)
 {
 	(void)a;
@@ -337,6 +181,238 @@ static const char *debug_name(uintptr_t a, unsigned long *off)
 	(void)a;
 	*off = 0;
 	return NULL;
+}
+
+static void dw_done(void)
+{
+}
+#endif
+
+#if defined(__x86_64__) && __has_include(<elfutils/libdwfl.h>)
+const int gr_bt_available = 1;
+
+/* The main thread's stack has no bounds of ours: it ends in the page of
+ * the loader's __libc_stack_end (argc, argv). */
+extern void *__libc_stack_end;
+
+/* The thread being unwound: its registers in DWARF's x86_64 numbering
+ * (0 rax, 1 rdx, 2 rcx, 3 rbx, 4 rsi, 5 rdi, 6 rbp, 7 rsp, 8-15 r8-r15,
+ * 16 the return address), the stack memory unwinding may read, and
+ * the frames found. */
+static struct {
+	Dwarf_Word r[17];
+	uintptr_t lo, hi;
+	struct gr_bt *bt;
+} cur;
+
+static pid_t no_next_thread(Dwfl *d, void *arg, void **thread_arg)
+{
+	(void)d;
+	(void)arg;
+	(void)thread_arg;
+	return 0;
+}
+
+static bool one_thread(Dwfl *d, pid_t tid, void *arg, void **thread_arg)
+{
+	(void)d;
+	(void)tid;
+	(void)arg;
+	*thread_arg = NULL;
+	return true;
+}
+
+/* Only the suspended thread's own stack: a bad rule or a corrupt stack
+ * stops the walk instead of faulting in the hub. */
+static bool read_stack(Dwfl *d, Dwarf_Addr addr, Dwarf_Word *result, void *arg)
+{
+	(void)d;
+	(void)arg;
+	if (addr < cur.lo || addr > cur.hi - sizeof(Dwarf_Word) || addr % sizeof(Dwarf_Word))
+		return false;
+	*result = *(const Dwarf_Word *)(uintptr_t)addr;
+	return true;
+}
+
+static bool initial_registers(Dwfl_Thread *thread, void *arg)
+{
+	(void)arg;
+	return dw.state_registers(thread, 0, 17, cur.r);
+}
+
+static const Dwfl_Thread_Callbacks thread_cb = {
+	.next_thread = no_next_thread,
+	.get_thread = one_thread,
+	.memory_read = read_stack,
+	.set_initial_registers = initial_registers,
+};
+
+static int attach(void)
+{
+	return dw.attach_state(dw.dwfl, NULL, (pid_t)gr_real.syscall(SYS_getpid), &thread_cb, NULL);
+}
+
+int gr_bt_ready(void)
+{
+	return dw_session() && dw.attached;
+}
+
+/* The registers t resumes with, into cur; its stack pointer into *sp0.
+ * The assembly switch left (arch/x86_64.S), from its saved stack pointer
+ * up: MXCSR and x87 word, r15, r14, r13, r12, rbx, rbp, the resume
+ * address; the ucontext switch saved a ucontext_t. */
+static int regs_of(const struct gr_thread *t, uintptr_t *sp0)
+{
+	Dwarf_Word *r = cur.r;
+
+	memset(r, 0, sizeof(cur.r));
+	if (gr_ctx_ucontext) {
+		const greg_t *g;
+		if (!t->ctx.uc)
+			return -EINVAL;
+		g = t->ctx.uc->uc_mcontext.gregs;
+		r[3] = (Dwarf_Word)g[REG_RBX];
+		r[6] = (Dwarf_Word)g[REG_RBP];
+		r[7] = (Dwarf_Word)g[REG_RSP];
+		r[12] = (Dwarf_Word)g[REG_R12];
+		r[13] = (Dwarf_Word)g[REG_R13];
+		r[14] = (Dwarf_Word)g[REG_R14];
+		r[15] = (Dwarf_Word)g[REG_R15];
+		r[16] = (Dwarf_Word)g[REG_RIP];
+	} else {
+		const uintptr_t *f = t->ctx.sp;
+		if (!f)
+			return -EINVAL;
+		r[15] = f[1];
+		r[14] = f[2];
+		r[13] = f[3];
+		r[12] = f[4];
+		r[3] = f[5];
+		r[6] = f[6];
+		r[16] = f[7];
+		r[7] = (uintptr_t)(f + 8);
+	}
+	*sp0 = r[7];
+	return 0;
+}
+
+static int on_frame(Dwfl_Frame *state, void *arg)
+{
+	struct gr_bt *bt = arg;
+	Dwarf_Addr pc;
+	Dwarf_Word sp = 0;
+	bool activation;
+
+	if (!dw.frame_pc(state, &pc, &activation) || !pc)
+		return DWARF_CB_ABORT;
+	if (bt->n > 0) {
+		/* A caller's return address is the word below its frame's
+		 * stack pointer after the return (x86_64's call). */
+		if (dw.frame_reg(state, 7, &sp) != 0 || sp < cur.lo + 8 ||
+		    sp - 8 - cur.lo > UINT32_MAX)
+			return DWARF_CB_ABORT;
+	}
+	bt->ip[bt->n] = pc;
+	bt->at[bt->n] = bt->n ? (uint32_t)(sp - 8 - cur.lo) : 0;
+	return ++bt->n < GR_BT_MAX ? DWARF_CB_OK : DWARF_CB_ABORT;
+}
+
+int gr_bt_unwind(const struct gr_thread *t, struct gr_bt *bt)
+{
+	uintptr_t sp0;
+
+	bt->n = 0;
+	if (!gr_bt_ready() || regs_of(t, &sp0) < 0)
+		return -EINVAL;
+	cur.lo = sp0;
+	cur.hi = t->stack.lo ? (uintptr_t)t->stack.lo + t->stack.size
+			     : ((uintptr_t)__libc_stack_end | 4095) + 1;
+	if (cur.hi <= cur.lo)
+		return -EINVAL;
+	/* Ends in an error once the walk stops (the thread's entry leaves
+	 * its return address undefined): the frames found are the answer. */
+	dw.getthread_frames(dw.dwfl, 1, on_frame, bt);
+	return 0;
+}
+uintptr_t gr_bt_resume_ip(const struct gr_thread *t)
+{
+	if (gr_ctx_ucontext)
+		return t->ctx.uc ? (uintptr_t)t->ctx.uc->uc_mcontext.gregs[REG_RIP] : 0;
+	return t->ctx.sp ? ((const uintptr_t *)t->ctx.sp)[7] : 0;
+}
+
+static uintptr_t resume_sp(const struct gr_thread *t)
+{
+	if (gr_ctx_ucontext)
+		return t->ctx.uc ? (uintptr_t)t->ctx.uc->uc_mcontext.gregs[REG_RSP] : 0;
+	return t->ctx.sp ? (uintptr_t)t->ctx.sp + 64 : 0; /* above regs_of's frame */
+}
+
+uintptr_t gr_bt_key(const struct gr_thread *t)
+{
+	/* Depth from its control block, which sits at the top of its stack
+	 * (below its TLS, at a slot's colour offset): the same for equal
+	 * stacks. */
+	uintptr_t depth = (uintptr_t)t - resume_sp(t);
+
+	return gr_bt_resume_ip(t) ^ (depth * 0x9e3779b97f4a7c15u);
+}
+
+/* Called for every thread of a dump: reads the two words it needs. */
+int gr_bt_same(const struct gr_thread *t, const struct gr_bt *bt)
+{
+	uintptr_t sp0 = resume_sp(t), top = (uintptr_t)t->stack.lo + t->stack.size;
+
+	if (!t->stack.lo || bt->n == 0 || gr_bt_resume_ip(t) != bt->ip[0])
+		return 0;
+	if (sp0 < (uintptr_t)t->stack.lo || sp0 >= top)
+		return 0;
+	for (int i = 1; i < bt->n; i++) {
+		uintptr_t a = sp0 + bt->at[i];
+		if (a + 8 > top || *(const uintptr_t *)a != bt->ip[i])
+			return 0;
+	}
+	return 1;
+}
+#else
+const int gr_bt_available = 0;
+
+#if __has_include(<elfutils/libdwfl.h>)
+static int attach(void)
+{
+	return 0;
+}
+#endif
+
+int gr_bt_ready(void)
+{
+	return 0;
+}
+
+int gr_bt_unwind(const struct gr_thread *t, struct gr_bt *bt)
+{
+	(void)t;
+	bt->n = 0;
+	return -EINVAL;
+}
+
+uintptr_t gr_bt_resume_ip(const struct gr_thread *t)
+{
+	(void)t;
+	return 0;
+}
+
+uintptr_t gr_bt_key(const struct gr_thread *t)
+{
+	(void)t;
+	return 0;
+}
+
+int gr_bt_same(const struct gr_thread *t, const struct gr_bt *bt)
+{
+	(void)t;
+	(void)bt;
+	return 0;
 }
 #endif
 
@@ -528,6 +604,7 @@ void gr_bt_names_done(void)
 		if (files[i].map)
 			munmap((void *)files[i].map, files[i].size);
 	nfiles = 0;
+	dw_done();
 }
 
 int gr_bt_in_runtime(uintptr_t ip)

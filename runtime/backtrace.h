@@ -1,12 +1,13 @@
 /* Backtraces of suspended green threads, for greenify dump (backtrace.c).
  *
  * A suspended thread's saved context (arch/ctx.h) is where it resumes and
- * the registers it resumes with: libunwind walks its stack from there, on
- * the hub, while the thread stays suspended. Names come from the ELF
- * symbol tables of the files mapped (.symtab, so a program's static
- * functions are named, else .dynsym). On x86_64 only, built with
- * Debian's libunwind-dev (its header; libunwind.so.8 is loaded when the
- * first dump needs it). */
+ * the registers it resumes with: libdw's unwinder walks its stack from
+ * there, on the hub, while the thread stays suspended. Names come from the
+ * ELF symbol tables of the files mapped (.symtab, so a program's static
+ * functions are named, else .dynsym, else a separate debug file's), file
+ * and line from DWARF. Stacks are unwound on x86_64 only, built with
+ * Debian's libdw-dev (its header; libdw.so.1 is loaded when the first
+ * dump needs it). */
 #ifndef GR_BACKTRACE_H
 #define GR_BACKTRACE_H
 

@@ -4,7 +4,7 @@
  * and the program's functions, a static one too, in the backtraces. The
  * program itself goes on unchanged: every thread is released and joined,
  * and stdout is the same natively, where the dump finds no greenified
- * process and says so on stderr. */
+ * process and says so on stderr. The dump leaves no fd behind. */
 /* expect-stderr-preload: greenify dump of pid */
 /* expect-stderr-preload: thread: parked on semaphore */
 /* expect-stderr-preload: thread: parked on mutex */
@@ -216,6 +216,7 @@ int main(int argc, char **argv)
 	sigset_t set;
 	ssize_t n;
 	long drained = 0;
+	int fds;
 
 	(void)argc;
 	if (!getenv("GREENIFY_DUMP")) { /* dumps are on from the start */
@@ -244,7 +245,10 @@ int main(int argc, char **argv)
 	for (int i = 0; i < N; i++)
 		sem_wait(&ready);
 
+	fds = count_dir_entries("/proc/self/fd");
 	dump_self(greenify);
+	/* The dump's unwinder and line tables keep no file open. */
+	CHECK(count_dir_entries("/proc/self/fd") == fds, "as many fds after the dump as before");
 
 	sem_post(&release);
 	pthread_mutex_lock(&cm);

@@ -310,7 +310,8 @@ audit: all $(INTEG) $(AUDIT_PROBES)
 # Every test program of this build; INTEG_NAMES picks some.
 integ-programs: $(INTEG_PICK)
 
-integ: $(LIB) integ-programs
+# The CLI and the dump client too: a program runs greenify dump on itself.
+integ: $(LIB) $(CLI) $(DUMP_CLIENT) integ-programs
 	tests/run-integ.sh $(BUILD) $(INTEG_NAMES)
 ifeq ($(strip $(INTEG_NAMES)),)
 	tests/run-iperf.sh $(BUILD)

@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <stddef.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,6 +133,24 @@ static int64_t in_state_ns(const struct gr_thread *t, uint64_t now_stamp, int64_
 	return stamp_age_ns(t->since, now_stamp, now);
 }
 
+/* ": SIGUSR1, SIGTERM" for a sigwait's set (bit sig - 1, signal.h). */
+static void signals(uint64_t set, char *buf, size_t cap)
+{
+	size_t len = 0;
+
+	for (int sig = 1; sig <= 64 && len < cap; sig++) {
+		const char *abbrev = sigabbrev_np(sig);
+		if (!(set >> (sig - 1) & 1))
+			continue;
+		if (abbrev)
+			len += (size_t)snprintf(buf + len, cap - len, "%sSIG%s", len ? ", " : ": ",
+						abbrev);
+		else
+			len += (size_t)snprintf(buf + len, cap - len, "%ssignal %d",
+						len ? ", " : ": ", sig);
+	}
+}
+
 /* What t waits for, beyond its state: for a join the thread joined; for
  * an fd its number and direction; for a lock its holder as the deadlock
  * report names it; for an object its address; and a deadline. */
@@ -146,6 +165,8 @@ static void details(const struct gr_thread *t, int64_t now, char *buf, size_t ca
 		return;
 	if (t->wait == GR_WAIT_JOIN && j) {
 		snprintf(buf, cap, ": thread %llu \"%s\"", (unsigned long long)j->id, j->name);
+	} else if (t->wait == GR_WAIT_SIGNAL && t->wait_obj) {
+		signals(*(const uint64_t *)t->wait_obj, buf, cap);
 	} else if (t->wait == GR_WAIT_FD) {
 		gr_fd_wait_describe(t->wait_obj, held, sizeof(held));
 		snprintf(buf, cap, "%s%s", held[0] ? ": " : "", held);

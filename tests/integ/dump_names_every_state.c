@@ -21,6 +21,8 @@
 /* expect-stderr-preload: , wakes in */
 /* expect-stderr-preload: thread: parked on futex */
 /* expect-stderr-preload: thread: parked in a signal wait */
+/* expect-stderr-preload: "sigwaiter" for */
+/* expect-stderr-preload: : SIGUSR1 */
 /* expect-stderr-preload: napping_static+0x */
 /* expect-stderr-preload: holder_main+0x */
 /* expect-stderr-preload: sem_wait+0x */

@@ -41,6 +41,23 @@ check "--stack-size reaches the library" sh -c \
 	"'$g' --stack-size 64k --stats '$build/tests/integ/sleep_1000_sleepers_overlap' 2>&1 >/dev/null | grep -q 'peak_stack_kib=6[0-9][0-9][0-9][0-9] '"
 check "dump of a pid with no listener fails with a message" sh -c \
 	"'$g' dump 999999999 2>&1 | grep -q 'no greenified process' && ! '$g' dump 999999999 2>/dev/null"
+# A process whose one OS thread spins: the client gives up after
+# GREENIFY_DUMP_TIMEOUT with its message and status 1.
+spin=$(mktemp -d)
+# (A thread first: the runtime, and with it the listener, starts with it.)
+printf '%s\n' '#include <pthread.h>' '#include <stdio.h>' '#include <unistd.h>' \
+	'static void *nap(void *a) { sleep(60); return a; }' \
+	'int main(void) { pthread_t t; pthread_create(&t, 0, nap, 0); puts("ready"); fflush(stdout);' \
+	'	for (;;) __asm__ volatile("" ::: "memory"); }' >"$spin/s.c"
+cc -O1 -pthread -o "$spin/s" "$spin/s.c" && mkfifo "$spin/ready"
+GREENIFY_DUMP=1 "$g" "$spin/s" >"$spin/ready" &
+spinner=$!
+read -r _ <"$spin/ready"
+check "dump of a process whose OS thread is busy gives up after GREENIFY_DUMP_TIMEOUT" sh -c \
+	"GREENIFY_DUMP_TIMEOUT=1 '$g' dump $spinner 2>&1 | grep -q 'did not answer within 1 s' &&
+	! GREENIFY_DUMP_TIMEOUT=1 '$g' dump $spinner 2>/dev/null"
+kill "$spinner"
+rm -rf "$spin"
 dumped=$(mktemp)
 check "dump groups 100000 sleeping threads into one entry of at most 4 KB" sh -c \
 	"BUILD='$build' DUMP_OUT='$dumped' scripts/bench-dump.sh 100000 | grep -q '^dump of 100000 sleeping threads: ' &&

@@ -120,7 +120,10 @@ BENCH := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC)) $(BUILD)/bench/micr
 
 AUDIT := $(BUILD)/greenify-audit $(BUILD)/catalogue.tsv
 
-all: $(LIB) $(CLI) $(AUDIT)
+MAN := $(BUILD)/greenify.1
+DUMP_CLIENT := $(BUILD)/greenify-dump
+
+all: $(LIB) $(CLI) $(AUDIT) $(MAN) $(DUMP_CLIENT)
 
 deps-build:
 	@scripts/deps.sh build
@@ -184,6 +187,18 @@ $(CLI): scripts/greenify.sh Makefile
 	$(call say,GEN)
 	$(Q)sed -e 's/@VERSION@/$(VERSION)/' $< > $@
 	$(Q)chmod +x $@
+
+# The client of greenify dump PID, next to the wrapper.
+$(DUMP_CLIENT): scripts/greenify-dump.c
+	@mkdir -p $(dir $@)
+	$(call say,CC)
+	$(Q)$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -o $@ $<
+
+# The manual page, with the version.
+$(MAN): scripts/greenify.1 Makefile
+	@mkdir -p $(dir $@)
+	$(call say,GEN)
+	$(Q)sed -e 's/@VERSION@/$(VERSION)/' $< > $@
 
 # The audit (greenify --audit) and the catalogue it reads, next to the wrapper.
 $(BUILD)/greenify-audit: scripts/greenify-audit.py
@@ -295,7 +310,8 @@ audit: all $(INTEG) $(AUDIT_PROBES)
 # Every test program of this build; INTEG_NAMES picks some.
 integ-programs: $(INTEG_PICK)
 
-integ: $(LIB) integ-programs
+# The CLI and the dump client too: a program runs greenify dump on itself.
+integ: $(LIB) $(CLI) $(DUMP_CLIENT) integ-programs
 	tests/run-integ.sh $(BUILD) $(INTEG_NAMES)
 ifeq ($(strip $(INTEG_NAMES)),)
 	tests/run-iperf.sh $(BUILD)
@@ -410,10 +426,14 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/share/greenify
 	install -m 0755 $(BUILD)/greenify-audit $(DESTDIR)$(PREFIX)/share/greenify/greenify-audit
 	install -m 0644 $(BUILD)/catalogue.tsv $(DESTDIR)$(PREFIX)/share/greenify/catalogue.tsv
+	install -m 0755 $(DUMP_CLIENT) $(DESTDIR)$(PREFIX)/share/greenify/greenify-dump
+	install -d $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 0644 $(MAN) $(DESTDIR)$(PREFIX)/share/man/man1/greenify.1
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/lib/libgreenify.so $(DESTDIR)$(PREFIX)/bin/greenify
 	rm -rf $(DESTDIR)$(PREFIX)/share/greenify
+	rm -f $(DESTDIR)$(PREFIX)/share/man/man1/greenify.1
 
 FORMAT_SRC = $(wildcard arch/*.[ch] runtime/*.[ch] preload/*.[ch] tests/unit/*.[ch])
 format:

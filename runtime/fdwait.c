@@ -614,3 +614,30 @@ void gr_fd_after_fork(void)
 	}
 	gr_fd_waiters = 0;
 }
+
+void gr_fd_wait_describe(const void *wait_obj, char *buf, size_t cap)
+{
+	const struct waiter *w = wait_obj;
+	size_t len = 0;
+	unsigned long shown = 0;
+
+	buf[0] = '\0';
+	if (!w || !w->nodes)
+		return;
+	for (unsigned long i = 0; i < w->count && len < cap; i++) {
+		const struct node *n = &w->nodes[i];
+		uint32_t rw = n->events & (EPOLLIN | EPOLLOUT);
+		if (n->fd < 0)
+			continue;
+		if (shown++ == 4) {
+			snprintf(buf + len, cap - len, ", ...");
+			return;
+		}
+		len += (size_t)snprintf(buf + len, cap - len, "%sfd %d%s", shown > 1 ? ", " : "",
+					n->fd,
+					rw == (EPOLLIN | EPOLLOUT) ? " for reading and writing"
+					: rw == EPOLLIN		   ? " for reading"
+					: rw == EPOLLOUT	   ? " for writing"
+								   : " for an error or hang-up");
+	}
+}

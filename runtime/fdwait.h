@@ -24,6 +24,7 @@
 #ifndef GR_FDWAIT_H
 #define GR_FDWAIT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define GR_FD_READ  1 /* readable, or a peer hung up, or an error */
@@ -64,6 +65,9 @@ void gr_fd_release(int fd);
  * events, or an error or hang-up), or deadline. Returns 0 (call poll
  * again to see), -ETIMEDOUT, -EINTR, or -ENOMEM (no room for the waiter
  * records of a large set). */
+/* For the dump: "fd 5 for reading" (or the fds and events of a poll)
+ * for the wait_obj of a thread parked in GR_WAIT_FD, into buf. */
+void gr_fd_wait_describe(const void *wait_obj, char *buf, size_t cap);
 struct pollfd;
 int gr_fd_wait_any(const struct pollfd *fds, unsigned long n, int64_t deadline);
 

@@ -12,6 +12,7 @@
 #include "cancel.h"
 #include "config.h"
 #include "cpuclock.h"
+#include "dump.h"
 #include "guard.h"
 #include "schedattr.h"
 #include "log.h"
@@ -172,6 +173,8 @@ void gr_runq_push(struct gr_thread *t)
 	GR_ASSERT(t->state != GR_RUNNABLE); /* queued twice would loop the queue */
 	t->state = GR_RUNNABLE;
 	t->next = NULL;
+	if (__builtin_expect(gr_dump_on, 0))
+		t->since = gr_dump_stamp();
 	if (__builtin_expect(t->realtime, 0)) {
 		rt_push(t, 0);
 		return;
@@ -301,6 +304,8 @@ int gr_park(enum gr_wait why, void *obj, int64_t deadline)
 	GR_ASSERT(self->state == GR_RUNNING);
 	self->wait = (unsigned char)why;
 	self->wait_obj = obj;
+	if (__builtin_expect(gr_dump_on, 0))
+		self->since = gr_dump_stamp();
 	if (__builtin_expect(self->cancel_async, 0) && cancel_now(self))
 		gr_cancel_parked(); /* returns only for a wait it may not leave */
 	self->state = GR_PARKED;

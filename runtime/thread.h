@@ -112,6 +112,10 @@ struct gr_thread {
 	unsigned handled; /* signal handlers run in this thread: an fd wait
 			     tells from it that one ran while it was parked,
 			     also when it ended otherwise */
+	uint32_t since;	  /* when it last parked or became runnable, as
+			     gr_dump_stamp(), while dumps are on
+			     (GREENIFY_DUMP): the dump's "for how long"
+			     (32 bits: the hole before the end) */
 };
 
 /* With TLS of its own the block sits below the TLS (tls.h). */

@@ -8,7 +8,9 @@ set -eu
 # curl; dpkg-source is build-essential's), compiled into the library.
 # libuv1-dev (test, demo, bench) is the system's libuv, for the test program
 # that uses one of its own and for the echo reference server.
-want="build-essential pkg-config check curl"
+# libdw-dev (build): the header of the backtraces in greenify dump, and
+# libdw1, which a dump loads (runtime/backtrace.c).
+want="build-essential pkg-config check curl libdw-dev"
 # Packages of the arm64 foreign architecture: on an x86_64 host, `make test`
 # cross-builds the whole library (and libuv from the same source) and runs
 # integration programs under qemu-user, whose guest finds its libraries in

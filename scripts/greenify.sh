@@ -8,7 +8,7 @@ usage() {
 	cat <<'USAGE'
 Usage: greenify [OPTIONS] [--] COMMAND [ARG]...
        greenify --audit PROGRAM [LIBRARY]...
-       greenify dump PID   (the process runs with GREENIFY_DUMP=1)
+       greenify dump PID
 Run COMMAND with libgreenify.so preloaded: its threads become green threads
 that share one OS thread and wait on an event loop instead of blocking it.
 
@@ -16,6 +16,12 @@ that share one OS thread and wait on an event loop instead of blocking it.
 loads (and each LIBRARY it dlopens, if named) import, and how greenify
 handles each: green, pool, plain by design, pending or NOT HANDLED; it
 exits 1 if any is NOT HANDLED.
+
+dump PID prints the green threads of the running process PID, which was
+started with GREENIFY_DUMP=1 and keeps running: threads in the same state
+with the same stack grouped into one entry, how long they have waited,
+what they wait for and who holds it, and the backtrace. It waits up to
+GREENIFY_DUMP_TIMEOUT seconds (default 10) for the answer.
 
 Options:
   -s, --stack-size SIZE   default green stack size (e.g. 64k, 1m)
@@ -25,7 +31,8 @@ Options:
   -h, --help              show this help and exit
   -V, --version           show the version and exit
 
-Every GREENIFY_* variable of the environment is honoured too (see README).
+Every GREENIFY_* variable of the environment is honoured too (see
+greenify(1) or README).
 USAGE
 }
 
@@ -40,25 +47,11 @@ done
 
 if [ "${1:-}" = dump ]; then
 	[ $# -eq 2 ] || { echo "greenify: dump needs a PID" >&2; exit 2; }
-	exec python3 -c '
-import socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-try:
-    s.connect("\0greenify." + sys.argv[1])
-except OSError as e:
-    sys.exit("greenify: dump: no greenified process %s listens (run it with GREENIFY_DUMP=1): %s" % (sys.argv[1], e))
-# The process answers from its one OS thread, between two green threads:
-# one that computes or blocks in the kernel delays the answer.
-s.settimeout(float(sys.argv[2]))
-try:
-    while True:
-        b = s.recv(65536)
-        if not b:
-            break
-        sys.stdout.buffer.write(b)
-except socket.timeout:
-    sys.exit("greenify: dump: process %s did not answer within %s s: its OS thread is busy or blocked in the kernel" % (sys.argv[1], sys.argv[2]))
-' "$2" "${GREENIFY_DUMP_TIMEOUT:-10}"
+	for client in "$here/greenify-dump" "$here/../share/greenify/greenify-dump"; do
+		[ -x "$client" ] && exec "$client" "$2" "${GREENIFY_DUMP_TIMEOUT:-10}"
+	done
+	echo "greenify: cannot find greenify-dump next to $0 or in ../share/greenify" >&2
+	exit 127
 fi
 
 while [ $# -gt 0 ]; do

@@ -13,6 +13,7 @@ int main(void)
 	srunner_add_suite(sr, timer_suite());
 	srunner_add_suite(sr, zombie_suite());
 	srunner_add_suite(sr, dump_suite());
+	srunner_add_suite(sr, backtrace_suite());
 	srunner_add_suite(sr, sched_suite());
 	srunner_add_suite(sr, config_suite());
 	srunner_add_suite(sr, lock_suite());

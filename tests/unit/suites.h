@@ -9,6 +9,7 @@ Suite *stack_suite(void);
 Suite *timer_suite(void);
 Suite *zombie_suite(void);
 Suite *dump_suite(void);
+Suite *backtrace_suite(void);
 Suite *sched_suite(void);
 Suite *config_suite(void);
 Suite *lock_suite(void);

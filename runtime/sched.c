@@ -448,9 +448,8 @@ void gr_sched_preempted(void)
 	/* Threads whose sleep ended while this one computed go first, as
 	 * the kernel favours a thread that slept over one that computed. */
 	expire(now);
-	/* And the hub polls before the next thread runs: I/O, a child's exit,
-	 * a signal, whatever the loop has, which expire alone does not see. */
-	gr_rt.poll_at = now;
+	/* And the hub polls before the next thread runs (slice_over): I/O, a
+	 * child's exit, whatever the loop has, which expire alone does not see. */
 	slice_over(now);
 }
 
@@ -458,9 +457,13 @@ void gr_sched_preempted(void)
 static void slice_over(int64_t now)
 {
 	gr_rt.slice_owner = NULL;
-	/* Make the next gr_schedule() read the clock, so the hub runs the
-	 * timers and I/O that are due before this thread runs again. */
+	/* Make the next gr_schedule() visit the hub, so it runs the timers
+	 * and I/O that are due before this thread runs again: a slice is the
+	 * longest the loop goes unpolled (poll_at may be far, or never set
+	 * while no thread parked with a deadline). */
 	gr_rt.ticks |= POLL_EVERY - 1;
+	if (gr_rt.poll_at > now)
+		gr_rt.poll_at = now;
 	if (__builtin_expect(gr_rt.cur->realtime, 0)) {
 		/* SCHED_FIFO runs until it blocks or yields, SCHED_RR for its
 		 * round-robin slice: the hub only polls, then it goes on. */

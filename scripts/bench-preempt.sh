@@ -10,7 +10,12 @@
 #   - Python ping latency (bench/ref/preempt_ping.py: 4 threads each
 #     computing 1 s of pure Python, a server thread answering a UDP ping
 #     that a native client process sends every 10 ms): p50/p99 native and
-#     greenify.
+#     greenify;
+#   - spin-wait handoffs (bench/preempt_spin.c): native on two cores, native
+#     on one (taskset -c 0), greenify;
+#   - two JVM workloads (bench/ref/java: Jit, hot loops the JIT compiler
+#     threads must compile; ForkJoin, parallel streams and G1), when java
+#     is installed: native, native on one core, greenify, preemption off.
 # Prints the medians; raw lines go to bench/results/preempt-<date>.txt.
 #
 #   scripts/bench-preempt.sh BUILD_DIR
@@ -29,6 +34,12 @@ gobin=
 if command -v go >/dev/null 2>&1; then
 	gobin=$build/bench/preempt_ticker_go
 	(cd "$ref" && GOCACHE=${GOCACHE:-/tmp/greenify-gocache} go build -o "$gobin" preempt_ticker.go) || gobin=
+fi
+
+jdir=
+if command -v javac >/dev/null 2>&1; then
+	jdir=$build/bench/java
+	mkdir -p "$jdir" && javac -d "$jdir" "$ref"/java/*.java || jdir=
 fi
 
 run() { # LABEL CMD...
@@ -50,6 +61,17 @@ for _ in $(seq "$reps"); do
 	fi
 	run ping-native "$py" "$ref/preempt_ping.py" 4
 	run ping-greenify env LD_PRELOAD="$lib" "$py" "$ref/preempt_ping.py" 4
+	run spin-native "$bin/preempt_spin"
+	run spin-1cpu taskset -c 0 "$bin/preempt_spin"
+	run spin-greenify env LD_PRELOAD="$lib" "$bin/preempt_spin"
+	if [ -n "$jdir" ]; then
+		for p in Jit ForkJoin; do
+			run "$p-native" java -cp "$jdir" "$p"
+			run "$p-1cpu" taskset -c 0 java -cp "$jdir" "$p"
+			run "$p-greenify" env LD_PRELOAD="$lib" java -cp "$jdir" "$p"
+			run "$p-off" env LD_PRELOAD="$lib" GREENIFY_PREEMPT=off java -cp "$jdir" "$p"
+		done
+	fi
 done
 bench_latest
 "$py" - "$raw" <<'PY'
@@ -77,4 +99,16 @@ print("| native | %s | %s |" % (med("ping-native", "p50_ms"), pn))
 print("| greenify | %s | %s |" % (med("ping-greenify", "p50_ms"), pg))
 if pn and pg:
     print("\ngreenify p99 / native p99: %.2f" % (pg / pn))
+sn, s1, sg = med("spin-native", "us_per_handoff"), med("spin-1cpu", "us_per_handoff"), med("spin-greenify", "us_per_handoff")
+print()
+print("| spin-wait handoff (us) | native | native, one core | greenify |")
+print("|---|---|---|---|")
+print("| 50 handoffs | %s | %s | %s |" % (sn, s1, sg))
+if rows.get("Jit-native"):
+    print()
+    print("| JVM (ms) | native | native, one core | greenify | preempt off | greenify / one core |")
+    print("|---|---|---|---|---|---|")
+    for p in ("Jit", "ForkJoin"):
+        n, o1, g, off = (med(p + x, "ms") for x in ("-native", "-1cpu", "-greenify", "-off"))
+        print("| %s | %s | %s | %s | %s | %s |" % (p, n, o1, g, off, "%.2f" % (g / o1) if g and o1 else "-"))
 PY

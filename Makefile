@@ -348,7 +348,8 @@ vg-lib:
 	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)/vg SAN=-DGR_VALGRIND $(BUILD)/vg/libgreenify.so
 
 # Everything `make test` runs, built in one parallel make.
-test-programs: all $(UNIT) $(INTEG) $(AUDIT_PROBES) $(SWITCH_TEST) vg-lib aarch64-programs
+test-programs: all $(UNIT) $(INTEG) $(AUDIT_PROBES) $(SWITCH_TEST) vg-lib aarch64-programs \
+	$(BUILD)/bench/preempt_ticker
 
 # The whole matrix: unit, symbols, the wrapper, every integration program in
 # every mode (and iperf), memcheck, aarch64.

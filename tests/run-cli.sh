@@ -2,7 +2,7 @@
 # The greenify wrapper: --help and --version answer, bad options are
 # refused with status 2, the command's exit status and the signal that ends
 # it come through, the library is really preloaded (GREENIFY_STATS line),
-# and options reach the library.
+# and options reach the library (GREENIFY_PREEMPT with build/bench/preempt_ticker).
 set -u
 build=${1:-build}
 g=$build/greenify
@@ -50,13 +50,35 @@ printf '%s\n' '#include <pthread.h>' '#include <stdio.h>' '#include <unistd.h>' 
 	'int main(void) { pthread_t t; pthread_create(&t, 0, nap, 0); puts("ready"); fflush(stdout);' \
 	'	for (;;) __asm__ volatile("" ::: "memory"); }' >"$spin/s.c"
 cc -O1 -pthread -o "$spin/s" "$spin/s.c" && mkfifo "$spin/ready"
-GREENIFY_DUMP=1 "$g" "$spin/s" >"$spin/ready" &
+# Preemption off, or the spinning main would be preempted and answer.
+GREENIFY_PREEMPT=off GREENIFY_DUMP=1 "$g" "$spin/s" >"$spin/ready" &
 spinner=$!
 read -r _ <"$spin/ready"
 check "dump of a process whose OS thread is busy gives up after GREENIFY_DUMP_TIMEOUT" sh -c \
 	"GREENIFY_DUMP_TIMEOUT=1 '$g' dump $spinner 2>&1 | grep -q 'did not answer within 1 s' &&
 	! GREENIFY_DUMP_TIMEOUT=1 '$g' dump $spinner 2>/dev/null"
 kill "$spinner"
+wait "$spinner" 2>/dev/null
+# With preemption (the default) the same spinning main is preempted at a
+# safe point, and the hub answers between two slices.
+mkfifo "$spin/ready2"
+GREENIFY_DUMP=1 "$g" "$spin/s" >"$spin/ready2" &
+spinner=$!
+read -r _ <"$spin/ready2"
+check "dump of a process whose main spins in a pure loop answers (preemption)" sh -c \
+	"GREENIFY_DUMP_TIMEOUT=5 '$g' dump $spinner 2>&1 | grep -q 'green threads'"
+kill "$spinner"
+wait "$spinner" 2>/dev/null
+# GREENIFY_PREEMPT: a thread computing 300 ms while a ticker sleeps 10 ms:
+# the ticker runs with preemption (natively ~30 ticks), never without.
+check "GREENIFY_PREEMPT=on: the ticker ticks while another thread computes" sh -c \
+	"out=\$(GREENIFY_STATS=1 '$g' '$build/bench/preempt_ticker' 1 0.3 10 2>&1) &&
+	t=\$(echo \"\$out\" | sed -n 's/.* ticks=\\([0-9]*\\) .*/\\1/p') && [ \"\$t\" -ge 5 ] &&
+	echo \"\$out\" | grep -q ' preempted=[1-9]'"
+check "GREENIFY_PREEMPT=off: the ticker gets no tick while the other computes" sh -c \
+	"out=\$(GREENIFY_PREEMPT=off GREENIFY_STATS=1 '$g' '$build/bench/preempt_ticker' 1 0.3 10 2>&1) &&
+	t=\$(echo \"\$out\" | sed -n 's/.* ticks=\\([0-9]*\\) .*/\\1/p') && [ \"\$t\" -le 1 ] &&
+	echo \"\$out\" | grep -q ' preempted=0 '"
 rm -rf "$spin"
 dumped=$(mktemp)
 check "dump groups 100000 sleeping threads into one entry of at most 4 KB" sh -c \

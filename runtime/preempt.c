@@ -549,7 +549,9 @@ static int spinning(const ucontext_t *uc)
 	 * before: look only inside a mapping we know, or at pc itself. */
 #if defined(__x86_64__)
 	const unsigned char *p = (const unsigned char *)pc;
-	if (p[0] == 0xf3 && p[1] == 0x90)
+	/* The instruction at pc is mapped; its second byte too unless pc
+	 * ends a page. */
+	if ((pc & 4095) != 4095 && p[0] == 0xf3 && p[1] == 0x90)
 		return 1;
 	return s && pc - s->lo >= 2 && p[-2] == 0xf3 && p[-1] == 0x90;
 #else

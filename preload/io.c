@@ -32,6 +32,7 @@
 #include "../runtime/fdwait.h"
 #include "../runtime/io.h"
 #include "../runtime/uaccess.h"
+#include "fd.h"
 
 #define IO_OF(p, type) ((type *)((char *)(p)-offsetof(type, io)))
 
@@ -389,8 +390,14 @@ GR_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 	struct msgx a = {.m = *msg, .iov = msg->msg_iov, .cnt = msg->msg_iovlen, .flags = flags};
 	ssize_t r;
 
-	if (!gr_green() || (flags & MSG_DONTWAIT))
+	if (!gr_green())
 		return GR_REAL(recvmsg)(fd, msg, flags);
+	if (flags & MSG_DONTWAIT) {
+		r = GR_REAL(recvmsg)(fd, msg, flags);
+		if (r >= 0)
+			gr_fd_received(msg);
+		return r;
+	}
 	a.controllen = msg->msg_controllen;
 	r = msgx(&a, fd, GR_FD_READ, GR_IO_SOCKET, call_recvmsg);
 	if (r >= 0) {
@@ -398,6 +405,7 @@ GR_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 		msg->msg_namelen = a.namelen;
 		msg->msg_controllen = a.got_control;
 		msg->msg_flags = a.got_flags;
+		gr_fd_received(msg); /* new numbers */
 	}
 	return r;
 }

@@ -132,9 +132,7 @@ void gr_fd_syscall(long number, const long *a)
 			outside();
 		break;
 #ifdef SYS_close_range
-	case SYS_close_range:
-		closing_range((unsigned)a[0], (unsigned)a[1], (int)a[2]);
-		break;
+	case SYS_close_range: closing_range((unsigned)a[0], (unsigned)a[1], (int)a[2]); break;
 #endif
 	default: break;
 	}

@@ -242,6 +242,11 @@ static int go_on(struct gr_io *io, struct facts *f, size_t r, int *checked)
  * bytes fit, also when ONLCR makes each newline two. */
 #define TTY_READY_MAX 128
 
+static size_t ready_max(int fd)
+{
+	return gr_fd_kind(fd) == GR_FD_KIND_FIFO ? PIPE_BUF : TTY_READY_MAX;
+}
+
 static ssize_t attempt(struct gr_io *io, struct facts *f)
 {
 	if (!f->notry)
@@ -250,7 +255,7 @@ static ssize_t attempt(struct gr_io *io, struct facts *f)
 		return io->call(io, f->fd, GR_IO_TRY_SOCKET);
 	if (!gr_io_ready(f->fd, io->what))
 		return -EAGAIN;
-	io->ready_max = gr_fd_kind(f->fd) == GR_FD_KIND_FIFO ? PIPE_BUF : TTY_READY_MAX;
+	io->ready_max = ready_max(f->fd);
 	return io->call(io, f->fd, GR_IO_READY);
 }
 
@@ -302,8 +307,12 @@ ssize_t gr_io_run(struct gr_io *io)
 		r = plain(io, &f);
 		goto out;
 	}
+	/* A write to a file without RWF_NOWAIT larger than what a poll vouches
+	 * for learns O_NONBLOCK first: a non-blocking one takes what fits, in
+	 * one plain call. */
+	fresh = f.notry && !f.socktry && io->what == GR_FD_WRITE && io->left > ready_max(f.fd);
 	for (;;) {
-		r = attempt(io, &f);
+		r = fresh ? -EAGAIN : attempt(io, &f);
 		if (r == GR_IO_NOTRY) {
 			f.notry = fresh = 1;
 			gr_fd_set_notry(f.fd);

@@ -1,9 +1,11 @@
 /* Hazard: what is known of the file under an fd number (a regular file is
  * read with one plain call, a socket with MSG_DONTWAIT) must go when the
  * number comes to name another file, by whatever path: close_range,
- * closefrom, a raw syscall(SYS_close), closedir, fclose, dup2 of a socket over a
- * pipe's number and of a pipe over a socket's, and a new file made where
- * no hook sees it (a raw pipe2, eventfd). Each time, the number was read
+ * closefrom, a raw syscall(SYS_close), closedir, fclose, a close by an OS
+ * thread that is not green, dup2 of a socket over a pipe's number and of a
+ * pipe over a socket's; a new file made where no hook sees it (a raw pipe2,
+ * eventfd), or received with SCM_RIGHTS after a close no hook could see
+ * (the system call instruction itself). Each time, the number was read
  * as one kind first, then names an empty pipe (or socket, or eventfd)
  * whose data another thread writes later: the read must wait for it and
  * get it (a plain read would block the process's only OS thread, and the
@@ -12,9 +14,13 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <semaphore.h>
+#include <signal.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -68,6 +74,36 @@ static void raw_pipe(int p[2])
 {
 	if (syscall(SYS_pipe2, p, 0) != 0)
 		abort();
+}
+
+/* A close no hook can see: the system call made here. */
+static void raw_close(int fd)
+{
+#if defined(__x86_64__)
+	long r;
+	__asm__ volatile("syscall"
+			 : "=a"(r)
+			 : "0"((long)SYS_close), "D"((long)fd)
+			 : "rcx", "r11", "memory");
+	(void)r;
+#elif defined(__aarch64__)
+	register long x8 __asm__("x8") = SYS_close;
+	register long x0 __asm__("x0") = fd;
+	__asm__ volatile("svc 0" : "+r"(x0) : "r"(x8) : "memory");
+#else
+	syscall(SYS_close, fd);
+#endif
+}
+
+static sem_t closed;
+static int foreign_fd;
+
+/* Runs on glibc's own timer thread, which is not green. */
+static void foreign_close(union sigval v)
+{
+	(void)v;
+	close(foreign_fd);
+	sem_post(&closed);
 }
 
 static void *body(void *arg)
@@ -130,6 +166,59 @@ static void *body(void *arg)
 	raw_pipe(p);
 	CHECK(p[0] == fd, "fclose: the number comes back");
 	read_late("fclose then pipe", p[0], p[1], "after fclose");
+	close(p[0]);
+	close(p[1]);
+
+	/* A close no hook sees, then an fd received with SCM_RIGHTS under the
+	 * number (the lowest free one). */
+	int q[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, s) != 0 || pipe(q) != 0)
+		abort();
+	fd = regular_read_once();
+	raw_close(fd);
+	union {
+		struct cmsghdr h;
+		char b[CMSG_SPACE(sizeof(int))];
+	} u = {0};
+	struct iovec v = {&c, 1};
+	struct msghdr m = {
+		.msg_iov = &v, .msg_iovlen = 1, .msg_control = u.b, .msg_controllen = sizeof(u.b)};
+	c = 'r';
+	struct cmsghdr *h = CMSG_FIRSTHDR(&m);
+	h->cmsg_level = SOL_SOCKET;
+	h->cmsg_type = SCM_RIGHTS;
+	h->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(h), &q[0], sizeof(int));
+	if (sendmsg(s[1], &m, 0) != 1)
+		abort();
+	m.msg_controllen = sizeof(u.b);
+	int rfd = -1;
+	if (recvmsg(s[0], &m, 0) == 1 && (h = CMSG_FIRSTHDR(&m)))
+		memcpy(&rfd, CMSG_DATA(h), sizeof(int));
+	CHECK(rfd == fd, "SCM_RIGHTS: the received fd gets the number");
+	read_late("unseen close then SCM_RIGHTS pipe", rfd, q[1], "received");
+	close(rfd);
+	close(q[0]);
+	close(q[1]);
+	close(s[0]);
+	close(s[1]);
+
+	/* A close by an OS thread that is not green (glibc's timer thread),
+	 * then a raw pipe. */
+	foreign_fd = fd = regular_read_once();
+	struct sigevent sev = {.sigev_notify = SIGEV_THREAD,
+			       .sigev_notify_function = foreign_close};
+	struct itimerspec its = {.it_value = {0, 10 * 1000 * 1000}};
+	timer_t tm;
+	sem_init(&closed, 0, 0);
+	if (timer_create(CLOCK_MONOTONIC, &sev, &tm) != 0 || timer_settime(tm, 0, &its, NULL) != 0)
+		abort();
+	while (sem_wait(&closed) != 0)
+		;
+	timer_delete(tm);
+	raw_pipe(p);
+	CHECK(p[0] == fd, "foreign close: the number comes back");
+	read_late("foreign close then pipe", p[0], p[1], "after a foreign close");
 	close(p[0]);
 	close(p[1]);
 

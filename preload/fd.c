@@ -61,22 +61,33 @@ GR_EXPORT int close(int fd)
 	return r;
 }
 
+/* new is about to be replaced by a dup of old. */
+static void replacing(int old, int new)
+{
+	if (!gr_green())
+		outside();
+	else if (old != new)
+		gr_fd_closing(new);
+}
+
+/* A dup names the same file: what is known of it holds for both. */
+static int duped(int old, int r)
+{
+	if (r >= 0 && r != old && gr_green())
+		gr_fd_copy_facts(old, r);
+	return r;
+}
+
 GR_EXPORT int dup2(int old, int new)
 {
-	if (gr_green() && old != new)
-		gr_fd_closing(new);
-	else
-		outside();
-	return GR_REAL(dup2)(old, new);
+	replacing(old, new);
+	return duped(old, GR_REAL(dup2)(old, new));
 }
 
 GR_EXPORT int dup3(int old, int new, int flags)
 {
-	if (gr_green() && old != new)
-		gr_fd_closing(new);
-	else
-		outside();
-	return GR_REAL(dup3)(old, new, flags);
+	replacing(old, new);
+	return duped(old, GR_REAL(dup3)(old, new, flags));
 }
 
 /* CLOSE_RANGE_CLOEXEC closes nothing now; exec ends the table anyway. */
@@ -181,10 +192,12 @@ GR_EXPORT int pipe2(int fds[2], int flags)
 	return r;
 }
 
-static int after_fcntl(int cmd, int r)
+static int after_fcntl(int fd, int cmd, int r)
 {
-	if (r >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) && gr_green())
+	if (r >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) && gr_green()) {
 		gr_fd_forget(r);
+		duped(fd, r);
+	}
 	return r;
 }
 
@@ -198,7 +211,7 @@ GR_EXPORT int fcntl(int fd, int cmd, ...)
 	va_end(ap);
 	if ((cmd == F_SETLKW || cmd == F_OFD_SETLKW) && gr_green())
 		return gr_fcntl_lock_wait(fd, cmd, arg); /* waits on a worker */
-	return after_fcntl(cmd, GR_REAL(fcntl)(fd, cmd, arg));
+	return after_fcntl(fd, cmd, GR_REAL(fcntl)(fd, cmd, arg));
 }
 
 /* What a _FILE_OFFSET_BITS=64 program calls. */
@@ -213,7 +226,7 @@ GR_EXPORT int gr_fcntl64(int fd, int cmd, ...)
 	va_end(ap);
 	if ((cmd == F_SETLKW || cmd == F_OFD_SETLKW) && gr_green())
 		return gr_fcntl_lock_wait(fd, cmd, arg);
-	return after_fcntl(cmd, GR_REAL(fcntl64)(fd, cmd, arg));
+	return after_fcntl(fd, cmd, GR_REAL(fcntl64)(fd, cmd, arg));
 }
 
 GR_EXPORT int socket(int domain, int type, int proto)
@@ -246,5 +259,5 @@ GR_EXPORT int dup(int fd)
 
 	if (r >= 0 && gr_green())
 		gr_fd_forget(r);
-	return r;
+	return duped(fd, r);
 }

@@ -600,6 +600,18 @@ void gr_fd_set_notry(int fd)
 		s->notry = 1;
 }
 
+void gr_fd_copy_facts(int from, int to)
+{
+	const struct fdstate *f = known(from);
+	struct fdstate *t = f ? state_of(to) : NULL;
+
+	if (t) {
+		f = &table[from]; /* state_of may move the table */
+		t->kind = f->kind;
+		t->notry = f->notry;
+	}
+}
+
 void gr_fd_closing_range(unsigned lo, unsigned hi)
 {
 	for (unsigned fd = lo; fd <= hi && fd < (unsigned)table_len; fd++)

@@ -117,6 +117,10 @@ void gr_fd_set_kind(int fd, enum gr_fd_kind kind);
 int gr_fd_notry(int fd);
 void gr_fd_set_notry(int fd);
 
+/* to is a dup of from (dup, dup2, dup3, F_DUPFD): the same file, the same
+ * facts. */
+void gr_fd_copy_facts(int from, int to);
+
 /* close_range(lo, hi) or closefrom(lo) is about to close those numbers:
  * gr_fd_closing for each that was ever waited on or looked at. */
 void gr_fd_closing_range(unsigned lo, unsigned hi);

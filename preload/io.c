@@ -490,7 +490,7 @@ GR_EXPORT int recvmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags
 	r = run(&a.io);
 	for (ssize_t i = 0; i < r; i++)
 		gr_fd_received(&vec[i].msg_hdr); /* new numbers */
-	if (r > 0 && tmo) { /* the kernel writes back the time left */
+	if (r > 0 && tmo) {			 /* the kernel writes back the time left */
 		int64_t left = a.io.until ? a.io.until - gr_now() : 0;
 		if (left < 0)
 			left = 0;

@@ -488,9 +488,10 @@ GR_EXPORT int recvmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags
 	if (tmo)
 		a.io.until = gr_ns_add(t0, gr_ts_ns(&t)); /* saturated, as the kernel's */
 	r = run(&a.io);
+	/* Fds that came with SCM_RIGHTS are new numbers. */
 	for (ssize_t i = 0; i < r; i++)
-		gr_fd_received(&vec[i].msg_hdr); /* new numbers */
-	if (r > 0 && tmo) {			 /* the kernel writes back the time left */
+		gr_fd_received(&vec[i].msg_hdr);
+	if (r > 0 && tmo) { /* the kernel writes back the time left */
 		int64_t left = a.io.until ? a.io.until - gr_now() : 0;
 		if (left < 0)
 			left = 0;

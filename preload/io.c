@@ -3,8 +3,11 @@
  * eventfd_write (which call its internal read and write, out of our
  * sight). Each becomes a struct gr_io, whose attempts runtime/io.c makes
  * and waits between: read and write are tried with
- * preadv2/pwritev2(RWF_NOWAIT) on any file, the socket calls with
- * MSG_DONTWAIT. What the kernel does with a blocking call, it does here:
+ * preadv2/pwritev2(RWF_NOWAIT) on a pipe, a tty, an eventfd..., with
+ * recvfrom/sendto (recvmsg/sendmsg) and MSG_DONTWAIT on a socket, made as
+ * they are on a regular file (the kind of file is kept per number,
+ * runtime/fdwait.h), the socket calls with MSG_DONTWAIT; fds received with
+ * SCM_RIGHTS are new numbers. What the kernel does with a blocking call, it does here:
  * a write writes everything, in as many parts as it takes (a sendmsg's
  * control data and address go with the first part only), a MSG_WAITALL
  * receive on a stream fills the buffer, a recvmmsg waits for all its

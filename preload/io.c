@@ -7,11 +7,11 @@
  * recvfrom/sendto (recvmsg/sendmsg) and MSG_DONTWAIT on a socket, made as
  * they are on a regular file (the kind of file is kept per number,
  * runtime/fdwait.h), the socket calls with MSG_DONTWAIT; fds received with
- * SCM_RIGHTS are new numbers. What the kernel does with a blocking call, it does here:
- * a write writes everything, in as many parts as it takes (a sendmsg's
- * control data and address go with the first part only), a MSG_WAITALL
- * receive on a stream fills the buffer, a recvmmsg waits for all its
- * messages; more iovecs than IOV_MAX are the kernel's EINVAL (EMSGSIZE
+ * SCM_RIGHTS are new numbers. What the kernel does with a blocking call,
+ * it does here: a write writes everything, in as many parts as it takes
+ * (a sendmsg's control data and address go with the first part only), a
+ * MSG_WAITALL receive on a stream fills the buffer, a recvmmsg waits for
+ * all its messages; more iovecs than IOV_MAX are the kernel's EINVAL (EMSGSIZE
  * for the msg calls); errno is left alone by a call that succeeds. Every
  * one is a cancellation point (pthreads(7)).
  *

@@ -247,6 +247,14 @@ static size_t ready_max(int fd)
 	return gr_fd_kind(fd) == GR_FD_KIND_FIFO ? PIPE_BUF : TTY_READY_MAX;
 }
 
+/* Whether the call learns O_NONBLOCK before its first attempt: a write to
+ * a file without RWF_NOWAIT larger than what a poll vouches for, which, on
+ * a non-blocking file, takes what fits in one plain call. */
+static int learn_first(const struct gr_io *io, const struct facts *f)
+{
+	return f->notry && !f->socktry && io->what == GR_FD_WRITE && io->left > ready_max(f->fd);
+}
+
 static ssize_t attempt(struct gr_io *io, struct facts *f)
 {
 	if (!f->notry)
@@ -307,10 +315,7 @@ ssize_t gr_io_run(struct gr_io *io)
 		r = plain(io, &f);
 		goto out;
 	}
-	/* A write to a file without RWF_NOWAIT larger than what a poll vouches
-	 * for learns O_NONBLOCK first: a non-blocking one takes what fits, in
-	 * one plain call. */
-	fresh = f.notry && !f.socktry && io->what == GR_FD_WRITE && io->left > ready_max(f.fd);
+	fresh = learn_first(io, &f);
 	for (;;) {
 		r = fresh ? -EAGAIN : attempt(io, &f);
 		if (r == GR_IO_NOTRY) {
@@ -327,6 +332,7 @@ ssize_t gr_io_run(struct gr_io *io)
 				r = plain(io, &f);
 				goto out;
 			}
+			fresh = learn_first(io, &f);
 			continue;
 		}
 		if (r >= 0 && (io->kind == GR_IO_ACCEPT || io->all == GR_IO_PEEKALL)) {

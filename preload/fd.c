@@ -32,11 +32,10 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 
-#include "../runtime/foreign.h"
-#include "fd.h"
-
 #include "../runtime/cancel.h"
 #include "../runtime/fdwait.h"
+#include "../runtime/foreign.h"
+#include "fd.h"
 #include "filelock.h"
 
 /* A number is about to be closed or replaced off the green threads. */
@@ -136,12 +135,7 @@ void gr_fd_syscall(long number, const long *a)
 #ifdef SYS_dup2
 	case SYS_dup2:
 #endif
-	case SYS_dup3:
-		if (gr_green() && a[0] != a[1])
-			gr_fd_closing((int)a[1]);
-		else
-			outside();
-		break;
+	case SYS_dup3: replacing((int)a[0], (int)a[1]); break;
 #ifdef SYS_close_range
 	case SYS_close_range: closing_range((unsigned)a[0], (unsigned)a[1], (int)a[2]); break;
 #endif

@@ -2,7 +2,13 @@
  * under a number that may have named another file (socket, socketpair,
  * accept in net.c, dup, fcntl's F_DUPFD). Every call goes to libc as
  * made (unknown fcntl commands pass through unchanged); these only tell
- * runtime/fdwait.c. Green I/O changes no flag and keeps no flag of the
+ * runtime/fdwait.c, which keeps per number what kind of file it names
+ * (a regular file is then read with the plain call at once): so every
+ * way a number can come to name another file tells it, close_range,
+ * closefrom, closedir and the raw system calls (syscall(), fd.h) too; a
+ * close by an OS thread that is not green makes every number's kind be
+ * learnt again. pipe, pipe2, socket, socketpair and accept say the kind
+ * they made. Green I/O changes no flag and keeps no flag of the
  * program's, so F_SETFL, ioctl(FIONBIO) and setsockopt need no telling.
  *
  * close, dup2 and dup3 of an fd that green threads wait on: as in Linux,
@@ -20,18 +26,33 @@
  * waited on again. */
 #include "hook.h"
 
+#include <dirent.h>
 #include <stdarg.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
 
 #include "../runtime/cancel.h"
 #include "../runtime/fdwait.h"
+#include "../runtime/foreign.h"
+#include "fd.h"
 #include "filelock.h"
+
+/* A number is about to be closed or replaced off the green threads. */
+static void outside(void)
+{
+	if (gr_foreign_thread())
+		gr_fd_forget_all();
+}
 
 GR_EXPORT int close(int fd)
 {
 	int r;
 
-	if (!gr_green())
+	if (!gr_green()) {
+		outside();
 		return GR_REAL(close)(fd);
+	}
 	gr_cancel_begin();
 	gr_fd_closing(fd);
 	r = GR_REAL(close)(fd);
@@ -39,24 +60,138 @@ GR_EXPORT int close(int fd)
 	return r;
 }
 
+/* new is about to be replaced by a dup of old. */
+static void replacing(int old, int new)
+{
+	if (!gr_green())
+		outside();
+	else if (old != new)
+		gr_fd_closing(new);
+}
+
+/* A dup names the same file: what is known of it holds for both. */
+static int duped(int old, int r)
+{
+	if (r >= 0 && r != old && gr_green())
+		gr_fd_copy_facts(old, r);
+	return r;
+}
+
 GR_EXPORT int dup2(int old, int new)
 {
-	if (gr_green() && old != new)
-		gr_fd_closing(new);
-	return GR_REAL(dup2)(old, new);
+	replacing(old, new);
+	return duped(old, GR_REAL(dup2)(old, new));
 }
 
 GR_EXPORT int dup3(int old, int new, int flags)
 {
-	if (gr_green() && old != new)
-		gr_fd_closing(new);
-	return GR_REAL(dup3)(old, new, flags);
+	replacing(old, new);
+	return duped(old, GR_REAL(dup3)(old, new, flags));
 }
 
-static int after_fcntl(int cmd, int r)
+/* CLOSE_RANGE_CLOEXEC closes nothing now; exec ends the table anyway. */
+static void closing_range(unsigned lo, unsigned hi, int flags)
 {
-	if (r >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) && gr_green())
+	if (!gr_green())
+		outside();
+	else if (!(flags & CLOSE_RANGE_CLOEXEC))
+		gr_fd_closing_range(lo, hi);
+}
+
+GR_EXPORT int close_range(unsigned lo, unsigned hi, int flags)
+{
+	closing_range(lo, hi, flags);
+	return GR_REAL(close_range)(lo, hi, flags);
+}
+
+GR_EXPORT void closefrom(int lo)
+{
+	if (lo >= 0)
+		closing_range((unsigned)lo, ~0U, 0);
+	GR_REAL(closefrom)(lo);
+}
+
+/* glibc closes the directory's fd inside, where no hook sees it. */
+GR_EXPORT int closedir(DIR *d)
+{
+	int fd = dirfd(d);
+
+	if (fd >= 0 && gr_green())
+		gr_fd_closing(fd);
+	else if (fd >= 0)
+		outside();
+	return GR_REAL(closedir)(d);
+}
+
+void gr_fd_syscall(long number, const long *a)
+{
+	switch (number) {
+	case SYS_close:
+		if (gr_green())
+			gr_fd_closing((int)a[0]);
+		else
+			outside();
+		break;
+#ifdef SYS_dup2
+	case SYS_dup2:
+#endif
+	case SYS_dup3: replacing((int)a[0], (int)a[1]); break;
+#ifdef SYS_close_range
+	case SYS_close_range: closing_range((unsigned)a[0], (unsigned)a[1], (int)a[2]); break;
+#endif
+	default: break;
+	}
+}
+
+void gr_fd_received(const struct msghdr *msg)
+{
+	if (!gr_green() || msg->msg_controllen == 0)
+		return;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(msg); c; c = CMSG_NXTHDR((struct msghdr *)msg, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		const unsigned char *p = CMSG_DATA(c);
+		for (size_t i = 0; i < n; i++) {
+			int fd;
+			memcpy(&fd, p + i * sizeof(int), sizeof(fd)); /* unaligned */
+			gr_fd_forget(fd);
+		}
+	}
+}
+
+static void made_pipe(int r, const int fds[2])
+{
+	if (r == 0 && gr_green()) {
+		gr_fd_forget(fds[0]);
+		gr_fd_forget(fds[1]);
+		gr_fd_set_kind(fds[0], GR_FD_KIND_FIFO);
+		gr_fd_set_kind(fds[1], GR_FD_KIND_FIFO);
+	}
+}
+
+GR_EXPORT int pipe(int fds[2])
+{
+	int r = GR_REAL(pipe)(fds);
+
+	made_pipe(r, fds);
+	return r;
+}
+
+GR_EXPORT int pipe2(int fds[2], int flags)
+{
+	int r = GR_REAL(pipe2)(fds, flags);
+
+	made_pipe(r, fds);
+	return r;
+}
+
+static int after_fcntl(int fd, int cmd, int r)
+{
+	if (r >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) && gr_green()) {
 		gr_fd_forget(r);
+		duped(fd, r);
+	}
 	return r;
 }
 
@@ -70,7 +205,7 @@ GR_EXPORT int fcntl(int fd, int cmd, ...)
 	va_end(ap);
 	if ((cmd == F_SETLKW || cmd == F_OFD_SETLKW) && gr_green())
 		return gr_fcntl_lock_wait(fd, cmd, arg); /* waits on a worker */
-	return after_fcntl(cmd, GR_REAL(fcntl)(fd, cmd, arg));
+	return after_fcntl(fd, cmd, GR_REAL(fcntl)(fd, cmd, arg));
 }
 
 /* What a _FILE_OFFSET_BITS=64 program calls. */
@@ -85,15 +220,17 @@ GR_EXPORT int gr_fcntl64(int fd, int cmd, ...)
 	va_end(ap);
 	if ((cmd == F_SETLKW || cmd == F_OFD_SETLKW) && gr_green())
 		return gr_fcntl_lock_wait(fd, cmd, arg);
-	return after_fcntl(cmd, GR_REAL(fcntl64)(fd, cmd, arg));
+	return after_fcntl(fd, cmd, GR_REAL(fcntl64)(fd, cmd, arg));
 }
 
 GR_EXPORT int socket(int domain, int type, int proto)
 {
 	int fd = GR_REAL(socket)(domain, type, proto);
 
-	if (fd >= 0 && gr_green())
+	if (fd >= 0 && gr_green()) {
 		gr_fd_forget(fd);
+		gr_fd_set_kind(fd, GR_FD_KIND_SOCKET);
+	}
 	return fd;
 }
 
@@ -104,6 +241,8 @@ GR_EXPORT int socketpair(int domain, int type, int proto, int sv[2])
 	if (r == 0 && gr_green()) {
 		gr_fd_forget(sv[0]);
 		gr_fd_forget(sv[1]);
+		gr_fd_set_kind(sv[0], GR_FD_KIND_SOCKET);
+		gr_fd_set_kind(sv[1], GR_FD_KIND_SOCKET);
 	}
 	return r;
 }
@@ -114,5 +253,5 @@ GR_EXPORT int dup(int fd)
 
 	if (r >= 0 && gr_green())
 		gr_fd_forget(r);
-	return r;
+	return duped(fd, r);
 }

@@ -2,7 +2,8 @@
  * (runtime/futex.c), as Rust's std, parking_lot and others lock with raw
  * futexes; waits for kernel AIO and io_uring completions go to aio.c (a
  * worker thread); the calls that take or give a thread id go to tid.c
- * (CPython's get_native_id is syscall(SYS_gettid)). Every other system
+ * (CPython's get_native_id is syscall(SYS_gettid)); the ones that close
+ * or replace fds tell fd.c's bookkeeping first. Every other system
  * call number, and every call of a thread that is not green, passes
  * through unchanged; a foreign OS thread's futex call also tells green
  * waiters it may have woken (foreign.h). A green thread's call returns
@@ -19,6 +20,7 @@
 
 #include "../runtime/lock.h"
 #include "aio.h"
+#include "fd.h"
 #include "tid.h"
 
 /* A new task returns from the call too, in our memory (CLONE_VM) or with
@@ -80,5 +82,6 @@ GR_EXPORT long syscall(long number, ...)
 			way_out();
 		return r;
 	}
+	gr_fd_syscall(number, a); /* closes and replaces fds */
 	return GR_REAL(syscall)(number, a[0], a[1], a[2], a[3], a[4], a[5]);
 }

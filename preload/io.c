@@ -3,12 +3,15 @@
  * eventfd_write (which call its internal read and write, out of our
  * sight). Each becomes a struct gr_io, whose attempts runtime/io.c makes
  * and waits between: read and write are tried with
- * preadv2/pwritev2(RWF_NOWAIT) on any file, the socket calls with
- * MSG_DONTWAIT. What the kernel does with a blocking call, it does here:
- * a write writes everything, in as many parts as it takes (a sendmsg's
- * control data and address go with the first part only), a MSG_WAITALL
- * receive on a stream fills the buffer, a recvmmsg waits for all its
- * messages; more iovecs than IOV_MAX are the kernel's EINVAL (EMSGSIZE
+ * preadv2/pwritev2(RWF_NOWAIT) on a pipe, a tty, an eventfd..., with
+ * recvfrom/sendto (recvmsg/sendmsg) and MSG_DONTWAIT on a socket, made as
+ * they are on a regular file (the kind of file is kept per number,
+ * runtime/fdwait.h), the socket calls with MSG_DONTWAIT; fds received with
+ * SCM_RIGHTS are new numbers. What the kernel does with a blocking call,
+ * it does here: a write writes everything, in as many parts as it takes
+ * (a sendmsg's control data and address go with the first part only), a
+ * MSG_WAITALL receive on a stream fills the buffer, a recvmmsg waits for
+ * all its messages; more iovecs than IOV_MAX are the kernel's EINVAL (EMSGSIZE
  * for the msg calls); errno is left alone by a call that succeeds. Every
  * one is a cancellation point (pthreads(7)).
  *
@@ -32,6 +35,7 @@
 #include "../runtime/fdwait.h"
 #include "../runtime/io.h"
 #include "../runtime/uaccess.h"
+#include "fd.h"
 
 #define IO_OF(p, type) ((type *)((char *)(p)-offsetof(type, io)))
 
@@ -389,8 +393,14 @@ GR_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 	struct msgx a = {.m = *msg, .iov = msg->msg_iov, .cnt = msg->msg_iovlen, .flags = flags};
 	ssize_t r;
 
-	if (!gr_green() || (flags & MSG_DONTWAIT))
+	if (!gr_green())
 		return GR_REAL(recvmsg)(fd, msg, flags);
+	if (flags & MSG_DONTWAIT) {
+		r = GR_REAL(recvmsg)(fd, msg, flags);
+		if (r >= 0)
+			gr_fd_received(msg);
+		return r;
+	}
 	a.controllen = msg->msg_controllen;
 	r = msgx(&a, fd, GR_FD_READ, GR_IO_SOCKET, call_recvmsg);
 	if (r >= 0) {
@@ -398,6 +408,7 @@ GR_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 		msg->msg_namelen = a.namelen;
 		msg->msg_controllen = a.got_control;
 		msg->msg_flags = a.got_flags;
+		gr_fd_received(msg); /* new numbers */
 	}
 	return r;
 }
@@ -480,6 +491,9 @@ GR_EXPORT int recvmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags
 	if (tmo)
 		a.io.until = gr_ns_add(t0, gr_ts_ns(&t)); /* saturated, as the kernel's */
 	r = run(&a.io);
+	/* Fds that came with SCM_RIGHTS are new numbers. */
+	for (ssize_t i = 0; i < r; i++)
+		gr_fd_received(&vec[i].msg_hdr);
 	if (r > 0 && tmo) { /* the kernel writes back the time left */
 		int64_t left = a.io.until ? a.io.until - gr_now() : 0;
 		if (left < 0)

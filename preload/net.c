@@ -40,6 +40,7 @@ static ssize_t call_accept(struct gr_io *io, int fd, enum gr_io_mode mode)
 	if (r < 0)
 		return -errno;
 	gr_fd_forget(r); /* a new socket under a number maybe used before */
+	gr_fd_set_kind(r, GR_FD_KIND_SOCKET);
 	return r;
 }
 

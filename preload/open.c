@@ -33,6 +33,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../runtime/fdwait.h"
 #include "procpath.h"
 #include "work.h"
 
@@ -67,6 +68,14 @@ static long run_open(void *p)
 	return gr_neg_errno(GR_REAL(openat)(a->dirfd, a->path, a->flags, a->mode));
 }
 
+/* A new file under a number that may have named another. */
+static int opened(int fd)
+{
+	if (fd >= 0)
+		gr_fd_forget(fd);
+	return fd;
+}
+
 static int green_open(int dirfd, const char *path, int flags, mode_t mode)
 {
 	char buf[PATH_MAX];
@@ -79,11 +88,11 @@ static int green_open(int dirfd, const char *path, int flags, mode_t mode)
 	gr_cancel_end(0);
 	if (!on_worker(dirfd, path, flags)) {
 		errno = saved;
-		return GR_REAL(openat)(dirfd, path, flags, mode);
+		return opened(GR_REAL(openat)(dirfd, path, flags, mode));
 	}
 	if (gr_work(run_open, &a, GR_WORK_KICK | GR_WORK_RESTART | GR_WORK_CANCEL, &r) < 0)
-		return GR_REAL(openat)(dirfd, path, flags, mode);
-	return (int)gr_work_ret(r, saved);
+		return opened(GR_REAL(openat)(dirfd, path, flags, mode));
+	return opened((int)gr_work_ret(r, saved));
 }
 
 /* The mode argument is there only when the flags need one (glibc's rule). */

@@ -93,12 +93,28 @@ GR_EXPORT int fcloseall(void)
 		return GR_REAL(fcloseall)();
 	/* glibc's flushes (nothing is left to) and unbuffers every stream. */
 	r = flush_all(0);
+	if (gr_config.stdio_ready)
+		gr_fd_forget_all(); /* glibc closes each fd unseen */
 	return gr_real.fcloseall() == EOF ? EOF : r;
 }
 
 GR_EXPORT int fclose(FILE *fp)
 {
-	GR_STDIO_CALL(int, fclose, GR_OUT, fp, (fp));
+	int r;
+
+	if (!gr_green())
+		return GR_REAL(fclose)(fp);
+	{
+		GR_CALL_HOLDS(fp, GR_OUT);
+		gr_stdio_before(fp, GR_OUT);
+		/* With GREENIFY_STDIO=ready glibc closes the fd where no hook
+		 * sees it (else the close entry of its tables tells). */
+		if (gr_config.stdio_ready)
+			gr_fd_closing(fp->_fileno);
+		r = gr_real.fclose(fp);
+	}
+	gr_maybe_yield();
+	return r;
 }
 
 GR_EXPORT __typeof__(fclose) _IO_fclose __attribute__((alias("fclose")));
@@ -124,6 +140,8 @@ static FILE *reopen(FILE *(*real)(const char *, const char *, FILE *), const cha
 	{
 		GR_CALL_HOLDS(fp, GR_OUT);
 		gr_stdio_before(fp, GR_OUT);
+		if (gr_config.stdio_ready && path)
+			gr_fd_closing(fp->_fileno); /* closed unseen, as by fclose */
 		r = real(path, mode, fp);
 	}
 	gr_maybe_yield();

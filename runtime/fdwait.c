@@ -49,6 +49,7 @@ struct fdstate {
 	unsigned char added;	  /* an entry stamped gen is in the set */
 	unsigned char priv;	  /* a private dup made by gr_fd_closing */
 	unsigned char kind;	  /* enum gr_fd_kind */
+	unsigned char notry;	  /* the file refused RWF_NOWAIT (gr_fd_notry) */
 	struct gr_thread *own;	  /* the thread that made this fd to wait on
 				     (gr_fd_own), until gr_fd_closing */
 };
@@ -89,6 +90,13 @@ static struct fdstate *state_of(int fd)
 static struct fdstate *known(int fd)
 {
 	return fd >= 0 && fd < table_len ? &table[fd] : NULL;
+}
+
+/* What a call learnt about the file under the number: gone with it. */
+static void forget_facts(struct fdstate *s)
+{
+	s->kind = GR_FD_KIND_UNKNOWN;
+	s->notry = 0;
 }
 
 /* epoll_ctl with errno kept as it was: 0 or -errno. */
@@ -395,7 +403,7 @@ void gr_fd_release(int fd)
 	s->added = 0;
 	s->armed = 0;
 	s->gen++;
-	s->kind = GR_FD_KIND_UNKNOWN;
+	forget_facts(s);
 	gr_real.close(fd);
 }
 
@@ -503,6 +511,7 @@ static void move_waiters(int fd)
 	d->armed = 0;
 	d->gen++;
 	d->kind = s->kind;
+	d->notry = s->notry;
 	for (n = s->head; n; n = next) {
 		next = n->next;
 		n->fd = m;
@@ -525,7 +534,7 @@ void gr_fd_closing(int fd)
 	s->added = 0;
 	s->armed = 0;
 	s->gen++;
-	s->kind = GR_FD_KIND_UNKNOWN;
+	forget_facts(s);
 	s->own = NULL;
 	/* The program replaces a private dup it never knew of (dup2 onto a
 	 * number it thinks free): the number is the program's now. */
@@ -541,15 +550,72 @@ void gr_fd_forget(int fd)
 		s->added = 0;
 		s->armed = 0;
 		s->gen++;
-		s->kind = GR_FD_KIND_UNKNOWN;
 	}
+	if (s)
+		forget_facts(s); /* also under waiters: they hold the old file */
+}
+
+/* Closes made off the green threads (a foreign OS thread's), counted
+ * there and noticed here: every number's facts go. */
+static unsigned outside_seen;
+static _Atomic unsigned outside;
+
+void gr_fd_forget_all(void)
+{
+	outside++;
+}
+
+static void forget_all_if_outside(void)
+{
+	unsigned now = outside;
+
+	if (__builtin_expect(now == outside_seen, 1))
+		return;
+	outside_seen = now;
+	for (int fd = 0; fd < table_len; fd++)
+		forget_facts(&table[fd]);
 }
 
 enum gr_fd_kind gr_fd_kind(int fd)
 {
+	const struct fdstate *s;
+
+	forget_all_if_outside();
+	s = known(fd);
+	return s ? (enum gr_fd_kind)s->kind : GR_FD_KIND_UNKNOWN;
+}
+
+int gr_fd_notry(int fd)
+{
 	const struct fdstate *s = known(fd);
 
-	return s ? (enum gr_fd_kind)s->kind : GR_FD_KIND_UNKNOWN;
+	return s && s->notry;
+}
+
+void gr_fd_set_notry(int fd)
+{
+	struct fdstate *s = state_of(fd);
+
+	if (s)
+		s->notry = 1;
+}
+
+void gr_fd_copy_facts(int from, int to)
+{
+	const struct fdstate *f = known(from);
+	struct fdstate *t = f ? state_of(to) : NULL;
+
+	if (t) {
+		f = &table[from]; /* state_of may move the table */
+		t->kind = f->kind;
+		t->notry = f->notry;
+	}
+}
+
+void gr_fd_closing_range(unsigned lo, unsigned hi)
+{
+	for (unsigned fd = lo; fd <= hi && fd < (unsigned)table_len; fd++)
+		gr_fd_closing((int)fd);
 }
 
 void gr_fd_set_kind(int fd, enum gr_fd_kind kind)

@@ -91,20 +91,50 @@ void gr_fd_closing(int fd);
  * forget what was known about the number. */
 void gr_fd_forget(int fd);
 
-/* What a call learnt about the file under fd, kept per number until
- * gr_fd_closing or gr_fd_forget (a number changes file only through
- * those, or a close inside glibc, which no hook sees: so only facts that
- * do no harm when stale are kept). GR_FD_KIND_UNKNOWN: never looked. */
+/* What a call learnt about the file under fd, kept per number until the
+ * number may name another file: gr_fd_closing (close, dup2, dup3,
+ * close_range, closefrom, closedir, fclose, the raw system calls), or
+ * gr_fd_forget (socket, accept, pipe, open, dup, fds received with
+ * SCM_RIGHTS...), or a close on an OS thread that is not green
+ * (gr_fd_forget_all: every number's facts go). A regular file is read
+ * and written with the plain call on the strength of it, so it must be
+ * exact; a stale socket kind shows itself (ENOTSOCK) and is learnt again.
+ * The program's flags are not kept: they belong to the open file
+ * description, which another process can change. GR_FD_KIND_UNKNOWN:
+ * never looked. */
 enum gr_fd_kind {
 	GR_FD_KIND_UNKNOWN,
-	GR_FD_KIND_OTHER,  /* not a regular file nor a block device (a tty, a
-			      char device...): a short read is the file's
-			      answer, not a page missing from the cache */
-	GR_FD_KIND_FIFO,   /* a pipe or FIFO */
-	GR_FD_KIND_SOCKET, /* a socket */
+	GR_FD_KIND_OTHER,   /* not a regular file nor a block device (a tty, a
+			       char device...): a short read is the file's
+			       answer, not a page missing from the cache */
+	GR_FD_KIND_FIFO,    /* a pipe or FIFO */
+	GR_FD_KIND_SOCKET,  /* a socket */
+	GR_FD_KIND_REGULAR, /* a regular file, a block device or a directory:
+			       never waits for readiness, the plain call */
 };
 enum gr_fd_kind gr_fd_kind(int fd);
 void gr_fd_set_kind(int fd, enum gr_fd_kind kind);
+
+/* Whether the file under fd refused RWF_NOWAIT (an older kernel's pipe or
+ * socket, qemu-user): its calls are polled first, or made with
+ * MSG_DONTWAIT, without asking again. Kept and forgotten as the kind. */
+int gr_fd_notry(int fd);
+void gr_fd_set_notry(int fd);
+
+/* to is a dup of from (dup, dup2, dup3, F_DUPFD): the same file, the same
+ * facts. */
+void gr_fd_copy_facts(int from, int to);
+
+/* close_range(lo, hi) or closefrom(lo) is about to close those numbers:
+ * gr_fd_closing for each that was ever waited on or looked at. */
+void gr_fd_closing_range(unsigned lo, unsigned hi);
+
+/* Numbers may name other files now, which ones unknown: an OS thread that
+ * is not green (a foreign one) closed or replaced an fd, which the table,
+ * the runtime's alone, cannot be told of there, or fcloseall closed
+ * streams inside glibc. The next green call forgets every number's
+ * facts. Any thread may call it. */
+void gr_fd_forget_all(void);
 
 /* fd was opened by the current thread only to wait on it (a pidfd), and
  * is closed by that thread: a fork child in which the thread does not

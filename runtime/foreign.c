@@ -151,7 +151,7 @@ static int other_threads(void)
 	while ((e = readdir(d)))
 		if (e->d_name[0] != '.')
 			n++;
-	closedir(d);
+	gr_real.closedir(d);
 	return n > 1;
 }
 

@@ -93,24 +93,57 @@ static int64_t timeo_ns(int fd, int opt)
 	return tv.tv_sec < 0 || tv.tv_usec < 0 ? 0 : gr_ns_of(tv.tv_sec, tv.tv_usec, GR_USEC);
 }
 
-/* What kind of file fd is, from the number's hint or fstat (which sets
- * the hint). 1 for a regular file or a block device (no readiness, and a
- * short RWF_NOWAIT read means pages missing from the cache), else 0. */
-static int regular(int fd)
+/* What kind of file fd is, from the number's facts or fstat (which sets
+ * them); GR_FD_KIND_UNKNOWN when fstat fails (a bad fd). */
+static enum gr_fd_kind kind_of(int fd)
 {
 	struct stat st;
 	enum gr_fd_kind k = gr_fd_kind(fd);
 
 	if (k != GR_FD_KIND_UNKNOWN)
-		return 0;
+		return k;
 	if (fstat(fd, &st) < 0)
-		return 1; /* the plain call says what is wrong */
+		return GR_FD_KIND_UNKNOWN;
 	if (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode) || S_ISDIR(st.st_mode))
+		k = GR_FD_KIND_REGULAR;
+	else
+		k = S_ISSOCK(st.st_mode)   ? GR_FD_KIND_SOCKET
+		    : S_ISFIFO(st.st_mode) ? GR_FD_KIND_FIFO
+					   : GR_FD_KIND_OTHER;
+	gr_fd_set_kind(fd, k);
+	return k;
+}
+
+/* 1 for a regular file or a block device (no readiness, and a short
+ * RWF_NOWAIT read means pages missing from the cache), or a bad fd (the
+ * plain call says what is wrong), else 0. */
+static int regular(int fd)
+{
+	enum gr_fd_kind k = kind_of(fd);
+
+	return k == GR_FD_KIND_REGULAR || k == GR_FD_KIND_UNKNOWN;
+}
+
+/* Sets f up for a read or write from what is known of the file, so that
+ * the first system call is the one that does the work: for a regular file
+ * the plain call (1: nothing to wait for; but with the pool, what the page
+ * cache has is taken at once first), for a socket the MSG_DONTWAIT one (a
+ * cheaper call than preadv2, and there on every kernel), for a file that
+ * refused RWF_NOWAIT a poll first. */
+static int known_plain(const struct gr_io *io, struct facts *f)
+{
+	if (io->kind != GR_IO_ANY)
+		return 0;
+	switch (kind_of(f->fd)) {
+	case GR_FD_KIND_REGULAR:
+	case GR_FD_KIND_UNKNOWN:
+		if (gr_config.file_io_pool)
+			return 0;
+		f->learnt = f->plain = 1;
 		return 1;
-	gr_fd_set_kind(fd, S_ISSOCK(st.st_mode)	  ? GR_FD_KIND_SOCKET
-			   : S_ISFIFO(st.st_mode) ? GR_FD_KIND_FIFO
-						  : GR_FD_KIND_OTHER);
-	return 0;
+	case GR_FD_KIND_SOCKET: f->notry = f->socktry = 1; return 0;
+	default: f->notry = gr_fd_notry(f->fd); return 0;
+	}
 }
 
 /* Fills in f after an attempt that would have blocked. 0, or -errno for
@@ -209,6 +242,19 @@ static int go_on(struct gr_io *io, struct facts *f, size_t r, int *checked)
  * bytes fit, also when ONLCR makes each newline two. */
 #define TTY_READY_MAX 128
 
+static size_t ready_max(int fd)
+{
+	return gr_fd_kind(fd) == GR_FD_KIND_FIFO ? PIPE_BUF : TTY_READY_MAX;
+}
+
+/* Whether the call learns O_NONBLOCK before its first attempt: a write to
+ * a file without RWF_NOWAIT larger than what a poll vouches for, which, on
+ * a non-blocking file, takes what fits in one plain call. */
+static int learn_first(const struct gr_io *io, const struct facts *f)
+{
+	return f->notry && !f->socktry && io->what == GR_FD_WRITE && io->left > ready_max(f->fd);
+}
+
 static ssize_t attempt(struct gr_io *io, struct facts *f)
 {
 	if (!f->notry)
@@ -217,7 +263,7 @@ static ssize_t attempt(struct gr_io *io, struct facts *f)
 		return io->call(io, f->fd, GR_IO_TRY_SOCKET);
 	if (!gr_io_ready(f->fd, io->what))
 		return -EAGAIN;
-	io->ready_max = gr_fd_kind(f->fd) == GR_FD_KIND_FIFO ? PIPE_BUF : TTY_READY_MAX;
+	io->ready_max = ready_max(f->fd);
 	return io->call(io, f->fd, GR_IO_READY);
 }
 
@@ -265,11 +311,29 @@ ssize_t gr_io_run(struct gr_io *io)
 	int checked = 0, fresh = 0;
 	int64_t wait_ns = 1000000;
 
+	if (known_plain(io, &f)) {
+		r = plain(io, &f);
+		goto out;
+	}
+	fresh = learn_first(io, &f);
 	for (;;) {
-		r = attempt(io, &f);
+		r = fresh ? -EAGAIN : attempt(io, &f);
 		if (r == GR_IO_NOTRY) {
 			f.notry = fresh = 1;
+			gr_fd_set_notry(f.fd);
 			r = -EAGAIN;
+		}
+		if (r == -ENOTSOCK && f.socktry && io->kind == GR_IO_ANY && done == 0) {
+			/* The number names another file than the socket it
+			 * was: learnt again. */
+			gr_fd_set_kind(f.fd, GR_FD_KIND_UNKNOWN);
+			f = (struct facts){.fd = f.fd};
+			if (known_plain(io, &f)) {
+				r = plain(io, &f);
+				goto out;
+			}
+			fresh = learn_first(io, &f);
+			continue;
 		}
 		if (r >= 0 && (io->kind == GR_IO_ACCEPT || io->all == GR_IO_PEEKALL)) {
 			if (io->kind == GR_IO_ACCEPT || r == 0 || (size_t)r >= io->left ||
@@ -312,7 +376,7 @@ ssize_t gr_io_run(struct gr_io *io)
 		/* It would block. */
 		if (!f.learnt && (r = learn(io, &f)) < 0)
 			goto failed;
-		if (f.plain || (f.nonblock && f.notry)) {
+		if (f.plain || (f.nonblock && f.notry && !f.socktry)) {
 			r = plain(io, &f);
 			if (r < 0)
 				goto failed;

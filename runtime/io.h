@@ -1,22 +1,24 @@
 /* Green I/O (io.c): a call that would block parks its green thread on the
  * fd's readiness (fdwait.c) instead of blocking the OS thread.
  *
- * The first attempt is the only system call when the file is ready: a
- * read or write is tried with preadv2/pwritev2(RWF_NOWAIT), which a pipe,
- * a socket, an eventfd... answer without blocking and a regular file
- * answers from the page cache; a socket call with MSG_DONTWAIT. No fd's
- * flags are changed (connect aside: see gr_io_connect), so the program,
- * and any process sharing the file, see exactly what they set. Only when
- * the attempt would block does the call learn what it needs (flags are
- * per open file description, which the program may change through any of
- * its fds, or another process: asked each time, never kept): O_NONBLOCK
- * set by the program gives its EAGAIN; SO_RCVTIMEO and SO_SNDTIMEO end
- * the wait with EAGAIN as socket(7) says; a regular file is read or
- * written with the plain call (on the pool with GREENIFY_FILE_IO=pool); a
- * file that has no non-blocking attempt (a tty, a FIFO) is polled, then
- * called. A blocking write goes on until everything is written, a
- * MSG_WAITALL receive on a stream until the buffer is full, as the
- * kernel's do. */
+ * The first attempt is the only system call when the file is ready. What
+ * the attempt is comes from the kind of file the number names (fdwait.h:
+ * one fstat at the first call on a number, then kept exactly): on a pipe,
+ * an eventfd, a tty... preadv2/pwritev2(RWF_NOWAIT), which they answer
+ * without blocking; on a socket recvfrom/sendto with MSG_DONTWAIT (also a
+ * socket call's); on a regular file the plain call, which never waits for
+ * readiness (with GREENIFY_FILE_IO=pool: RWF_NOWAIT from the page cache,
+ * the rest on the pool); on a file that refused RWF_NOWAIT (an older
+ * kernel's pipe) a poll, then the call. No fd's flags are changed
+ * (connect aside: see gr_io_connect), so the program, and any process
+ * sharing the file, see exactly what they set. Only when the attempt
+ * would block does the call learn what it needs (flags are per open file
+ * description, which the program may change through any of its fds, or
+ * another process: asked each time, never kept): O_NONBLOCK set by the
+ * program gives its EAGAIN; SO_RCVTIMEO and SO_SNDTIMEO end the wait with
+ * EAGAIN as socket(7) says. A blocking write goes on until everything is
+ * written, a MSG_WAITALL receive on a stream until the buffer is full, as
+ * the kernel's do. */
 #ifndef GR_IO_H
 #define GR_IO_H
 

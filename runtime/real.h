@@ -218,6 +218,11 @@ extern int __openat_2(int dirfd, const char *path, int flags);
 	X(accept4)                                                                                 \
 	X(connect)                                                                                 \
 	X(close)                                                                                   \
+	X(close_range)                                                                             \
+	X(closefrom)                                                                               \
+	X(closedir)                                                                                \
+	X(pipe)                                                                                    \
+	X(pipe2)                                                                                   \
 	X(dup2)                                                                                    \
 	X(dup3)                                                                                    \
 	X(fcntl)                                                                                   \

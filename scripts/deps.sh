@@ -30,7 +30,7 @@ for role in "${@:-build}"; do
 		fi
 		;;
 	demo) want="$want libuv1-dev gnuplot-nox python3 python3-gevent golang-go" ;;
-	bench) want="$want libuv1-dev gnuplot-nox python3 python3-gevent golang-go rt-tests mariadb-server sysbench" ;;
+	bench) want="$want libuv1-dev gnuplot-nox python3 python3-gevent golang-go rt-tests hyperfine strace mariadb-server sysbench" ;;
 	lint) want="$want clang-format cppcheck shellcheck" ;;
 	*) echo "deps.sh: unknown role '$role'" >&2; exit 2 ;;
 	esac

@@ -3,8 +3,10 @@
  * full pipe wakes when the reader drains it, deadlines expire, closing the
  * fd leaves its waiters on the file (a private dup, closed with the last
  * hold), a number reused where no hook saw the close is waited on again,
- * one fd twice in a poll set waits for both, and a regular file is
- * refused (-EPERM: the caller reads it directly). */
+ * one fd twice in a poll set waits for both, a regular file is refused
+ * (-EPERM: the caller reads it directly), and what is known of a number's
+ * file goes with the number (close, a new fd, close_range, a foreign
+ * close). */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -186,6 +188,38 @@ START_TEST(fdwait_regular_file_is_refused)
 }
 END_TEST
 
+START_TEST(fdwait_kind_forgotten_with_the_number)
+{
+	ck_assert_int_eq(gr_start(), 0);
+	ck_assert_int_eq(gr_fd_kind(200), GR_FD_KIND_UNKNOWN);
+	gr_fd_set_kind(200, GR_FD_KIND_REGULAR);
+	gr_fd_set_notry(200);
+	ck_assert_int_eq(gr_fd_kind(200), GR_FD_KIND_REGULAR);
+	ck_assert_int_eq(gr_fd_notry(200), 1);
+	gr_fd_closing(200); /* close, dup2 onto it */
+	ck_assert_int_eq(gr_fd_kind(200), GR_FD_KIND_UNKNOWN);
+	ck_assert_int_eq(gr_fd_notry(200), 0);
+	gr_fd_set_kind(200, GR_FD_KIND_SOCKET);
+	gr_fd_forget(200); /* a new fd under the number */
+	ck_assert_int_eq(gr_fd_kind(200), GR_FD_KIND_UNKNOWN);
+	/* close_range: the range only. */
+	gr_fd_set_kind(199, GR_FD_KIND_FIFO);
+	gr_fd_set_kind(200, GR_FD_KIND_FIFO);
+	gr_fd_set_kind(202, GR_FD_KIND_FIFO);
+	gr_fd_closing_range(200, 201);
+	ck_assert_int_eq(gr_fd_kind(199), GR_FD_KIND_FIFO);
+	ck_assert_int_eq(gr_fd_kind(200), GR_FD_KIND_UNKNOWN);
+	ck_assert_int_eq(gr_fd_kind(202), GR_FD_KIND_FIFO);
+	gr_fd_closing_range(202, ~0U); /* closefrom */
+	ck_assert_int_eq(gr_fd_kind(202), GR_FD_KIND_UNKNOWN);
+	/* A close on a foreign thread: every number. */
+	gr_fd_set_kind(202, GR_FD_KIND_REGULAR);
+	gr_fd_forget_all();
+	ck_assert_int_eq(gr_fd_kind(199), GR_FD_KIND_UNKNOWN);
+	ck_assert_int_eq(gr_fd_kind(202), GR_FD_KIND_UNKNOWN);
+}
+END_TEST
+
 Suite *fdwait_suite(void)
 {
 	Suite *s = suite_create("fdwait");
@@ -198,6 +232,7 @@ Suite *fdwait_suite(void)
 	tcase_add_test(tc, fdwait_number_reused_unseen_is_added_again);
 	tcase_add_test(tc, fdwait_any_same_fd_twice_ors_events);
 	tcase_add_test(tc, fdwait_regular_file_is_refused);
+	tcase_add_test(tc, fdwait_kind_forgotten_with_the_number);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -73,6 +73,7 @@ GR_EXPORT long syscall(long number, ...)
 		gr_foreign_on();
 	if (gr_aio_syscall_waits(number, a) && gr_green())
 		return gr_aio_syscall(number, a);
+	gr_fd_syscall(number, a); /* closes and replaces fds */
 	if (number != SYS_futex && gr_green()) {
 		long r;
 		if (gr_tid_syscall(number, a, &r))
@@ -82,6 +83,5 @@ GR_EXPORT long syscall(long number, ...)
 			way_out();
 		return r;
 	}
-	gr_fd_syscall(number, a); /* closes and replaces fds */
 	return GR_REAL(syscall)(number, a[0], a[1], a[2], a[3], a[4], a[5]);
 }

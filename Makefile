@@ -177,9 +177,9 @@ $(BUILD)/obj/%.S.o: %.S
 
 # --exclude-libs: uv.h declares libuv's API with default visibility; taken
 # from the archive, every one of its symbols stays inside the library.
-$(LIB): $(ARCH_OBJ) $(RUNTIME_OBJ) $(PRELOAD_OBJ) $(UV_A)
+$(LIB): $(ARCH_OBJ) $(RUNTIME_OBJ) $(PRELOAD_OBJ) $(UV_A) runtime/libgreenify.map
 	$(call say,LD)
-	$(Q)$(CC) -shared $(SAN) -Wl,-z,now -Wl,--no-undefined -Wl,--exclude-libs,ALL -o $@ \
+	$(Q)$(CC) -shared $(SAN) -Wl,-z,now -Wl,--version-script=runtime/libgreenify.map -Wl,--no-undefined -Wl,--exclude-libs,ALL -o $@ \
 		$(filter %.o,$^) $(UV_A) -ldl -lgcc_s
 
 $(CLI): scripts/greenify.sh Makefile

@@ -652,11 +652,29 @@ int gr_preempt_landed(const void *mark, void *uc)
 	return 1;
 }
 
+/* Arms the CPU-time timer every look (on) or stops both. 0 or -1. */
+static int set_timers(int on)
+{
+	struct itimerspec its = {{0, 0}, {0, 0}};
+	int64_t look = look_ns();
+	long r;
+
+	if (on) {
+		its.it_value.tv_sec = its.it_interval.tv_sec = look / GR_NSEC;
+		its.it_value.tv_nsec = its.it_interval.tv_nsec = look % GR_NSEC;
+	}
+	r = gr_real.syscall(SYS_timer_settime, timer_id, 0, &its, NULL);
+	if (!on && wake_id >= 0) {
+		struct itimerspec zero = {{0, 0}, {0, 0}};
+		gr_real.syscall(SYS_timer_settime, wake_id, 0, &zero, NULL);
+	}
+	wake_armed = 0;
+	return r < 0 ? -1 : 0;
+}
+
 void gr_preempt_need(void)
 {
 	struct sigevent sev;
-	struct itimerspec its;
-	int64_t look;
 	int inside;
 
 	if (__builtin_expect(timer_on || timer_off, 1))
@@ -676,20 +694,20 @@ void gr_preempt_need(void)
 	sev.sigev_value.sival_ptr = (void *)&preempt_mark;
 	sev._sigev_un._tid = gr_rt.os_tid;
 	masked = (gr_sigmask_os() & GR_SIGBIT(GR_SIG_OWN)) != 0; /* blocked before we started */
-	look = masked ? 0 : look_ns();
-	its.it_value.tv_sec = its.it_interval.tv_sec = look / GR_NSEC;
-	its.it_value.tv_nsec = its.it_interval.tv_nsec = look % GR_NSEC;
-	/* The calling thread is the runtime thread: its CPU clock. */
-	if (gr_real.syscall(SYS_timer_create, CLOCK_THREAD_CPUTIME_ID, &sev, &timer_id) < 0 ||
-	    gr_real.syscall(SYS_timer_settime, timer_id, 0, &its, NULL) < 0) {
+	/* The calling thread is the runtime thread: its CPU clock; and
+	 * gr_now's clock, which the deadlines are on, for the one-shot. */
+	if (gr_real.syscall(SYS_timer_create, CLOCK_THREAD_CPUTIME_ID, &sev, &timer_id) < 0) {
 		gr_log(GR_LOG_WARN, "preemption off: no CPU-time timer (%s)", strerror(errno));
 		timer_off = 1;
 	} else {
-		timer_on = 1;
-		/* gr_now's clock, which the deadlines are on. */
 		if (gr_real.syscall(SYS_timer_create, CLOCK_MONOTONIC, &sev, &wake_id) < 0)
 			wake_id = -1;
-		wake_armed = 0;
+		if (set_timers(!masked) < 0) {
+			gr_log(GR_LOG_WARN, "preemption off: no CPU-time timer (%s)", strerror(errno));
+			timer_off = 1;
+		} else {
+			timer_on = 1;
+		}
 	}
 	gr_rt.inside = inside;
 }
@@ -704,23 +722,6 @@ void gr_preempt_refresh(void)
 	gr_rt.inside = 1;
 	spans_build();
 	gr_rt.inside = inside;
-}
-
-static void set_timers(int on)
-{
-	struct itimerspec its = {{0, 0}, {0, 0}};
-	int64_t look = look_ns();
-
-	if (on) {
-		its.it_value.tv_sec = its.it_interval.tv_sec = look / GR_NSEC;
-		its.it_value.tv_nsec = its.it_interval.tv_nsec = look % GR_NSEC;
-	}
-	gr_real.syscall(SYS_timer_settime, timer_id, 0, &its, NULL);
-	if (!on && wake_id >= 0) {
-		struct itimerspec zero = {{0, 0}, {0, 0}};
-		gr_real.syscall(SYS_timer_settime, wake_id, 0, &zero, NULL);
-	}
-	wake_armed = 0;
 }
 
 void gr_preempt_masked(int blocked)

@@ -6,6 +6,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "monitor.h"
 #include "preempt.h"
 #include "sched.h"
 
@@ -16,6 +17,7 @@ __attribute__((destructor)) static void print_stats(void)
 	char line[320];
 	int n;
 
+	gr_monitor_exit();
 	if (!gr_config.stats)
 		return;
 	gr_stack_stats(&s);

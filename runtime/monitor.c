@@ -733,8 +733,9 @@ void gr_monitor_exit(void)
 	if (!gr_config.stats)
 		return;
 	n = snprintf(line, sizeof(line),
-		     "greenify: monitor: %lu stalls of %lld ms or more at %d sites%s\n", stalls,
-		     (long long)(limit / GR_MSEC), nsites + (elsewhere > 0),
+		     "greenify: monitor: %lu stall%s of %lld ms or more at %d site%s%s\n", stalls,
+		     stalls == 1 ? "" : "s", (long long)(limit / GR_MSEC), nsites + (elsewhere > 0),
+		     nsites + (elsewhere > 0) == 1 ? "" : "s",
 		     dropped ? " (and more the monitor had no room for)" : "");
 	gr_write_stderr(line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
 	for (int i = 0; i < nsites; i++) {

@@ -27,7 +27,7 @@ status_is() { # want, command...
 }
 check "--help prints usage" sh -c "'$g' --help | grep -q '^Usage: greenify'"
 check "--help lists dump and every option" sh -c \
-	"h=\$('$g' --help) && for w in 'greenify dump PID' --stack-size --stats --log --ucontext --audit --help --version GREENIFY_DUMP_TIMEOUT; do echo \"\$h\" | grep -q -e \"\$w\" || exit 1; done"
+	"h=\$('$g' --help) && for w in 'greenify dump PID' --stack-size --stats --monitor --log --ucontext --audit --help --version GREENIFY_DUMP_TIMEOUT; do echo \"\$h\" | grep -q -e \"\$w\" || exit 1; done"
 check "the man page names every GREENIFY_* variable of the README" sh -c \
 	"for v in \$(grep -o '^| \`GREENIFY_[A-Z_]*' README.md | tr -d '|\` '); do grep -q \"^.B \$v\\\$\" '$build/greenify.1' || exit 1; done"
 check "--version prints the version" sh -c "'$g' --version | grep -q '^greenify [0-9]'"
@@ -37,6 +37,12 @@ check "the command's exit status comes through" status_is 7 "$g" sh -c 'exit 7'
 check "a terminating signal comes through (143 = SIGTERM)" status_is 143 "$g" sh -c 'kill -TERM $$'
 check "the library is preloaded: --stats reports green threads" sh -c \
 	"'$g' --stats '$build/tests/integ/sleep_1000_sleepers_overlap' 2>&1 >/dev/null | grep -q 'greenify: stats threads=1000 .*os_threads=1'"
+check "--monitor reaches the library: a raw 400 ms sleep is named" sh -c \
+	"GREENIFY_PREEMPT=off '$g' --monitor 100 '$build/tests/integ/monitor_names_raw_syscall_and_compute' 2>&1 >/dev/null | grep -q 'blocked every thread for [0-9]* ms in nanosleep (raw syscall) ← stall_here ← sys_worker'"
+check "--monitor needs milliseconds" status_is 2 "$g" --monitor
+check "GREENIFY_MONITOR with a bad value warns and stays off" sh -c \
+	"GREENIFY_MONITOR=soon '$g' '$build/tests/integ/monitor_names_raw_syscall_and_compute' 2>&1 >/dev/null | grep -q 'GREENIFY_MONITOR=soon: expected' &&
+	! GREENIFY_MONITOR=soon '$g' '$build/tests/integ/monitor_names_raw_syscall_and_compute' 2>&1 >/dev/null | grep -q 'greenify: monitor'"
 check "--stack-size reaches the library" sh -c \
 	"'$g' --stack-size 64k --stats '$build/tests/integ/sleep_1000_sleepers_overlap' 2>&1 >/dev/null | grep -q 'peak_stack_kib=6[0-9][0-9][0-9][0-9] '"
 check "dump of a pid with no listener fails with a message" sh -c \

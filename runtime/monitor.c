@@ -37,6 +37,7 @@
 #include "real.h"
 #include "sched.h"
 #include "signal.h"
+#include "tls.h"
 
 /* Names of system calls by number, from this target's <sys/syscall.h>
  * (the Makefile writes the table). */
@@ -649,6 +650,7 @@ static void on_async(uv_async_t *a)
 static int start_watchdog(void)
 {
 	char path[64];
+	pthread_attr_t attr;
 	pthread_t th;
 	sigset_t all, old;
 	int fd, err;
@@ -664,13 +666,18 @@ static int start_watchdog(void)
 		       path);
 	sigfillset(&all);
 	gr_real.pthread_sigmask(SIG_SETMASK, &all, &old);
-	err = gr_real.pthread_create(&th, NULL, watchdog, NULL);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, 64 * 1024);
+	/* It calls nothing of glibc's but system calls, formatting and dladdr */
+	err = gr_tls_quiet_thread_create(&th, &attr, watchdog, NULL);
+	pthread_attr_destroy(&attr);
 	gr_real.pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (err != 0) {
-		gr_log(GR_LOG_WARN, "monitor off: no watchdog thread (%s)", strerror(err));
+		gr_log(GR_LOG_WARN, "monitor off: no watchdog thread (%s)", strerror(-err));
 		return -1;
 	}
-	gr_real.pthread_detach(th);
+	gr_real.pthread_setname_np(th, "greenify-mon");
 	return 0;
 }
 

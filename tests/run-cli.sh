@@ -73,6 +73,22 @@ spinner=$!
 read -r _ <"$spin/ready2"
 check "dump of a process whose main spins in a pure loop answers (preemption)" sh -c \
 	"GREENIFY_DUMP_TIMEOUT=5 '$g' dump $spinner 2>&1 | grep -q 'green threads'"
+# A reader that goes away after the first line (head): the process writes
+# the rest into a closed socket, which must not end it with SIGPIPE.
+check "a dump whose reader goes away early leaves the process running" sh -c \
+	"GREENIFY_DUMP_TIMEOUT=5 '$g' dump $spinner | head -n 1 | grep -q 'green threads' &&
+	sleep 0.3 && kill -0 $spinner"
+# Another user's request is refused (the peer's credentials): as root, the
+# client runs as nobody. Without root no other uid is at hand; the rule
+# itself is the unit test dump_peer_same_uid_or_root_only's.
+if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
+	check "dump asked by another user (nobody) is refused with a message and status 1" sh -c \
+		"out=\$(GREENIFY_DUMP_TIMEOUT=5 setpriv --reuid=65534 --regid=65534 --clear-groups '$g' dump $spinner 2>&1); st=\$?;
+		echo \"\$out\" | grep -q 'dump refused: only the process.s own user or root may ask' &&
+		! echo \"\$out\" | grep -q 'green threads' && [ \$st -eq 1 ] && kill -0 $spinner"
+else
+	echo "SKIP cli: dump asked by another user: needs root (to run a client as nobody)"
+fi
 kill "$spinner"
 wait "$spinner" 2>/dev/null
 # GREENIFY_PREEMPT: a thread computing 300 ms while a ticker sleeps 10 ms:

@@ -537,9 +537,9 @@ static void unwind(struct slot *s, struct gr_bt *bt)
 static void site_text(struct slot *s, char *buf, size_t cap)
 {
 	struct gr_bt bt = {.n = 0};
-	char fn[160];
+	char fn[160], last[160] = "";
 	size_t at = 0;
-	int i = 0, shown = 0;
+	int i = 0, shown = 0, same = 0;
 
 	unwind(s, &bt);
 	if (bt.n == 0 && s->regs[16]) { /* no unwinder: the one frame known */
@@ -578,10 +578,22 @@ static void site_text(struct slot *s, char *buf, size_t cap)
 		}
 		program = 1;
 		frame_name(bt.ip[i], i == 0, fn, sizeof(fn));
+		if (shown && strcmp(fn, last) == 0) { /* recursion: one frame, counted */
+			same++;
+			continue;
+		}
+		if (same)
+			at += (size_t)snprintf(buf + at, cap - at, " (×%d)", same + 1);
+		same = 0;
+		if (at >= cap)
+			break;
 		at += (size_t)snprintf(buf + at, cap - at, "%s %s",
 				       shown || s->what == SYSCALL ? " ←" : " in", fn);
+		memcpy(last, fn, sizeof(last));
 		shown++;
 	}
+	if (same && at < cap)
+		at += (size_t)snprintf(buf + at, cap - at, " (×%d)", same + 1);
 	if (bt.n == 0 && s->what == COMPUTING)
 		snprintf(buf + at, cap - at, " (no stack: the thread blocks SIGURG)");
 }

@@ -396,6 +396,7 @@ bench: deps-bench
 	scripts/bench-echo.sh $(BUILD)
 	scripts/bench-tls.sh $(BUILD)
 	scripts/bench-preempt.sh $(BUILD)
+	scripts/bench-monitor.sh $(BUILD)
 	scripts/bench-vs-go.sh $(BUILD)
 	scripts/bench-python.sh $(BUILD)
 	scripts/bench-pshared.sh $(BUILD)

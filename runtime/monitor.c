@@ -48,9 +48,9 @@ static const struct {
 #include "sysnames.h"
 };
 
-#define COPY  (16 * 1024) /* bytes of stack kept from the stack pointer up */
-#define SLOTS 8		  /* finished stalls the hub has yet to report */
-#define SITES 64	  /* distinct sites counted; more are "elsewhere" */
+#define COPY	     (16 * 1024) /* bytes of stack kept from the stack pointer up */
+#define SLOTS	     8		 /* finished stalls the hub has yet to report */
+#define SITES	     64		 /* distinct sites counted; more are "elsewhere" */
 #define FRAMES_SHOWN 8
 
 enum what { COMPUTING, SYSCALL, UNKNOWN };
@@ -62,26 +62,26 @@ struct slot {
 	int64_t start, ns; /* when it began (the watchdog's first sight of
 			      the last switch) and how long it lasted */
 	enum what what;
-	long nr;	      /* the system call (SYSCALL) */
-	uint32_t known;	      /* the registers regs holds, bit i for [i] */
-	uintptr_t regs[17];   /* DWARF numbering on x86_64; [7] sp, [16] pc anywhere */
-	uintptr_t lo;	      /* the copy's first address */
-	size_t len;	      /* bytes copied */
-	int told;	      /* the hang's line was printed while it lasted */
+	long nr;	    /* the system call (SYSCALL) */
+	uint32_t known;	    /* the registers regs holds, bit i for [i] */
+	uintptr_t regs[17]; /* DWARF numbering on x86_64; [7] sp, [16] pc anywhere */
+	uintptr_t lo;	    /* the copy's first address */
+	size_t len;	    /* bytes copied */
+	int told;	    /* the hang's line was printed while it lasted */
 	_Alignas(16) unsigned char stack[COPY];
 };
 
 static struct slot slots[SLOTS];
-static unsigned ring[SLOTS]; /* published slot indices, hub's to take */
+static unsigned ring[SLOTS];	      /* published slot indices, hub's to take */
 static unsigned ring_head, ring_tail; /* written by the watchdog / the hub */
-static unsigned long dropped;	     /* stalls the ring had no room for */
+static unsigned long dropped;	      /* stalls the ring had no room for */
 
-static int on;		/* GREENIFY_MONITOR is set and the watchdog runs */
-static int64_t limit;	/* MS in ns */
+static int on;		 /* GREENIFY_MONITOR is set and the watchdog runs */
+static int64_t limit;	 /* MS in ns */
 static int proc_fd = -1; /* /proc/self/task/TID/syscall of the runtime thread */
 static uv_async_t mon_async;
-static int mon_lock;  /* the watchdog's, and the exit path's */
-static int finished;  /* the exit path ran: the watchdog looks no more */
+static int mon_lock; /* the watchdog's, and the exit path's */
+static int finished; /* the exit path ran: the watchdog looks no more */
 
 /* The stall under way (the watchdog's): its slot, or -1. */
 static int stalled = -1;
@@ -315,13 +315,14 @@ static void tell_hang(struct slot *s, int64_t now)
 		n = snprintf(line, sizeof(line),
 			     "greenify: monitor: thread %llu \"%s\" has blocked every thread for "
 			     "%lld ms so far, in %s at %s\n",
-			     (unsigned long long)s->id, s->name, (long long)((now - s->start) / GR_MSEC),
-			     call, fn);
+			     (unsigned long long)s->id, s->name,
+			     (long long)((now - s->start) / GR_MSEC), call, fn);
 	} else {
 		n = snprintf(line, sizeof(line),
 			     "greenify: monitor: thread %llu \"%s\" has blocked every thread for "
 			     "%lld ms so far, %s at %s\n",
-			     (unsigned long long)s->id, s->name, (long long)((now - s->start) / GR_MSEC),
+			     (unsigned long long)s->id, s->name,
+			     (long long)((now - s->start) / GR_MSEC),
 			     s->what == COMPUTING ? "computing" : "stopped", fn);
 	}
 	if (n > 0)
@@ -503,7 +504,9 @@ static void unwind(struct slot *s, struct gr_bt *bt)
 			bt->ip[bt->n] = more.ip[i];
 			/* offsets from lo, as more's; a later round's first
 			 * return address was read below its stack pointer */
-			bt->at[bt->n++] = i > 0 ? more.at[i] : round ? (uint32_t)(regs[7] - 8 - s->lo) : 0;
+			bt->at[bt->n++] = i > 0	  ? more.at[i]
+					  : round ? (uint32_t)(regs[7] - 8 - s->lo)
+						  : 0;
 		}
 		if (known == 0x1ffff || more.n == 0 || bt->n >= GR_BT_MAX)
 			return;
@@ -574,7 +577,7 @@ static void site_text(struct slot *s, char *buf, size_t cap)
 		if (gr_bt_in_runtime(bt.ip[i]) && i > 0) {
 			if (program)
 				break; /* the thread's entry: nothing of the program above */
-			continue;  /* a hook the program called */
+			continue;      /* a hook the program called */
 		}
 		program = 1;
 		frame_name(bt.ip[i], i == 0, fn, sizeof(fn));

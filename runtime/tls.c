@@ -372,8 +372,8 @@ int gr_tls_os_thread_create(pthread_t *th, const pthread_attr_t *attr, void *(*s
 	return -err;
 }
 
-int gr_tls_quiet_thread_create(pthread_t *th, const pthread_attr_t *attr,
-			       void *(*start)(void *), void *arg)
+int gr_tls_quiet_thread_create(pthread_t *th, const pthread_attr_t *attr, void *(*start)(void *),
+			       void *arg)
 {
 	/* glibc's own flag (its malloc and its first-thread set-up read it)
 	 * and the one every other module sees, this library's

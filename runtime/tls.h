@@ -64,8 +64,8 @@ int gr_tls_os_thread_create(pthread_t *th, const pthread_attr_t *attr, void *(*s
  * set-up) and, if no green thread was made yet, for every other module.
  * The first OS thread that may run more (libuv's pool, a glibc helper
  * thread) makes it multi-threaded again in glibc's pthread_create. */
-int gr_tls_quiet_thread_create(pthread_t *th, const pthread_attr_t *attr,
-			       void *(*start)(void *), void *arg);
+int gr_tls_quiet_thread_create(pthread_t *th, const pthread_attr_t *attr, void *(*start)(void *),
+			       void *arg);
 
 /* Sets up what glibc sets up in a new thread before its function runs
  * (the <ctype.h> table pointers); called first thing in a green thread. */

@@ -7,7 +7,7 @@
  * reported by no line. Natively nothing is reported; the sorted output is
  * the same. */
 /* env-preload: GREENIFY_MONITOR=50 */
-/* expect-stderr-preload: ms computing in slow_cmp ← */
+/* expect-stderr-preload: ms computing in spin_turns ← slow_cmp ← */
 /* expect-stderr-preload: ← sorter */
 /* expect-stderr-preload-not: plain_spin */
 #define _GNU_SOURCE
@@ -20,15 +20,8 @@
 #include "check.h"
 
 static atomic_int stop, ticks;
-static volatile unsigned long sink;
 
-static int64_t cpu_ns(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
-}
+static unsigned long per_ms; /* spin_turns per ms of CPU time */
 
 static void *ticker(void *arg)
 {
@@ -40,17 +33,15 @@ static void *ticker(void *arg)
 	return NULL;
 }
 
-/* The first comparison computes 200 ms of CPU time, the rest nothing. */
+/* The first comparison computes 200 ms of CPU time (calling nothing), the
+ * rest nothing. */
 static int slow_cmp(const void *a, const void *b)
 {
 	static int first = 1;
 
 	if (first) {
-		int64_t end = cpu_ns() + 200 * 1000 * 1000;
 		first = 0;
-		while (cpu_ns() < end)
-			for (int i = 0; i < 10000; i++)
-				sink += (unsigned long)i * 2654435761u;
+		spin_turns(200 * per_ms);
 	}
 	return *(const int *)a - *(const int *)b;
 }
@@ -69,11 +60,8 @@ static void *sorter(void *arg)
 
 __attribute__((noinline)) static void plain_spin(void)
 {
-	int64_t end = cpu_ns() + 200 * 1000 * 1000;
-
-	while (cpu_ns() < end)
-		for (int i = 0; i < 10000; i++)
-			sink += (unsigned long)i * 2654435761u;
+	spin_turns(200 * per_ms);
+	__asm__ volatile("" ::: "memory");
 }
 
 static void *spinner(void *arg)
@@ -89,6 +77,7 @@ int main(void)
 	pthread_t tick, t;
 	int sorted = 1;
 
+	per_ms = spin_turns_per_ms();
 	MUST(pthread_create(&tick, NULL, ticker, NULL));
 	wait_above(&ticks, 2);
 	MUST(pthread_create(&t, NULL, spinner, NULL));

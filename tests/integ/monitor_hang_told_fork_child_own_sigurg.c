@@ -11,7 +11,7 @@
 /* expect-stderr-preload-once: "hang" has blocked every thread for */
 /* expect-stderr-preload-once: so far, in nanosleep (raw syscall) at syscall */
 /* expect-stderr-preload: ms in nanosleep (raw syscall) ← hang_here ← hang_worker */
-/* expect-stderr-preload: ms computing in spin_here ← cpu_worker */
+/* expect-stderr-preload: ms computing in spin_turns ← spin_here ← cpu_worker */
 /* expect-stderr-preload: "child-stall" blocked every thread for */
 /* expect-stderr-preload: ms in nanosleep (raw syscall) ← child_stall_here ← child_worker */
 #define _GNU_SOURCE
@@ -28,7 +28,6 @@
 #include "check.h"
 
 static atomic_int stop, ticks, urgs;
-static volatile unsigned long sink;
 
 static void on_urg(int sig)
 {
@@ -81,27 +80,19 @@ static void *child_worker(void *arg)
 	return (void *)r;
 }
 
-static int64_t cpu_ns(void)
+static unsigned long per_ms; /* spin_turns per ms of CPU time */
+
+/* 200 ms of CPU time in a loop that calls nothing */
+__attribute__((noinline)) static void spin_here(void)
 {
-	struct timespec t;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
-}
-
-__attribute__((noinline)) static void spin_here(int64_t ns)
-{
-	int64_t end = cpu_ns() + ns;
-
-	while (cpu_ns() < end)
-		for (int i = 0; i < 10000; i++)
-			sink += (unsigned long)i * 2654435761u;
+	spin_turns(200 * per_ms);
+	__asm__ volatile("" ::: "memory");
 }
 
 static void *cpu_worker(void *arg)
 {
 	(void)arg;
-	spin_here(200 * 1000 * 1000);
+	spin_here();
 	__asm__ volatile("" ::: "memory");
 	return NULL;
 }
@@ -123,6 +114,7 @@ int main(void)
 	int status;
 	pid_t pid;
 
+	per_ms = spin_turns_per_ms();
 	sigemptyset(&sa.sa_mask);
 	MUST(sigaction(SIGURG, &sa, NULL));
 	MUST(pthread_create(&tick, NULL, ticker, NULL));

@@ -2,7 +2,7 @@
  * tick every 5 ms; three threads in turn keep the one OS thread from it:
  * two call nanosleep for 400 ms through syscall() (no hook sees it: under
  * the preload every thread waits), one computes for 300 ms of CPU time
- * with preemption off. The monitor (100 ms) prints one line for the
+ * with preemption off, in a loop that calls nothing. The monitor (100 ms) prints one line for the
  * system-call site, naming the call and the program's frames above it,
  * counts the second stall there instead of printing it again, prints one
  * line for the computing site, and the stats summary counts both sites.
@@ -12,7 +12,7 @@
 /* env-preload: GREENIFY_PREEMPT=off */
 /* expect-stderr-preload-once: ms in nanosleep (raw syscall) ← stall_here ← sys_worker */
 /* expect-stderr-preload: "sys-stall" blocked every thread for */
-/* expect-stderr-preload-once: ms computing in spin_here ← cpu_worker */
+/* expect-stderr-preload-once: ms computing in spin_turns ← spin_here ← cpu_worker */
 /* expect-stderr-preload: "cpu-stall" blocked every thread for */
 /* expect-stderr-preload: greenify: monitor: 3 stalls of 100 ms or more at 2 sites */
 /* expect-stderr-preload: greenify: monitor:   2× */
@@ -54,30 +54,20 @@ static void *sys_worker(void *arg)
 	return (void *)r;
 }
 
-static int64_t cpu_ns(void)
+static unsigned long per_ms; /* spin_turns per ms of CPU time */
+
+/* 300 ms of CPU time in a loop that calls nothing */
+__attribute__((noinline)) static void spin_here(void)
 {
-	struct timespec t;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
-}
-
-static volatile unsigned long sink;
-
-__attribute__((noinline)) static void spin_here(int64_t ns)
-{
-	int64_t end = cpu_ns() + ns;
-
-	while (cpu_ns() < end)
-		for (int i = 0; i < 10000; i++)
-			sink += (unsigned long)i * 2654435761u;
+	spin_turns(300 * per_ms);
+	__asm__ volatile("" ::: "memory");
 }
 
 static void *cpu_worker(void *arg)
 {
 	(void)arg;
 	pthread_setname_np(pthread_self(), "cpu-stall");
-	spin_here(300 * 1000 * 1000);
+	spin_here();
 	__asm__ volatile("" ::: "memory");
 	return NULL;
 }
@@ -96,6 +86,7 @@ int main(void)
 {
 	pthread_t tick;
 
+	per_ms = spin_turns_per_ms();
 	MUST(pthread_create(&tick, NULL, ticker, NULL));
 	wait_above(&ticks, 2);
 	run(sys_worker);

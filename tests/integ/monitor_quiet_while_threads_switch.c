@@ -16,28 +16,18 @@
 
 #include "check.h"
 
-static volatile unsigned long sink;
 static pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t c = PTHREAD_COND_INITIALIZER;
 static int turn, rounds = 2000;
 static int p[2];
 
-static int64_t cpu_ns(void)
-{
-	struct timespec t;
+static unsigned long per_ms; /* spin_turns per ms of CPU time */
 
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
-}
-
+/* 150 ms of CPU time in a loop that calls nothing: preempted every slice */
 static void *computer(void *arg)
 {
-	int64_t end = cpu_ns() + 150 * 1000 * 1000;
-
 	(void)arg;
-	while (cpu_ns() < end)
-		for (int i = 0; i < 1000; i++)
-			sink += (unsigned long)i * 2654435761u;
+	spin_turns(150 * per_ms);
 	return NULL;
 }
 
@@ -80,6 +70,7 @@ int main(void)
 	pthread_t t[8];
 	void *r;
 
+	per_ms = spin_turns_per_ms();
 	MUST(pipe(p));
 	MUST(pthread_create(&t[0], NULL, computer, NULL));
 	MUST(pthread_create(&t[1], NULL, computer, NULL));

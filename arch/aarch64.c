@@ -1,12 +1,27 @@
 /* Building the first frame of an aarch64 context (see aarch64.S for its layout). */
+#include <errno.h>
 #include <stdint.h>
 #include <string.h>
+#include <ucontext.h>
 
 #include "ctx.h"
 
 void gr_ctx_entry(void);
 
 const int gr_ctx_have_asm = 1;
+
+const int gr_ctx_can_fail_syscall = 1;
+
+int gr_ctx_fail_syscall(void *uc)
+{
+	mcontext_t *m = &((ucontext_t *)uc)->uc_mcontext;
+
+	if (*(const uint32_t *)m->pc != 0xd4000001) /* svc #0 */
+		return 0;
+	m->regs[0] = (uint64_t)-EINTR;
+	m->pc += 4;
+	return 1;
+}
 
 /* The frame gr_switch_asm leaves (aarch64.S), in 8-byte words: x19..x30,
  * d8..d15, fpcr, padding to 16 bytes. */

@@ -48,6 +48,17 @@ void gr_ctx_init_current(struct gr_ctx *ctx, ucontext_t *storage);
  * control word): from then on switches carry it too, at a small cost. */
 void gr_ctx_fpu_changing(void);
 
+/* Signal frames: a handler that must make the system call it interrupted
+ * fail with EINTR although its signal's action has SA_RESTART (the
+ * kernel then resumes at the system call instruction, to make it again).
+ * When uc resumes at one, it resumes after it instead, with -EINTR as the
+ * call's result, and 1 is returned; else 0 (the call had returned, or was
+ * one the kernel does not restart, or this architecture cannot tell). Also
+ * true of a handler that ran just before the instruction: the call then
+ * fails without being made, as one interrupted at once would. */
+extern const int gr_ctx_can_fail_syscall;
+int gr_ctx_fail_syscall(void *uc);
+
 /* Builds the first frame of a context on the stack ending at stack_top and
  * returns its stack pointer (arch/<cpu>.c; internal to arch/). */
 void *gr_ctx_make_asm(void *stack_top, void (*fn)(void *), void *arg);

@@ -7,6 +7,15 @@
 
 const int gr_ctx_have_asm = 0;
 
+/* Nothing known of the signal frame: GR_SIG_OWN keeps no SA_RESTART. */
+const int gr_ctx_can_fail_syscall = 0;
+
+int gr_ctx_fail_syscall(void *uc)
+{
+	(void)uc;
+	return 0;
+}
+
 void *gr_ctx_make_asm(void *stack_top, void (*fn)(void *), void *arg)
 {
 	(void)stack_top;

@@ -1,15 +1,31 @@
 /* Building the first frame of an x86_64 context (see x86_64.S for its layout). */
 #include <asm/prctl.h>
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/auxv.h>
 #include <sys/syscall.h>
+#include <ucontext.h>
 
 #include "ctx.h"
 
 void gr_ctx_entry(void);
 
 const int gr_ctx_have_asm = 1;
+
+const int gr_ctx_can_fail_syscall = 1;
+
+int gr_ctx_fail_syscall(void *uc)
+{
+	greg_t *g = ((ucontext_t *)uc)->uc_mcontext.gregs;
+	const unsigned char *ip = (const unsigned char *)g[REG_RIP];
+
+	if (ip[0] != 0x0f || ip[1] != 0x05) /* syscall */
+		return 0;
+	g[REG_RAX] = -EINTR;
+	g[REG_RIP] += 2;
+	return 1;
+}
 
 /* See x86_64.S: whether switches carry the x87 control word, and the word
  * every thread had before they started to. */

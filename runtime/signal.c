@@ -134,8 +134,14 @@ static void deliver_here(void *uc)
 
 static void trampoline(int sig, siginfo_t *info, void *uc)
 {
-	if (sig == GR_SIG_OWN && own_taken && own_signal(info, uc))
-		return;
+	if (sig == GR_SIG_OWN && own_taken) {
+		if (own_signal(info, uc))
+			return;
+		/* The program's SIGURG: a call it interrupts restarts only if
+		 * the program's action says so (ours always does). */
+		if (installed[sig] && !(user[sig].sa_flags & SA_RESTART))
+			gr_ctx_fail_syscall(uc);
+	}
 	if (sig <= 0 || sig >= GR_NSIG || !installed[sig]) {
 		if (sig == GR_SIG_OWN && own_taken)
 			own_unhandled(info);
@@ -254,9 +260,16 @@ static void discard(int sig)
 /* ---- The runtime's own signal (signal.h) ----
  * Once taken, the kernel's action for GR_SIG_OWN stays the trampoline,
  * blocking nothing while it runs (it only notes a signal or hands ours
- * over), never restarting a call (a worker's call that a kick interrupts
- * must end); what the program set is kept here, a handler in user[] as for
- * any signal, else own_disp, and is what sigaction reports. */
+ * over), and restarting the call it interrupted (SA_RESTART) where the
+ * handler can undo that (gr_ctx_fail_syscall): a system call the program
+ * makes where no hook sees it must not end with EINTR because preemption's
+ * or the monitor's signal landed, as no signal the program asked for did;
+ * a worker's call that a kick interrupts, and one a SIGURG of the program
+ * interrupts whose handler has no SA_RESTART, still end with EINTR (the
+ * kernel itself does not restart sleeps and waits with a timeout, which
+ * end with EINTR either way). What the program set is kept here, a handler
+ * in user[] as for any signal, else own_disp, and is what sigaction
+ * reports. */
 static struct sigaction own_disp; /* SIG_DFL or SIG_IGN, without a handler */
 
 static int own_install(void)
@@ -265,7 +278,7 @@ static int own_install(void)
 
 	memset(&k, 0, sizeof(k));
 	k.sa_sigaction = trampoline;
-	k.sa_flags = SA_SIGINFO | SA_NODEFER;
+	k.sa_flags = SA_SIGINFO | SA_NODEFER | (gr_ctx_can_fail_syscall ? SA_RESTART : 0);
 	sigemptyset(&k.sa_mask);
 	return gr_real.sigaction(GR_SIG_OWN, &k, NULL) < 0 ? -errno : 0;
 }
@@ -317,7 +330,7 @@ static int own_signal(const siginfo_t *info, void *uc)
 		return gr_preempt_landed(info->si_value.sival_ptr, uc);
 	if (info->si_code != SI_QUEUE || info->si_pid != self_pid)
 		return 0;
-	return gr_work_kick_landed(info->si_value.sival_ptr) ||
+	return gr_work_kick_landed(info->si_value.sival_ptr, uc) ||
 	       gr_monitor_landed(info->si_value.sival_ptr, uc);
 }
 

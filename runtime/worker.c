@@ -78,11 +78,16 @@ int gr_work_on_worker(void)
 	return on_worker;
 }
 
-int gr_work_kick_landed(const void *mark)
+int gr_work_kick_landed(const void *mark, void *uc)
 {
-	/* Its only work was to be a handler without SA_RESTART: the call it
-	 * interrupted returns EINTR. */
-	return mark == &kick_mark && on_worker;
+	/* Its work: the call it interrupted returns EINTR. GR_SIG_OWN's
+	 * action has SA_RESTART (the runtime thread's calls must not end
+	 * because of it) where the architecture lets the handler undo the
+	 * kernel's restart. */
+	if (mark != &kick_mark || !on_worker)
+		return 0;
+	gr_ctx_fail_syscall(uc);
+	return 1;
 }
 
 unsigned gr_work_threads(void)

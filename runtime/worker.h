@@ -51,7 +51,7 @@ unsigned gr_work_threads(void);
 /* From the trampoline, for a GR_SIG_OWN of ours carrying mark: 1 when it
  * is a kick landing on a worker thread (it has done its work: the call it
  * interrupted returns EINTR), else 0. */
-int gr_work_kick_landed(const void *mark);
+int gr_work_kick_landed(const void *mark, void *uc);
 
 /* Whether the calling OS thread is a worker: a signal of the program's
  * that the kernel gave it (GR_SIG_OWN, which a worker in its call does not

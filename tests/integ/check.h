@@ -158,10 +158,10 @@ static inline void wait_above(atomic_int *v, int floor)
 /* Pure computation: a loop that calls nothing (no hook sees it, so only
  * preemption, or nothing, interrupts it), n turns. */
 static volatile unsigned long spin_sink;
-__attribute__((noinline)) static void spin_turns(unsigned long n)
+__attribute__((noinline, unused)) static void spin_turns(unsigned long n)
 {
 	for (unsigned long i = 0; i < n; i++)
-		spin_sink += i * 2654435761u;
+		spin_sink = spin_sink + i * 2654435761u;
 }
 
 /* Turns of spin_turns per millisecond of this thread's CPU time, measured

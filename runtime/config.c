@@ -101,55 +101,36 @@ static void load_stack_size(void)
 	gr_config.stack_size = size;
 }
 
-static void load_slice(void)
+/* The integer in variable name, within [lo, hi]: 1 and *out, or 0 when
+ * unset or bad (bad is reported with what would do). */
+static int load_long(const char *name, long lo, long hi, const char *unit, long *out)
 {
-	const char *v = secure_getenv("GREENIFY_SLICE_MS");
-	char *end;
-	long ms;
-
-	if (!v || !*v)
-		return;
-	errno = 0;
-	ms = strtol(v, &end, 10);
-	if (errno || *end || ms < 1 || ms > 60000) {
-		gr_log(GR_LOG_WARN, "GREENIFY_SLICE_MS=%s: expected 1 to 60000", v);
-		return;
-	}
-	gr_config.slice_ns = ms * GR_MSEC;
-}
-
-static void load_monitor(void)
-{
-	const char *v = secure_getenv("GREENIFY_MONITOR");
-	char *end;
-	long ms;
-
-	if (!v || !*v)
-		return;
-	errno = 0;
-	ms = strtol(v, &end, 10);
-	if (errno || *end || ms < 0 || ms > 3600000) {
-		gr_log(GR_LOG_WARN, "GREENIFY_MONITOR=%s: expected 0 (off) to 3600000 ms", v);
-		return;
-	}
-	gr_config.monitor_ns = ms * GR_MSEC;
-}
-
-static void load_workers(void)
-{
-	const char *v = secure_getenv("GREENIFY_WORKERS");
+	const char *v = secure_getenv(name);
 	char *end;
 	long n;
 
 	if (!v || !*v)
-		return;
+		return 0;
 	errno = 0;
 	n = strtol(v, &end, 10);
-	if (errno || *end || n < 1 || n > 4096) {
-		gr_log(GR_LOG_WARN, "GREENIFY_WORKERS=%s: expected 1 to 4096", v);
-		return;
+	if (errno || *end || n < lo || n > hi) {
+		gr_log(GR_LOG_WARN, "%s=%s: expected %ld to %ld%s", name, v, lo, hi, unit);
+		return 0;
 	}
-	gr_config.workers = (unsigned)n;
+	*out = n;
+	return 1;
+}
+
+static void load_numbers(void)
+{
+	long n;
+
+	if (load_long("GREENIFY_SLICE_MS", 1, 60000, "", &n))
+		gr_config.slice_ns = n * GR_MSEC;
+	if (load_long("GREENIFY_MONITOR", 0, 3600000, " ms (0: off)", &n))
+		gr_config.monitor_ns = n * GR_MSEC;
+	if (load_long("GREENIFY_WORKERS", 1, 4096, "", &n))
+		gr_config.workers = (unsigned)n;
 }
 
 static void load_choice(const char *name, const char *a, const char *b, int *out)
@@ -183,9 +164,7 @@ void gr_config_load(void)
 	load_choice("GREENIFY_FILE_IO", "direct", "pool", &gr_config.file_io_pool);
 	load_choice("GREENIFY_STDIO", "green", "ready", &gr_config.stdio_ready);
 	load_stack_size();
-	load_slice();
-	load_monitor();
-	load_workers();
+	load_numbers();
 	load_choice("GREENIFY_SWITCH", "asm", "ucontext", &gr_config.ucontext);
 	load_choice("GREENIFY_TLS", "private", "shared", &gr_config.tls_shared);
 }

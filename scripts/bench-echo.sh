@@ -10,6 +10,8 @@
 set -u
 # shellcheck source=scripts/bench-lib.sh
 . "$(dirname "$0")/bench-lib.sh"
+# shellcheck source=scripts/bench-server.sh
+. "$(dirname "$0")/bench-server.sh"
 bench_init echo "${1:-build}"
 secs=${2:-3}
 conns_list=${BENCH_CONNS:-100 1000 10000}
@@ -20,25 +22,19 @@ port=$((20000 + $$ % 8000))
 # run_one LABEL CONNS: start the server, wait for "ready", load it.
 run_one() {
 	local label=$1 conns=$2 fifo line spid
+	local -a cmd
 	fifo=$(mktemp -u)
 	mkfifo "$fifo"
-	for _ in 1 2 3 4 5; do # a port still held by a closing connection: the next
-		port=$((port + 1))
-		case $label in
-		native) "$build/bench/echo_threads" "$port" >"$fifo" 2>/dev/null & ;;
-		greenify) env LD_PRELOAD="$lib" "$build/bench/echo_threads" "$port" >"$fifo" 2>/dev/null & ;;
-		libuv) "$build/bench/echo_uv" "$port" >"$fifo" 2>/dev/null & ;;
-		esac
-		spid=$!
-		if read -r -t 10 line <"$fifo" && [ "$line" = ready ]; then
-			break
-		fi
-		wait "$spid" 2>/dev/null
-		line=
-	done
-	if [ "$line" = ready ]; then
+	case $label in
+	native) cmd=("$build/bench/echo_threads") ;;
+	greenify) cmd=(env LD_PRELOAD="$lib" "$build/bench/echo_threads") ;;
+	libuv) cmd=("$build/bench/echo_uv") ;;
+	esac
+	if start_server "$fifo" "${cmd[@]}"; then
+		spid=$server_pid
 		line=$(timeout -k 5 $((secs + 60)) "$build/bench/echo_load" "$port" "$conns" "$secs" "$spid" 2>&1 | tail -n 1)
 	else
+		spid=$server_pid
 		line="echo_load conns=$conns fail server did not start"
 	fi
 	kill "$spid" 2>/dev/null

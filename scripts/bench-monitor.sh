@@ -9,6 +9,8 @@
 set -u
 # shellcheck source=scripts/bench-lib.sh
 . "$(dirname "$0")/bench-lib.sh"
+# shellcheck source=scripts/bench-server.sh
+. "$(dirname "$0")/bench-server.sh"
 bench_init monitor "${1:-build}"
 reps=${2:-5}
 tmp=$(mktemp -d)
@@ -34,24 +36,14 @@ run() { # MODE KEY PROG ARGS...
 }
 
 echo_once() { # MODE: msgs_per_s of one 3 s run at 1,000 connections
-	local mode=$1 fifo line spid
+	local mode=$1 fifo line=
 	fifo=$(mktemp -u)
 	mkfifo "$fifo"
-	for _ in 1 2 3 4 5; do
-		port=$((port + 1))
-		env LD_PRELOAD="$lib" "$(menv "$mode")" "$build/bench/echo_threads" "$port" >"$fifo" 2>/dev/null &
-		spid=$!
-		if read -r -t 10 line <"$fifo" && [ "$line" = ready ]; then
-			break
-		fi
-		wait "$spid" 2>/dev/null
-		line=
-	done
-	if [ "$line" = ready ]; then
-		line=$(timeout -k 5 70 "$build/bench/echo_load" "$port" 1000 3 "$spid" 2>&1 | tail -n 1)
+	if start_server "$fifo" env LD_PRELOAD="$lib" "$(menv "$mode")" "$build/bench/echo_threads"; then
+		line=$(timeout -k 5 70 "$build/bench/echo_load" "$port" 1000 3 "$server_pid" 2>&1 | tail -n 1)
 	fi
-	kill "$spid" 2>/dev/null
-	wait "$spid" 2>/dev/null
+	kill "$server_pid" 2>/dev/null
+	wait "$server_pid" 2>/dev/null
 	rm -f "$fifo"
 	echo "$mode echo $line" >>"$raw"
 	field "$line" msgs_per_s

@@ -18,6 +18,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -153,6 +154,53 @@ static inline void wait_above(atomic_int *v, int floor)
 {
 	for (int i = 0; i < 10000 && atomic_load(v) <= floor; i++)
 		sleep_ms(1);
+}
+
+/* A ticker: a thread that sleeps ms milliseconds and counts, until
+ * stopped, the other threads' witness that a wait of one parks only that
+ * one (and, with a sleeper due, the timers preemption needs are armed). */
+struct ticker {
+	atomic_int stop, ticks;
+	int ms;
+	pthread_t thread;
+};
+
+__attribute__((unused)) static void *ticker_main(void *arg)
+{
+	struct ticker *k = (struct ticker *)arg;
+
+	while (!atomic_load(&k->stop)) {
+		sleep_ms(k->ms);
+		atomic_fetch_add(&k->ticks, 1);
+	}
+	return NULL;
+}
+
+/* Starts k and waits for its first two ticks. */
+static inline void ticker_start(struct ticker *k, int ms)
+{
+	atomic_store(&k->stop, 0);
+	atomic_store(&k->ticks, 0);
+	k->ms = ms;
+	MUST(pthread_create(&k->thread, NULL, ticker_main, k));
+	wait_above(&k->ticks, 2);
+}
+
+static inline void ticker_stop(struct ticker *k)
+{
+	atomic_store(&k->stop, 1);
+	MUST(pthread_join(k->thread, NULL));
+}
+
+/* Runs fn(arg) in a new thread and gives what it returned. */
+static inline void *run_thread(void *(*fn)(void *), void *arg)
+{
+	pthread_t t;
+	void *r;
+
+	MUST(pthread_create(&t, NULL, fn, arg));
+	MUST(pthread_join(t, &r));
+	return r;
 }
 
 /* Pure computation: a loop that calls nothing (no hook sees it, so only

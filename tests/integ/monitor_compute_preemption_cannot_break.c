@@ -19,19 +19,9 @@
 
 #include "check.h"
 
-static atomic_int stop, ticks;
+static struct ticker tick;
 
 static unsigned long per_ms; /* spin_turns per ms of CPU time */
-
-static void *ticker(void *arg)
-{
-	(void)arg;
-	while (!atomic_load(&stop)) {
-		sleep_ms(5);
-		atomic_fetch_add(&ticks, 1);
-	}
-	return NULL;
-}
 
 /* The first comparison computes 200 ms of CPU time (calling nothing), the
  * rest nothing. */
@@ -74,20 +64,15 @@ static void *spinner(void *arg)
 
 int main(void)
 {
-	pthread_t tick, t;
 	int sorted = 1;
 
 	per_ms = spin_turns_per_ms();
-	MUST(pthread_create(&tick, NULL, ticker, NULL));
-	wait_above(&ticks, 2);
-	MUST(pthread_create(&t, NULL, spinner, NULL));
-	MUST(pthread_join(t, NULL));
-	MUST(pthread_create(&t, NULL, sorter, NULL));
-	MUST(pthread_join(t, NULL));
+	ticker_start(&tick, 5);
+	run_thread(spinner, NULL);
+	run_thread(sorter, NULL);
 	for (int i = 0; i < 64; i++)
 		sorted &= v[i] == i;
 	CHECK(sorted, "qsort sorted with the slow comparator");
-	atomic_store(&stop, 1);
-	MUST(pthread_join(tick, NULL));
+	ticker_stop(&tick);
 	return check_done();
 }

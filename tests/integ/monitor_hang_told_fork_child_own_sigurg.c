@@ -27,22 +27,13 @@
 
 #include "check.h"
 
-static atomic_int stop, ticks, urgs;
+static atomic_int urgs;
+static struct ticker tick;
 
 static void on_urg(int sig)
 {
 	(void)sig;
 	atomic_fetch_add(&urgs, 1);
-}
-
-static void *ticker(void *arg)
-{
-	(void)arg;
-	while (!atomic_load(&stop)) {
-		sleep_ms(5);
-		atomic_fetch_add(&ticks, 1);
-	}
-	return NULL;
 }
 
 static long raw_sleep_ms(long ms)
@@ -97,47 +88,30 @@ static void *cpu_worker(void *arg)
 	return NULL;
 }
 
-static void run(void *(*fn)(void *))
-{
-	pthread_t t;
-	void *r;
-
-	MUST(pthread_create(&t, NULL, fn, NULL));
-	MUST(pthread_join(t, &r));
-	CHECK(r == NULL, "the stalling thread's call succeeded");
-}
-
 int main(void)
 {
 	struct sigaction sa = {.sa_handler = on_urg};
-	pthread_t tick;
 	int status;
 	pid_t pid;
 
 	per_ms = spin_turns_per_ms();
 	sigemptyset(&sa.sa_mask);
 	MUST(sigaction(SIGURG, &sa, NULL));
-	MUST(pthread_create(&tick, NULL, ticker, NULL));
-	wait_above(&ticks, 2);
-	run(hang_worker);
-	run(cpu_worker);
+	ticker_start(&tick, 5);
+	CHECK(run_thread(hang_worker, NULL) == NULL, "the raw 500 ms sleep succeeded");
+	run_thread(cpu_worker, NULL);
 	fflush(stdout);
 	pid = fork();
 	MUST(pid < 0);
 	if (pid == 0) {
-		/* the parent's ticker is not here: one of its own */
-		atomic_store(&ticks, 0);
-		MUST(pthread_create(&tick, NULL, ticker, NULL));
-		wait_above(&ticks, 2);
-		run(child_worker);
-		atomic_store(&stop, 1);
-		MUST(pthread_join(tick, NULL));
+		ticker_start(&tick, 5); /* the parent's ticker is not here */
+		CHECK(run_thread(child_worker, NULL) == NULL, "the child's raw sleep succeeded");
+		ticker_stop(&tick);
 		exit(check_done());
 	}
 	MUST(waitpid(pid, &status, 0) != pid);
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the child's checks passed");
-	atomic_store(&stop, 1);
-	MUST(pthread_join(tick, NULL));
+	ticker_stop(&tick);
 	CHECK(atomic_load(&urgs) == 0, "the program's SIGURG handler never ran");
 	return check_done();
 }

@@ -26,17 +26,7 @@
 
 #include "check.h"
 
-static atomic_int stop, ticks;
-
-static void *ticker(void *arg)
-{
-	(void)arg;
-	while (!atomic_load(&stop)) {
-		sleep_ms(5);
-		atomic_fetch_add(&ticks, 1);
-	}
-	return NULL;
-}
+static struct ticker tick;
 
 __attribute__((noinline)) static long stall_here(void)
 {
@@ -72,30 +62,16 @@ static void *cpu_worker(void *arg)
 	return NULL;
 }
 
-static void run(void *(*fn)(void *))
-{
-	pthread_t t;
-	void *r;
-
-	MUST(pthread_create(&t, NULL, fn, NULL));
-	MUST(pthread_join(t, &r));
-	CHECK(r == NULL, "the stalling thread's call succeeded");
-}
-
 int main(void)
 {
-	pthread_t tick;
-
 	per_ms = spin_turns_per_ms();
-	MUST(pthread_create(&tick, NULL, ticker, NULL));
-	wait_above(&ticks, 2);
-	run(sys_worker);
+	ticker_start(&tick, 5);
+	CHECK(run_thread(sys_worker, NULL) == NULL, "the first raw sleep succeeded");
 	sleep_ms(50);
-	run(sys_worker);
+	CHECK(run_thread(sys_worker, NULL) == NULL, "the second raw sleep succeeded");
 	sleep_ms(50);
-	run(cpu_worker);
-	atomic_store(&stop, 1);
-	MUST(pthread_join(tick, NULL));
-	printf("ticker ran: %s\n", atomic_load(&ticks) > 2 ? "yes" : "no");
+	run_thread(cpu_worker, NULL);
+	ticker_stop(&tick);
+	printf("ticker ran: %s\n", atomic_load(&tick.ticks) > 2 ? "yes" : "no");
 	return check_done();
 }

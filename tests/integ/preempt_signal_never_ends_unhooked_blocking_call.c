@@ -23,19 +23,9 @@
 
 #define ROUNDS 20
 
-static atomic_int stop, ticks;
+static struct ticker tick;
 static unsigned long per_ms;
 static int data[2];
-
-static void *ticker(void *arg)
-{
-	(void)arg;
-	while (!atomic_load(&stop)) {
-		sleep_ms(5);
-		atomic_fetch_add(&ticks, 1);
-	}
-	return NULL;
-}
 
 /* read(2) with no libc in between: no hook sees it. */
 static long raw_read(int fd, void *buf, unsigned long n)
@@ -82,7 +72,6 @@ static void *reader(void *arg)
 
 int main(void)
 {
-	pthread_t tick, t;
 	pid_t pid;
 	int status;
 
@@ -101,13 +90,10 @@ int main(void)
 		_exit(0);
 	}
 	close(data[1]);
-	MUST(pthread_create(&tick, NULL, ticker, NULL));
-	wait_above(&ticks, 2);
-	MUST(pthread_create(&t, NULL, reader, NULL));
-	MUST(pthread_join(t, NULL));
+	ticker_start(&tick, 5);
+	run_thread(reader, NULL);
 	MUST(waitpid(pid, &status, 0) != pid);
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the child wrote every byte");
-	atomic_store(&stop, 1);
-	MUST(pthread_join(tick, NULL));
+	ticker_stop(&tick);
 	return check_done();
 }

@@ -442,9 +442,13 @@ int gr_kwait_idle(int64_t deadline)
 			continue;
 		int busy = 0;
 		lock(h);
-		for (unsigned i = 0; i < PER_HELPER; i++) {
+		/* The taken slots are few and first, mostly: stop at the last. */
+		for (unsigned i = 0, seen = 0; i < PER_HELPER && seen < h->nused; i++) {
 			struct slot *s = &h->slot[i];
-			if (!s->uaddr || s->fired || s->rec->kwoke || !s->rec->t->q_addr)
+			if (!s->uaddr)
+				continue;
+			seen++;
+			if (s->fired || s->rec->kwoke || !s->rec->t->q_addr)
 				continue;
 			if (n == PER_HELPER + 2) {
 				busy = 1;
@@ -499,9 +503,12 @@ void gr_kwait_check(void)
 		if (h->state != 1 || !h->nused)
 			continue;
 		lock(h);
-		for (unsigned i = 0; i < PER_HELPER; i++) {
+		for (unsigned i = 0, seen = 0; i < PER_HELPER && seen < h->nused; i++) {
 			struct slot *s = &h->slot[i];
-			if (!s->uaddr || s->rec->kwoke || !s->rec->t->q_addr)
+			if (!s->uaddr)
+				continue;
+			seen++;
+			if (s->rec->kwoke || !s->rec->t->q_addr)
 				continue;
 			if (s->fired || __atomic_load_n(s->uaddr, __ATOMIC_RELAXED) != s->val) {
 				s->rec->kwoke = 1;

@@ -90,6 +90,7 @@ struct helper {
 };
 
 unsigned gr_kwaiters;
+struct gr_kwait_stats gr_kwait_stats;
 uint32_t gr_hub_word;	 /* bumped to end the hub's own wait (futex) */
 static int hub_sleeping; /* the hub waits on the words itself */
 
@@ -189,6 +190,8 @@ static void *helper_main(void *arg)
 		if (tell)
 			gr_real.syscall(SYS_futex, &h->built, FUTEX_WAKE_PRIVATE, INT_MAX, NULL,
 					NULL, 0);
+		if (n > 1)
+			__atomic_fetch_add(&gr_kwait_stats.helper, 1, __ATOMIC_RELAXED);
 		r = gr_real.syscall(SYS_futex_waitv, v, n, 0, NULL, 0);
 		if (r < 0)
 			r = -errno;
@@ -472,6 +475,7 @@ int gr_kwait_idle(int64_t deadline)
 		ts.tv_sec = deadline / GR_NSEC;
 		ts.tv_nsec = deadline % GR_NSEC;
 	}
+	gr_kwait_stats.hub++;
 	r = gr_real.syscall(SYS_futex_waitv, v, n, 0, deadline ? &ts : NULL, CLOCK_MONOTONIC);
 	if (r < 0)
 		r = -errno;
@@ -577,5 +581,6 @@ void gr_kwait_after_fork(void)
 			h->slot[i].uaddr = NULL;
 	}
 	gr_kwaiters = 0;
+	memset(&gr_kwait_stats, 0, sizeof(gr_kwait_stats)); /* the child's own */
 	loop_wake.pending = 0; /* a report of the parent's helpers */
 }

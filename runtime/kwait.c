@@ -581,6 +581,7 @@ void gr_kwait_after_fork(void)
 			h->slot[i].uaddr = NULL;
 	}
 	gr_kwaiters = 0;
-	memset(&gr_kwait_stats, 0, sizeof(gr_kwait_stats)); /* the child's own */
+	/* The child's figures are its own. */
+	memset(&gr_kwait_stats, 0, sizeof(gr_kwait_stats));
 	loop_wake.pending = 0; /* a report of the parent's helpers */
 }

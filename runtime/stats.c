@@ -29,8 +29,7 @@ __attribute__((destructor)) static void print_stats(void)
 		     (unsigned long long)gr_rt.created, (unsigned long long)gr_rt.peak_live,
 		     (unsigned long long)gr_rt.switches, s.peak >> 10, ru.ru_maxrss, s.mappings,
 		     s.madvise_guards, s.mprotect_guards, s.canaries, s.prepared,
-		     1 + (gr_rt.foreign_runs > 0),
-		     (unsigned long long)gr_preempt_stats.preempted,
+		     1 + (gr_rt.foreign_runs > 0), (unsigned long long)gr_preempt_stats.preempted,
 		     (unsigned long long)gr_preempt_stats.unsafe,
 		     (unsigned long long)gr_kwait_stats.hub,
 		     (unsigned long long)__atomic_load_n(&gr_kwait_stats.helper, __ATOMIC_RELAXED));

@@ -163,6 +163,18 @@ $(BUILD)/obj/%.c.o: %.c $(wildcard arch/*.h runtime/*.h preload/*.h) | $(UV_STAM
 	$(call say,CC)
 	$(Q)$(CC) $(CFLAGS_LIB) -c $< -o $@
 
+# The monitor names system calls: a table of this target's <sys/syscall.h>
+# (so the cross build gets aarch64's numbers).
+$(BUILD)/gen/sysnames.h:
+	@mkdir -p $(dir $@)
+	$(call say,GEN)
+	$(Q)echo '#include <sys/syscall.h>' | $(CC) -E -dM -x c - | \
+		sed -n 's/^#define SYS_\([a-z0-9_]*\) .*/\1/p' | sort -u | \
+		awk '{ printf "#ifdef SYS_%s\n\t{SYS_%s, \"%s\"},\n#endif\n", $$1, $$1, $$1 }' >$@.tmp
+	$(Q)mv $@.tmp $@
+$(BUILD)/obj/runtime/monitor.c.o: $(BUILD)/gen/sysnames.h
+$(BUILD)/obj/runtime/monitor.c.o: CFLAGS_LIB += -I$(BUILD)/gen
+
 # Unwinding (a C++ exception, cancellation) through an init routine runs
 # pthread_once's cleanup, as in glibc's own build of it.
 $(BUILD)/obj/runtime/once.c.o: CFLAGS_LIB += -fexceptions
@@ -384,6 +396,7 @@ bench: deps-bench
 	scripts/bench-echo.sh $(BUILD)
 	scripts/bench-tls.sh $(BUILD)
 	scripts/bench-preempt.sh $(BUILD)
+	scripts/bench-monitor.sh $(BUILD)
 	scripts/bench-vs-go.sh $(BUILD)
 	scripts/bench-python.sh $(BUILD)
 	scripts/bench-pshared.sh $(BUILD)

@@ -203,6 +203,8 @@ static struct {
 	Dwarf_Word r[17];
 	uintptr_t lo, hi;
 	struct gr_bt *bt;
+	const unsigned char *copy; /* the stack's words [lo, hi) copied here, or NULL */
+	uint32_t known;		   /* registers known, bit i for register i */
 } cur;
 
 static pid_t no_next_thread(Dwfl *d, void *arg, void **thread_arg)
@@ -230,13 +232,22 @@ static bool read_stack(Dwfl *d, Dwarf_Addr addr, Dwarf_Word *result, void *arg)
 	(void)arg;
 	if (addr < cur.lo || addr > cur.hi - sizeof(Dwarf_Word) || addr % sizeof(Dwarf_Word))
 		return false;
-	*result = *(const Dwarf_Word *)(uintptr_t)addr;
+	if (cur.copy)
+		memcpy(result, cur.copy + (addr - cur.lo), sizeof(*result));
+	else
+		*result = *(const Dwarf_Word *)(uintptr_t)addr;
 	return true;
 }
 
 static bool initial_registers(Dwfl_Thread *thread, void *arg)
 {
 	(void)arg;
+	if (cur.known != 0x1ffff) { /* the others undefined: a rule needing one ends the walk */
+		for (int i = 0; i < 17; i++)
+			if ((cur.known >> i & 1) && !dw.state_registers(thread, i, 1, &cur.r[i]))
+				return false;
+		return true;
+	}
 	return dw.state_registers(thread, 0, 17, cur.r);
 }
 
@@ -322,6 +333,7 @@ int gr_bt_unwind(const struct gr_thread *t, struct gr_bt *bt)
 	uintptr_t sp0;
 
 	bt->n = 0;
+	cur.known = 0x1ffff;
 	if (!gr_bt_ready() || regs_of(t, &sp0) < 0)
 		return -EINVAL;
 	cur.lo = sp0;
@@ -334,6 +346,24 @@ int gr_bt_unwind(const struct gr_thread *t, struct gr_bt *bt)
 	dw.getthread_frames(dw.dwfl, 1, on_frame, bt);
 	return 0;
 }
+int gr_bt_unwind_copy(const uintptr_t *regs, uint32_t known, uintptr_t lo, const void *copy,
+		      size_t len, struct gr_bt *bt)
+{
+	bt->n = 0;
+	if (!gr_bt_ready() || len < sizeof(Dwarf_Word) || lo % sizeof(Dwarf_Word))
+		return -EINVAL;
+	for (int i = 0; i < 17; i++)
+		cur.r[i] = regs[i];
+	cur.lo = lo;
+	cur.hi = lo + len;
+	cur.copy = copy;
+	cur.known = known & 0x1ffff;
+	dw.getthread_frames(dw.dwfl, 1, on_frame, bt);
+	cur.copy = NULL;
+	cur.known = 0x1ffff;
+	return 0;
+}
+
 uintptr_t gr_bt_resume_ip(const struct gr_thread *t)
 {
 	if (gr_ctx_ucontext)
@@ -392,6 +422,18 @@ int gr_bt_ready(void)
 int gr_bt_unwind(const struct gr_thread *t, struct gr_bt *bt)
 {
 	(void)t;
+	bt->n = 0;
+	return -EINVAL;
+}
+
+int gr_bt_unwind_copy(const uintptr_t *regs, uint32_t known, uintptr_t lo, const void *copy,
+		      size_t len, struct gr_bt *bt)
+{
+	(void)regs;
+	(void)known;
+	(void)lo;
+	(void)copy;
+	(void)len;
 	bt->n = 0;
 	return -EINVAL;
 }

@@ -40,6 +40,16 @@ int gr_bt_ready(void);
  * unwinder in this build). */
 int gr_bt_unwind(const struct gr_thread *t, struct gr_bt *bt);
 
+/* Unwinds a stack copied elsewhere (the monitor's copy of a stalled
+ * thread's): regs in DWARF's x86_64 numbering (regs[7] the stack pointer,
+ * regs[16] the program counter, regs[6] the frame pointer), those whose
+ * bit is set in known (0x1ffff: all, from a signal frame; from the
+ * kernel's /proc syscall line, only the stack pointer and the program
+ * counter); the stack's words from lo on, len bytes, in copy. 0 or
+ * -EINVAL. */
+int gr_bt_unwind_copy(const uintptr_t *regs, uint32_t known, uintptr_t lo, const void *copy,
+		      size_t len, struct gr_bt *bt);
+
 /* Where suspended t resumes (0 if unknown). */
 uintptr_t gr_bt_resume_ip(const struct gr_thread *t);
 

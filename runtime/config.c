@@ -118,6 +118,23 @@ static void load_slice(void)
 	gr_config.slice_ns = ms * GR_MSEC;
 }
 
+static void load_monitor(void)
+{
+	const char *v = secure_getenv("GREENIFY_MONITOR");
+	char *end;
+	long ms;
+
+	if (!v || !*v)
+		return;
+	errno = 0;
+	ms = strtol(v, &end, 10);
+	if (errno || *end || ms < 0 || ms > 3600000) {
+		gr_log(GR_LOG_WARN, "GREENIFY_MONITOR=%s: expected 0 (off) to 3600000 ms", v);
+		return;
+	}
+	gr_config.monitor_ns = ms * GR_MSEC;
+}
+
 static void load_workers(void)
 {
 	const char *v = secure_getenv("GREENIFY_WORKERS");
@@ -167,6 +184,7 @@ void gr_config_load(void)
 	load_choice("GREENIFY_STDIO", "green", "ready", &gr_config.stdio_ready);
 	load_stack_size();
 	load_slice();
+	load_monitor();
 	load_workers();
 	load_choice("GREENIFY_SWITCH", "asm", "ucontext", &gr_config.ucontext);
 	load_choice("GREENIFY_TLS", "private", "shared", &gr_config.tls_shared);

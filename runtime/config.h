@@ -22,6 +22,7 @@ struct gr_config {
 			       tables left alone (GREENIFY_STDIO) */
 	int dump;	    /* 1: listen for greenify dump PID (GREENIFY_DUMP) */
 	int preempt;	    /* 1: busy threads are preempted (GREENIFY_PREEMPT) */
+	int64_t monitor_ns; /* report stalls this long, 0: off (GREENIFY_MONITOR) */
 };
 
 extern struct gr_config gr_config;

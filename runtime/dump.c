@@ -45,13 +45,20 @@ int gr_dump_peer_allowed(unsigned peer_uid, unsigned our_uid)
 	return peer_uid == 0 || peer_uid == our_uid;
 }
 
+/* The client went away (EPIPE: no SIGPIPE, which would end the program)
+ * or stopped reading for SEND_WAIT (the hub, which writes, must not wait
+ * on it for ever): the rest of this dump is dropped. */
+static int gone;
+#define SEND_WAIT 2 /* seconds a write may wait for the client to read */
+
 static void put(int fd, const char *s, size_t n)
 {
-	while (n) {
-		long w = gr_real.syscall(SYS_write, fd, s, n);
+	while (n && !gone) {
+		long w = gr_real.syscall(SYS_sendto, fd, s, n, MSG_NOSIGNAL, NULL, 0);
 		if (w <= 0) {
 			if (w < 0 && errno == EINTR)
 				continue;
+			gone = 1;
 			return;
 		}
 		s += w;
@@ -412,6 +419,7 @@ static void on_dump(uv_async_t *a)
 	(void)a;
 	if (fd < 0)
 		return;
+	gone = 0;
 	write_dump(fd);
 	gr_real.syscall(SYS_close, fd);
 	__atomic_store_n(&conn_fd, -1, __ATOMIC_RELEASE);
@@ -421,7 +429,8 @@ static void on_dump(uv_async_t *a)
 
 static void refuse(int fd, const char *why)
 {
-	put(fd, why, strlen(why));
+	/* one short line (not put: the hub may be writing a dump meanwhile) */
+	gr_real.syscall(SYS_sendto, fd, why, strlen(why), MSG_NOSIGNAL | MSG_DONTWAIT, NULL, 0);
 	gr_real.syscall(SYS_close, fd);
 }
 
@@ -446,6 +455,8 @@ static void *listener(void *arg)
 				   "may ask\n");
 			continue;
 		}
+		struct timeval wait = {SEND_WAIT, 0};
+		gr_real.syscall(SYS_setsockopt, fd, SOL_SOCKET, SO_SNDTIMEO, &wait, sizeof(wait));
 		__atomic_store_n(&served, 0, __ATOMIC_RELEASE);
 		__atomic_store_n(&conn_fd, fd, __ATOMIC_RELEASE);
 		uv_async_send(&dump_async);

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "dump.h"
+#include "monitor.h"
 #include "foreign.h"
 #include "kwait.h"
 #include "lock.h"
@@ -140,6 +141,7 @@ static void after_fork_child(void)
 	gr_once_after_fork();
 	gr_preempt_after_fork();
 	gr_dump_fork_child();
+	gr_monitor_fork_child();
 	gr_rt.inside = 0;
 }
 

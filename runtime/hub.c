@@ -15,6 +15,7 @@
 #include "config.h"
 #include "deadlock.h"
 #include "dump.h"
+#include "monitor.h"
 #include "fdwait.h"
 #include "foreign.h"
 #include "fork.h"
@@ -154,6 +155,7 @@ static int start_loop(void)
 	if (err < 0)
 		goto fail_fd_init;
 	gr_dump_init(&gr_rt.loop);
+	gr_monitor_init(&gr_rt.loop);
 	gr_rt.inside = 0;
 	return 0;
 fail_fd_init:

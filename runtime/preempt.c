@@ -97,11 +97,11 @@ static uintptr_t exe_entry;
  * objects, NSS and gconv modules included), the compiler's runtimes, the
  * sanitizers', libunwind, a shared libuv. Matched on the file name. */
 static const char *const unsafe_names[] = {
-	"ld-linux",  "ld64.so",	      "libc.so",       "libpthread.so",	  "libdl.so",
-	"librt.so",  "libm.so",	      "libmvec.so",    "libresolv.so",	  "libanl.so",
-	"libutil.so", "libnss_",      "libnsl.so",     "libthread_db",	  "libc_malloc_debug",
+	"ld-linux",    "ld64.so",	  "libc.so",	 "libpthread.so", "libdl.so",
+	"librt.so",    "libm.so",	  "libmvec.so",	 "libresolv.so",  "libanl.so",
+	"libutil.so",  "libnss_",	  "libnsl.so",	 "libthread_db",  "libc_malloc_debug",
 	"libmemusage", "libBrokenLocale", "libgcc_s.so", "libstdc++.so",  "libasan.so",
-	"libtsan.so", "liblsan.so",   "libubsan.so",   "libhwasan.so",	  "libunwind",
+	"libtsan.so",  "liblsan.so",	  "libubsan.so", "libhwasan.so",  "libunwind",
 	"libuv.so",
 };
 
@@ -231,18 +231,17 @@ static const struct span *span_at(const struct spans *t, uintptr_t a)
  * green thread's start routine, where its stack ends for the walk. */
 extern const char __start_gr_entry_text[], __stop_gr_entry_text[];
 
-
 #define WALK_MAX 4096 /* frames; deeper is refused */
 
 struct walk {
 	const struct spans *t;
-	uintptr_t pc;	  /* the interrupted program counter */
-	int found;	  /* the interrupted frame was reached */
-	int skipped;	  /* frames of the handler before it */
+	uintptr_t pc; /* the interrupted program counter */
+	int found;    /* the interrupted frame was reached */
+	int skipped;  /* frames of the handler before it */
 	int depth;
-	int main;	  /* walking main's stack */
-	int libc_tail;	  /* main: libc frames seen after the program's */
-	int verdict;	  /* 1 safe, 0 unsafe, -1 not decided */
+	int main;      /* walking main's stack */
+	int libc_tail; /* main: libc frames seen after the program's */
+	int verdict;   /* 1 safe, 0 unsafe, -1 not decided */
 };
 
 static _Unwind_Reason_Code step(struct _Unwind_Context *ctx, void *arg)
@@ -268,7 +267,8 @@ static _Unwind_Reason_Code step(struct _Unwind_Context *ctx, void *arg)
 		goto unsafe;
 	/* A return address is just past its call: the call is the byte before. */
 	at = before ? ip : ip - 1;
-	if (!w->main && at >= (uintptr_t)__start_gr_entry_text && at < (uintptr_t)__stop_gr_entry_text) {
+	if (!w->main && at >= (uintptr_t)__start_gr_entry_text &&
+	    at < (uintptr_t)__stop_gr_entry_text) {
 		w->verdict = 1;
 		return _URC_NORMAL_STOP;
 	}
@@ -370,7 +370,8 @@ static int scan_safe(const struct spans *t, const struct gr_thread *self, uintpt
 	top = (uintptr_t)self - gr_entry_depth;
 	if (top <= sp || top - sp > self->stack.size)
 		return 0;
-	for (const uintptr_t *p = (const uintptr_t *)(sp & ~(uintptr_t)7); (uintptr_t)p < top; p++) {
+	for (const uintptr_t *p = (const uintptr_t *)(sp & ~(uintptr_t)7); (uintptr_t)p < top;
+	     p++) {
 		const struct span *s = span_at(t, *p);
 		/* The return into thread_entry from the start routine (or a
 		 * stale copy): our entry, which holds nothing. */
@@ -467,16 +468,16 @@ static void preempt_here(ucontext_t *uc)
  * HZ=250), too coarse for a sleeper's deadline: a tick that finds a thread
  * computing while a sleeper waits arms a second, one-shot timer on the
  * monotonic clock for that deadline, which comes with the same mark. */
-static int timer_on;	    /* created in this process */
-static int timer_off;	    /* GREENIFY_PREEMPT=off, or it could not be made */
-static int masked;	    /* the runtime thread blocks GR_SIG_OWN (stopped) */
-static int timer_id;	    /* the kernel's id */
-static int wake_id = -1;    /* the one-shot for a sleeper's deadline */
-static int64_t wake_armed;  /* the deadline it is set to, or 0 */
+static int timer_on;	       /* created in this process */
+static int timer_off;	       /* GREENIFY_PREEMPT=off, or it could not be made */
+static int masked;	       /* the runtime thread blocks GR_SIG_OWN (stopped) */
+static int timer_id;	       /* the kernel's id */
+static int wake_id = -1;       /* the one-shot for a sleeper's deadline */
+static int64_t wake_armed;     /* the deadline it is set to, or 0 */
 static uint64_t seen_switches; /* the counter at the last tick */
 static const void *seen_cur;
-static uint64_t seen_wakes;  /* gr_rt.wakes when the thread started running */
-static int64_t seen_at;	    /* when the handler first saw it */
+static uint64_t seen_wakes;    /* gr_rt.wakes when the thread started running */
+static int64_t seen_at;	       /* when the handler first saw it */
 static unsigned skip, backoff; /* ticks to let pass after an unsafe point */
 
 static int64_t look_ns(void)
@@ -589,7 +590,8 @@ static int64_t look_soon(int64_t now)
 	if (spin_regime)
 		return now + SPIN_LOOK;
 	if (gr_rt.wakes != seen_wakes)
-		return seen_at + WAKE_GRANULARITY > now ? seen_at + WAKE_GRANULARITY : now + SPIN_LOOK;
+		return seen_at + WAKE_GRANULARITY > now ? seen_at + WAKE_GRANULARITY
+							: now + SPIN_LOOK;
 	return 0;
 }
 
@@ -614,8 +616,8 @@ static void tick(ucontext_t *uc)
 			gr_preempt_stats.unsafe++;
 		return;
 	}
-	if (fresh || (now - seen_at < gr_config.slice_ns && !sleeper_due(now) && !woken_waits(now) &&
-		      !gr_rt.rt_preempt)) {
+	if (fresh || (now - seen_at < gr_config.slice_ns && !sleeper_due(now) &&
+		      !woken_waits(now) && !gr_rt.rt_preempt)) {
 		int spin = (gr_rt.runq_head || gr_rt.rt_runnable) && spinning(uc);
 		if (!spin) {
 			if (!fresh)
@@ -703,7 +705,8 @@ void gr_preempt_need(void)
 		if (gr_real.syscall(SYS_timer_create, CLOCK_MONOTONIC, &sev, &wake_id) < 0)
 			wake_id = -1;
 		if (set_timers(!masked) < 0) {
-			gr_log(GR_LOG_WARN, "preemption off: no CPU-time timer (%s)", strerror(errno));
+			gr_log(GR_LOG_WARN, "preemption off: no CPU-time timer (%s)",
+			       strerror(errno));
 			timer_off = 1;
 		} else {
 			timer_on = 1;

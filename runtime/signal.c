@@ -14,6 +14,7 @@
 #include "fdwait.h"
 #include "fork.h"
 #include "log.h"
+#include "monitor.h"
 #include "real.h"
 #include "wait.h"
 #include "worker.h"
@@ -316,7 +317,8 @@ static int own_signal(const siginfo_t *info, void *uc)
 		return gr_preempt_landed(info->si_value.sival_ptr, uc);
 	if (info->si_code != SI_QUEUE || info->si_pid != self_pid)
 		return 0;
-	return gr_work_kick_landed(info->si_value.sival_ptr);
+	return gr_work_kick_landed(info->si_value.sival_ptr) ||
+	       gr_monitor_landed(info->si_value.sival_ptr, uc);
 }
 
 /* A GR_SIG_OWN of the program's without a handler of its own (SIG_DFL or

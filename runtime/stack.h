@@ -86,9 +86,6 @@ size_t gr_stack_guard_size(const struct gr_stack *s);
 void gr_stack_set_prefault(size_t skip, size_t bytes);
 /* Returns a stack to its pool. */
 void gr_stack_free(const struct gr_stack *s);
-/* glibc's struct pthread of the preparer thread (stack_prep.c) while it
- * lives, else NULL. It never ends, and takes no lock of glibc's. */
-extern void *gr_stack_prep_thread;
 
 /* Finds the slot holding addr. Returns 1 and fills *out (and *in_guard:
  * whether addr is in the slot's guard page), or 0 when addr is in no slot.

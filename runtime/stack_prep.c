@@ -9,12 +9,10 @@
  * counters (atomics), and a futex word the preparer sleeps on. */
 #include "stack_int.h"
 
-#include <dlfcn.h>
 #include <linux/futex.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/mman.h>
-#include <sys/single_threaded.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -47,7 +45,6 @@ static int prep_state;			     /* 0 not started, 1 running, -1 off */
 static size_t prep_window = PREP_WINDOW_MIN; /* slots to keep ready (atomic) */
 static size_t prep_pages = 1;		     /* top pages to fault in per slot */
 static size_t prep_skip;		     /* ...below this many untouched ones */
-void *gr_stack_prep_thread;
 
 void gr_stack_set_prefault(size_t skip, size_t bytes)
 {
@@ -146,11 +143,6 @@ static void prep_start(void)
 	pthread_attr_t attr;
 	pthread_t th;
 	sigset_t all, old;
-	/* glibc's own flag (its malloc and its first-thread set-up read it)
-	 * and the one every other module sees, this library's
-	 * (preload/thread.c). */
-	char *own = dlsym(RTLD_NEXT, "__libc_single_threaded");
-	char own_was = own ? *own : 0, ours_was = __libc_single_threaded;
 
 	prep_state = -1;
 	gr_real_init();
@@ -163,20 +155,11 @@ static void prep_start(void)
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	pthread_attr_setstacksize(&attr, 64 * 1024);
-	if (gr_tls_os_thread_create(&th, &attr, prep_main, NULL) == 0) {
+	/* The preparer runs nothing of glibc's but system calls: the process
+	 * stays single-threaded for it. */
+	if (gr_tls_quiet_thread_create(&th, &attr, prep_main, NULL) == 0) {
 		prep_state = 1;
-		gr_stack_prep_thread = (void *)th;
 		gr_real.pthread_setname_np(th, "greenify-prep");
-	}
-	/* The process stays single-threaded for glibc (malloc takes no arena
-	 * locks; the next OS thread runs glibc's first-thread set-up) and, if
-	 * no green thread was made yet, for every other module: the preparer
-	 * runs none of the program's code and nothing of glibc's but system
-	 * calls. The first OS thread that may (libuv's pool, a glibc helper
-	 * thread) makes it multi-threaded again in glibc's pthread_create. */
-	if (own && own_was) {
-		*own = 1;
-		__libc_single_threaded = ours_was;
 	}
 	pthread_attr_destroy(&attr);
 	gr_real.pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -224,5 +207,4 @@ void gr_stack_prep_after_fork(void)
 	if (prep_state > 0)
 		prep_state = 0;
 	prep_sleeping = 0;
-	gr_stack_prep_thread = NULL;
 }

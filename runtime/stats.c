@@ -7,6 +7,7 @@
 #include "config.h"
 #include "kwait.h"
 #include "log.h"
+#include "monitor.h"
 #include "preempt.h"
 #include "sched.h"
 
@@ -17,6 +18,7 @@ __attribute__((destructor)) static void print_stats(void)
 	char line[384];
 	int n;
 
+	gr_monitor_exit();
 	if (!gr_config.stats)
 		return;
 	gr_stack_stats(&s);

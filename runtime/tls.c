@@ -14,12 +14,14 @@
  *   below; the guards are globals there, not per thread. */
 #include "tls.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <linux/futex.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/single_threaded.h>
 #include <sys/syscall.h>
 
 #include "../arch/ctx.h"
@@ -123,9 +125,10 @@ static char *pd_hot_end(char *pd)
  * stack glibc made (the program's threads are green), listed in
  * GL(dl_stack_used) until it is joined or, detached, until it gave its
  * stack back, after which it takes the lock no more; and a new one could
- * only come from this thread or a listed one. The stack preparer
- * (stack_prep.c) is listed but never takes the lock: it makes no thread,
- * loads nothing and never ends. */
+ * only come from this thread or a listed one. The runtime's quiet threads
+ * (gr_tls_quiet_thread_create: the stack preparer, the monitor's watchdog)
+ * are listed but never take the lock: they make no thread, load nothing
+ * and never end. */
 __attribute__((noinline)) static void stack_list_take(void)
 {
 	int c = 0;
@@ -149,22 +152,37 @@ __attribute__((noinline)) static void stack_list_give(void)
 				0);
 }
 
+/* glibc's struct pthread of each quiet thread (they never end). */
+#define QUIET 4
+static uintptr_t quiet[QUIET];
+static int nquiet;
+
+static inline int is_quiet(const struct dl_list *n)
+{
+	for (int k = 0; k < nquiet; k++)
+		if ((uintptr_t)n == quiet[k] + layout->off_list)
+			return 1;
+	return 0;
+}
+
 /* Returns whether it locked, for the unlock: a thread may leave the list
  * in between. */
 static inline int stack_list_lock(void)
 {
-	struct dl_list *first = __atomic_load_n(&layout->stack_used->next, __ATOMIC_RELAXED);
-	uintptr_t prep = (uintptr_t)gr_stack_prep_thread;
+	struct dl_list *n = __atomic_load_n(&layout->stack_used->next, __ATOMIC_RELAXED);
 
-	if (first == layout->stack_used)
-		return 0;
-	/* The preparer alone: glibc lists a new thread first, so another
-	 * one listed is before it or after it. */
-	if (prep && (uintptr_t)first == prep + layout->off_list &&
-	    __atomic_load_n(&first->next, __ATOMIC_RELAXED) == layout->stack_used)
-		return 0;
-	stack_list_take();
-	return 1;
+	/* Quiet threads alone: glibc lists a new thread first, so another
+	 * one listed is met before them, or after them if it was made
+	 * earlier; while only quiet ones are listed nobody else can change
+	 * the list. */
+	for (int i = 0; n != layout->stack_used; i++) {
+		if (i == QUIET || !is_quiet(n)) {
+			stack_list_take();
+			return 1;
+		}
+		n = __atomic_load_n(&n->next, __ATOMIC_RELAXED);
+	}
+	return 0;
 }
 
 static inline void stack_list_unlock(int locked)
@@ -354,6 +372,25 @@ int gr_tls_os_thread_create(pthread_t *th, const pthread_attr_t *attr, void *(*s
 	return -err;
 }
 
+int gr_tls_quiet_thread_create(pthread_t *th, const pthread_attr_t *attr, void *(*start)(void *),
+			       void *arg)
+{
+	/* glibc's own flag (its malloc and its first-thread set-up read it)
+	 * and the one every other module sees, this library's
+	 * (preload/thread.c). */
+	char *own = dlsym(RTLD_NEXT, "__libc_single_threaded");
+	char own_was = own ? *own : 0, ours_was = __libc_single_threaded;
+	int err = gr_tls_os_thread_create(th, attr, start, arg);
+
+	if (err == 0 && nquiet < QUIET)
+		quiet[nquiet++] = (uintptr_t)*th;
+	if (own && own_was) {
+		*own = 1;
+		__libc_single_threaded = ours_was;
+	}
+	return err;
+}
+
 void gr_tls_thread_start(void)
 {
 	/* glibc's start_thread does this: the <ctype.h> tables (isdigit and
@@ -392,6 +429,7 @@ void gr_tls_fork_child(void)
 
 void gr_tls_after_fork(void)
 {
+	nquiet = 0; /* the parent's are not here, and glibc may reuse their stacks */
 	if (gr_tls_private)
 		*(int *)(gr_tls_pd_of(layout->base_tp) + layout->off_tid) = gr_rt.os_tid;
 }

@@ -57,6 +57,16 @@ int gr_tls_cpu(void);
 int gr_tls_os_thread_create(pthread_t *th, const pthread_attr_t *attr, void *(*start)(void *),
 			    void *arg);
 
+/* The same, for an OS thread of the runtime's own that runs none of the
+ * program's code and of glibc's only system calls, formatting and dladdr
+ * (never malloc): the process stays single-threaded for glibc (malloc
+ * takes no arena locks; the next OS thread runs glibc's first-thread
+ * set-up) and, if no green thread was made yet, for every other module.
+ * The first OS thread that may run more (libuv's pool, a glibc helper
+ * thread) makes it multi-threaded again in glibc's pthread_create. */
+int gr_tls_quiet_thread_create(pthread_t *th, const pthread_attr_t *attr, void *(*start)(void *),
+			       void *arg);
+
 /* Sets up what glibc sets up in a new thread before its function runs
  * (the <ctype.h> table pointers); called first thing in a green thread. */
 void gr_tls_thread_start(void);

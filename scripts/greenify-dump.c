@@ -7,7 +7,8 @@
  * The process answers from its one OS thread, between two green threads:
  * one that computes or blocks in the kernel delays the answer, so each
  * read waits TIMEOUT seconds (default 10) at most. Exit status 1, with a
- * message on stderr, when nothing listens or nothing comes in time. */
+ * message on stderr, when nothing listens, nothing comes in time or the
+ * process refuses (another user's request). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <poll.h>
@@ -18,6 +19,9 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
+
+/* What the process answers a peer it refuses (runtime/dump.c). */
+#define REFUSED "greenify: dump refused"
 
 static int put_all(const char *b, size_t n)
 {
@@ -39,7 +43,7 @@ int main(int argc, char **argv)
 	const char *pid = argc > 1 ? argv[1] : "";
 	double timeout = argc > 2 ? strtod(argv[2], NULL) : 10;
 	char buf[65536];
-	int fd, n;
+	int fd, n, seen = 0, refused = 0;
 
 	if (argc < 2 || argc > 3) {
 		fprintf(stderr, "usage: greenify-dump PID [TIMEOUT]\n");
@@ -72,7 +76,15 @@ int main(int argc, char **argv)
 		if (got < 0 && errno == EINTR)
 			continue;
 		if (got <= 0)
-			return got < 0;
+			return got < 0 || refused;
+		if (!seen && (size_t)got >= sizeof(REFUSED) - 1 &&
+		    memcmp(buf, REFUSED, sizeof(REFUSED) - 1) == 0)
+			refused = 1;
+		seen = 1;
+		if (refused) { /* an error, not a dump: stderr, status 1 */
+			fwrite(buf, 1, (size_t)got, stderr);
+			continue;
+		}
 		if (put_all(buf, (size_t)got) < 0)
 			return 1;
 	}

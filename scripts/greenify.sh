@@ -26,6 +26,8 @@ GREENIFY_DUMP_TIMEOUT seconds (default 10) for the answer.
 Options:
   -s, --stack-size SIZE   default green stack size (e.g. 64k, 1m)
       --stats             print a summary line at exit
+      --monitor MS        name, on stderr, what blocked every thread for MS
+                          milliseconds or more (GREENIFY_MONITOR)
   -l, --log LEVEL         error, warn, info or debug
       --ucontext          use the portable ucontext switch
   -h, --help              show this help and exit
@@ -70,6 +72,9 @@ while [ $# -gt 0 ]; do
 		[ $# -ge 2 ] || { echo "greenify: $1 needs a size" >&2; exit 2; }
 		GREENIFY_STACK_SIZE=$2; export GREENIFY_STACK_SIZE; shift 2 ;;
 	--stats) GREENIFY_STATS=1; export GREENIFY_STATS; shift ;;
+	--monitor)
+		[ $# -ge 2 ] || { echo "greenify: $1 needs milliseconds" >&2; exit 2; }
+		GREENIFY_MONITOR=$2; export GREENIFY_MONITOR; shift 2 ;;
 	-l | --log)
 		[ $# -ge 2 ] || { echo "greenify: $1 needs a level" >&2; exit 2; }
 		GREENIFY_LOG=$2; export GREENIFY_LOG; shift 2 ;;

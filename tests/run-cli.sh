@@ -28,7 +28,7 @@ status_is() { # want, command...
 }
 check "--help prints usage" sh -c "'$g' --help | grep -q '^Usage: greenify'"
 check "--help lists dump and every option" sh -c \
-	"h=\$('$g' --help) && for w in 'greenify dump PID' --stack-size --stats --log --ucontext --audit --help --version GREENIFY_DUMP_TIMEOUT; do echo \"\$h\" | grep -q -e \"\$w\" || exit 1; done"
+	"h=\$('$g' --help) && for w in 'greenify dump PID' --stack-size --stats --monitor --log --ucontext --audit --help --version GREENIFY_DUMP_TIMEOUT; do echo \"\$h\" | grep -q -e \"\$w\" || exit 1; done"
 check "the man page names every GREENIFY_* variable of the README" sh -c \
 	"for v in \$(grep -o '^| \`GREENIFY_[A-Z_]*' README.md | tr -d '|\` '); do grep -q \"^.B \$v\\\$\" '$build/greenify.1' || exit 1; done"
 check "--version prints the version" sh -c "'$g' --version | grep -q '^greenify [0-9]'"
@@ -38,6 +38,12 @@ check "the command's exit status comes through" status_is 7 "$g" sh -c 'exit 7'
 check "a terminating signal comes through (143 = SIGTERM)" status_is 143 "$g" sh -c 'kill -TERM $$'
 check "the library is preloaded: --stats reports green threads" sh -c \
 	"'$g' --stats '$build/tests/integ/sleep_1000_sleepers_overlap' 2>&1 >/dev/null | grep -q 'greenify: stats threads=1000 .*os_threads=1'"
+check "--monitor reaches the library: a raw 400 ms sleep is named" sh -c \
+	"GREENIFY_PREEMPT=off '$g' --monitor 100 '$build/tests/integ/monitor_names_raw_syscall_and_compute' 2>&1 >/dev/null | grep -q 'blocked every thread for [0-9]* ms in nanosleep (raw syscall) ← stall_here ← sys_worker'"
+check "--monitor needs milliseconds" status_is 2 "$g" --monitor
+check "GREENIFY_MONITOR with a bad value warns and stays off" sh -c \
+	"GREENIFY_MONITOR=soon '$g' '$build/tests/integ/monitor_names_raw_syscall_and_compute' 2>&1 >/dev/null | grep -q 'GREENIFY_MONITOR=soon: expected' &&
+	! GREENIFY_MONITOR=soon '$g' '$build/tests/integ/monitor_names_raw_syscall_and_compute' 2>&1 >/dev/null | grep -q 'greenify: monitor'"
 check "--stack-size reaches the library" sh -c \
 	"'$g' --stack-size 64k --stats '$build/tests/integ/sleep_1000_sleepers_overlap' 2>&1 >/dev/null | grep -q 'peak_stack_kib=6[0-9][0-9][0-9][0-9] '"
 check "dump of a pid with no listener fails with a message" sh -c \
@@ -68,6 +74,22 @@ spinner=$!
 read -r _ <"$spin/ready2"
 check "dump of a process whose main spins in a pure loop answers (preemption)" sh -c \
 	"GREENIFY_DUMP_TIMEOUT=5 '$g' dump $spinner 2>&1 | grep -q 'green threads'"
+# A reader that goes away after the first line (head): the process writes
+# the rest into a closed socket, which must not end it with SIGPIPE.
+check "a dump whose reader goes away early leaves the process running" sh -c \
+	"GREENIFY_DUMP_TIMEOUT=5 '$g' dump $spinner | head -n 1 | grep -q 'green threads' &&
+	sleep 0.3 && kill -0 $spinner"
+# Another user's request is refused (the peer's credentials): as root, the
+# client runs as nobody. Without root no other uid is at hand; the rule
+# itself is the unit test dump_peer_same_uid_or_root_only's.
+if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
+	check "dump asked by another user (nobody) is refused with a message and status 1" sh -c \
+		"out=\$(GREENIFY_DUMP_TIMEOUT=5 setpriv --reuid=65534 --regid=65534 --clear-groups '$g' dump $spinner 2>&1); st=\$?;
+		echo \"\$out\" | grep -q 'dump refused: only the process.s own user or root may ask' &&
+		! echo \"\$out\" | grep -q 'green threads' && [ \$st -eq 1 ] && kill -0 $spinner"
+else
+	echo "SKIP cli: dump asked by another user: needs root (to run a client as nobody)"
+fi
 kill "$spinner"
 wait "$spinner" 2>/dev/null
 # GREENIFY_PREEMPT: a thread computing 300 ms while a ticker sleeps 10 ms:

@@ -84,6 +84,9 @@
 #                                 others): its checks depend on having the
 #                                 CPU, as WHY says
 #   /* env-preload: VAR=value */  adds a setting to the preloaded runs
+#                                 (one tag a setting; every one is added)
+#   /* expect-stderr-preload-not: TEXT */  preload runs' stderr must not
+#                                 contain TEXT
 #   /* link: FLAGS */             (.c, .cc; read by the Makefile) link with
 #                                 FLAGS too (-luv: the system's libuv)
 #   /* cflags: FLAGS */           (.c only; read by the Makefile) compile
@@ -202,11 +205,11 @@ run() {
 	local mode=$1 bin=$2 out=$3 rc run_with=$runner
 	local -a envs=(-u LD_PRELOAD)
 	case $mode in
-	preload) envs=("$preload_var=$lib" GREENIFY_STATS=1 ${extra_env:+"$extra_env"}) ;;
-	ucontext) envs=("$preload_var=$lib" GREENIFY_STATS=1 GREENIFY_SWITCH=ucontext ${extra_env:+"$extra_env"}) ;;
-	shared) envs=("$preload_var=$lib" GREENIFY_STATS=1 GREENIFY_TLS=shared ${extra_env:+"$extra_env"}) ;;
+	preload) envs=("$preload_var=$lib" GREENIFY_STATS=1 "${extra_env[@]}") ;;
+	ucontext) envs=("$preload_var=$lib" GREENIFY_STATS=1 GREENIFY_SWITCH=ucontext "${extra_env[@]}") ;;
+	shared) envs=("$preload_var=$lib" GREENIFY_STATS=1 GREENIFY_TLS=shared "${extra_env[@]}") ;;
 	disable) envs=("$preload_var=$lib" GREENIFY_STATS=1 GREENIFY_DISABLE=1) ;;
-	deadlock) envs=("$preload_var=$lib" GREENIFY_STATS=1 GREENIFY_DEADLOCK=abort ${extra_env:+"$extra_env"}) ;;
+	deadlock) envs=("$preload_var=$lib" GREENIFY_STATS=1 GREENIFY_DEADLOCK=abort "${extra_env[@]}") ;;
 	memcheck)
 		envs=(LD_PRELOAD="$memcheck_lib" GREENIFY_STATS=1)
 		run_with="valgrind -q --error-exitcode=99"
@@ -278,6 +281,12 @@ stderr_lacks() {
 			return
 		}
 	done < <(tags "$1" expect-stderr-preload-once)
+	while IFS= read -r text; do
+		! grep -qF -- "$text" "$2" || {
+			echo "stderr has '$text'"
+			return
+		}
+	done < <(tags "$1" expect-stderr-preload-not)
 }
 
 # check_mode NAME SRC NATIVE OUT MODE
@@ -382,8 +391,9 @@ one() {
 	# The native run is the reference: without a good one, compare nothing.
 	check_native "$name" "$ref" "$expect" || return
 	also=" $(tag "$src" run-also) "
-	# /* env-preload: VAR=value */ adds a setting to the preloaded runs.
-	extra_env=$(tag "$src" env-preload)
+	# /* env-preload: VAR=value */ adds a setting to the preloaded runs
+	# (one tag a setting).
+	mapfile -t extra_env < <(tags "$src" env-preload)
 	for mode in $modes; do
 		case $mode in
 		disable | memcheck | deadlock)

@@ -155,6 +155,34 @@ static inline void wait_above(atomic_int *v, int floor)
 		sleep_ms(1);
 }
 
+/* Pure computation: a loop that calls nothing (no hook sees it, so only
+ * preemption, or nothing, interrupts it), n turns. */
+static volatile unsigned long spin_sink;
+__attribute__((noinline)) static void spin_turns(unsigned long n)
+{
+	for (unsigned long i = 0; i < n; i++)
+		spin_sink += i * 2654435761u;
+}
+
+/* Turns of spin_turns per millisecond of this thread's CPU time, measured
+ * over 20 ms of it (CPU time: a crowded machine that gives the thread
+ * less of a CPU does not change it). */
+static inline unsigned long spin_turns_per_ms(void)
+{
+	struct timespec a, b;
+	unsigned long n = 0;
+	int64_t ns;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &a);
+	do {
+		spin_turns(1 << 16);
+		n += 1 << 16;
+		clock_gettime(CLOCK_THREAD_CPUTIME_ID, &b);
+		ns = (int64_t)(b.tv_sec - a.tv_sec) * 1000000000 + (b.tv_nsec - a.tv_nsec);
+	} while (ns < 20 * 1000000);
+	return (unsigned long)((double)n * 1e6 / (double)ns);
+}
+
 /* Print the summary line and give main's exit status. */
 static inline int check_done(void)
 {

@@ -1,0 +1,143 @@
+/* The monitor, where a user would break it. A thread blocked for 500 ms in
+ * a system call no hook sees is told while it lasts (a hang may never
+ * end: at ten times GREENIFY_MONITOR=30) and again when it ends; a thread
+ * that computes with preemption off is named from its own signal frame
+ * (GR_SIG_OWN, SIGURG) while the program has a SIGURG handler of its own,
+ * which must never see the monitor's signal; a fork child has a monitor of
+ * its own that names its stall. Natively nothing is reported and the
+ * program's output is the same. */
+/* env-preload: GREENIFY_MONITOR=30 */
+/* env-preload: GREENIFY_PREEMPT=off */
+/* expect-stderr-preload-once: "hang" has blocked every thread for */
+/* expect-stderr-preload-once: so far, in nanosleep (raw syscall) at syscall */
+/* expect-stderr-preload: ms in nanosleep (raw syscall) ← hang_here ← hang_worker */
+/* expect-stderr-preload: ms computing in spin_turns ← spin_here ← cpu_worker */
+/* expect-stderr-preload: "child-stall" blocked every thread for */
+/* expect-stderr-preload: ms in nanosleep (raw syscall) ← child_stall_here ← child_worker */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "check.h"
+
+static atomic_int stop, ticks, urgs;
+
+static void on_urg(int sig)
+{
+	(void)sig;
+	atomic_fetch_add(&urgs, 1);
+}
+
+static void *ticker(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&stop)) {
+		sleep_ms(5);
+		atomic_fetch_add(&ticks, 1);
+	}
+	return NULL;
+}
+
+static long raw_sleep_ms(long ms)
+{
+	struct timespec t = {ms / 1000, (ms % 1000) * 1000000};
+
+	return syscall(SYS_nanosleep, &t, NULL);
+}
+
+__attribute__((noinline)) static long hang_here(void)
+{
+	return raw_sleep_ms(500);
+}
+
+static void *hang_worker(void *arg)
+{
+	(void)arg;
+	pthread_setname_np(pthread_self(), "hang");
+	long r = hang_here();
+	__asm__ volatile("" ::: "memory");
+	return (void *)r;
+}
+
+__attribute__((noinline)) static long child_stall_here(void)
+{
+	return raw_sleep_ms(150);
+}
+
+static void *child_worker(void *arg)
+{
+	(void)arg;
+	pthread_setname_np(pthread_self(), "child-stall");
+	long r = child_stall_here();
+	__asm__ volatile("" ::: "memory");
+	return (void *)r;
+}
+
+static unsigned long per_ms; /* spin_turns per ms of CPU time */
+
+/* 200 ms of CPU time in a loop that calls nothing */
+__attribute__((noinline)) static void spin_here(void)
+{
+	spin_turns(200 * per_ms);
+	__asm__ volatile("" ::: "memory");
+}
+
+static void *cpu_worker(void *arg)
+{
+	(void)arg;
+	spin_here();
+	__asm__ volatile("" ::: "memory");
+	return NULL;
+}
+
+static void run(void *(*fn)(void *))
+{
+	pthread_t t;
+	void *r;
+
+	MUST(pthread_create(&t, NULL, fn, NULL));
+	MUST(pthread_join(t, &r));
+	CHECK(r == NULL, "the stalling thread's call succeeded");
+}
+
+int main(void)
+{
+	struct sigaction sa = {.sa_handler = on_urg};
+	pthread_t tick;
+	int status;
+	pid_t pid;
+
+	per_ms = spin_turns_per_ms();
+	sigemptyset(&sa.sa_mask);
+	MUST(sigaction(SIGURG, &sa, NULL));
+	MUST(pthread_create(&tick, NULL, ticker, NULL));
+	wait_above(&ticks, 2);
+	run(hang_worker);
+	run(cpu_worker);
+	fflush(stdout);
+	pid = fork();
+	MUST(pid < 0);
+	if (pid == 0) {
+		/* the parent's ticker is not here: one of its own */
+		atomic_store(&ticks, 0);
+		MUST(pthread_create(&tick, NULL, ticker, NULL));
+		wait_above(&ticks, 2);
+		run(child_worker);
+		atomic_store(&stop, 1);
+		MUST(pthread_join(tick, NULL));
+		exit(check_done());
+	}
+	MUST(waitpid(pid, &status, 0) != pid);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the child's checks passed");
+	atomic_store(&stop, 1);
+	MUST(pthread_join(tick, NULL));
+	CHECK(atomic_load(&urgs) == 0, "the program's SIGURG handler never ran");
+	return check_done();
+}

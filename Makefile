@@ -361,7 +361,7 @@ vg-lib:
 
 # Everything `make test` runs, built in one parallel make.
 test-programs: all $(UNIT) $(INTEG) $(AUDIT_PROBES) $(SWITCH_TEST) vg-lib aarch64-programs \
-	$(BUILD)/bench/preempt_ticker
+	$(BUILD)/bench/preempt_ticker $(BUILD)/bench/pshared_pingpong
 
 # The whole matrix: unit, symbols, the wrapper, every integration program in
 # every mode (and iperf), memcheck, aarch64.

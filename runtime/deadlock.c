@@ -149,8 +149,8 @@ void gr_deadlock_check(void)
 	 * signal may still wake someone: not a deadlock we can prove. */
 	/* Nor while another process or a foreign OS thread may still wake
 	 * one. */
-	if (gr_rt.live_timers == 0 && gr_fd_waiters == 0 && gr_pool_jobs == 0 &&
-	    !gr_signal_can_wake() && gr_kwaiters == 0 && !gr_foreign)
+	if (gr_rt.live_timers == 0 && gr_fd_waiters == 0 && gr_pool_jobs == 0 && gr_kwaiters == 0 &&
+	    !gr_foreign && !gr_signal_can_wake())
 		report();
 }
 

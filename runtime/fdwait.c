@@ -302,6 +302,12 @@ int gr_fd_init(struct uv_loop_s *loop)
 	r = uv_poll_init(loop, &ep_poll, ep);
 	if (r == 0)
 		r = uv_poll_start(&ep_poll, UV_READABLE, on_ready);
+	/* The timerfd keeps the loop alive; this watcher must not count
+	 * as a handle the loop watches, or the hub would never wait on
+	 * futex words itself (hub_may_wait_itself): gr_fd_waiters says
+	 * whether a thread waits for the set. */
+	if (r == 0)
+		uv_unref((uv_handle_t *)&ep_poll);
 	if (r < 0) {
 		gr_real.close(ep);
 		ep = -1;

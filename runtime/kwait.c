@@ -90,6 +90,7 @@ struct helper {
 };
 
 unsigned gr_kwaiters;
+struct gr_kwait_stats gr_kwait_stats;
 uint32_t gr_hub_word;	 /* bumped to end the hub's own wait (futex) */
 static int hub_sleeping; /* the hub waits on the words itself */
 
@@ -189,6 +190,8 @@ static void *helper_main(void *arg)
 		if (tell)
 			gr_real.syscall(SYS_futex, &h->built, FUTEX_WAKE_PRIVATE, INT_MAX, NULL,
 					NULL, 0);
+		if (n > 1)
+			__atomic_fetch_add(&gr_kwait_stats.helper, 1, __ATOMIC_RELAXED);
 		r = gr_real.syscall(SYS_futex_waitv, v, n, 0, NULL, 0);
 		if (r < 0)
 			r = -errno;
@@ -442,9 +445,13 @@ int gr_kwait_idle(int64_t deadline)
 			continue;
 		int busy = 0;
 		lock(h);
-		for (unsigned i = 0; i < PER_HELPER; i++) {
+		/* The taken slots are few and first, mostly: stop at the last. */
+		for (unsigned i = 0, seen = 0; i < PER_HELPER && seen < h->nused; i++) {
 			struct slot *s = &h->slot[i];
-			if (!s->uaddr || s->fired || s->rec->kwoke || !s->rec->t->q_addr)
+			if (!s->uaddr)
+				continue;
+			seen++;
+			if (s->fired || s->rec->kwoke || !s->rec->t->q_addr)
 				continue;
 			if (n == PER_HELPER + 2) {
 				busy = 1;
@@ -468,6 +475,7 @@ int gr_kwait_idle(int64_t deadline)
 		ts.tv_sec = deadline / GR_NSEC;
 		ts.tv_nsec = deadline % GR_NSEC;
 	}
+	gr_kwait_stats.hub++;
 	r = gr_real.syscall(SYS_futex_waitv, v, n, 0, deadline ? &ts : NULL, CLOCK_MONOTONIC);
 	if (r < 0)
 		r = -errno;
@@ -499,9 +507,12 @@ void gr_kwait_check(void)
 		if (h->state != 1 || !h->nused)
 			continue;
 		lock(h);
-		for (unsigned i = 0; i < PER_HELPER; i++) {
+		for (unsigned i = 0, seen = 0; i < PER_HELPER && seen < h->nused; i++) {
 			struct slot *s = &h->slot[i];
-			if (!s->uaddr || s->rec->kwoke || !s->rec->t->q_addr)
+			if (!s->uaddr)
+				continue;
+			seen++;
+			if (s->rec->kwoke || !s->rec->t->q_addr)
 				continue;
 			if (s->fired || __atomic_load_n(s->uaddr, __ATOMIC_RELAXED) != s->val) {
 				s->rec->kwoke = 1;
@@ -570,5 +581,7 @@ void gr_kwait_after_fork(void)
 			h->slot[i].uaddr = NULL;
 	}
 	gr_kwaiters = 0;
+	/* The child's figures are its own. */
+	memset(&gr_kwait_stats, 0, sizeof(gr_kwait_stats));
 	loop_wake.pending = 0; /* a report of the parent's helpers */
 }

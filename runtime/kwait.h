@@ -62,6 +62,16 @@ void gr_hub_poke(void);
  * them, so their waits are no deadlock (sched.c). */
 extern unsigned gr_kwaiters;
 
+/* Kernel waits on the waiters' words (GREENIFY_STATS kwaits=HUB/HELPER):
+ * futex_waitv calls the hub made itself (gr_kwait_idle), and those the
+ * helpers made with a waiter's word in the vector (each costs a wake-up of
+ * the helper and of the loop when it fires). */
+struct gr_kwait_stats {
+	uint64_t hub;	 /* runtime thread only */
+	uint64_t helper; /* helpers, atomically */
+};
+extern struct gr_kwait_stats gr_kwait_stats;
+
 /* Fork child (fork.c): the helpers are gone, and so are the waiters. */
 void gr_kwait_after_fork(void);
 

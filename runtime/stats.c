@@ -5,6 +5,7 @@
 #include <sys/resource.h>
 
 #include "config.h"
+#include "kwait.h"
 #include "log.h"
 #include "monitor.h"
 #include "preempt.h"
@@ -14,7 +15,7 @@ __attribute__((destructor)) static void print_stats(void)
 {
 	struct gr_stack_stats s;
 	struct rusage ru;
-	char line[320];
+	char line[384];
 	int n;
 
 	gr_monitor_exit();
@@ -25,12 +26,15 @@ __attribute__((destructor)) static void print_stats(void)
 	n = snprintf(line, sizeof(line),
 		     "greenify: stats threads=%llu peak_alive=%llu switches=%llu "
 		     "peak_stack_kib=%zu peak_rss_kib=%ld stack_mappings=%zu "
-		     "guards=%u/%u/%u prepared=%u os_threads=%d preempted=%llu unsafe=%llu\n",
+		     "guards=%u/%u/%u prepared=%u os_threads=%d preempted=%llu unsafe=%llu "
+		     "kwaits=%llu/%llu\n",
 		     (unsigned long long)gr_rt.created, (unsigned long long)gr_rt.peak_live,
 		     (unsigned long long)gr_rt.switches, s.peak >> 10, ru.ru_maxrss, s.mappings,
 		     s.madvise_guards, s.mprotect_guards, s.canaries, s.prepared,
 		     1 + (gr_rt.foreign_runs > 0), (unsigned long long)gr_preempt_stats.preempted,
-		     (unsigned long long)gr_preempt_stats.unsafe);
+		     (unsigned long long)gr_preempt_stats.unsafe,
+		     (unsigned long long)gr_kwait_stats.hub,
+		     (unsigned long long)__atomic_load_n(&gr_kwait_stats.helper, __ATOMIC_RELAXED));
 	if (n > 0)
 		gr_write_stderr(line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
 }

@@ -2,7 +2,10 @@
 # Process-shared benchmarks, side by side in one run:
 #   - a cross-process semaphore ping-pong (bench/pshared_pingpong, 100,000
 #     round trips): two native processes, two greenified ones, a greenified
-#     one with a native peer;
+#     one with a native peer; placed by the kernel, then (20,000 round
+#     trips) both on one CPU and one on each of two, since on an idle VM
+#     the kernel's choice between those decides the time (a wake-up of an
+#     idle CPU costs tens of microseconds there) and differs run to run;
 #   - the private lock handoffs of bench-locks.sh (handoff cond / sem,
 #     contended plain / yield) with this library and, when BASE_LIB names
 #     another build of it (say, main's), with that one too, run in turn so
@@ -34,13 +37,20 @@ run() { # label preload prog args...
 	echo "$label $line"
 }
 
+placements="any one"
+[ "$(nproc)" -lt 2 ] || placements="$placements two"
+
 {
 	echo "# scripts/bench-pshared.sh $(date -u '+%Y-%m-%d %H:%M UTC') on $(uname -n), $(nproc) CPUs, $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg)"
 	i=0
 	while [ "$i" -lt "$reps" ]; do
-		run native-native "" "$build/bench/pshared_pingpong" 100000 same
-		run green-green "$lib" "$build/bench/pshared_pingpong" 100000 same
-		run green-native "$lib" "$build/bench/pshared_pingpong" 100000 native
+		for c in $placements; do
+			n=20000
+			[ "$c" != any ] || n=100000
+			run native-native "" "$build/bench/pshared_pingpong" $n same "$c"
+			run green-green "$lib" "$build/bench/pshared_pingpong" $n same "$c"
+			run green-native "$lib" "$build/bench/pshared_pingpong" $n native "$c"
+		done
 		for m in cond sem; do
 			run new "$lib" "$build/bench/handoff" "$m" 2000000
 			[ -z "$base" ] || run base "$base" "$build/bench/handoff" "$m" 2000000
@@ -61,12 +71,21 @@ stats() {
 }
 
 echo "cross-process semaphore ping-pong, ns per round trip, median (range) of $reps:"
-nn=$(stats native-native pshared_pingpong ns_per_round_trip)
 {
-	printf '  %s\t%s\n' "two native processes" "$nn"
-	for l in green-green green-native; do
-		v=$(stats "$l" pshared_pingpong ns_per_round_trip)
-		printf '  %s\t%s\t%s native\n' "$l" "$v" "$(present ratio "${nn%% *}" "${v%% *}")"
+	for c in $placements; do
+		case $c in
+		any) where="placed by the kernel" ;;
+		one) where="one CPU" ;;
+		two) where="two CPUs" ;;
+		esac
+		p="pshared_pingpong peer=[a-z]* cpus=$c"
+		nn=$(stats native-native "$p" ns_per_round_trip)
+		printf '  %s\t%s\t%s\n' "two native processes" "$where" "$nn"
+		for l in green-green green-native; do
+			v=$(stats "$l" "$p" ns_per_round_trip)
+			printf '  %s\t%s\t%s\t%s native\n' "$l" "$where" "$v" \
+				"$(present ratio "${nn%% *}" "${v%% *}")"
+		done
 	done
 } | present table
 echo "private lock handoffs (ns), median (range) of $reps:"

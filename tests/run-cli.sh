@@ -2,7 +2,8 @@
 # The greenify wrapper: --help and --version answer, bad options are
 # refused with status 2, the command's exit status and the signal that ends
 # it come through, the library is really preloaded (GREENIFY_STATS line),
-# and options reach the library (GREENIFY_PREEMPT with build/bench/preempt_ticker).
+# and options reach the library (GREENIFY_PREEMPT with build/bench/preempt_ticker);
+# waits for other processes are the hub's own (kwaits, bench/pshared_pingpong).
 set -u
 build=${1:-build}
 g=$build/greenify
@@ -102,6 +103,18 @@ check "GREENIFY_PREEMPT=off: the ticker gets no tick while the other computes" s
 	t=\$(echo \"\$out\" | sed -n 's/.* ticks=\\([0-9]*\\) .*/\\1/p') && [ \"\$t\" -le 1 ] &&
 	echo \"\$out\" | grep -q ' preempted=0 '"
 rm -rf "$spin"
+# kwaits=HUB/HELPER: in a ping-pong over process-shared semaphores the hub
+# waits on the word itself (nothing else is runnable, nothing but timers to
+# watch); a wait through the helper thread costs two more wake-ups. Each
+# greenified side prints a line; both peers greenified, then a native peer.
+kwaits_ok='[ "$(echo "$out" | grep -c " kwaits=")" -eq "$1" ] &&
+	echo "$out" | sed -n "s/.* kwaits=\([0-9]*\)\/\([0-9]*\)\$/\1 \2/p" | {
+	n=0; while read -r h k; do [ "$h" -ge 100 ] && [ $((k * 10)) -le "$h" ] || exit 1; n=$((n + 1)); done
+	[ "$n" -eq "$1" ]; }'
+check "kwaits: two greenified processes' shared-semaphore waits are the hub's own" sh -c \
+	"out=\$(GREENIFY_STATS=1 '$g' '$build/bench/pshared_pingpong' 10000 same 2>&1 >/dev/null) && $kwaits_ok" sh 2
+check "kwaits: with a native peer, the greenified side's waits are the hub's own" sh -c \
+	"out=\$(GREENIFY_STATS=1 '$g' '$build/bench/pshared_pingpong' 10000 native 2>&1 >/dev/null) && $kwaits_ok" sh 1
 dumped=$(mktemp)
 check "dump groups 100000 sleeping threads into one entry of at most 4 KB" sh -c \
 	"BUILD='$build' DUMP_OUT='$dumped' scripts/bench-dump.sh 100000 | grep -q '^dump of 100000 sleeping threads: ' &&

@@ -209,7 +209,7 @@ static volatile unsigned long spin_sink;
 __attribute__((noinline, unused)) static void spin_turns(unsigned long n)
 {
 	for (unsigned long i = 0; i < n; i++)
-		spin_sink = spin_sink + i * 2654435761u;
+		spin_sink = spin_sink + i * 2654435761u; /* C++20: no compound assignment to a volatile */
 }
 
 /* Turns of spin_turns per millisecond of this thread's CPU time, measured

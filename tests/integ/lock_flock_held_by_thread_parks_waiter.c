@@ -57,7 +57,8 @@ static int open_file(void)
 struct holder {
 	int fd;
 	int ms;
-	int ofd; /* an OFD lock instead of flock */
+	int ofd;	   /* an OFD lock instead of flock */
+	atomic_int *until; /* or NULL: hold until it is set, ms at most */
 };
 
 static void *hold(void *arg)
@@ -65,7 +66,11 @@ static void *hold(void *arg)
 	struct holder *h = arg;
 	struct flock fl = {.l_type = F_UNLCK, .l_whence = SEEK_SET};
 
-	sleep_ms(h->ms);
+	if (h->until)
+		for (int i = 0; i < h->ms && !atomic_load(h->until); i++)
+			sleep_ms(1);
+	else
+		sleep_ms(h->ms);
 	atomic_store(&released, 1);
 	if (h->ofd)
 		MUST(fcntl(h->fd, F_OFD_SETLK, &fl));
@@ -115,7 +120,7 @@ static void on_usr1(int sig)
 static void waits_for_holder(int ofd)
 {
 	int a = open_file(), b = open_file();
-	struct holder h = {a, 150, ofd};
+	struct holder h = {a, 150, ofd, NULL};
 	struct waiter w = {.fd = b, .ofd = ofd};
 	pthread_t th, tw;
 	int t0;
@@ -146,7 +151,7 @@ static void signal_ends_wait(int restart)
 {
 	struct sigaction sa = {.sa_handler = on_usr1, .sa_flags = restart ? SA_RESTART : 0};
 	int a = open_file(), b = open_file(), c = open_file();
-	struct holder h = {a, 200, 0};
+	struct holder h = {a, 200, 0, NULL};
 	struct waiter w = {.fd = b};
 	pthread_t th, tw;
 	const char *what = restart ? "flock, SA_RESTART handler" : "flock, handler";
@@ -180,7 +185,7 @@ static void signal_ends_wait(int restart)
 static void cancel_waiter(int ofd)
 {
 	int a = open_file(), b = open_file(), c = open_file();
-	struct holder h = {a, 150, ofd};
+	struct holder h = {a, 150, ofd, NULL};
 	struct waiter w = {.fd = b, .ofd = ofd};
 	const char *what = ofd ? "cancel in F_OFD_SETLKW" : "cancel in flock";
 	pthread_t th, tw;
@@ -250,9 +255,13 @@ static void *lookup(void *arg)
 /* Four waiters each on a worker; a name lookup still gets one. */
 static void lookup_beside_held_locks(void)
 {
+	static atomic_int answered;
 	int a = open_file(), fds[4], found = 0;
 	struct waiter w[4];
-	struct holder h = {a, 300, 0};
+	/* Held until the lookup answered (10 s at most, which a lookup that
+	 * four blocked flocks starve of a worker would reach): a crowded CPU
+	 * may take long over the answer, never that long. */
+	struct holder h = {a, 10000, 0, &answered};
 	pthread_t tw[4], th, tl;
 
 	MUST(flock(a, LOCK_EX));
@@ -267,6 +276,7 @@ static void lookup_beside_held_locks(void)
 	MUST(pthread_create(&tl, NULL, lookup, &found));
 	MUST(pthread_join(tl, NULL));
 	CHECK(found && !atomic_load(&released), "getpwuid(0) answers while four flocks wait");
+	atomic_store(&answered, 1);
 	MUST(pthread_join(th, NULL));
 	for (int i = 0; i < 4; i++)
 		MUST(pthread_join(tw[i], NULL));

@@ -11,7 +11,7 @@
  *     while consumers waited in cnd_wait (only the waiter parked);
  *   5 waiters released by one cnd_broadcast once all are known to wait;
  *   cnd_signal and cnd_broadcast with nobody waiting -> thrd_success;
- *   cnd_timedwait, nobody signals, 60 ms -> thrd_timedout, no earlier than
+ *   cnd_timedwait, nobody signals, 300 ms -> thrd_timedout, no earlier than
  *     the TIME_UTC deadline, the ticker ticking meanwhile, and the mutex
  *     held again when it returns (another thread's trylock -> thrd_busy);
  *     a deadline in the past -> thrd_timedout; a bad tv_nsec ->
@@ -192,10 +192,12 @@ int main(void)
 	/* Timed waits nobody signals. */
 	flag = 0;
 	mtx_lock(&mu);
-	struct timespec dl = utc_in(MS(60));
+	/* 300 ms: long enough for the ticker to get a CPU natively under
+	 * qemu on a crowded machine (60 ms once was not) */
+	struct timespec dl = utc_in(MS(300));
 	int t0 = atomic_load(&ticks);
 	CHECK_C11(cnd_timedwait(&flag_cv, &mu, &dl), thrd_timedout,
-		  "cnd_timedwait, nobody signals, 60 ms -> thrd_timedout");
+		  "cnd_timedwait, nobody signals, 300 ms -> thrd_timedout");
 	CHECK(utc_ns() >= ts_ns(&dl), "cnd_timedwait: returned no earlier than the deadline");
 	CHECK(atomic_load(&ticks) > t0, "cnd_timedwait: the ticker ran while it waited");
 	CHECK_C11(trylock_elsewhere(&mu), thrd_busy,

@@ -165,7 +165,7 @@ struct ticker {
 	pthread_t thread;
 };
 
-__attribute__((unused)) static void *ticker_main(void *arg)
+__attribute__((unused)) static void *tick_main(void *arg)
 {
 	struct ticker *k = (struct ticker *)arg;
 
@@ -177,16 +177,16 @@ __attribute__((unused)) static void *ticker_main(void *arg)
 }
 
 /* Starts k and waits for its first two ticks. */
-static inline void ticker_start(struct ticker *k, int ms)
+static inline void tick_start(struct ticker *k, int ms)
 {
 	atomic_store(&k->stop, 0);
 	atomic_store(&k->ticks, 0);
 	k->ms = ms;
-	MUST(pthread_create(&k->thread, NULL, ticker_main, k));
+	MUST(pthread_create(&k->thread, NULL, tick_main, k));
 	wait_above(&k->ticks, 2);
 }
 
-static inline void ticker_stop(struct ticker *k)
+static inline void tick_stop(struct ticker *k)
 {
 	atomic_store(&k->stop, 1);
 	MUST(pthread_join(k->thread, NULL));

@@ -67,12 +67,12 @@ int main(void)
 	int sorted = 1;
 
 	per_ms = spin_turns_per_ms();
-	ticker_start(&tick, 5);
+	tick_start(&tick, 5);
 	run_thread(spinner, NULL);
 	run_thread(sorter, NULL);
 	for (int i = 0; i < 64; i++)
 		sorted &= v[i] == i;
 	CHECK(sorted, "qsort sorted with the slow comparator");
-	ticker_stop(&tick);
+	tick_stop(&tick);
 	return check_done();
 }

@@ -97,21 +97,21 @@ int main(void)
 	per_ms = spin_turns_per_ms();
 	sigemptyset(&sa.sa_mask);
 	MUST(sigaction(SIGURG, &sa, NULL));
-	ticker_start(&tick, 5);
+	tick_start(&tick, 5);
 	CHECK(run_thread(hang_worker, NULL) == NULL, "the raw 500 ms sleep succeeded");
 	run_thread(cpu_worker, NULL);
 	fflush(stdout);
 	pid = fork();
 	MUST(pid < 0);
 	if (pid == 0) {
-		ticker_start(&tick, 5); /* the parent's ticker is not here */
+		tick_start(&tick, 5); /* the parent's ticker is not here */
 		CHECK(run_thread(child_worker, NULL) == NULL, "the child's raw sleep succeeded");
-		ticker_stop(&tick);
+		tick_stop(&tick);
 		exit(check_done());
 	}
 	MUST(waitpid(pid, &status, 0) != pid);
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the child's checks passed");
-	ticker_stop(&tick);
+	tick_stop(&tick);
 	CHECK(atomic_load(&urgs) == 0, "the program's SIGURG handler never ran");
 	return check_done();
 }

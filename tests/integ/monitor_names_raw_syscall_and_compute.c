@@ -65,13 +65,13 @@ static void *cpu_worker(void *arg)
 int main(void)
 {
 	per_ms = spin_turns_per_ms();
-	ticker_start(&tick, 5);
+	tick_start(&tick, 5);
 	CHECK(run_thread(sys_worker, NULL) == NULL, "the first raw sleep succeeded");
 	sleep_ms(50);
 	CHECK(run_thread(sys_worker, NULL) == NULL, "the second raw sleep succeeded");
 	sleep_ms(50);
 	run_thread(cpu_worker, NULL);
-	ticker_stop(&tick);
+	tick_stop(&tick);
 	printf("ticker ran: %s\n", atomic_load(&tick.ticks) > 2 ? "yes" : "no");
 	return check_done();
 }

@@ -90,10 +90,10 @@ int main(void)
 		_exit(0);
 	}
 	close(data[1]);
-	ticker_start(&tick, 5);
+	tick_start(&tick, 5);
 	run_thread(reader, NULL);
 	MUST(waitpid(pid, &status, 0) != pid);
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the child wrote every byte");
-	ticker_stop(&tick);
+	tick_stop(&tick);
 	return check_done();
 }

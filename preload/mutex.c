@@ -22,11 +22,11 @@
 
 static int lock_green(pthread_mutex_t *m, const struct gr_timeout *to)
 {
-	int err = -gr_mutex_lock(m, to);
-
-	/* Also after EBUSY: a trylock loop must not starve the others. */
+	/* Before the lock, not after: a thread that gives way holding the
+	 * mutex it just took makes every other locker wait for its next
+	 * turn. Every call, so a trylock loop does not starve the others. */
 	gr_maybe_yield();
-	return err;
+	return -gr_mutex_lock(m, to);
 }
 
 GR_EXPORT int pthread_mutex_lock(pthread_mutex_t *m)

@@ -135,6 +135,7 @@ static void after_fork_child(void)
 	gr_wait_after_fork();
 	gr_kwait_after_fork();
 	gr_mutex_shared_after_fork();
+	gr_mutex_after_fork();
 	gr_foreign_after_fork();
 	gr_pool_after_fork();
 	gr_stack_after_fork();

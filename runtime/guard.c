@@ -61,10 +61,12 @@ static void on_segv(int sig, siginfo_t *si, void *uc)
 	if (previous.sa_flags & SA_SIGINFO) {
 		if (previous.sa_sigaction) {
 			previous.sa_sigaction(sig, si, uc);
+			__asm__ volatile("" ::: "memory"); /* no tail call (signal.c) */
 			return;
 		}
 	} else if (previous.sa_handler != SIG_DFL && previous.sa_handler != SIG_IGN) {
 		previous.sa_handler(sig);
+		__asm__ volatile("" ::: "memory");
 		return;
 	}
 	/* No handler of the program's: die as the program would. A fault

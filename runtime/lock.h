@@ -24,6 +24,8 @@ int gr_mutex_holder(const pthread_mutex_t *m);
 /* Robust mutexes a finishing thread still holds pass to their next owner
  * with EOWNERDEAD. */
 void gr_mutex_owner_exit(struct gr_thread *t);
+/* A fork child forgets the hand-overs to threads it does not have. */
+void gr_mutex_after_fork(void);
 /* A spin lock: a green thread that finds it held yields (try_only: -EBUSY). */
 int gr_spin_lock(pthread_spinlock_t *l, int try_only);
 

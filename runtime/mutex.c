@@ -12,6 +12,13 @@
  *   __list   links the robust mutexes a thread holds.
  * Unlocking hands the mutex straight to the oldest waiter: first come,
  * first served, and no thread wakes only to find the mutex taken again.
+ * Until that waiter has run, though, it has done nothing with the mutex,
+ * and a thread that locks it meanwhile (most often the one that just
+ * unlocked it, going round its loop) takes it back, as a glibc mutex,
+ * free once unlocked, would be taken: the waiter looks again when it
+ * runs. Without that, two threads that keep locking one mutex pass it to
+ * each other with a switch at every lock, for good, once a preemption
+ * caught one of them holding it (a lock convoy).
  *
  * This is the way of private mutexes only green threads touch: plain loads
  * and stores. Process-shared ones, and every one once foreign OS threads
@@ -23,6 +30,7 @@
  * would never let the holder run. */
 #include <limits.h>
 #include <linux/futex.h>
+#include <string.h>
 
 #include "foreign.h"
 #include "kwait.h"
@@ -102,6 +110,28 @@ static void take(pthread_mutex_t *m, struct gr_thread *t, int waiters)
 	d->__nusers++;
 }
 
+/* Mutexes handed to a waiter that has not run since: release() notes
+ * them, the waiter forgets its note when it runs (or ends), a locker that
+ * finds the mutex held by such a waiter takes it back. A few are enough:
+ * a note pushed out only means that hand-over is not taken back. Every
+ * note names a live thread that is runnable and has not run since. */
+#define HANDED_MAX 8
+static struct handed {
+	const pthread_mutex_t *m; /* the mutex handed over */
+	struct gr_thread *w;	  /* to whom */
+} handed[HANDED_MAX];
+static unsigned handed_next; /* the slot the next note takes */
+
+static void handed_forget(const struct gr_thread *w)
+{
+	for (int i = 0; i < HANDED_MAX; i++)
+		if (handed[i].w == w)
+			handed[i].m = NULL, handed[i].w = NULL;
+}
+
+/* Whether self took m back from the waiter it was handed to. */
+static int take_back(pthread_mutex_t *m, struct gr_thread *self);
+
 /* Whether anyone may wait for m: only then are the queues worth a look. */
 static int maybe_waiters(const struct __pthread_mutex_s *d)
 {
@@ -155,11 +185,15 @@ again:
 		/* A normal mutex relocked by its holder deadlocks, as in glibc
 		 * (trylock says EBUSY, a timed lock times out). */
 	}
+	if (h != self->owner_id && !robust && take_back(m, self))
+		return 0;
 	r = gr_timeout_deadline(to, &deadline);
 	if (r < 0)
 		return r;
 	mark_waiters(d);
 	r = gr_wait_addr(&d->__lock, GR_BITSET_ANY, GR_WAIT_MUTEX, m, deadline);
+	if (r == 0 && !robust)
+		handed_forget(self); /* running now: its hand-over stands */
 	if (r == -EINTR || r == GR_RECHECK)
 		goto again; /* a signal handler ran: a mutex wait carries on */
 	/* The last waiter gave up: unlock need not look for more. Not once
@@ -187,10 +221,39 @@ static void release(pthread_mutex_t *m)
 		w = gr_wake_first(&d->__lock, 0, &more);
 	if (w) {
 		take(m, w, more);
+		if (!(d->__kind & ROBUST)) {
+			handed[handed_next].m = m;
+			handed[handed_next].w = w;
+			handed_next = (handed_next + 1) % HANDED_MAX;
+		}
 	} else {
 		d->__lock = 0;
 		d->__owner = 0;
 	}
+}
+
+static int take_back(pthread_mutex_t *m, struct gr_thread *self)
+{
+	struct __pthread_mutex_s *d = &m->__data;
+
+	for (int i = 0; i < HANDED_MAX; i++) {
+		struct gr_thread *w = handed[i].w;
+		if (handed[i].m != m)
+			continue;
+		handed[i].m = NULL;
+		handed[i].w = NULL;
+		/* Still as release() left it: runnable, its wait not yet
+		 * returned, m its own. (Robust mutexes are never noted: their
+		 * owner's list would need undoing too.) */
+		if (w->state != GR_RUNNABLE || w->wait_obj != m || w->wake_result != 0 ||
+		    holder(d) != w->owner_id)
+			return 0;
+		w->wake_result = GR_RECHECK; /* its lock goes round again */
+		d->__nusers--;
+		take(m, self, gr_first_waiter(&d->__lock) != NULL);
+		return 1;
+	}
+	return 0;
 }
 
 int gr_mutex_unlock(pthread_mutex_t *m)
@@ -247,6 +310,7 @@ void gr_mutex_owner_exit(struct gr_thread *t)
 	pthread_mutex_t *m;
 
 	gr_mutex_shared_owner_exit(t);
+	handed_forget(t);
 	while ((m = t->robust)) {
 		struct __pthread_mutex_s *d = &m->__data;
 		struct gr_thread *w = gr_first_waiter(&d->__lock);
@@ -279,6 +343,12 @@ void gr_mutex_owner_exit(struct gr_thread *t)
 			d->__owner = 0;
 		}
 	}
+}
+
+void gr_mutex_after_fork(void)
+{
+	/* The threads the notes name did not survive the fork. */
+	memset(handed, 0, sizeof(handed));
 }
 
 int gr_spin_lock(pthread_spinlock_t *l, int try_only)

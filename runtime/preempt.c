@@ -76,6 +76,7 @@ enum span_kind {
 	SPAN_EXE,     /* the main executable (program code, and _start) */
 	SPAN_LIBC,    /* libc.so.6: unsafe, but main's startup frames are here */
 	SPAN_UNSAFE,  /* every other library whose locks are not green */
+	SPAN_SELF,    /* libgreenify (libuv inside): unsafe too */
 };
 
 struct span {
@@ -111,7 +112,7 @@ static unsigned kind_of(const char *path, int first, uintptr_t lo, uintptr_t hi)
 	uintptr_t self = (uintptr_t)&gr_preempt_safe;
 
 	if (self >= lo && self < hi)
-		return SPAN_UNSAFE; /* libgreenify, with libuv inside */
+		return SPAN_SELF;
 	if (first && !*path)
 		return SPAN_EXE;
 	base = base ? base + 1 : path;
@@ -285,7 +286,8 @@ static _Unwind_Reason_Code step(struct _Unwind_Context *ctx, void *arg)
 		if (!w->main || ++w->libc_tail > 3)
 			goto unsafe;
 		return _URC_NO_REASON;
-	case SPAN_UNSAFE: goto unsafe;
+	case SPAN_UNSAFE:
+	case SPAN_SELF: goto unsafe;
 	case SPAN_EXE:
 		if (w->libc_tail) {
 			/* Past libc: only _start may follow, the end. */
@@ -320,17 +322,26 @@ unsafe:
  * recorded by the first thread that starts. */
 uintptr_t gr_entry_depth;
 
-/* Whether a is just past a call instruction (x86_64: e8 rel32, or ff /2
- * in any of its addressing forms; aarch64: bl, blr). */
-static int after_call(const struct span *s, uintptr_t a)
+/* What the instruction just before a is: an indirect call (x86_64: ff /2
+ * in any of its addressing forms; aarch64: blr), or a direct one (e8
+ * rel32; bl), whose target *to gets, or no call. Where both readings fit,
+ * the indirect one, which is the one that counts. */
+enum { NOT_CALL, CALL_DIRECT, CALL_INDIRECT };
+
+static int call_before(const struct span *s, uintptr_t a, uintptr_t *to)
 {
 #if defined(__x86_64__)
 	const unsigned char *p = (const unsigned char *)a;
+	int direct;
 
 	if (a - s->lo < 8)
-		return 1; /* cannot look: assume it is */
-	if (p[-5] == 0xe8)
-		return 1;
+		return CALL_INDIRECT; /* cannot look: assume it is */
+	direct = p[-5] == 0xe8;
+	if (direct) {
+		int32_t rel;
+		memcpy(&rel, p - 4, sizeof(rel));
+		*to = a + (uintptr_t)(intptr_t)rel;
+	}
 	for (int k = 2; k <= 7; k++) {
 		unsigned modrm = p[-k + 1], mod = modrm >> 6, rm = modrm & 7;
 		int len = 2;
@@ -348,17 +359,117 @@ static int after_call(const struct span *s, uintptr_t a)
 		else if (mod == 2)
 			len += 4;
 		if (len == k)
-			return 1;
+			return CALL_INDIRECT;
 	}
-	return 0;
+	return direct ? CALL_DIRECT : NOT_CALL;
 #else
 	uint32_t insn;
 
 	if (a - s->lo < 4)
-		return 1;
+		return CALL_INDIRECT;
 	insn = *(const uint32_t *)(a - 4);
-	return (insn & 0xfc000000u) == 0x94000000u || (insn & 0xfffffc1fu) == 0xd63f0000u;
+	if ((insn & 0xfffffc1fu) == 0xd63f0000u)
+		return CALL_INDIRECT;
+	if ((insn & 0xfc000000u) != 0x94000000u)
+		return NOT_CALL;
+	/* imm26, in instructions, signed */
+	*to = a - 4 + (uintptr_t)((intptr_t)((int32_t)(insn << 6) >> 6) * 4);
+	return CALL_DIRECT;
 #endif
+}
+
+static int after_call(const struct span *s, uintptr_t a)
+{
+	uintptr_t to;
+
+	return call_before(s, a, &to) != NOT_CALL;
+}
+
+/* libc functions we call that call nothing back (no callback, no lock
+ * held on return): a live frame of ours past a call of one of them would
+ * need it to be running, and it is never the code the scan runs over.
+ * Their addresses as our GOT holds them (IFUNCs resolved), filled once. */
+static uintptr_t leaf_fns[16];
+static size_t leaf_n;
+
+static void leaf_fill(void)
+{
+	const void *const fns[] = {
+		(const void *)__errno_location, (const void *)strlen,	 (const void *)strnlen,
+		(const void *)memcpy,		(const void *)memmove,	 (const void *)memset,
+		(const void *)memcmp,		(const void *)strcmp,	 (const void *)strncmp,
+		(const void *)strchr,		(const void *)strrchr,	 (const void *)sigemptyset,
+		(const void *)sigfillset,	(const void *)sigaddset, (const void *)sigdelset,
+	};
+
+	for (size_t i = 0;
+	     i < sizeof(fns) / sizeof(fns[0]) && leaf_n < sizeof(leaf_fns) / sizeof(leaf_fns[0]);
+	     i++)
+		leaf_fns[leaf_n++] = (uintptr_t)fns[i];
+}
+
+/* Whether code at a (in our span s) is a PLT stub, and where its GOT slot
+ * leads (*to; 0 if unknown): x86_64 jmp *rel(%rip), after endbr64 and bnd
+ * where present; on aarch64 (adrp x16 first) the slot is not read. */
+static int plt_stub(const struct span *s, uintptr_t a, uintptr_t *to)
+{
+	*to = 0;
+#if defined(__x86_64__)
+	const unsigned char *t = (const unsigned char *)a;
+	int32_t rel;
+
+	if (t[0] == 0xf3 && t[1] == 0x0f && t[2] == 0x1e && t[3] == 0xfa)
+		t += 4;
+	if (t[0] == 0xf2)
+		t++;
+	if (t[0] != 0xff || t[1] != 0x25)
+		return 0;
+	memcpy(&rel, t + 2, sizeof(rel));
+	*to = *(const uintptr_t *)((uintptr_t)t + 6 + (uintptr_t)(intptr_t)rel);
+	(void)s;
+	return 1;
+#else
+	(void)s;
+	return (*(const uint32_t *)a & 0x9f00001fu) == 0x90000010u;
+#endif
+}
+
+static int leaf_fn(uintptr_t a)
+{
+	for (size_t i = 0; i < leaf_n; i++)
+		if (leaf_fns[i] == a)
+			return 1;
+	return 0;
+}
+
+/* Whether a word into libgreenify found by the scan may be a live frame's
+ * return address. Our frames lie below program code only where we called
+ * the program (a start routine, a signal handler, a once routine, a
+ * destructor), always through a function pointer and never as a tail call
+ * (call_handler makes sure): a live chain of our frames ends in a word just
+ * past an indirect call, or past a call of a PLT stub into another library
+ * (unless to one of libc's leaf functions above, which call nothing). A
+ * word past a direct call of one of our own functions, or of such a leaf,
+ * proves nothing by itself: most often it is a
+ * stale copy that a hook the program called (pthread_setname_np at a JVM
+ * thread's start, a park) left in a slot its caller's later frames never
+ * wrote, which without this would keep the thread unpreemptible for the
+ * rest of its life. Inside a handler or a once routine, every word counts,
+ * as before. */
+static int self_live(const struct span *s, const struct gr_thread *self, uintptr_t a)
+{
+	uintptr_t to = 0, got;
+	int call = call_before(s, a, &to);
+
+	if (call == NOT_CALL)
+		return 0;
+	if (call == CALL_INDIRECT || self->in_handler || self->onces)
+		return 1;
+	if (to < s->lo || to + 8 > s->hi)
+		return 1;
+	if (!plt_stub(s, to, &got))
+		return 0;
+	return !got || !leaf_fn(got);
 }
 
 static int scan_safe(const struct spans *t, const struct gr_thread *self, uintptr_t sp)
@@ -378,6 +489,8 @@ static int scan_safe(const struct spans *t, const struct gr_thread *self, uintpt
 		if (*p >= (uintptr_t)__start_gr_entry_text && *p < (uintptr_t)__stop_gr_entry_text)
 			continue;
 		if (s && (s->kind == SPAN_LIBC || s->kind == SPAN_UNSAFE) && after_call(s, *p))
+			return 0;
+		if (s && s->kind == SPAN_SELF && self_live(s, self, *p))
 			return 0;
 	}
 	return 1;
@@ -422,7 +535,7 @@ int gr_preempt_safe(const ucontext_t *uc)
 	s = span_at(t, w.pc);
 	if (!s) /* in no object: JIT code, most likely */
 		return scan_safe(t, self, sp_of(uc));
-	if (s->kind == SPAN_LIBC || s->kind == SPAN_UNSAFE)
+	if (s->kind == SPAN_LIBC || s->kind == SPAN_UNSAFE || s->kind == SPAN_SELF)
 		return 0;
 	/* Hooks the unwinder might reach (libgcc locks a mutex when frames
 	 * were registered) take libc's path. */
@@ -688,6 +801,8 @@ void gr_preempt_need(void)
 	inside = gr_rt.inside;
 	gr_rt.inside = 1; /* what the calls below reach takes libc's path */
 	exe_entry = (uintptr_t)getauxval(AT_ENTRY);
+	if (!leaf_n)
+		leaf_fill();
 	if (!atomic_load(&spans_now))
 		spans_build();
 	memset(&sev, 0, sizeof(sev));

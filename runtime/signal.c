@@ -49,13 +49,17 @@ static uv_poll_t sig_poll;
 	(GR_SIGBIT(SIGSEGV) | GR_SIGBIT(SIGBUS) | GR_SIGBIT(SIGILL) | GR_SIGBIT(SIGFPE) |          \
 	 GR_SIGBIT(SIGTRAP) | GR_SIGBIT(SIGSYS))
 
-/* Every handler gets the three arguments, as the kernel passes them. */
+/* Every handler gets the three arguments, as the kernel passes them. Never
+ * as a tail call: preemption's stack scan (preempt.c) relies on our frame
+ * that calls program code staying on the stack, its return address just
+ * past an indirect call. */
 static void call_handler(const struct sigaction *a, int sig, siginfo_t *info, void *uc)
 {
 	if (a->sa_flags & SA_SIGINFO)
 		a->sa_sigaction(sig, info, uc);
 	else
 		((void (*)(int, siginfo_t *, void *))(void (*)(void))a->sa_handler)(sig, info, uc);
+	__asm__ volatile("" ::: "memory");
 }
 
 int gr_signal_is_own_kernel(const siginfo_t *info)

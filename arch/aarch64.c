@@ -12,11 +12,12 @@ const int gr_ctx_have_asm = 1;
 
 const int gr_ctx_can_fail_syscall = 1;
 
-int gr_ctx_fail_syscall(void *uc)
+int gr_ctx_fail_syscall(void *uc, int (*may_fail)(long nr))
 {
 	mcontext_t *m = &((ucontext_t *)uc)->uc_mcontext;
 
-	if (*(const uint32_t *)m->pc != 0xd4000001) /* svc #0 */
+	/* svc #0, the number in x8 (kept; the restart put orig_x0 back) */
+	if (*(const uint32_t *)m->pc != 0xd4000001 || !may_fail((long)m->regs[8]))
 		return 0;
 	m->regs[0] = (uint64_t)-EINTR;
 	m->pc += 4;

@@ -51,13 +51,16 @@ void gr_ctx_fpu_changing(void);
 /* Signal frames: a handler that must make the system call it interrupted
  * fail with EINTR although its signal's action has SA_RESTART (the
  * kernel then resumes at the system call instruction, to make it again).
- * When uc resumes at one, it resumes after it instead, with -EINTR as the
- * call's result, and 1 is returned; else 0 (the call had returned, or was
- * one the kernel does not restart, or this architecture cannot tell). Also
- * true of a handler that ran just before the instruction: the call then
- * fails without being made, as one interrupted at once would. */
+ * When uc resumes at one whose number may_fail accepts, it resumes after
+ * it instead, with -EINTR as the call's result, and 1 is returned; else 0
+ * (the call had returned, or was one the kernel does not restart, or this
+ * architecture cannot tell). A handler that ran in user space just before
+ * the instruction sees the same frame: the call then fails without being
+ * made, as one interrupted at once would, which may_fail must allow only
+ * for calls that can end with EINTR (a blocking read, a wait), never for
+ * one that cannot (getpid, close, clone). */
 extern const int gr_ctx_can_fail_syscall;
-int gr_ctx_fail_syscall(void *uc);
+int gr_ctx_fail_syscall(void *uc, int (*may_fail)(long nr));
 
 /* Builds the first frame of a context on the stack ending at stack_top and
  * returns its stack pointer (arch/<cpu>.c; internal to arch/). */

@@ -10,9 +10,10 @@ const int gr_ctx_have_asm = 0;
 /* Nothing known of the signal frame: GR_SIG_OWN keeps no SA_RESTART. */
 const int gr_ctx_can_fail_syscall = 0;
 
-int gr_ctx_fail_syscall(void *uc)
+int gr_ctx_fail_syscall(void *uc, int (*may_fail)(long nr))
 {
 	(void)uc;
+	(void)may_fail;
 	return 0;
 }
 

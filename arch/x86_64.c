@@ -15,12 +15,14 @@ const int gr_ctx_have_asm = 1;
 
 const int gr_ctx_can_fail_syscall = 1;
 
-int gr_ctx_fail_syscall(void *uc)
+int gr_ctx_fail_syscall(void *uc, int (*may_fail)(long nr))
 {
 	greg_t *g = ((ucontext_t *)uc)->uc_mcontext.gregs;
 	const unsigned char *ip = (const unsigned char *)g[REG_RIP];
 
-	if (ip[0] != 0x0f || ip[1] != 0x05) /* syscall */
+	/* syscall, with its number back in rax (the kernel's restart puts
+	 * orig_rax there) */
+	if (ip[0] != 0x0f || ip[1] != 0x05 || !may_fail((long)g[REG_RAX]))
 		return 0;
 	g[REG_RAX] = -EINTR;
 	g[REG_RIP] += 2;

@@ -9,11 +9,10 @@
  * symbol tables and the unwinder (backtrace.c) are used on the runtime
  * thread only, by the hub or at exit, as the dump uses them: never by the
  * watchdog, whose file opens would take fd numbers the program is about to
- * get (a hang's line, printed by the watchdog, names frames with dladdr,
- * which opens nothing). */
+ * get (a hang's line, printed by the watchdog, places its pc in a table of
+ * the loaded objects the runtime thread keeps: it opens and locks nothing). */
 #include "monitor.h"
 
-#include <dlfcn.h>
 #include <stddef.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -24,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <ucontext.h>
@@ -79,6 +79,31 @@ static unsigned long dropped;	      /* stalls the ring had no room for */
 static int on;		 /* GREENIFY_MONITOR is set and the watchdog runs */
 static int64_t limit;	 /* MS in ns */
 static int proc_fd = -1; /* /proc/self/task/TID/syscall of the runtime thread */
+static dev_t proc_dev;	 /* and what it is: a program that closes every fd */
+static ino_t proc_ino;	 /* (daemons do) may give the number to a file of its own */
+
+/* Whether proc_fd is still the file we opened; forgets it when not. */
+static int proc_ours(void)
+{
+	struct stat st;
+
+	if (proc_fd < 0)
+		return 0;
+	if (gr_real.syscall(SYS_fstat, proc_fd, &st) < 0 || st.st_dev != proc_dev ||
+	    st.st_ino != proc_ino) {
+		proc_fd = -1;
+		return 0;
+	}
+	return 1;
+}
+
+/* The kernel's line about the runtime thread into buf: its length, or -1
+ * (no fd, or the number is no longer ours: then never read again). */
+static long read_proc(char *buf, size_t cap)
+{
+	return proc_ours() ? gr_real.syscall(SYS_pread64, proc_fd, buf, cap, 0L) : -1;
+}
+
 static uv_async_t mon_async;
 static int mon_lock; /* the watchdog's, and the exit path's */
 static int finished; /* the exit path ran: the watchdog looks no more */
@@ -180,10 +205,13 @@ int gr_monitor_landed(const void *mark, void *uc)
 #endif
 		sp = s->regs[7];
 		top = stack_top(&t->stack);
-		if (sp && sp < top && (sp & 7) == 0) {
+		/* On its own stack (a coroutine's or sigaltstack's is not:
+		 * nothing of it is copied), and never with a load that could
+		 * fault: process_vm_readv stops where the memory does. */
+		if (sp && sp < top && (sp & 7) == 0 &&
+		    (!t->stack.lo || sp >= (uintptr_t)t->stack.lo)) {
 			s->lo = sp;
-			s->len = top - sp < COPY ? top - sp : COPY;
-			memcpy(s->stack, (const void *)sp, s->len);
+			s->len = peek(s->stack, sp, top - sp < COPY ? top - sp : COPY);
 		}
 	}
 	if (__atomic_load_n(&req.seq, __ATOMIC_RELAXED) == seq) {
@@ -199,7 +227,7 @@ int gr_monitor_landed(const void *mark, void *uc)
 static void read_kernel(struct slot *s, const struct gr_thread *t)
 {
 	char buf[256];
-	long n = proc_fd < 0 ? -1 : gr_real.syscall(SYS_pread64, proc_fd, buf, sizeof(buf) - 1, 0L);
+	long n = read_proc(buf, sizeof(buf) - 1);
 	unsigned long long v[9];
 	struct gr_stack st;
 	uintptr_t sp, top;
@@ -229,7 +257,7 @@ static void read_kernel(struct slot *s, const struct gr_thread *t)
 	s->regs[7] = sp;
 	s->known = 1u << 7 | 1u << 16;
 	top = peek(&st, (uintptr_t)&t->stack, sizeof(st)) == sizeof(st) ? stack_top(&st) : 0;
-	if (sp && sp < top && (sp & 7) == 0) {
+	if (sp && sp < top && (sp & 7) == 0 && (!st.lo || sp >= (uintptr_t)st.lo)) {
 		s->lo = sp;
 		s->len = peek(s->stack, sp, top - sp < COPY ? top - sp : COPY);
 	}
@@ -295,21 +323,86 @@ static int from_libc_syscall(const char *name)
 	return strcmp(name, "syscall") == 0;
 }
 
-/* A stall that lasts: told once while it lasts, from here. */
+/* The loaded objects' code, for the watchdog to say where a pc is without
+ * a call into glibc (dladdr takes the loader's lock, a mutex that glibc's
+ * single-threaded fast path neither waits for nor wakes from properly
+ * while the process counts as single-threaded: a quiet thread must take
+ * no lock of glibc's). Built on the runtime thread (at the start and at
+ * each report), read by the watchdog under a sequence count. */
+#define OBJS 64
+static struct obj {
+	uintptr_t lo, hi, bias;
+	char name[40];
+} objs[OBJS];
+static int nobjs;
+static unsigned objs_seq; /* odd while the runtime thread rewrites objs */
+
+static int add_obj(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	const char *path = info->dlpi_name && info->dlpi_name[0] ? info->dlpi_name : "(program)";
+	const char *base = strrchr(path, '/');
+
+	(void)size;
+	(void)arg;
+	for (int i = 0; i < info->dlpi_phnum && nobjs < OBJS; i++) {
+		const ElfW(Phdr) *p = &info->dlpi_phdr[i];
+		if (p->p_type != PT_LOAD || !(p->p_flags & PF_X))
+			continue;
+		objs[nobjs].lo = info->dlpi_addr + p->p_vaddr;
+		objs[nobjs].hi = objs[nobjs].lo + p->p_memsz;
+		objs[nobjs].bias = info->dlpi_addr;
+		snprintf(objs[nobjs].name, sizeof(objs[nobjs].name), "%s", base ? base + 1 : path);
+		nobjs++;
+	}
+	return 0;
+}
+
+static void objs_build(void)
+{
+	__atomic_store_n(&objs_seq, objs_seq + 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	nobjs = 0;
+	dl_iterate_phdr(add_obj, NULL);
+	__atomic_store_n(&objs_seq, objs_seq + 1, __ATOMIC_RELEASE);
+}
+
+/* "file+0xoffset" of pc into buf, from the watchdog; "?" when unknown. */
+static void where(uintptr_t pc, char *buf, size_t cap)
+{
+	unsigned seq = __atomic_load_n(&objs_seq, __ATOMIC_ACQUIRE);
+	struct obj o = {0};
+	int found = 0;
+
+	snprintf(buf, cap, "0x%lx", (unsigned long)pc);
+	if (seq & 1)
+		return;
+	for (int i = 0; i < __atomic_load_n(&nobjs, __ATOMIC_RELAXED) && i < OBJS; i++)
+		if (pc >= objs[i].lo && pc < objs[i].hi) {
+			o = objs[i];
+			found = 1;
+			break;
+		}
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	if (found && __atomic_load_n(&objs_seq, __ATOMIC_RELAXED) == seq) {
+		o.name[sizeof(o.name) - 1] = '\0';
+		snprintf(buf, cap, "%s+0x%lx", o.name, (unsigned long)(pc - o.bias));
+	}
+}
+
+/* A stall that lasts: told once while it lasts, from here, where nothing
+ * may be named by a call that locks (where() reads the objects' table). */
 static void tell_hang(struct slot *s, int64_t now)
 {
 	char line[512], fn[128] = "?";
-	Dl_info di;
 	int n;
 
-	if (s->regs[16] && dladdr((void *)s->regs[16], &di) && di.dli_sname)
-		snprintf(fn, sizeof(fn), "%s", di.dli_sname);
+	if (s->regs[16])
+		where(s->regs[16], fn, sizeof(fn));
 	if (s->what == SYSCALL) {
 		const char *sn = sys_name(s->nr);
 		char call[64];
 		if (sn)
-			snprintf(call, sizeof(call), "%s (%s)", sn,
-				 from_libc_syscall(fn) ? "raw syscall" : "system call");
+			snprintf(call, sizeof(call), "%s", sn);
 		else
 			snprintf(call, sizeof(call), "system call %ld", s->nr);
 		n = snprintf(line, sizeof(line),
@@ -349,7 +442,7 @@ static int64_t cpu_now(void)
 static int stalls_now(void)
 {
 	char buf[16];
-	long n = proc_fd < 0 ? -1 : gr_real.syscall(SYS_pread64, proc_fd, buf, sizeof(buf) - 1, 0L);
+	long n = read_proc(buf, sizeof(buf) - 1);
 	int64_t cpu;
 
 	if (n <= 0 || strncmp(buf, "running", 7) != 0)
@@ -648,6 +741,7 @@ static void drain(void)
 	if (tail == head)
 		return;
 	gr_rt.inside = 1; /* libdw's and the symbol tables' calls take libc's path */
+	objs_build();	  /* for the next hang's line */
 	for (; tail != head; tail++) {
 		report(&slots[ring[tail % SLOTS]]);
 		__atomic_store_n(&ring_tail, tail + 1, __ATOMIC_RELEASE);
@@ -673,7 +767,12 @@ static int start_watchdog(void)
 	snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", gr_rt.os_tid);
 	fd = (int)gr_real.syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
 	if (fd >= 0) { /* a high number, out of the way of the program's own fds */
+		struct stat st;
 		proc_fd = (int)gr_real.syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, 900);
+		if (proc_fd >= 0 && gr_real.syscall(SYS_fstat, proc_fd, &st) == 0) {
+			proc_dev = st.st_dev;
+			proc_ino = st.st_ino;
+		}
 		gr_real.syscall(SYS_close, fd);
 	}
 	if (proc_fd < 0)
@@ -684,7 +783,7 @@ static int start_watchdog(void)
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	pthread_attr_setstacksize(&attr, 64 * 1024);
-	/* It calls nothing of glibc's but system calls, formatting and dladdr */
+	/* It calls nothing of glibc's but system calls and formatting */
 	err = gr_tls_quiet_thread_create(&th, &attr, watchdog, NULL);
 	pthread_attr_destroy(&attr);
 	gr_real.pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -708,6 +807,7 @@ void gr_monitor_init(uv_loop_t *loop)
 	if (uv_async_init(loop, &mon_async, on_async) < 0)
 		return;
 	uv_unref((uv_handle_t *)&mon_async);
+	objs_build();
 	seen_at = gr_now();
 	seen_cpu = -1;
 	if (start_watchdog() == 0)
@@ -727,7 +827,7 @@ void gr_monitor_fork_child(void)
 	ring_head = ring_tail = 0;
 	nsites = 0;
 	stalls = elsewhere = dropped = 0;
-	if (proc_fd >= 0)
+	if (proc_ours()) /* the parent's thread's file */
 		gr_real.syscall(SYS_close, proc_fd);
 	proc_fd = -1;
 	seen_switches = gr_rt.switches;

@@ -144,7 +144,7 @@ static void trampoline(int sig, siginfo_t *info, void *uc)
 		/* The program's SIGURG: a call it interrupts restarts only if
 		 * the program's action says so (ours always does). */
 		if (installed[sig] && !(user[sig].sa_flags & SA_RESTART))
-			gr_ctx_fail_syscall(uc);
+			gr_ctx_fail_syscall(uc, gr_signal_may_fail);
 	}
 	if (sig <= 0 || sig >= GR_NSIG || !installed[sig]) {
 		if (sig == GR_SIG_OWN && own_taken)
@@ -324,6 +324,183 @@ int gr_signal_send_own(pid_t tid, const void *mark)
 	if (gr_real.syscall(SYS_rt_tgsigqueueinfo, self_pid, tid, GR_SIG_OWN, &si) < 0)
 		return -errno;
 	return 0;
+}
+
+/* Whether the system call numbered nr can end with EINTR natively (a call
+ * that blocks: reads and writes, waits, locks, sleeps), for
+ * gr_ctx_fail_syscall: one that cannot (getpid, close, clone, mmap) must
+ * never be made to. */
+int gr_signal_may_fail(long nr)
+{
+	switch (nr) {
+#ifdef SYS_read
+	case SYS_read:
+#endif
+#ifdef SYS_write
+	case SYS_write:
+#endif
+#ifdef SYS_readv
+	case SYS_readv:
+#endif
+#ifdef SYS_writev
+	case SYS_writev:
+#endif
+#ifdef SYS_pread64
+	case SYS_pread64:
+#endif
+#ifdef SYS_pwrite64
+	case SYS_pwrite64:
+#endif
+#ifdef SYS_preadv
+	case SYS_preadv:
+#endif
+#ifdef SYS_pwritev
+	case SYS_pwritev:
+#endif
+#ifdef SYS_preadv2
+	case SYS_preadv2:
+#endif
+#ifdef SYS_pwritev2
+	case SYS_pwritev2:
+#endif
+#ifdef SYS_recvfrom
+	case SYS_recvfrom:
+#endif
+#ifdef SYS_sendto
+	case SYS_sendto:
+#endif
+#ifdef SYS_recvmsg
+	case SYS_recvmsg:
+#endif
+#ifdef SYS_sendmsg
+	case SYS_sendmsg:
+#endif
+#ifdef SYS_recvmmsg
+	case SYS_recvmmsg:
+#endif
+#ifdef SYS_sendmmsg
+	case SYS_sendmmsg:
+#endif
+#ifdef SYS_accept
+	case SYS_accept:
+#endif
+#ifdef SYS_accept4
+	case SYS_accept4:
+#endif
+#ifdef SYS_connect
+	case SYS_connect:
+#endif
+#ifdef SYS_wait4
+	case SYS_wait4:
+#endif
+#ifdef SYS_waitid
+	case SYS_waitid:
+#endif
+#ifdef SYS_futex
+	case SYS_futex:
+#endif
+#ifdef SYS_futex_waitv
+	case SYS_futex_waitv:
+#endif
+#ifdef SYS_flock
+	case SYS_flock:
+#endif
+#ifdef SYS_fcntl
+	case SYS_fcntl:
+#endif
+#ifdef SYS_open
+	case SYS_open:
+#endif
+#ifdef SYS_openat
+	case SYS_openat:
+#endif
+#ifdef SYS_openat2
+	case SYS_openat2:
+#endif
+#ifdef SYS_creat
+	case SYS_creat:
+#endif
+#ifdef SYS_msgrcv
+	case SYS_msgrcv:
+#endif
+#ifdef SYS_msgsnd
+	case SYS_msgsnd:
+#endif
+#ifdef SYS_semop
+	case SYS_semop:
+#endif
+#ifdef SYS_semtimedop
+	case SYS_semtimedop:
+#endif
+#ifdef SYS_ioctl
+	case SYS_ioctl:
+#endif
+#ifdef SYS_mq_timedsend
+	case SYS_mq_timedsend:
+#endif
+#ifdef SYS_mq_timedreceive
+	case SYS_mq_timedreceive:
+#endif
+#ifdef SYS_splice
+	case SYS_splice:
+#endif
+#ifdef SYS_tee
+	case SYS_tee:
+#endif
+#ifdef SYS_vmsplice
+	case SYS_vmsplice:
+#endif
+#ifdef SYS_sendfile
+	case SYS_sendfile:
+#endif
+#ifdef SYS_copy_file_range
+	case SYS_copy_file_range:
+#endif
+#ifdef SYS_rt_sigtimedwait
+	case SYS_rt_sigtimedwait:
+#endif
+#ifdef SYS_io_getevents
+	case SYS_io_getevents:
+#endif
+#ifdef SYS_io_pgetevents
+	case SYS_io_pgetevents:
+#endif
+#ifdef SYS_epoll_wait
+	case SYS_epoll_wait:
+#endif
+#ifdef SYS_epoll_pwait
+	case SYS_epoll_pwait:
+#endif
+#ifdef SYS_epoll_pwait2
+	case SYS_epoll_pwait2:
+#endif
+#ifdef SYS_poll
+	case SYS_poll:
+#endif
+#ifdef SYS_ppoll
+	case SYS_ppoll:
+#endif
+#ifdef SYS_select
+	case SYS_select:
+#endif
+#ifdef SYS_pselect6
+	case SYS_pselect6:
+#endif
+#ifdef SYS_nanosleep
+	case SYS_nanosleep:
+#endif
+#ifdef SYS_clock_nanosleep
+	case SYS_clock_nanosleep:
+#endif
+#ifdef SYS_pause
+	case SYS_pause:
+#endif
+#ifdef SYS_rt_sigsuspend
+	case SYS_rt_sigsuspend:
+#endif
+		return 1;
+	default: return 0;
+	}
 }
 
 /* One of ours (signal.h): the module whose mark it carries consumes it.

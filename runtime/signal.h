@@ -174,6 +174,9 @@ int gr_signal_init(uv_loop_t *loop);
  * green call restarts. 0 or -errno. */
 int gr_signal_take_own(void);
 
+/* Whether system call nr can end with EINTR natively (signal.c). */
+int gr_signal_may_fail(long nr);
+
 /* Sends GR_SIG_OWN marked with mark to OS thread tid of this process
  * (rt_tgsigqueueinfo). 0 or -errno. */
 int gr_signal_send_own(pid_t tid, const void *mark);

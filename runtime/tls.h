@@ -58,8 +58,9 @@ int gr_tls_os_thread_create(pthread_t *th, const pthread_attr_t *attr, void *(*s
 			    void *arg);
 
 /* The same, for an OS thread of the runtime's own that runs none of the
- * program's code and of glibc's only system calls, formatting and dladdr
- * (never malloc): the process stays single-threaded for glibc (malloc
+ * program's code and of glibc's only system calls and formatting (never
+ * malloc, nor a lock: glibc's mutexes skip the lock while it counts the
+ * process as single-threaded): the process stays single-threaded for glibc (malloc
  * takes no arena locks; the next OS thread runs glibc's first-thread
  * set-up) and, if no green thread was made yet, for every other module.
  * The first OS thread that may run more (libuv's pool, a glibc helper

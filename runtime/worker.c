@@ -86,7 +86,7 @@ int gr_work_kick_landed(const void *mark, void *uc)
 	 * kernel's restart. */
 	if (mark != &kick_mark || !on_worker)
 		return 0;
-	gr_ctx_fail_syscall(uc);
+	gr_ctx_fail_syscall(uc, gr_signal_may_fail);
 	return 1;
 }
 

@@ -9,7 +9,7 @@
 /* env-preload: GREENIFY_MONITOR=30 */
 /* env-preload: GREENIFY_PREEMPT=off */
 /* expect-stderr-preload-once: "hang" has blocked every thread for */
-/* expect-stderr-preload-once: so far, in nanosleep (raw syscall) at syscall */
+/* expect-stderr-preload-once: so far, in nanosleep at libc.so.6+0x */
 /* expect-stderr-preload: ms in nanosleep (raw syscall) ← hang_here ← hang_worker */
 /* expect-stderr-preload: ms computing in spin_turns ← spin_here ← cpu_worker */
 /* expect-stderr-preload: "child-stall" blocked every thread for */

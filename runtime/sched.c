@@ -234,6 +234,8 @@ static void switch_to(struct gr_thread *next)
 	}
 	if (__builtin_expect(self->canary, 0) && *(uint64_t *)self->stack.lo != GR_CANARY)
 		gr_report_overflow(self);
+	if (__builtin_expect(gr_own_held, 0))
+		gr_signal_own_release(); /* switching away inside GR_SIG_OWN's handler */
 	self->saved_errno = *gr_rt.errno_loc;
 	if (__builtin_expect(gr_sigmask_split, 0))
 		gr_sigmask_switch(next); /* SIGPIPE blocked as next blocks it */

@@ -136,16 +136,49 @@ static void deliver_here(void *uc)
 	errno = saved;
 }
 
+int gr_own_held;
+
+void gr_signal_own_release(void)
+{
+	uint64_t bit = GR_SIGBIT(GR_SIG_OWN);
+
+	gr_own_held = 0;
+	gr_real.syscall(SYS_rt_sigprocmask, SIG_UNBLOCK, &bit, NULL, sizeof(bit));
+}
+
+static void take(int sig, siginfo_t *info, void *uc);
+
 static void trampoline(int sig, siginfo_t *info, void *uc)
 {
-	if (sig == GR_SIG_OWN && own_taken) {
-		if (own_signal(info, uc))
-			return;
+	int was;
+
+	if (sig != GR_SIG_OWN || !own_taken) {
+		take(sig, info, uc);
+		return;
+	}
+	/* The kernel blocks GR_SIG_OWN while its handler runs (no
+	 * SA_NODEFER: a flood of the program's SIGURG would otherwise nest
+	 * frames on one stack until it overflowed, before any instruction of
+	 * the handler runs); a switch to another green thread from inside
+	 * lifts it first (gr_own_held, sched.c), and the sigreturn puts the
+	 * mask of before back. */
+	was = gr_own_held;
+	if (gr_tls_runtime)
+		gr_own_held = !sigismember(&((ucontext_t *)uc)->uc_sigmask, GR_SIG_OWN);
+	if (!own_signal(info, uc)) {
 		/* The program's SIGURG: a call it interrupts restarts only if
 		 * the program's action says so (ours always does). */
 		if (installed[sig] && !(user[sig].sa_flags & SA_RESTART))
 			gr_ctx_fail_syscall(uc, gr_signal_may_fail);
+		take(sig, info, uc);
 	}
+	if (gr_tls_runtime)
+		gr_own_held = was;
+}
+
+/* A signal of the program's, from the trampoline. */
+static void take(int sig, siginfo_t *info, void *uc)
+{
 	if (sig <= 0 || sig >= GR_NSIG || !installed[sig]) {
 		if (sig == GR_SIG_OWN && own_taken)
 			own_unhandled(info);
@@ -263,8 +296,8 @@ static void discard(int sig)
 
 /* ---- The runtime's own signal (signal.h) ----
  * Once taken, the kernel's action for GR_SIG_OWN stays the trampoline,
- * blocking nothing while it runs (it only notes a signal or hands ours
- * over), and restarting the call it interrupted (SA_RESTART) where the
+ * blocking GR_SIG_OWN itself while it runs (lifted when it switches to
+ * another green thread: gr_own_held), and restarting the call it interrupted (SA_RESTART) where the
  * handler can undo that (gr_ctx_fail_syscall): a system call the program
  * makes where no hook sees it must not end with EINTR because preemption's
  * or the monitor's signal landed, as no signal the program asked for did;
@@ -282,7 +315,7 @@ static int own_install(void)
 
 	memset(&k, 0, sizeof(k));
 	k.sa_sigaction = trampoline;
-	k.sa_flags = SA_SIGINFO | SA_NODEFER | (gr_ctx_can_fail_syscall ? SA_RESTART : 0);
+	k.sa_flags = SA_SIGINFO | (gr_ctx_can_fail_syscall ? SA_RESTART : 0);
 	sigemptyset(&k.sa_mask);
 	return gr_real.sigaction(GR_SIG_OWN, &k, NULL) < 0 ? -errno : 0;
 }

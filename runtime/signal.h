@@ -174,6 +174,13 @@ int gr_signal_init(uv_loop_t *loop);
  * green call restarts. 0 or -errno. */
 int gr_signal_take_own(void);
 
+/* 1 while the kernel blocks GR_SIG_OWN for a handler of it that the
+ * runtime thread runs (the mask before it did not): a switch to another
+ * green thread first lifts it (gr_signal_own_release), so that thread can
+ * be preempted and take the program's SIGURG. */
+extern int gr_own_held;
+void gr_signal_own_release(void);
+
 /* Whether system call nr can end with EINTR natively (signal.c). */
 int gr_signal_may_fail(long nr);
 

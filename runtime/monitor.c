@@ -34,6 +34,7 @@
 #include "config.h"
 #include "foreign.h"
 #include "log.h"
+#include "preempt.h"
 #include "real.h"
 #include "sched.h"
 #include "signal.h"
@@ -329,7 +330,7 @@ static int from_libc_syscall(const char *name)
  * while the process counts as single-threaded: a quiet thread must take
  * no lock of glibc's). Built on the runtime thread (at the start and at
  * each report), read by the watchdog under a sequence count. */
-#define OBJS 64
+#define OBJS 256 /* executable segments: one or two per object */
 static struct obj {
 	uintptr_t lo, hi, bias;
 	char name[40];
@@ -525,49 +526,13 @@ static void frame_name(uintptr_t ip, int first, char *buf, size_t cap)
 }
 
 #if defined(__x86_64__)
-/* Whether a is the address after a call instruction in loaded code
- * (x86_64's call rel32, or call through a register or memory). */
-struct code_find {
-	uintptr_t a;
-	int found;
-};
-
-static int code_seg(struct dl_phdr_info *info, size_t size, void *arg)
-{
-	struct code_find *f = arg;
-
-	(void)size;
-	for (int i = 0; i < info->dlpi_phnum; i++) {
-		const ElfW(Phdr) *p = &info->dlpi_phdr[i];
-		uintptr_t lo = info->dlpi_addr + p->p_vaddr;
-		if (p->p_type == PT_LOAD && (p->p_flags & PF_X) && f->a >= lo + 8 &&
-		    f->a <= lo + p->p_memsz) {
-			f->found = 1;
-			return 1;
-		}
-	}
-	return 0;
-}
-
+/* Whether a is a return address in loaded code (the objects' table, which
+ * drain() has just rebuilt), past the bytes the call would take. */
 static int after_call(uintptr_t a)
 {
-	struct code_find f = {.a = a};
-	const unsigned char *p = (const unsigned char *)a;
-
-	dl_iterate_phdr(code_seg, &f);
-	if (!f.found)
-		return 0;
-	if (p[-5] == 0xe8)
-		return 1;
-	for (int k = 2; k <= 7; k++) /* ff /2 with its ModRM's length */
-		if (p[-k] == 0xff && ((p[-k + 1] >> 3) & 7) == 2) {
-			unsigned m = p[-k + 1], mod = m >> 6, rm = m & 7;
-			int len = 2 + (mod != 3 && rm == 4) + (mod == 1) + 4 * (mod == 2) +
-				  4 * (mod == 0 && rm == 5) +
-				  4 * (mod == 0 && rm == 4 && (p[-k + 2] & 7) == 5);
-			if (len == k)
-				return 1;
-		}
+	for (int i = 0; i < nobjs; i++)
+		if (a >= objs[i].lo + 8 && a <= objs[i].hi)
+			return gr_code_after_call(objs[i].lo, a);
 	return 0;
 }
 #endif

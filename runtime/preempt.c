@@ -328,13 +328,13 @@ uintptr_t gr_entry_depth;
  * the indirect one, which is the one that counts. */
 enum { NOT_CALL, CALL_DIRECT, CALL_INDIRECT };
 
-static int call_before(const struct span *s, uintptr_t a, uintptr_t *to)
+static int call_before_in(uintptr_t lo, uintptr_t a, uintptr_t *to)
 {
 #if defined(__x86_64__)
 	const unsigned char *p = (const unsigned char *)a;
 	int direct;
 
-	if (a - s->lo < 8)
+	if (a - lo < 8)
 		return CALL_INDIRECT; /* cannot look: assume it is */
 	direct = p[-5] == 0xe8;
 	if (direct) {
@@ -365,7 +365,7 @@ static int call_before(const struct span *s, uintptr_t a, uintptr_t *to)
 #else
 	uint32_t insn;
 
-	if (a - s->lo < 4)
+	if (a - lo < 4)
 		return CALL_INDIRECT;
 	insn = *(const uint32_t *)(a - 4);
 	if ((insn & 0xfffffc1fu) == 0xd63f0000u)
@@ -378,11 +378,21 @@ static int call_before(const struct span *s, uintptr_t a, uintptr_t *to)
 #endif
 }
 
-static int after_call(const struct span *s, uintptr_t a)
+static int call_before(const struct span *s, uintptr_t a, uintptr_t *to)
+{
+	return call_before_in(s->lo, a, to);
+}
+
+int gr_code_after_call(uintptr_t lo, uintptr_t a)
 {
 	uintptr_t to;
 
-	return call_before(s, a, &to) != NOT_CALL;
+	return call_before_in(lo, a, &to) != NOT_CALL;
+}
+
+static int after_call(const struct span *s, uintptr_t a)
+{
+	return gr_code_after_call(s->lo, a);
 }
 
 /* libc functions we call that call nothing back (no callback, no lock

@@ -45,6 +45,12 @@ void gr_preempt_need(void);
 extern int gr_preempt_stale;
 void gr_preempt_refresh(void);
 
+/* Whether a, in code that starts at lo, follows a call instruction (a
+ * return address): x86_64's call rel32 or call through a register or
+ * memory, aarch64's bl or blr; within the first bytes of the code, where
+ * the instruction before cannot be read, 1. */
+int gr_code_after_call(uintptr_t lo, uintptr_t a);
+
 /* Called from the trampoline for GR_SIG_OWN: 1 when mark is the
  * preemption's (then it is consumed here), else 0. */
 int gr_preempt_landed(const void *mark, void *uc);

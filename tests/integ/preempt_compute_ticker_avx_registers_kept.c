@@ -44,55 +44,35 @@ static void *ticker(void *arg)
 #define AVX2 __attribute__((noinline)) /* aarch64: NEON registers, 2 x 128 bits */
 #endif
 
-AVX2 static uint32_t mix_avx2(uint32_t seed)
-{
-	v8u a[8], m = {1664525u, 22695477u, 1103515245u, 134775813u,
-		       214013u,	 69069u,    1u,		 3u};
-	uint32_t sum = 0;
-
-	for (int i = 0; i < 8; i++)
-		for (int j = 0; j < 8; j++)
-			a[i][j] = seed + (uint32_t)(i * 8 + j);
-	for (uint32_t n = 0; n < ITERS; n++) {
-		/* Eight independent chains: all in ymm registers. */
-		a[0] = a[0] * m + 1013904223u;
-		a[1] = a[1] * m + 12345u;
-		a[2] = (a[2] ^ (a[2] >> 7)) * m;
-		a[3] = a[3] * m + a[0];
-		a[4] = (a[4] + a[1]) * m;
-		a[5] = a[5] * m ^ a[2];
-		a[6] = (a[6] << 3) + a[3] * m;
-		a[7] = a[7] * m + a[4] + a[5] + a[6];
+/* One mixing function, for a vector type of LANES 32-bit lanes: eight
+ * independent chains, all in vector registers for the whole loop. */
+#define MIX(NAME, ATTRS, VTYPE, LANES, ...)                                  \
+	ATTRS static uint32_t NAME(uint32_t seed)                            \
+	{                                                                    \
+		VTYPE a[8], m = {__VA_ARGS__};                               \
+		uint32_t sum = 0;                                            \
+                                                                             \
+		for (int i = 0; i < 8; i++)                                  \
+			for (int j = 0; j < (LANES); j++)                    \
+				a[i][j] = seed + (uint32_t)(i * (LANES) + j); \
+		for (uint32_t n = 0; n < ITERS; n++) {                       \
+			a[0] = a[0] * m + 1013904223u;                       \
+			a[1] = a[1] * m + 12345u;                            \
+			a[2] = (a[2] ^ (a[2] >> 7)) * m;                     \
+			a[3] = a[3] * m + a[0];                              \
+			a[4] = (a[4] + a[1]) * m;                            \
+			a[5] = a[5] * m ^ a[2];                              \
+			a[6] = (a[6] << 3) + a[3] * m;                       \
+			a[7] = a[7] * m + a[4] + a[5] + a[6];                \
+		}                                                            \
+		for (int i = 0; i < 8; i++)                                  \
+			for (int j = 0; j < (LANES); j++)                    \
+				sum = sum * 31u + a[i][j];                   \
+		return sum;                                                  \
 	}
-	for (int i = 0; i < 8; i++)
-		for (int j = 0; j < 8; j++)
-			sum = sum * 31u + a[i][j];
-	return sum;
-}
 
-__attribute__((noinline)) static uint32_t mix_sse2(uint32_t seed)
-{
-	v4u a[8], m = {1664525u, 22695477u, 1103515245u, 134775813u};
-	uint32_t sum = 0;
-
-	for (int i = 0; i < 8; i++)
-		for (int j = 0; j < 4; j++)
-			a[i][j] = seed + (uint32_t)(i * 4 + j);
-	for (uint32_t n = 0; n < ITERS; n++) {
-		a[0] = a[0] * m + 1013904223u;
-		a[1] = a[1] * m + 12345u;
-		a[2] = (a[2] ^ (a[2] >> 7)) * m;
-		a[3] = a[3] * m + a[0];
-		a[4] = (a[4] + a[1]) * m;
-		a[5] = a[5] * m ^ a[2];
-		a[6] = (a[6] << 3) + a[3] * m;
-		a[7] = a[7] * m + a[4] + a[5] + a[6];
-	}
-	for (int i = 0; i < 8; i++)
-		for (int j = 0; j < 4; j++)
-			sum = sum * 31u + a[i][j];
-	return sum;
-}
+MIX(mix_avx2, AVX2, v8u, 8, 1664525u, 22695477u, 1103515245u, 134775813u, 214013u, 69069u, 1u, 3u)
+MIX(mix_sse2, __attribute__((noinline)), v4u, 4, 1664525u, 22695477u, 1103515245u, 134775813u)
 
 static int have_avx2;
 

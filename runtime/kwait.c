@@ -261,9 +261,6 @@ static void on_loop_wake(uv_async_t *a)
 
 static int start_helper(struct helper *h)
 {
-	sigset_t all, old;
-	pthread_attr_t attr;
-	pthread_t th;
 	int err;
 
 	if (!loop_wake_ready) {
@@ -278,18 +275,7 @@ static int start_helper(struct helper *h)
 		loop_wake_ready = 1;
 	}
 	/* The helper takes no signals: they are the program's. */
-	sigfillset(&all);
-	gr_real.pthread_sigmask(SIG_SETMASK, &all, &old);
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	pthread_attr_setstacksize(&attr, 64 * 1024);
-	err = gr_tls_os_thread_create(&th, &attr, helper_main, h);
-	pthread_attr_destroy(&attr);
-	gr_real.pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (err < 0)
-		return err;
-	gr_real.pthread_setname_np(th, "greenify-futex");
-	return 0;
+	return gr_tls_own_thread_start(helper_main, h, 64 * 1024, "greenify-futex", 0);
 }
 
 /* A helper with a free slot, started if need be; NULL if none can be had. */

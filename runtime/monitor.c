@@ -724,9 +724,6 @@ static void on_async(uv_async_t *a)
 static int start_watchdog(void)
 {
 	char path[64];
-	pthread_attr_t attr;
-	pthread_t th;
-	sigset_t all, old;
 	int fd, err;
 
 	snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", gr_rt.os_tid);
@@ -743,20 +740,12 @@ static int start_watchdog(void)
 	if (proc_fd < 0)
 		gr_log(GR_LOG_WARN, "monitor: cannot read %s: stalls named without their call",
 		       path);
-	sigfillset(&all);
-	gr_real.pthread_sigmask(SIG_SETMASK, &all, &old);
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	pthread_attr_setstacksize(&attr, 64 * 1024);
-	/* It calls nothing of glibc's but system calls and formatting */
-	err = gr_tls_quiet_thread_create(&th, &attr, watchdog, NULL);
-	pthread_attr_destroy(&attr);
-	gr_real.pthread_sigmask(SIG_SETMASK, &old, NULL);
+	/* It calls nothing of glibc's but system calls and formatting: quiet */
+	err = gr_tls_own_thread_start(watchdog, NULL, 64 * 1024, "greenify-mon", 1);
 	if (err != 0) {
 		gr_log(GR_LOG_WARN, "monitor off: no watchdog thread (%s)", strerror(-err));
 		return -1;
 	}
-	gr_real.pthread_setname_np(th, "greenify-mon");
 	return 0;
 }
 

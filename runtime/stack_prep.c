@@ -140,29 +140,15 @@ static void prep_kick(void)
 
 static void prep_start(void)
 {
-	pthread_attr_t attr;
-	pthread_t th;
-	sigset_t all, old;
-
 	prep_state = -1;
 	gr_real_init();
 	if (!gr_config.prefault || !gr_stack_madvise_guards_only())
 		return;
-	/* The preparer takes no signals: they are the program's, and belong
-	 * to the runtime thread. It inherits this mask. */
-	sigfillset(&all);
-	gr_real.pthread_sigmask(SIG_SETMASK, &all, &old);
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	pthread_attr_setstacksize(&attr, 64 * 1024);
-	/* The preparer runs nothing of glibc's but system calls: the process
-	 * stays single-threaded for it. */
-	if (gr_tls_quiet_thread_create(&th, &attr, prep_main, NULL) == 0) {
+	/* The preparer takes no signals (they are the program's, and belong
+	 * to the runtime thread) and runs nothing of glibc's but system
+	 * calls: quiet, the process stays single-threaded for it. */
+	if (gr_tls_own_thread_start(prep_main, NULL, 64 * 1024, "greenify-prep", 1) == 0)
 		prep_state = 1;
-		gr_real.pthread_setname_np(th, "greenify-prep");
-	}
-	pthread_attr_destroy(&attr);
-	gr_real.pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
 void gr_stack_prep_new_mapping(struct mapping *m)

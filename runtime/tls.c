@@ -391,6 +391,27 @@ int gr_tls_quiet_thread_create(pthread_t *th, const pthread_attr_t *attr, void *
 	return err;
 }
 
+int gr_tls_own_thread_start(void *(*start)(void *), void *arg, size_t stack, const char *name,
+			    int is_quiet)
+{
+	pthread_attr_t attr;
+	sigset_t all;
+	pthread_t th;
+	int err;
+
+	sigfillset(&all);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, stack);
+	pthread_attr_setsigmask_np(&attr, &all);
+	err = is_quiet ? gr_tls_quiet_thread_create(&th, &attr, start, arg)
+		       : gr_tls_os_thread_create(&th, &attr, start, arg);
+	pthread_attr_destroy(&attr);
+	if (err == 0 && name)
+		gr_real.pthread_setname_np(th, name);
+	return err;
+}
+
 void gr_tls_thread_start(void)
 {
 	/* glibc's start_thread does this: the <ctype.h> tables (isdigit and

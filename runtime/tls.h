@@ -68,6 +68,13 @@ int gr_tls_os_thread_create(pthread_t *th, const pthread_attr_t *attr, void *(*s
 int gr_tls_quiet_thread_create(pthread_t *th, const pthread_attr_t *attr, void *(*start)(void *),
 			       void *arg);
 
+/* Starts a detached OS thread of the runtime's own with a stack of stack
+ * bytes, every signal blocked (they are the program's), named name (or
+ * not, NULL), through gr_tls_quiet_thread_create when is_quiet, else
+ * gr_tls_os_thread_create. 0 or -errno. */
+int gr_tls_own_thread_start(void *(*start)(void *), void *arg, size_t stack, const char *name,
+			    int is_quiet);
+
 /* Sets up what glibc sets up in a new thread before its function runs
  * (the <ctype.h> table pointers); called first thing in a green thread. */
 void gr_tls_thread_start(void);

@@ -216,18 +216,8 @@ static int start(void)
 /* A new worker, with every signal blocked. Under lock. 0 or -errno. */
 static int spawn(void)
 {
-	pthread_attr_t attr;
-	sigset_t all;
-	pthread_t th;
-	int err;
+	int err = gr_tls_own_thread_start(worker_main, NULL, WORKER_STACK, NULL, 0);
 
-	sigfillset(&all);
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	pthread_attr_setstacksize(&attr, WORKER_STACK);
-	pthread_attr_setsigmask_np(&attr, &all);
-	err = gr_tls_os_thread_create(&th, &attr, worker_main, NULL);
-	pthread_attr_destroy(&attr);
 	if (err)
 		return err;
 	threads++;

@@ -25,18 +25,10 @@ ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 port=$((20000 + $$ % 8000))
 
 once() { # LABEL LIB
-	local fifo line=
-	fifo=$(mktemp -u)
-	mkfifo "$fifo"
-	if start_server "$fifo" env LD_PRELOAD="$2" "$build/bench/echo_threads"; then
-		line=$(timeout -k 5 70 "$build/bench/echo_load" "$port" 1000 3 "$server_pid" 2>&1 | tail -n 1)
-	fi
-	kill "$server_pid" 2>/dev/null
-	wait "$server_pid" 2>/dev/null
-	rm -f "$fifo"
-	echo "$1 $line" >>"$raw"
-	field "$line" msgs_per_s >>"$tmp/$1.rate"
-	field "$line" p99_us >>"$tmp/$1.p99"
+	echo_load_run 1000 3 env LD_PRELOAD="$2" "$build/bench/echo_threads"
+	echo "$1 $echo_line" >>"$raw"
+	field "$echo_line" msgs_per_s >>"$tmp/$1.rate"
+	field "$echo_line" p99_us >>"$tmp/$1.p99"
 }
 
 {

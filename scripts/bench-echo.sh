@@ -21,25 +21,15 @@ port=$((20000 + $$ % 8000))
 
 # run_one LABEL CONNS: start the server, wait for "ready", load it.
 run_one() {
-	local label=$1 conns=$2 fifo line spid
+	local label=$1 conns=$2 line
 	local -a cmd
-	fifo=$(mktemp -u)
-	mkfifo "$fifo"
 	case $label in
 	native) cmd=("$build/bench/echo_threads") ;;
 	greenify) cmd=(env LD_PRELOAD="$lib" "$build/bench/echo_threads") ;;
 	libuv) cmd=("$build/bench/echo_uv") ;;
 	esac
-	if start_server "$fifo" "${cmd[@]}"; then
-		spid=$server_pid
-		line=$(timeout -k 5 $((secs + 60)) "$build/bench/echo_load" "$port" "$conns" "$secs" "$spid" 2>&1 | tail -n 1)
-	else
-		spid=$server_pid
-		line="echo_load conns=$conns fail server did not start"
-	fi
-	kill "$spid" 2>/dev/null
-	wait "$spid" 2>/dev/null
-	rm -f "$fifo"
+	echo_load_run "$conns" "$secs" "${cmd[@]}"
+	line=${echo_line:-"echo_load conns=$conns fail server did not start"}
 	echo "$label $line" | tee -a "$raw" >/dev/null
 }
 

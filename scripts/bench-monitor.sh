@@ -36,17 +36,10 @@ run() { # MODE KEY PROG ARGS...
 }
 
 echo_once() { # MODE: msgs_per_s of one 3 s run at 1,000 connections
-	local mode=$1 fifo line=
-	fifo=$(mktemp -u)
-	mkfifo "$fifo"
-	if start_server "$fifo" env LD_PRELOAD="$lib" "$(menv "$mode")" "$build/bench/echo_threads"; then
-		line=$(timeout -k 5 70 "$build/bench/echo_load" "$port" 1000 3 "$server_pid" 2>&1 | tail -n 1)
-	fi
-	kill "$server_pid" 2>/dev/null
-	wait "$server_pid" 2>/dev/null
-	rm -f "$fifo"
-	echo "$mode echo $line" >>"$raw"
-	field "$line" msgs_per_s
+	local mode=$1
+	echo_load_run 1000 3 env LD_PRELOAD="$lib" "$(menv "$mode")" "$build/bench/echo_threads"
+	echo "$mode echo $echo_line" >>"$raw"
+	field "$echo_line" msgs_per_s
 }
 
 {

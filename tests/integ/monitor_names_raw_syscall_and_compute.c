@@ -7,7 +7,9 @@
  * counts the second stall there instead of printing it again, prints one
  * line for the computing site, and the stats summary counts both sites.
  * The program's own output is the same natively, where the ticker ticks
- * throughout and nothing is reported. */
+ * throughout and nothing is reported. Built as Debian builds its packages
+ * (-D_FORTIFY_SOURCE=2 -O2): the frames are still the program's. */
+/* cflags: -D_FORTIFY_SOURCE=2 -O2 */
 /* env-preload: GREENIFY_MONITOR=100 */
 /* env-preload: GREENIFY_PREEMPT=off */
 /* expect-stderr-preload-once: ms in nanosleep (raw syscall) ← stall_here ← sys_worker */

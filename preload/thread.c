@@ -104,7 +104,7 @@ GR_EXPORT char __libc_single_threaded = 1;
 static int create_green(pthread_t *th, const pthread_attr_t *attr, void *(*start)(void *),
 			void *arg)
 {
-	struct gr_create c = {.start = start, .arg = arg};
+	struct gr_create c = {.start = start, .arg = arg, .unstarted = 1};
 	struct gr_thread *t;
 	int err;
 
@@ -120,6 +120,7 @@ static int create_green(pthread_t *th, const pthread_attr_t *attr, void *(*start
 	if (attr && pthread_attr_getsigmask_np(attr, &mask) == 0)
 		gr_sigmask_set(t, gr_sigset_bits(&mask) & ~GR_SIG_UNBLOCKABLE);
 	*th = (pthread_t)t->handle;
+	gr_sched_run_new(t);
 	gr_maybe_yield();
 	return 0;
 }

@@ -257,6 +257,27 @@ static void switch_to(struct gr_thread *next)
 		gr_signal_run();
 }
 
+/* Runs new thread t at once, its creator next: t's pages were written a
+ * moment ago and are still in cache. Queued instead, it would run after
+ * every thread created in the same slice, and with thousands of them each
+ * would start on pages that went cold (Prog 1 at 1M threads: 2.4 s queued,
+ * 1.8 s this way). A real-time creator keeps the CPU as its policy says;
+ * a real-time thread is queued by priority. */
+void gr_sched_run_new(struct gr_thread *t)
+{
+	struct gr_thread *self = gr_rt.cur;
+
+	if (self == &gr_hub || self->realtime || t->realtime) {
+		gr_runq_push(t);
+		return;
+	}
+	GR_ASSERT(t->state == GR_NEW);
+	runq_push_head(self);
+	if (__builtin_expect(gr_dump_on, 0))
+		t->since = gr_dump_stamp();
+	switch_to(t);
+}
+
 void gr_signal_safe_point(void)
 {
 	if (gr_rt.sig_pending)

@@ -159,6 +159,9 @@ void gr_sched_entered(void);
 /* Makes t runnable: appends it to the run queue (its priority's, for a
  * real-time thread). */
 void gr_runq_push(struct gr_thread *t);
+/* Runs new thread t now (its creator first in the run queue), or queues it
+ * when either is real-time. */
+void gr_sched_run_new(struct gr_thread *t);
 /* Gives t policy and prio (checked by the caller), moving it in the run
  * queue if it is there. */
 void gr_runq_requeue(struct gr_thread *t, int policy, int prio);

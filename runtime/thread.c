@@ -280,7 +280,8 @@ int gr_thread_create(const struct gr_create *c, struct gr_thread **out)
 	if (++gr_rt.live > gr_rt.peak_live)
 		gr_rt.peak_live = gr_rt.live;
 	gr_signal_thread_created(t);
-	gr_runq_push(t);
+	if (!c->unstarted)
+		gr_runq_push(t);
 	*out = t;
 	gr_preempt_need();
 	return 0;

@@ -153,9 +153,12 @@ struct gr_create {
 	int explicit_sched;	/* PTHREAD_EXPLICIT_SCHED: policy and priority */
 	int policy;		/* from here, else the creator's */
 	int priority;
+	int unstarted; /* not queued: the caller starts it */
 };
-/* 0, or -EAGAIN (no memory), -EINVAL (a stack glibc would refuse, a bad
- * policy), -EPERM (a real-time policy without the privilege). */
+/* Makes a thread and queues it, or with c->unstarted leaves it to the
+ * caller to finish (its signal mask) and start (gr_sched_run_new). 0, or
+ * -EAGAIN (no memory), -EINVAL (a stack glibc would refuse, a bad policy),
+ * -EPERM (a real-time policy without the privilege). */
 int gr_thread_create(const struct gr_create *c, struct gr_thread **out);
 /* Joins the thread behind handle. deadline: 0 waits forever, -1 does not
  * wait (tryjoin), else a monotonic deadline. 0 or -ESRCH, -EINVAL,

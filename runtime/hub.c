@@ -284,7 +284,7 @@ int gr_rt_after_fork_child(void)
 	gr_rt.armed = 0;
 
 	gr_runq_reset();
-	gr_rt.timers.n = 0;
+	gr_timers_clear(&gr_rt.timers);
 	gr_rt.live_timers = 0;
 	gr_rt.poll_at = INT64_MAX;
 	gr_rt.zombie = NULL;

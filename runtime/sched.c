@@ -377,13 +377,17 @@ static int timer_live_once(const struct gr_tentry *e)
 	return 1;
 }
 
+static void timer_mark(const struct gr_tentry *e)
+{
+	((struct gr_thread *)e->owner)->in_heap = 1;
+}
+
 /* Drops every abandoned entry: afterwards there are no more entries than
  * parked threads with a deadline. */
 static void timers_compact(void)
 {
 	gr_timers_filter(&gr_rt.timers, timer_live_once);
-	for (size_t i = 0; i < gr_rt.timers.n; i++)
-		((struct gr_thread *)gr_rt.timers.a[i].owner)->in_heap = 1;
+	gr_timers_each(&gr_rt.timers, timer_mark);
 }
 
 int gr_timers_room(uint64_t threads)

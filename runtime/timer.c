@@ -41,19 +41,37 @@ static void sift_down(struct gr_tentry *a, size_t n, size_t i)
 	a[i] = e;
 }
 
+/* Moves the run to the start of a new ring of cap entries. */
+static void run_copy(const struct gr_timers *h, struct gr_tentry *to)
+{
+	for (size_t i = 0; i < h->qn; i++)
+		to[i] = h->q[(h->qh + i) & (h->cap - 1)];
+}
+
 int gr_timers_reserve(struct gr_timers *h, size_t n)
 {
 	size_t cap = h->cap ? h->cap : 1024;
-	struct gr_tentry *a;
+	struct gr_tentry *a, *q;
 
 	if (n <= h->cap)
 		return 0;
 	while (cap < n)
 		cap *= 2;
-	a = realloc(h->a, cap * sizeof(*a));
-	if (!a)
+	if (cap > SIZE_MAX / sizeof(*a))
 		return -ENOMEM;
+	q = malloc(cap * sizeof(*q));
+	if (!q)
+		return -ENOMEM;
+	a = realloc(h->a, cap * sizeof(*a));
+	if (!a) {
+		free(q);
+		return -ENOMEM;
+	}
 	h->a = a;
+	run_copy(h, q);
+	free(h->q);
+	h->q = q;
+	h->qh = 0;
 	h->cap = cap;
 	return 0;
 }
@@ -62,31 +80,67 @@ int gr_timers_add(struct gr_timers *h, int64_t deadline, void *owner)
 {
 	if (h->n == h->cap && gr_timers_reserve(h, h->n + 1) < 0)
 		return -ENOMEM;
-	h->a[h->n].deadline = deadline;
-	h->a[h->n].owner = owner;
-	sift_up(h->a, h->n++);
+	h->n++;
+	if (!h->qn || h->q[(h->qh + h->qn - 1) & (h->cap - 1)].deadline <= deadline) {
+		struct gr_tentry *e = &h->q[(h->qh + h->qn++) & (h->cap - 1)];
+		e->deadline = deadline;
+		e->owner = owner;
+		return 0;
+	}
+	h->a[h->hn].deadline = deadline;
+	h->a[h->hn].owner = owner;
+	sift_up(h->a, h->hn++);
 	return 0;
 }
 
 void gr_timers_pop(struct gr_timers *h)
 {
-	if (h->n == 0)
+	const struct gr_tentry *e = gr_timers_top(h);
+
+	if (!e)
 		return;
-	h->a[0] = h->a[--h->n];
-	if (h->n)
-		sift_down(h->a, h->n, 0);
+	h->n--;
+	if (h->qn && e == &h->q[h->qh]) {
+		h->qh = (h->qh + 1) & (h->cap - 1);
+		h->qn--;
+		return;
+	}
+	h->a[0] = h->a[--h->hn];
+	if (h->hn)
+		sift_down(h->a, h->hn, 0);
 }
 
 void gr_timers_filter(struct gr_timers *h, int (*keep)(const struct gr_tentry *))
 {
-	size_t j = 0;
+	size_t j = 0, k = 0;
 
-	for (size_t i = 0; i < h->n; i++)
+	for (size_t i = 0; i < h->hn; i++)
 		if (keep(&h->a[i]))
 			h->a[j++] = h->a[i];
-	h->n = j;
+	h->hn = j;
 	/* Floyd's heap construction: sift down every inner node, last first. */
-	for (size_t i = h->n / ARITY + 1; i-- > 0;)
-		if (i < h->n)
-			sift_down(h->a, h->n, i);
+	for (size_t i = h->hn / ARITY + 1; i-- > 0;)
+		if (i < h->hn)
+			sift_down(h->a, h->hn, i);
+	/* The run stays in order: kept entries close up behind its head. */
+	for (size_t i = 0; i < h->qn; i++) {
+		const struct gr_tentry *e = &h->q[(h->qh + i) & (h->cap - 1)];
+		if (keep(e))
+			h->q[(h->qh + k++) & (h->cap - 1)] = *e;
+	}
+	h->qn = k;
+	h->n = h->hn + h->qn;
+}
+
+void gr_timers_each(const struct gr_timers *h, void (*fn)(const struct gr_tentry *))
+{
+	for (size_t i = 0; i < h->hn; i++)
+		fn(&h->a[i]);
+	for (size_t i = 0; i < h->qn; i++)
+		fn(&h->q[(h->qh + i) & (h->cap - 1)]);
+}
+
+void gr_timers_clear(struct gr_timers *h)
+{
+	h->n = h->hn = h->qh = h->qn = 0;
 }

@@ -109,6 +109,7 @@ static int create_green(pthread_t *th, const pthread_attr_t *attr, void *(*start
 	int err;
 
 	__libc_single_threaded = 0; /* as glibc's, even if the create fails */
+	gr_sched_run_fresh();
 	read_attr(attr, &c);
 	int saved = errno; /* mmap/madvise may set it; pthread_* do not */
 	err = gr_thread_create(&c, &t);
@@ -120,7 +121,7 @@ static int create_green(pthread_t *th, const pthread_attr_t *attr, void *(*start
 	if (attr && pthread_attr_getsigmask_np(attr, &mask) == 0)
 		gr_sigmask_set(t, gr_sigset_bits(&mask) & ~GR_SIG_UNBLOCKABLE);
 	*th = (pthread_t)t->handle;
-	gr_sched_run_new(t);
+	gr_sched_start_new(t);
 	gr_maybe_yield();
 	return 0;
 }

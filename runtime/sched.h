@@ -25,6 +25,7 @@ struct gr_runtime {
 					gr_green) */
 	struct gr_thread *runq_head; /* FIFO of runnable threads */
 	struct gr_thread *runq_tail;
+	struct gr_thread *fresh;     /* made, not yet run nor queued (sched.c) */
 	struct gr_thread *zombie; /* detached thread to free after its
 				     last switch */
 	int started;		  /* the runtime thread exists */
@@ -159,9 +160,13 @@ void gr_sched_entered(void);
 /* Makes t runnable: appends it to the run queue (its priority's, for a
  * real-time thread). */
 void gr_runq_push(struct gr_thread *t);
-/* Runs new thread t now (its creator first in the run queue), or queues it
- * when either is real-time. */
-void gr_sched_run_new(struct gr_thread *t);
+/* Starts new thread t: it runs at its creator's next switch or next
+ * pthread_create, whichever comes first, before the threads queued; a
+ * real-time creator or thread queues it as its policy says. */
+void gr_sched_start_new(struct gr_thread *t);
+/* The creator's next pthread_create: the thread it made before runs now,
+ * and the creator goes on after it. */
+void gr_sched_run_fresh(void);
 /* Gives t policy and prio (checked by the caller), moving it in the run
  * queue if it is there. */
 void gr_runq_requeue(struct gr_thread *t, int policy, int prio);

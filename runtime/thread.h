@@ -156,7 +156,7 @@ struct gr_create {
 	int unstarted; /* not queued: the caller starts it */
 };
 /* Makes a thread and queues it, or with c->unstarted leaves it to the
- * caller to finish (its signal mask) and start (gr_sched_run_new). 0, or
+ * caller to finish (its signal mask) and start (gr_sched_start_new). 0, or
  * -EAGAIN (no memory), -EINVAL (a stack glibc would refuse, a bad policy),
  * -EPERM (a real-time policy without the privilege). */
 int gr_thread_create(const struct gr_create *c, struct gr_thread **out);

@@ -1,9 +1,10 @@
 /* Hazard: a new thread may run before pthread_create returns to its
- * creator (under the preload it does: it runs first, while its pages are
- * in cache). glibc stores the handle in *thread before the thread starts
- * and gives it the attr's signal mask before its first instruction, and
- * the process is no longer single-threaded; so from the first statement of
- * the thread:
+ * creator (natively on another CPU; under the preload at the creator's
+ * next switch or next pthread_create, ahead of the threads queued, while
+ * its pages are in cache). glibc stores the handle in *thread before the
+ * thread starts and gives it the attr's signal mask before its first
+ * instruction, and the process is no longer single-threaded; so from the
+ * first statement of the thread:
  * - the pthread_t its creator is given equals pthread_self();
  * - its mask is the attr's (pthread_attr_setsigmask_np) or its creator's;
  * - __libc_single_threaded is false;

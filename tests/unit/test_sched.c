@@ -47,6 +47,48 @@ START_TEST(sched_runs_threads_fifo)
 }
 END_TEST
 
+/* As pthread_create makes a thread: unstarted, then started. */
+static uint64_t spawn_fresh(void *(*fn)(void *), intptr_t arg)
+{
+	struct gr_create c = {.start = fn, .arg = (void *)arg, .unstarted = 1};
+	struct gr_thread *t;
+
+	gr_sched_run_fresh();
+	ck_assert_int_eq(gr_thread_create(&c, &t), 0);
+	gr_sched_start_new(t);
+	return t->handle;
+}
+
+/* A thread made the way pthread_create makes one does not run before its
+ * creator switches or makes the next one; then it runs before the threads
+ * already queued, and the creator goes on right after it. */
+START_TEST(sched_fresh_thread_runs_at_creators_next_switch_or_create)
+{
+	uint64_t q, a, b;
+
+	ck_assert_int_eq(gr_start(), 0);
+	q = spawn(log_id, 9); /* queued the plain way */
+	a = spawn_fresh(log_id, 1);
+	ck_assert_int_eq(norder, 0); /* the creator goes on first */
+	b = spawn_fresh(log_id, 2); /* a ran, and the creator went on */
+	ck_assert_int_eq(norder, 1);
+	ck_assert_int_eq(order[0], 1);
+	gr_yield(); /* b first, then the one queued before */
+	ck_assert_int_eq(norder, 3);
+	ck_assert_int_eq(order[1], 2);
+	ck_assert_int_eq(order[2], 9);
+	ck_assert_int_eq(gr_thread_join(a, 0, NULL), 0);
+	ck_assert_int_eq(gr_thread_join(b, 0, NULL), 0);
+	ck_assert_int_eq(gr_thread_join(q, 0, NULL), 0);
+	/* Joined while fresh: the join's park runs it. */
+	void *r;
+	a = spawn_fresh(log_id, 3);
+	ck_assert_int_eq(gr_thread_join(a, 0, &r), 0);
+	ck_assert_ptr_eq(r, (void *)(intptr_t)30);
+	ck_assert_int_eq(norder, 4);
+}
+END_TEST
+
 static void *yielder(void *arg)
 {
 	for (int i = 0; i < 3; i++) {
@@ -240,6 +282,7 @@ Suite *sched_suite(void)
 
 	tcase_set_timeout(tc, 20);
 	tcase_add_test(tc, sched_runs_threads_fifo);
+	tcase_add_test(tc, sched_fresh_thread_runs_at_creators_next_switch_or_create);
 	tcase_add_test(tc, sched_yield_interleaves);
 	tcase_add_test(tc, sched_park_deadline_times_out);
 	tcase_add_test(tc, sched_wake_beats_deadline);

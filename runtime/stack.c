@@ -297,14 +297,6 @@ void gr_stack_free(const struct gr_stack *s)
 	stats.in_use -= s->size;
 }
 
-void gr_stack_test_set_free_gen(size_t size, uint32_t gen)
-{
-	struct stack_class *c = class_for(size, gr_stack_page);
-
-	if (c && c->free)
-		((struct free_rec *)c->free)->gen = gen;
-}
-
 int gr_stack_find(const void *addr, struct gr_stack *out, int *in_guard)
 {
 	const char *a = addr;

@@ -108,8 +108,5 @@ void gr_stack_stats(struct gr_stack_stats *out);
 /* For the unit tests: forget that MADV_GUARD_INSTALL works (0) or limit
  * mprotect guards to budget, so the fallbacks can be exercised. */
 void gr_stack_test_limit_guards(int allow_madvise, unsigned mprotect_budget);
-/* For the unit tests: the use count of the newest free slot of size (one
- * page of guard), as if it had been used gen times. */
-void gr_stack_test_set_free_gen(size_t size, uint32_t gen);
 
 #endif

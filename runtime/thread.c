@@ -27,17 +27,21 @@
 
 /* A pthread_t is the control block's address with a generation in the
  * bits an address leaves free: the 6 low ones (blocks are 64-byte aligned)
- * and the 16 above the 48-bit user address space. The generation counts
- * the uses of the stack slot (kept in the slot while it is free), so the
- * next thread of a slot never has the handle of the one before, which may
- * not be joined yet, and a handle kept after its join names nothing.
- * Only after 2^22 uses of one slot can a generation come round again:
- * from then on a new handle of that slot is checked against the records of
- * unjoined threads (the only others a handle can still name: a live
- * thread owns its slot) and the generation moves on while one has it. */
+ * and the 16 above the 48-bit user address space. The generation is the
+ * low 22 bits of the thread's number, so the next thread of a slot never
+ * has the handle of the one before, which may not be joined yet; and
+ * threads made one after the other have consecutive generations, which
+ * the records of finished threads are filed by (zombie.c): a program that
+ * joins its threads in the order it made them reads the records in order,
+ * not one cache and TLB miss each. Only once 2^22 threads were made can a
+ * new handle equal an unjoined thread's of the same slot (a live thread
+ * owns its slot): from then on a new handle is checked against those
+ * records and the generation moves on while one has it. A handle kept
+ * after its join may name a later thread of the slot, as glibc's reused
+ * blocks do. */
 #define HANDLE_ADDR_MASK (((uint64_t)1 << 48) - 64)
 #define GEN_BITS	 22
-#define GEN_WRAPPED	 ((uint32_t)1 << GEN_BITS) /* set once the count came round */
+#define GEN_WRAPPED	 ((uint32_t)1 << GEN_BITS) /* numbers from here on came round */
 
 static uint64_t handle_of(const struct gr_thread *t, uint32_t gen)
 {
@@ -46,17 +50,17 @@ static uint64_t handle_of(const struct gr_thread *t, uint32_t gen)
 	return (uint64_t)(uintptr_t)t | (g & 63) | (g >> 6) << 48;
 }
 
-/* The next generation of a slot whose last one was gen, and t's handle. */
+/* t's handle, from its number; and the slot's use count after gen (what
+ * its trim counts, stack.c). */
 static uint32_t next_handle(struct gr_thread *t, uint32_t gen)
 {
-	gen++;
-	if (__builtin_expect(gen & GEN_WRAPPED, 0)) {
-		gen = GEN_WRAPPED | (gen & (GEN_WRAPPED - 1));
-		while (gr_zombie_has(handle_of(t, gen)))
-			gen = GEN_WRAPPED | ((gen + 1) & (GEN_WRAPPED - 1));
-	}
-	t->handle = handle_of(t, gen);
-	return gen;
+	uint32_t g = (uint32_t)t->id & (GEN_WRAPPED - 1);
+
+	if (__builtin_expect(t->id >= GEN_WRAPPED, 0))
+		while (gr_zombie_has(handle_of(t, g)))
+			g = (g + 1) & (GEN_WRAPPED - 1);
+	t->handle = handle_of(t, g);
+	return gen + 1;
 }
 
 /* Threads on the program's own memory (pthread_attr_setstack), which no

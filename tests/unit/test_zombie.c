@@ -1,5 +1,5 @@
 /* Records of finished, unjoined threads: every record is found until taken,
- * exactly once, through growth and backward-shift deletions. */
+ * exactly once, through growth, tombstones and rebuilds. */
 #include <stdint.h>
 
 #include "../../runtime/zombie.h"
@@ -46,6 +46,58 @@ START_TEST(zombie_many_with_interleaved_deletes)
 }
 END_TEST
 
+/* Handles whose thread numbers are equal (2^22 apart) share a home slot:
+ * a chain. Taking one in the middle leaves a tombstone that later lookups
+ * pass over and a later add reuses. */
+static uint64_t same_number(uint64_t i)
+{
+	return 0x7f0000000000ULL + i * 4096 + 5 + ((uint64_t)3 << 48);
+}
+
+START_TEST(zombie_chain_survives_taking_its_middle)
+{
+	void *r;
+
+	for (uint64_t i = 0; i < 40; i++)
+		ck_assert_int_eq(gr_zombie_add(same_number(i), (void *)(uintptr_t)(i + 1)), 0);
+	for (uint64_t i = 10; i < 30; i++)
+		ck_assert_int_eq(gr_zombie_take(same_number(i), &r), 1);
+	for (uint64_t i = 0; i < 40; i++)
+		ck_assert_int_eq(gr_zombie_has(same_number(i)), i < 10 || i >= 30);
+	/* Added again: into the tombstones, and found. */
+	for (uint64_t i = 10; i < 20; i++)
+		ck_assert_int_eq(gr_zombie_add(same_number(i), (void *)(uintptr_t)(i + 100)), 0);
+	for (uint64_t i = 0; i < 40; i++) {
+		int present = i < 20 || i >= 30;
+		ck_assert_int_eq(gr_zombie_has(same_number(i)), present);
+		if (present) {
+			ck_assert_int_eq(gr_zombie_take(same_number(i), &r), 1);
+			ck_assert_ptr_eq(r, (void *)(uintptr_t)(i >= 10 && i < 20 ? i + 100 : i + 1));
+		}
+	}
+}
+END_TEST
+
+/* A few records at a time, taken and added for far more than the table
+ * holds: tombstones fill it and it is rebuilt (at its size: records are
+ * few), never losing one. */
+START_TEST(zombie_churn_rebuilds_without_loss)
+{
+	void *r;
+
+	for (uint64_t i = 1; i <= 200000; i++) {
+		ck_assert_int_eq(gr_zombie_add(handle(i), (void *)(uintptr_t)i), 0);
+		if (i > 7) {
+			ck_assert_int_eq(gr_zombie_take(handle(i - 7), &r), 1);
+			ck_assert_ptr_eq(r, (void *)(uintptr_t)(i - 7));
+		}
+	}
+	for (uint64_t i = 200000 - 6; i <= 200000; i++)
+		ck_assert_int_eq(gr_zombie_take(handle(i), &r), 1);
+	ck_assert_int_eq(gr_zombie_has(handle(200000 - 7)), 0);
+}
+END_TEST
+
 Suite *zombie_suite(void)
 {
 	Suite *s = suite_create("zombie");
@@ -53,6 +105,8 @@ Suite *zombie_suite(void)
 
 	tcase_add_test(tc, zombie_add_take_once);
 	tcase_add_test(tc, zombie_many_with_interleaved_deletes);
+	tcase_add_test(tc, zombie_chain_survives_taking_its_middle);
+	tcase_add_test(tc, zombie_churn_rebuilds_without_loss);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -36,9 +36,9 @@
  * not one cache and TLB miss each. Only once 2^22 threads were made can a
  * new handle equal an unjoined thread's of the same slot (a live thread
  * owns its slot): from then on a new handle is checked against those
- * records and the generation moves on while one has it. A handle kept
- * after its join may name a later thread of the slot, as glibc's reused
- * blocks do. */
+ * records and the generation moves on while one has it; only then can a
+ * handle kept after its join name a later thread of its slot (glibc's
+ * reused blocks do at once). */
 #define HANDLE_ADDR_MASK (((uint64_t)1 << 48) - 64)
 #define GEN_BITS	 22
 #define GEN_WRAPPED	 ((uint32_t)1 << GEN_BITS) /* numbers from here on came round */

@@ -25,7 +25,7 @@ struct gr_runtime {
 					gr_green) */
 	struct gr_thread *runq_head; /* FIFO of runnable threads */
 	struct gr_thread *runq_tail;
-	struct gr_thread *fresh;     /* made, not yet run nor queued (sched.c) */
+	struct gr_thread *fresh;  /* made, not yet run nor queued (sched.c) */
 	struct gr_thread *zombie; /* detached thread to free after its
 				     last switch */
 	int started;		  /* the runtime thread exists */

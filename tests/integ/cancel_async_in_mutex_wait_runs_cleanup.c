@@ -71,13 +71,15 @@ int main(void)
 		MUST(pthread_cancel(t));
 		MUST(pthread_join(t, &r));
 		CHECK(r == PTHREAD_CANCELED, "waiting for %s: cancelled", what[kind]);
-		CHECK(atomic_load(&cleaned) == 1, "waiting for %s: its cleanup handler ran", what[kind]);
+		CHECK(atomic_load(&cleaned) == 1, "waiting for %s: its cleanup handler ran",
+		      what[kind]);
 		/* The ticker ticks again: waited for, not a fixed 10 ms (a
 		 * crowded CPU, qemu, may not run it for longer than that). */
 		for (int64_t until = mono_ns() + MS(5000);
 		     atomic_load(&ticks) <= before && mono_ns() < until;)
 			sleep_ms(1);
-		CHECK(atomic_load(&ticks) > before, "waiting for %s: the ticker kept running", what[kind]);
+		CHECK(atomic_load(&ticks) > before, "waiting for %s: the ticker kept running",
+		      what[kind]);
 	}
 	MUST(pthread_mutex_unlock(&held));
 	CHECK_ERR(pthread_mutex_trylock(&held), 0, "the mutex main held is usable");

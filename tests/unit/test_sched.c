@@ -70,7 +70,7 @@ START_TEST(sched_fresh_thread_runs_at_creators_next_switch_or_create)
 	q = spawn(log_id, 9); /* queued the plain way */
 	a = spawn_fresh(log_id, 1);
 	ck_assert_int_eq(norder, 0); /* the creator goes on first */
-	b = spawn_fresh(log_id, 2); /* a ran, and the creator went on */
+	b = spawn_fresh(log_id, 2);  /* a ran, and the creator went on */
 	ck_assert_int_eq(norder, 1);
 	ck_assert_int_eq(order[0], 1);
 	gr_yield(); /* b first, then the one queued before */

@@ -72,7 +72,8 @@ START_TEST(zombie_chain_survives_taking_its_middle)
 		ck_assert_int_eq(gr_zombie_has(same_number(i)), present);
 		if (present) {
 			ck_assert_int_eq(gr_zombie_take(same_number(i), &r), 1);
-			ck_assert_ptr_eq(r, (void *)(uintptr_t)(i >= 10 && i < 20 ? i + 100 : i + 1));
+			ck_assert_ptr_eq(r,
+					 (void *)(uintptr_t)(i >= 10 && i < 20 ? i + 100 : i + 1));
 		}
 	}
 }

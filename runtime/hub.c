@@ -89,7 +89,7 @@ static void hub_main(void *arg)
 	gr_sched_entered();
 	for (;;) {
 		/* Real-time threads have queues of their own (sched.c). */
-		int block = gr_rt.runq_head == NULL && gr_rt.rt_runnable == 0;
+		int block = !gr_sched_others_runnable();
 		if (block) {
 			arm_timer();
 			gr_deadlock_check();

@@ -695,7 +695,8 @@ static int spinning(const ucontext_t *uc)
 
 static int woken_waits(int64_t now)
 {
-	return gr_rt.wakes != seen_wakes && gr_rt.runq_head && now - seen_at >= WAKE_GRANULARITY;
+	return gr_rt.wakes != seen_wakes && (gr_rt.runq_head || gr_rt.fresh) &&
+	       now - seen_at >= WAKE_GRANULARITY;
 }
 
 /* A spin-wait was preempted lately, and none of the ticks since found a
@@ -708,7 +709,7 @@ static int spin_regime;
  * ticks and sleepers' deadlines, or 0. */
 static int64_t look_soon(int64_t now)
 {
-	if (!gr_rt.runq_head && !gr_rt.rt_runnable)
+	if (!gr_sched_others_runnable())
 		return 0;
 	if (spin_regime)
 		return now + SPIN_LOOK;
@@ -741,7 +742,7 @@ static void tick(ucontext_t *uc)
 	}
 	if (fresh || (now - seen_at < gr_config.slice_ns && !sleeper_due(now) &&
 		      !woken_waits(now) && !gr_rt.rt_preempt)) {
-		int spin = (gr_rt.runq_head || gr_rt.rt_runnable) && spinning(uc);
+		int spin = gr_sched_others_runnable() && spinning(uc);
 		if (!spin) {
 			if (!fresh)
 				spin_regime = 0;

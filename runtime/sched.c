@@ -294,15 +294,53 @@ void gr_sched_start_new(struct gr_thread *t)
 	gr_rt.fresh = t;
 }
 
+static void slice_over(int64_t now);
+static void expire(int64_t now);
+
+/* Every how many runs of a fresh thread its creator's slice is looked at
+ * (a power of two): a clock read each time would be a tenth of a create. */
+#define FRESH_CHECK_EVERY 16
+
 void gr_sched_run_fresh(void)
 {
-	struct gr_thread *t = gr_rt.fresh;
+	struct gr_thread *t = gr_rt.fresh, *self = gr_rt.cur;
+	int64_t start;
 
 	if (!t)
 		return;
+	/* A real-time thread keeps the CPU (a real-time creator, or one
+	 * runnable that outranks the creator, whose hooks give way to it): the
+	 * new thread only goes first among the plain ones. */
+	if (self->realtime || gr_rt.rt_runnable) {
+		fresh_flush();
+		return;
+	}
+	/* Its run counts against its creator's time slice, timed here: the
+	 * slice checks every GR_SLICE_CHECK_EVERY-th hook may all land in the
+	 * new threads (a creator and its threads making the same hooks each
+	 * time), and a creator that makes short-lived threads one after the
+	 * other must still give way to the queued threads, and let the hub
+	 * poll, once its slice is over or a deadline passed. */
+	if (gr_rt.slice_owner != self) {
+		gr_rt.slice_owner = self;
+		gr_rt.slice_start = gr_now();
+	} else if ((++gr_rt.fresh_runs & (FRESH_CHECK_EVERY - 1)) == 0) {
+		int64_t now = gr_now();
+		if (now >= gr_rt.poll_at || now - gr_rt.slice_start >= gr_config.slice_ns) {
+			/* As at a preemption: the sleepers that are due, then
+			 * the new thread first, the creator at the back. */
+			expire(now);
+			fresh_flush();
+			slice_over(now);
+			return;
+		}
+	}
+	start = gr_rt.slice_start;
 	gr_rt.fresh = NULL;
-	runq_push_head(gr_rt.cur);
+	runq_push_head(self);
 	switch_to(t);
+	gr_rt.slice_owner = self;
+	gr_rt.slice_start = start;
 }
 
 void gr_signal_safe_point(void)

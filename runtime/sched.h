@@ -26,6 +26,7 @@ struct gr_runtime {
 	struct gr_thread *runq_head; /* FIFO of runnable threads */
 	struct gr_thread *runq_tail;
 	struct gr_thread *fresh;  /* made, not yet run nor queued (sched.c) */
+	unsigned fresh_runs;	  /* fresh threads run by their creators */
 	struct gr_thread *zombie; /* detached thread to free after its
 				     last switch */
 	int started;		  /* the runtime thread exists */
@@ -167,6 +168,12 @@ void gr_sched_start_new(struct gr_thread *t);
 /* The creator's next pthread_create: the thread it made before runs now,
  * and the creator goes on after it. */
 void gr_sched_run_fresh(void);
+/* Whether a thread other than the running one could run now: queued, or
+ * made and not yet started (gr_rt.fresh). */
+static inline int gr_sched_others_runnable(void)
+{
+	return gr_rt.runq_head || gr_rt.fresh || gr_rt.rt_runnable;
+}
 /* Gives t policy and prio (checked by the caller), moving it in the run
  * queue if it is there. */
 void gr_runq_requeue(struct gr_thread *t, int policy, int prio);

@@ -129,7 +129,7 @@ static void deliver_here(void *uc)
 	gr_signal_dispatch();
 	if (deliverable(self, sigwait_set_of(self))) {
 		gr_signal_deliver(uc);
-	} else if (gr_rt.runq_head || gr_rt.rt_runnable) {
+	} else if (gr_sched_others_runnable()) {
 		gr_sched_preempted();
 		gr_sigmask_to_frame(uc);
 	}

@@ -339,8 +339,12 @@ void gr_sched_run_fresh(void)
 	gr_rt.fresh = NULL;
 	runq_push_head(self);
 	switch_to(t);
-	gr_rt.slice_owner = self;
-	gr_rt.slice_start = start;
+	/* A slice that ended meanwhile (the new thread's, preempted or
+	 * yielding) was charged already: the creator starts a new one. */
+	if (gr_rt.slice_owner) {
+		gr_rt.slice_owner = self;
+		gr_rt.slice_start = start;
+	}
 }
 
 void gr_signal_safe_point(void)

@@ -304,7 +304,7 @@ static void expire(int64_t now);
 void gr_sched_run_fresh(void)
 {
 	struct gr_thread *t = gr_rt.fresh, *self = gr_rt.cur;
-	int64_t start;
+	int64_t start, now = 0;
 
 	if (!t)
 		return;
@@ -322,10 +322,17 @@ void gr_sched_run_fresh(void)
 	 * other must still give way to the queued threads, and let the hub
 	 * poll, once its slice is over or a deadline passed. */
 	if (gr_rt.slice_owner != self) {
+		now = gr_now();
 		gr_rt.slice_owner = self;
-		gr_rt.slice_start = gr_now();
-	} else if ((++gr_rt.fresh_runs & (FRESH_CHECK_EVERY - 1)) == 0) {
-		int64_t now = gr_now();
+		gr_rt.slice_start = now;
+	}
+	/* Due sleepers are looked for every FRESH_CHECK_EVERY-th run, also
+	 * when the creator's slice has just begun: in small batches they run
+	 * while the pages of the threads they free are in cache (Prog 1 at
+	 * 1M: 1.6 s; 1.7-1.95 s when only a slice's end looked). */
+	if ((++gr_rt.fresh_runs & (FRESH_CHECK_EVERY - 1)) == 0) {
+		if (!now)
+			now = gr_now();
 		if (now >= gr_rt.poll_at || now - gr_rt.slice_start >= gr_config.slice_ns) {
 			/* As at a preemption: the sleepers that are due, then
 			 * the new thread first, the creator at the back. */

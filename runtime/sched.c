@@ -294,8 +294,7 @@ void gr_sched_start_new(struct gr_thread *t)
 	gr_rt.fresh = t;
 }
 
-static void slice_over(int64_t now);
-static void expire(int64_t now);
+static void give_way(int64_t now);
 
 /* Every how many runs of a fresh thread its creator's slice is looked at
  * (a power of two): a clock read each time would be a tenth of a create. */
@@ -334,11 +333,9 @@ void gr_sched_run_fresh(void)
 		if (!now)
 			now = gr_now();
 		if (now >= gr_rt.poll_at || now - gr_rt.slice_start >= gr_config.slice_ns) {
-			/* As at a preemption: the sleepers that are due, then
-			 * the new thread first, the creator at the back. */
-			expire(now);
+			/* As at a preemption, the new thread first. */
 			fresh_flush();
-			slice_over(now);
+			give_way(now);
 			return;
 		}
 	}
@@ -546,16 +543,20 @@ void gr_slice_check(void)
 
 static void expire(int64_t now);
 
-void gr_sched_preempted(void)
+/* The running thread goes to the back, after the threads queued. */
+static void give_way(int64_t now)
 {
-	int64_t now = gr_now();
-
 	/* Threads whose sleep ended while this one computed go first, as
 	 * the kernel favours a thread that slept over one that computed. */
 	expire(now);
 	/* And the hub polls before the next thread runs (slice_over): I/O, a
 	 * child's exit, whatever the loop has, which expire alone does not see. */
 	slice_over(now);
+}
+
+void gr_sched_preempted(void)
+{
+	give_way(gr_now());
 }
 
 /* The running thread used up its slice. */
@@ -640,8 +641,8 @@ int gr_sched_run_from_hub(int64_t now)
 {
 	struct gr_thread *next;
 
-	if (gr_rt.fresh)
-		fresh_flush();
+	/* Every switch to the hub went through gr_schedule, which queued it. */
+	GR_ASSERT(!gr_rt.fresh);
 	expire(now);
 	next = runq_pop();
 	if (!next)

@@ -41,11 +41,17 @@ static void sift_down(struct gr_tentry *a, size_t n, size_t i)
 	a[i] = e;
 }
 
+/* The run's i-th entry, i from its head. */
+static inline struct gr_tentry *run_at(const struct gr_timers *h, size_t i)
+{
+	return &h->q[(h->qh + i) & (h->cap - 1)];
+}
+
 /* Moves the run to the start of a new ring of cap entries. */
 static void run_copy(const struct gr_timers *h, struct gr_tentry *to)
 {
 	for (size_t i = 0; i < h->qn; i++)
-		to[i] = h->q[(h->qh + i) & (h->cap - 1)];
+		to[i] = *run_at(h, i);
 }
 
 int gr_timers_reserve(struct gr_timers *h, size_t n)
@@ -81,8 +87,8 @@ int gr_timers_add(struct gr_timers *h, int64_t deadline, void *owner)
 	if (h->n == h->cap && gr_timers_reserve(h, h->n + 1) < 0)
 		return -ENOMEM;
 	h->n++;
-	if (!h->qn || h->q[(h->qh + h->qn - 1) & (h->cap - 1)].deadline <= deadline) {
-		struct gr_tentry *e = &h->q[(h->qh + h->qn++) & (h->cap - 1)];
+	if (!h->qn || run_at(h, h->qn - 1)->deadline <= deadline) {
+		struct gr_tentry *e = run_at(h, h->qn++);
 		e->deadline = deadline;
 		e->owner = owner;
 		return 0;
@@ -100,7 +106,7 @@ void gr_timers_pop(struct gr_timers *h)
 	if (!e)
 		return;
 	h->n--;
-	if (h->qn && e == &h->q[h->qh]) {
+	if (h->qn && e == run_at(h, 0)) {
 		h->qh = (h->qh + 1) & (h->cap - 1);
 		h->qn--;
 		return;
@@ -124,9 +130,9 @@ void gr_timers_filter(struct gr_timers *h, int (*keep)(const struct gr_tentry *)
 			sift_down(h->a, h->hn, i);
 	/* The run stays in order: kept entries close up behind its head. */
 	for (size_t i = 0; i < h->qn; i++) {
-		const struct gr_tentry *e = &h->q[(h->qh + i) & (h->cap - 1)];
+		const struct gr_tentry *e = run_at(h, i);
 		if (keep(e))
-			h->q[(h->qh + k++) & (h->cap - 1)] = *e;
+			*run_at(h, k++) = *e;
 	}
 	h->qn = k;
 	h->n = h->hn + h->qn;
@@ -137,7 +143,7 @@ void gr_timers_each(const struct gr_timers *h, void (*fn)(const struct gr_tentry
 	for (size_t i = 0; i < h->hn; i++)
 		fn(&h->a[i]);
 	for (size_t i = 0; i < h->qn; i++)
-		fn(&h->q[(h->qh + i) & (h->cap - 1)]);
+		fn(run_at(h, i));
 }
 
 void gr_timers_clear(struct gr_timers *h)

@@ -17,6 +17,11 @@ struct entry {
 #define EMPTY 0
 #define TAKEN 1
 
+static inline int is_record(uint64_t handle)
+{
+	return handle > TAKEN;
+}
+
 static struct entry *table;
 static size_t mask;  /* capacity - 1; capacity is a power of two */
 static size_t count; /* records */
@@ -50,7 +55,7 @@ static int rebuild(void)
 	mask = cap - 1;
 	taken = 0;
 	for (size_t i = 0; i < old_cap; i++) {
-		if (old[i].handle == EMPTY || old[i].handle == TAKEN)
+		if (!is_record(old[i].handle))
 			continue;
 		size_t j = slot_of(old[i].handle);
 		while (table[j].handle != EMPTY)
@@ -68,7 +73,7 @@ int gr_zombie_add(uint64_t handle, void *retval)
 	if ((count + taken + 1) * 2 > (table ? mask + 1 : 0) && rebuild() < 0)
 		return -ENOMEM;
 	i = slot_of(handle);
-	while (table[i].handle != EMPTY && table[i].handle != TAKEN)
+	while (is_record(table[i].handle))
 		i = (i + 1) & mask;
 	if (table[i].handle == TAKEN)
 		taken--;

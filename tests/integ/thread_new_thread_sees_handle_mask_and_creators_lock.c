@@ -1,3 +1,4 @@
+/* cflags: -D_FORTIFY_SOURCE=2 -O2 */
 /* Hazard: a new thread may run before pthread_create returns to its
  * creator (natively on another CPU; under the preload at the creator's
  * next switch or next pthread_create, ahead of the threads queued, while

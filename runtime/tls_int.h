@@ -50,7 +50,8 @@ typedef union {
 		void *to_free; /* malloc'd dynamic TLS to free, or NULL */
 	} pointer;
 } dtv_t;
-#define DTV_HEADER 2
+#define DTV_HEADER	    2
+#define TLS_DTV_UNALLOCATED ((void *)-1L) /* glibc's: not allocated yet */
 
 /* What the probe found; set once by gr_tls_init, read-only afterwards. */
 struct gr_tls_layout {
@@ -94,6 +95,11 @@ struct gr_tls_layout {
 	/* Entries of the vector a block carries in its slot (tls.c); 0 when
 	 * the module count was not found: every vector is glibc's own. */
 	size_t dtv_slots;
+	/* GL(dl_tls_generation) and GL(dl_tls_static_used) (tls_probe.c's
+	 * find_generation); NULL when not found. */
+	const volatile size_t *dl_generation;
+	const volatile size_t *static_used;
+	ptrdiff_t off_made_gen; /* gr_tls_made_gen */
 };
 
 extern struct gr_tls_layout gr_tls_layout;
@@ -124,6 +130,8 @@ static inline char *gr_tls_static_lo(char *tp)
 /* The builder (tls.c), for the probe. */
 /* In every block: the epoch it was listed in (tls.c). */
 extern __thread unsigned gr_tls_listed __attribute__((tls_model("initial-exec")));
+/* In every block: the modules' generation it was made in (tls.c). */
+extern __thread size_t gr_tls_made_gen __attribute__((tls_model("initial-exec")));
 extern const size_t gr_tls_no_modules; /* gr_tls_modules until it is found */
 /* Bytes of the DTV a block carries in its slot, alignment included. */
 size_t gr_tls_dtv_bytes(void);

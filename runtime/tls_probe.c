@@ -223,6 +223,32 @@ no:
 	       "later with static TLS starts from zeros in green threads made before it");
 }
 
+/* GL(dl_tls_generation), which every dlopen and dlclose that adds or
+ * removes a module with TLS moves on, and GL(dl_tls_static_used), the
+ * static TLS the modules take (tls.c's template of a new block holds for
+ * one generation). In glibc 2.34's struct rtld_global they follow the
+ * slot list, which libthread_db locates (off): the count of static
+ * modules, the static bytes used, the optional rest, the initial vector,
+ * the generation; then the scope free list and GL(dl_stack_used), which
+ * libthread_db locates too: the generation is where both say. Checked:
+ * the runtime thread's vector is of a generation no later, the bytes used
+ * fit in static TLS. Not found: no template, every block from glibc's
+ * _dl_allocate_tls_init. */
+static void find_generation(char *rg, size_t off)
+{
+	size_t used = field_offset("_thread_db_rtld_global__dl_stack_used", 128);
+	const size_t *w = (const size_t *)(void *)(rg + off);
+	size_t base_gen = ((dtv_t **)layout->base_tp)[TCB_DTV][0].counter;
+
+	if (!used || used != off + 7 * sizeof(size_t) || w[5] < base_gen || w[5] == 0 ||
+	    w[2] > layout->static_size || w[4] == 0 ||
+	    !in_static_tls(&gr_tls_made_gen, sizeof(gr_tls_made_gen)))
+		return;
+	layout->off_made_gen = (char *)&gr_tls_made_gen - (char *)layout->base_tp;
+	layout->dl_generation = &w[5];
+	layout->static_used = &w[2];
+}
+
 static int max_modid(struct dl_phdr_info *info, size_t size, void *data)
 {
 	(void)size;
@@ -249,6 +275,7 @@ static void find_module_count(void)
 	if (*p != max || max == 0)
 		goto no;
 	gr_tls_modules = p;
+	find_generation(rg, off);
 	return;
 no:
 	gr_log(GR_LOG_INFO, "private TLS: the dynamic linker's module count not found; "

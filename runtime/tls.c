@@ -351,6 +351,10 @@ static void take_template(char *tp, const dtv_t *d, size_t gen, size_t used)
 	tmpl.len = used_len(used);
 	tmpl.gen = gen;
 	tmpl.valid = true;
+	gr_log(GR_LOG_DEBUG,
+	       "private TLS: new blocks copied from generation %zu's (%zu bytes, %zu modules "
+	       "in static TLS, %zu dynamic)",
+	       gen, tmpl.len, tmpl.n_static, tmpl.n_dynamic);
 }
 
 /* Makes the block at tp, vector d, from the template when it is of the

@@ -490,9 +490,13 @@ void gr_tls_free(void *tp, int cold_dirty)
 	 * thread wrote: struct pthread's hot start (to its page's end), and
 	 * its cold rest after a forced unwind wrote the exception there (the
 	 * string buffers glibc may have hung there stay, for the next thread
-	 * to reuse or free). The static TLS is the initial image again at
-	 * the next gr_tls_make. */
-	memset(pd, 0, (size_t)((cold_dirty ? pd + layout->tcb_size : pd_hot_end(pd)) - pd));
+	 * to reuse or free); on x86_64 not the header either, which the next
+	 * gr_tls_make copies whole, nor glibc's unused rest of it
+	 * (layout->pd_written: 9 cache lines a thread never touched). The
+	 * static TLS is the initial image again at the next gr_tls_make. */
+	memset(pd + layout->pd_written, 0,
+	       (size_t)((cold_dirty ? pd + layout->tcb_size : pd_hot_end(pd)) - pd) -
+		       layout->pd_written);
 	if (!TLS_VARIANT_II)
 		memset(tp, 0, TCB_HEAD_BYTES);
 }

@@ -76,6 +76,10 @@ struct gr_tls_layout {
 	 * says why the rest lies in a page no sleeping thread touches. All
 	 * of it on aarch64. */
 	size_t pd_hot;
+	/* Where what a green thread's life writes in struct pthread starts,
+	 * past the fixed header gr_tls_make copies (tls_probe.c); 0 when
+	 * not known. */
+	size_t pd_written;
 	size_t page;	    /* the page size */
 	ptrdiff_t off_rseq; /* rseq area from the thread pointer */
 	bool have_rseq;	    /* off_rseq was found (glibc 2.35) */

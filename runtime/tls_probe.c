@@ -83,6 +83,26 @@ static void set_layout(void)
  * state, the rseq area) is written only by calls greenify answers
  * itself, by a forced unwind (tls.c clears it after one) or by glibc's
  * per-thread string buffers, which a slot's next thread may keep. */
+/* x86_64: tcbhead_t ends, after the fixed part gr_tls_make copies
+ * (HEADER_COPY bytes), with words glibc no longer uses but keeps for the
+ * header's size (the old SSE save area, padding: glibc 2.26 on), up to
+ * struct pthread's list node, the first field of its own. A green thread
+ * writes none of them; gr_tls_free clears from the list node on. Checked
+ * as far as it can be: all zeros in the runtime thread's block, which has
+ * run the program's start-up. */
+static void set_pd_written(void)
+{
+	const unsigned char *pd = (const unsigned char *)gr_tls_pd_of(layout->base_tp);
+
+	layout->pd_written = 0;
+	if (!TLS_VARIANT_II || layout->off_list < HEADER_COPY)
+		return;
+	for (size_t i = HEADER_COPY; i < layout->off_list; i++)
+		if (pd[i])
+			return;
+	layout->pd_written = layout->off_list;
+}
+
 static void set_pd_hot(void)
 {
 	size_t end = layout->off_cancel + 2 * sizeof(int); /* cancelhandling, flags */
@@ -353,6 +373,7 @@ int gr_tls_init(void)
 	if (!in_static_tls(&gr_tls_runtime, sizeof(gr_tls_runtime)))
 		return unavailable("the runtime's TLS flag is not in static TLS");
 	set_pd_hot();
+	set_pd_written();
 	set_layout();
 	find_module_count();
 	find_malloc_words();

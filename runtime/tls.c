@@ -271,10 +271,18 @@ __thread size_t gr_tls_made_gen __attribute__((tls_model("initial-exec")));
  * a dlopen there moves the generation on before it copies a new module's
  * image into every listed block under that same lock, so a block copied
  * from the template of the generation just ended is listed already and
- * gets the image. */
+ * gets the image. The generation alone is not enough: a library loaded
+ * without TLS of its own that reaches an older one's TLS with the
+ * initial-exec model gives that one static TLS then (glibc's
+ * _dl_try_allocate_static_tls, during the relocation), in the same
+ * generation; it grows GL(dl_tls_static_used) first, under no lock of
+ * ours, and then copies the image into every listed block under the
+ * list's lock. So the template is of a generation and of the static TLS
+ * used, and both are compared under the lock. */
 static struct {
 	bool valid;
 	size_t gen;	      /* the generation it is of */
+	size_t used;	      /* and GL(dl_tls_static_used) then */
 	ptrdiff_t lo;	      /* the image's start, from the thread pointer */
 	size_t len, cap;      /* the image's bytes, and the room for them */
 	unsigned char *image; /* the static TLS the modules use */
@@ -350,6 +358,7 @@ static void take_template(char *tp, const dtv_t *d, size_t gen, size_t used)
 	tmpl.lo = lo - tp;
 	tmpl.len = used_len(used);
 	tmpl.gen = gen;
+	tmpl.used = used;
 	tmpl.valid = true;
 	gr_log(GR_LOG_DEBUG,
 	       "private TLS: new blocks copied from generation %zu's (%zu bytes, %zu modules "
@@ -358,10 +367,11 @@ static void take_template(char *tp, const dtv_t *d, size_t gen, size_t used)
 }
 
 /* Makes the block at tp, vector d, from the template when it is of the
- * modules' generation now; false when not. */
+ * modules' generation and static TLS now; false when not. */
 static inline bool from_template(char *tp, dtv_t *d)
 {
-	if (!tmpl.valid || *layout->dl_generation != tmpl.gen)
+	if (!tmpl.valid || *layout->dl_generation != tmpl.gen ||
+	    *layout->static_used != tmpl.used)
 		return false;
 	memcpy(tp + tmpl.lo, tmpl.image, tmpl.len);
 	memcpy(d, tmpl.dtv, dtv_entries() * sizeof(*d));
@@ -375,7 +385,7 @@ static inline bool from_template(char *tp, dtv_t *d)
 /* Makes the block at tp, vector d, with glibc's _dl_allocate_tls_init
  * (which takes the dynamic linker's TLS lock), on zeros: the slot's last
  * thread left its vector and its static TLS; and takes the template from
- * it when no module came or went meanwhile. */
+ * it when no module came or went meanwhile and none took static TLS. */
 static void by_glibc(char *tp, dtv_t *d)
 {
 	size_t gen = layout->dl_generation ? *layout->dl_generation : 0;
@@ -389,7 +399,8 @@ static void by_glibc(char *tp, dtv_t *d)
 	if (!layout->dl_generation)
 		return;
 	*(size_t *)(tp + layout->off_made_gen) = gen;
-	if (layout->stack_user && used >= TCB_HEAD_BYTES && gen == *layout->dl_generation)
+	if (layout->stack_user && used >= TCB_HEAD_BYTES && gen == *layout->dl_generation &&
+	    used == *layout->static_used)
 		take_template(tp, d, gen, used);
 }
 

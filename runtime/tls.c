@@ -370,8 +370,7 @@ static void take_template(char *tp, const dtv_t *d, size_t gen, size_t used)
  * modules' generation and static TLS now; false when not. */
 static inline bool from_template(char *tp, dtv_t *d)
 {
-	if (!tmpl.valid || *layout->dl_generation != tmpl.gen ||
-	    *layout->static_used != tmpl.used)
+	if (!tmpl.valid || *layout->dl_generation != tmpl.gen || *layout->static_used != tmpl.used)
 		return false;
 	memcpy(tp + tmpl.lo, tmpl.image, tmpl.len);
 	memcpy(d, tmpl.dtv, dtv_entries() * sizeof(*d));

@@ -257,7 +257,7 @@ void gr_tls_before_dlopen(void)
 /* In every block: the modules' generation it was made in. */
 __thread size_t gr_tls_made_gen __attribute__((tls_model("initial-exec")));
 
-/* A new block as glibc's _dl_allocate_tls_init leaves it, for one
+/* A new block as glibc's _dl_allocate_tls leaves it, for one
  * generation of the dynamic linker's modules (GL(dl_tls_generation),
  * which every dlopen and dlclose of a module with TLS moves on): the
  * static TLS the modules use (their initial images, their .tbss zeros)
@@ -271,10 +271,18 @@ __thread size_t gr_tls_made_gen __attribute__((tls_model("initial-exec")));
  * a dlopen there moves the generation on before it copies a new module's
  * image into every listed block under that same lock, so a block copied
  * from the template of the generation just ended is listed already and
- * gets the image. */
+ * gets the image. The generation alone is not enough: a library loaded
+ * without TLS of its own that reaches an older one's TLS with the
+ * initial-exec model gives that one static TLS then (glibc's
+ * _dl_try_allocate_static_tls, during the relocation), in the same
+ * generation; it grows GL(dl_tls_static_used) first, under no lock of
+ * ours, and then copies the image into every listed block under the
+ * list's lock. So the template is of a generation and of the static TLS
+ * used, and both are compared under the lock. */
 static struct {
 	bool valid;
 	size_t gen;	      /* the generation it is of */
+	size_t used;	      /* and GL(dl_tls_static_used) then */
 	ptrdiff_t lo;	      /* the image's start, from the thread pointer */
 	size_t len, cap;      /* the image's bytes, and the room for them */
 	unsigned char *image; /* the static TLS the modules use */
@@ -350,6 +358,7 @@ static void take_template(char *tp, const dtv_t *d, size_t gen, size_t used)
 	tmpl.lo = lo - tp;
 	tmpl.len = used_len(used);
 	tmpl.gen = gen;
+	tmpl.used = used;
 	tmpl.valid = true;
 	gr_log(GR_LOG_DEBUG,
 	       "private TLS: new blocks copied from generation %zu's (%zu bytes, %zu modules "
@@ -358,10 +367,10 @@ static void take_template(char *tp, const dtv_t *d, size_t gen, size_t used)
 }
 
 /* Makes the block at tp, vector d, from the template when it is of the
- * modules' generation now; false when not. */
+ * modules' generation and static TLS now; false when not. */
 static inline bool from_template(char *tp, dtv_t *d)
 {
-	if (!tmpl.valid || *layout->dl_generation != tmpl.gen)
+	if (!tmpl.valid || *layout->dl_generation != tmpl.gen || *layout->static_used != tmpl.used)
 		return false;
 	memcpy(tp + tmpl.lo, tmpl.image, tmpl.len);
 	memcpy(d, tmpl.dtv, dtv_entries() * sizeof(*d));
@@ -372,25 +381,45 @@ static inline bool from_template(char *tp, dtv_t *d)
 	return true;
 }
 
-/* Makes the block at tp, vector d, with glibc's _dl_allocate_tls_init
- * (which takes the dynamic linker's TLS lock), on zeros: the slot's last
- * thread left its vector and its static TLS; and takes the template from
- * it when no module came or went meanwhile. */
-static void by_glibc(char *tp, dtv_t *d)
+/* Makes the block at tp with glibc's _dl_allocate_tls (which takes the
+ * dynamic linker's TLS lock), on zeros (the slot's last thread left its
+ * static TLS), then moves the vector glibc malloc'd for it into the slot,
+ * at d, when it fits; and takes the template from it when no module came
+ * or went meanwhile and none took static TLS. _dl_allocate_tls, not its
+ * second half _dl_allocate_tls_init on a vector of ours: the latter's
+ * second argument, which says whether the block is the process's first
+ * (whose images of other namespaces' modules, dlmopen's and LD_AUDIT's,
+ * are in place already), is glibc 2.35 to 2.40's init_tls (true for a
+ * new thread) and 2.41's main_thread (false for one), and 2.39 and 2.40
+ * took the latter in their release branches; glibc's own call passes what
+ * its version means. Once per template: the malloc and free do not count.
+ * 1: the vector is in the slot; 0: it stays glibc's (a module came
+ * meanwhile that the slot's vector has no entry for); -1: no memory. */
+static int by_glibc(char *tp, dtv_t *d)
 {
 	size_t gen = layout->dl_generation ? *layout->dl_generation : 0;
 	size_t used = layout->static_used ? *layout->static_used : 0;
+	dtv_t *h;
 
-	memset(d, 0, dtv_entries() * sizeof(*d));
-	d[0].counter = layout->dtv_slots;
 	if (used >= TCB_HEAD_BYTES)
 		memset(used_lo(tp, used), 0, used_len(used));
-	layout->allocate_init(tp, false);
+	if (!layout->allocate(tp))
+		return -1;
+	h = ((dtv_t **)tp)[TCB_DTV] - 1; /* glibc's calloc'd vector */
+	for (size_t i = layout->dtv_slots; i < h[0].counter; i++)
+		if (h[DTV_HEADER + i].pointer.val)
+			return 0;
+	memcpy(d, h, dtv_entries() * sizeof(*d));
+	d[0].counter = layout->dtv_slots;
+	((void **)tp)[TCB_DTV] = &d[1];
+	free(h);
 	if (!layout->dl_generation)
-		return;
+		return 1;
 	*(size_t *)(tp + layout->off_made_gen) = gen;
-	if (layout->stack_user && used >= TCB_HEAD_BYTES && gen == *layout->dl_generation)
+	if (layout->stack_user && used >= TCB_HEAD_BYTES && gen == *layout->dl_generation &&
+	    used == *layout->static_used)
 		take_template(tp, d, gen, used);
+	return 1;
 }
 
 /* Frees the TLS of modules glibc allocated on first access (dlopen'd
@@ -449,12 +478,17 @@ void *gr_tls_make(char *hi, char **lo)
 		copied = d && from_template(tp, d); /* under the lock: tmpl says why */
 		stack_list_unlock(locked);
 	}
-	if (d) {
+	int made;
+	if (copied) {
 		((void **)tp)[TCB_DTV] = &d[1];
-		gr_tls_in_slot++;
-		if (!copied)
-			by_glibc(tp, d);
-	} else if (!layout->allocate(tp)) {
+		made = 1;
+	} else if (d) {
+		made = by_glibc(tp, d);
+	} else {
+		made = layout->allocate(tp) ? 0 : -1;
+	}
+	gr_tls_in_slot += made > 0;
+	if (made < 0) {
 		if (layout->stack_user)
 			unlist(pd);
 		return NULL;

@@ -56,10 +56,10 @@ typedef union {
 /* What the probe found; set once by gr_tls_init, read-only afterwards. */
 struct gr_tls_layout {
 	/* The dynamic linker's own TLS code (GLIBC_PRIVATE). */
+	/* _dl_allocate_tls: a vector for the block at mem, and its TLS. Not
+	 * its second half, _dl_allocate_tls_init, whose second argument
+	 * changed meaning in glibc 2.41 (tls.c's by_glibc says how). */
 	void *(*allocate)(void *mem);
-	/* glibc 2.39 added a second parameter (main_thread, false for us); an
-	 * older one ignores it. NULL: no vectors in the slots. */
-	void *(*allocate_init)(void *tcb, bool main_thread);
 	void (*deallocate)(void *tcb, bool dealloc_tcb);
 	void (*call_dtors)(void); /* C++ thread_local destructors, or NULL */
 	void (*ctype_init)(void); /* a new thread's <ctype.h> pointers */

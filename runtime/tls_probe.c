@@ -147,7 +147,7 @@ static void find_malloc_words(void)
 		goto out;
 	/* glibc's vector for a new thread: its length tells how many modules
 	 * have TLS, plus DTV_SURPLUS; ours is as long, when the count can be watched. */
-	if (layout->allocate_init && gr_tls_modules != &gr_tls_no_modules) {
+	if (gr_tls_modules != &gr_tls_no_modules) {
 		layout->dtv_slots = ((dtv_t **)(void *)tp)[TCB_DTV][-1].counter;
 		/* Longer only takes room from the frames in the block's
 		 * page: a sleeping thread's resumption (which frees the
@@ -253,7 +253,7 @@ no:
  * libthread_db locates too: the generation is where both say. Checked:
  * the runtime thread's vector is of a generation no later, the bytes used
  * fit in static TLS. Not found: no template, every block from glibc's
- * _dl_allocate_tls_init. */
+ * _dl_allocate_tls. */
 static void find_generation(char *rg, size_t off)
 {
 	size_t used = field_offset("_thread_db_rtld_global__dl_stack_used", 128);
@@ -323,7 +323,6 @@ int gr_tls_init(void)
 		return unavailable("no way to set the thread pointer on this architecture");
 	layout->allocate = dlvsym(RTLD_DEFAULT, "_dl_allocate_tls", "GLIBC_PRIVATE");
 	layout->deallocate = dlvsym(RTLD_DEFAULT, "_dl_deallocate_tls", "GLIBC_PRIVATE");
-	layout->allocate_init = dlvsym(RTLD_DEFAULT, "_dl_allocate_tls_init", "GLIBC_PRIVATE");
 	static_info = dlvsym(RTLD_DEFAULT, "_dl_get_tls_static_info", "GLIBC_PRIVATE");
 	layout->call_dtors = dlvsym(RTLD_DEFAULT, "__call_tls_dtors", "GLIBC_PRIVATE");
 	layout->ctype_init = dlvsym(RTLD_DEFAULT, "__ctype_init", "GLIBC_PRIVATE");

@@ -32,6 +32,7 @@
 
 int gr_sud_on;
 volatile char gr_sud_selector;
+long (*gr_sud_call)(long number, long *args);
 
 int gr_sud_is_ours(const siginfo_t *info)
 {
@@ -91,11 +92,11 @@ static void on_sigsys(int sig, siginfo_t *info, void *ucv)
 	}
 	/* As the syscall() hook makes it: a futex wait parks only the caller,
 	 * and the others run meanwhile, this frame on the caller's stack. */
+	long a[6] = {g[REG_RDI], g[REG_RSI], g[REG_RDX], g[REG_R10], g[REG_R8], g[REG_R9]};
 	saved = errno;
 	switches = gr_rt.switches;
 	errno = 0;
-	r = syscall(info->si_syscall, g[REG_RDI], g[REG_RSI], g[REG_RDX], g[REG_R10], g[REG_R8],
-		    g[REG_R9]);
+	r = gr_sud_call(info->si_syscall, a);
 	g[REG_RAX] = r == -1 && errno ? -errno : r;
 	errno = saved;
 	/* The sigreturn puts back the OS thread's mask of the moment the call
@@ -119,7 +120,7 @@ void gr_sud_start(void)
 	struct sigaction sa, cur;
 	int err;
 
-	if (!gr_config.syscall_dispatch)
+	if (!gr_config.syscall_dispatch || !gr_sud_call)
 		return;
 	/* Every switch to a thread with TLS of its own would be one. */
 	if (!gr_ctx_tp_fast && !gr_config.tls_shared) {

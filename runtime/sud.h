@@ -23,6 +23,10 @@ extern int gr_sud_on;
 /* The kernel's switch for it (SYSCALL_DISPATCH_FILTER_BLOCK or _ALLOW). */
 extern volatile char gr_sud_selector;
 
+/* Makes a dispatched call as preload's syscall() hook makes one (it sets
+ * this): libc's convention, -1 and errno. */
+extern long (*gr_sud_call)(long number, long *args);
+
 /* Turns it on for the calling (runtime) thread, unless GREENIFY_SYSCALL_
  * DISPATCH is off or the kernel or architecture cannot. */
 void gr_sud_start(void);

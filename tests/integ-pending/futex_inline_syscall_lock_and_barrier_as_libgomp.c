@@ -76,7 +76,8 @@ static void barrier(void)
 		return;
 	}
 	while (__atomic_load_n(&gen_word, __ATOMIC_ACQUIRE) == gen) {
-		for (int i = 0; i < SPIN && __atomic_load_n(&gen_word, __ATOMIC_RELAXED) == gen; i++)
+		for (int i = 0; i < SPIN && __atomic_load_n(&gen_word, __ATOMIC_RELAXED) == gen;
+		     i++)
 			__builtin_ia32_pause();
 		raw_futex(&gen_word, FUTEX_WAIT_PRIVATE, gen);
 	}
@@ -112,6 +113,7 @@ int main(void)
 	for (int i = 0; i < THREADS; i++)
 		MUST(pthread_join(t[i], NULL));
 	CHECK(counter == (long)ROUNDS * THREADS, "every increment under the lock is there");
-	CHECK(atomic_load(&short_round) == 0, "every round's increments were in before its barrier");
+	CHECK(atomic_load(&short_round) == 0,
+	      "every round's increments were in before its barrier");
 	return check_done();
 }

@@ -152,57 +152,57 @@ static ssize_t xfer(struct xfer *a, int fd, int what, int kind, size_t n,
 
 GR_EXPORT ssize_t read(int fd, void *buf, size_t n)
 {
-	struct xfer a = {.buf = buf};
-
 	if (!gr_green() || n == 0 || n > SSIZE_MAX)
 		return GR_REAL(read)(fd, buf, n);
+	struct xfer a = {.buf = buf};
+
 	return xfer(&a, fd, GR_FD_READ, GR_IO_ANY, n, call_read);
 }
 
 GR_EXPORT ssize_t write(int fd, const void *buf, size_t n)
 {
-	struct xfer a = {.buf = (char *)buf};
-
 	if (!gr_green() || n == 0 || n > SSIZE_MAX)
 		return GR_REAL(write)(fd, buf, n);
+	struct xfer a = {.buf = (char *)buf};
+
 	return xfer(&a, fd, GR_FD_WRITE, GR_IO_ANY, n, call_write);
 }
 
 GR_EXPORT ssize_t recv(int fd, void *buf, size_t n, int flags)
 {
-	struct xfer a = {.buf = buf, .flags = flags};
-
 	if (!gr_green() || (flags & MSG_DONTWAIT))
 		return GR_REAL(recv)(fd, buf, n, flags);
+	struct xfer a = {.buf = buf, .flags = flags};
+
 	return xfer(&a, fd, GR_FD_READ, GR_IO_SOCKET, n, call_recv);
 }
 
 GR_EXPORT ssize_t recvfrom(int fd, void *restrict buf, size_t n, int flags,
 			   struct sockaddr *restrict addr, socklen_t *restrict addrlen)
 {
-	struct xfer a = {.buf = buf, .flags = flags, .addr = addr, .addrlen = addrlen};
-
 	if (!gr_green() || (flags & MSG_DONTWAIT))
 		return GR_REAL(recvfrom)(fd, buf, n, flags, addr, addrlen);
+	struct xfer a = {.buf = buf, .flags = flags, .addr = addr, .addrlen = addrlen};
+
 	return xfer(&a, fd, GR_FD_READ, GR_IO_SOCKET, n, call_recv);
 }
 
 GR_EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags)
 {
-	struct xfer a = {.buf = (char *)buf, .flags = flags};
-
 	if (!gr_green() || (flags & MSG_DONTWAIT) || n == 0)
 		return GR_REAL(send)(fd, buf, n, flags);
+	struct xfer a = {.buf = (char *)buf, .flags = flags};
+
 	return xfer(&a, fd, GR_FD_WRITE, GR_IO_SOCKET, n, call_send);
 }
 
 GR_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *to,
 			 socklen_t tolen)
 {
-	struct xfer a = {.buf = (char *)buf, .flags = flags, .to = to, .tolen = tolen};
-
 	if (!gr_green() || (flags & MSG_DONTWAIT) || n == 0)
 		return GR_REAL(sendto)(fd, buf, n, flags, to, tolen);
+	struct xfer a = {.buf = (char *)buf, .flags = flags, .to = to, .tolen = tolen};
+
 	return xfer(&a, fd, GR_FD_WRITE, GR_IO_SOCKET, n, call_send);
 }
 

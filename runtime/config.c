@@ -14,6 +14,7 @@
 struct gr_config gr_config = {
 	.slice_ns = 10 * GR_MSEC,
 	.prefault = 1,
+	.syscall_dispatch = 1,
 	.workers = 128,
 };
 
@@ -158,6 +159,8 @@ void gr_config_load(void)
 	gr_config.disable = parse_bool("GREENIFY_DISABLE", secure_getenv("GREENIFY_DISABLE"), 0);
 	gr_config.stats = parse_bool("GREENIFY_STATS", secure_getenv("GREENIFY_STATS"), 0);
 	gr_config.prefault = parse_bool("GREENIFY_PREFAULT", secure_getenv("GREENIFY_PREFAULT"), 1);
+	gr_config.syscall_dispatch = parse_bool("GREENIFY_SYSCALL_DISPATCH",
+						secure_getenv("GREENIFY_SYSCALL_DISPATCH"), 1);
 	gr_config.dump = parse_bool("GREENIFY_DUMP", secure_getenv("GREENIFY_DUMP"), 0);
 	gr_config.preempt = parse_bool("GREENIFY_PREEMPT", secure_getenv("GREENIFY_PREEMPT"), 1);
 	load_choice("GREENIFY_DEADLOCK", "wait", "abort", &gr_config.deadlock_abort);

@@ -24,6 +24,7 @@
 #include "real.h"
 #include "sched.h"
 #include "signal.h"
+#include "sud.h"
 #include "tls.h"
 #include "zombie.h"
 
@@ -141,6 +142,7 @@ static void after_fork_child(void)
 	gr_stack_after_fork();
 	gr_once_after_fork();
 	gr_preempt_after_fork();
+	gr_sud_after_fork();
 	gr_dump_fork_child();
 	gr_monitor_fork_child();
 	gr_rt.inside = 0;

@@ -26,6 +26,7 @@
 #include "real.h"
 #include "schedattr.h"
 #include "signal.h"
+#include "sud.h"
 #include "tid.h"
 #include "tls.h"
 
@@ -243,6 +244,7 @@ int gr_start(void)
 	gr_attr_start();
 	gr_guard_init();
 	gr_fork_init();
+	gr_sud_start();
 	gr_tls_runtime = 1;
 	gr_rt.started = 1;
 	gr_log(GR_LOG_DEBUG, "runtime started on OS thread %d (%s switch)", gr_rt.os_tid,

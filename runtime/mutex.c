@@ -121,12 +121,22 @@ static struct handed {
 	struct gr_thread *w;	  /* to whom */
 } handed[HANDED_MAX];
 static unsigned handed_next; /* the slot the next note takes */
+static unsigned handed_n;    /* notes in handed[] */
+
+static void handed_drop(int i)
+{
+	handed[i].m = NULL;
+	handed[i].w = NULL;
+	handed_n--;
+}
 
 static void handed_forget(const struct gr_thread *w)
 {
+	if (!handed_n)
+		return; /* every thread's exit, and most locks after a wait */
 	for (int i = 0; i < HANDED_MAX; i++)
 		if (handed[i].w == w)
-			handed[i].m = NULL, handed[i].w = NULL;
+			handed_drop(i);
 }
 
 /* Whether self took m back from the waiter it was handed to. */
@@ -222,6 +232,7 @@ static void release(pthread_mutex_t *m)
 	if (w) {
 		take(m, w, more);
 		if (!(d->__kind & ROBUST)) {
+			handed_n += !handed[handed_next].w;
 			handed[handed_next].m = m;
 			handed[handed_next].w = w;
 			handed_next = (handed_next + 1) % HANDED_MAX;
@@ -236,12 +247,11 @@ static int take_back(pthread_mutex_t *m, struct gr_thread *self)
 {
 	struct __pthread_mutex_s *d = &m->__data;
 
-	for (int i = 0; i < HANDED_MAX; i++) {
+	for (int i = 0; handed_n && i < HANDED_MAX; i++) {
 		struct gr_thread *w = handed[i].w;
 		if (handed[i].m != m)
 			continue;
-		handed[i].m = NULL;
-		handed[i].w = NULL;
+		handed_drop(i);
 		/* Still as release() left it: runnable, its wait not yet
 		 * returned, m its own. (Robust mutexes are never noted: their
 		 * owner's list would need undoing too.) */
@@ -349,6 +359,7 @@ void gr_mutex_after_fork(void)
 {
 	/* The threads the notes name did not survive the fork. */
 	memset(handed, 0, sizeof(handed));
+	handed_n = 0;
 }
 
 int gr_spin_lock(pthread_spinlock_t *l, int try_only)

@@ -17,6 +17,7 @@
 #include "schedattr.h"
 #include "log.h"
 #include "signal.h"
+#include "sud.h"
 #include "tls.h"
 #include "wait.h"
 
@@ -298,6 +299,7 @@ static void switch_to(struct gr_thread *next)
 	if (__builtin_expect(gr_rt.cpu_on, 0))
 		gr_cpuclock_switch(self);
 	gr_rt.green_stack = 0;
+	gr_sud_rearm();
 	gr_ctx_switch(&self->ctx, &next->ctx);
 	gr_rt.green_stack = self->green_stack; /* the line of sig_pending */
 	gr_sched_entered();

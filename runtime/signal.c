@@ -597,6 +597,62 @@ static int own_sigaction(const struct sigaction *act, struct sigaction *old)
 	return err;
 }
 
+/* SIGSYS while system calls outside libc are dispatched (sud.h): the
+ * kernel's action stays sud.c's handler, which hands every SIGSYS that is
+ * not a dispatched call (seccomp's, a kill) to gr_signal_sys_other; what
+ * the program set is kept as for GR_SIG_OWN, in user[] or sys_disp. */
+static struct sigaction sys_disp; /* SIG_DFL or SIG_IGN, without a handler */
+static int sys_taken;
+
+void gr_signal_take_sys(const struct sigaction *cur)
+{
+	const int sig = SIGSYS;
+
+	if (!installed[sig]) {
+		if (cur->sa_handler == SIG_DFL || cur->sa_handler == SIG_IGN) {
+			sys_disp = *cur;
+		} else {
+			user[sig] = *cur; /* set behind our back (the real sigaction) */
+			installed[sig] = 1;
+		}
+	}
+	sys_taken = 1;
+}
+
+void gr_signal_sys_other(siginfo_t *info, void *uc)
+{
+	if (installed[SIGSYS]) {
+		trampoline(SIGSYS, info, uc);
+		__asm__ volatile("" ::: "memory"); /* no tail call: the frame is the handler's */
+		return;
+	}
+	if (sys_disp.sa_handler == SIG_IGN)
+		return;
+	/* The default action: the process dies of it, as it would have. */
+	gr_real.signal(SIGSYS, SIG_DFL);
+	gr_real.raise(SIGSYS);
+}
+
+static int sys_sigaction(const struct sigaction *act, struct sigaction *old)
+{
+	const int sig = SIGSYS;
+	struct sigaction prev = installed[sig] ? user[sig] : sys_disp;
+
+	if (act && act->sa_handler != SIG_DFL && act->sa_handler != SIG_IGN) {
+		installed[sig] = 0; /* noted first: the handler may read it */
+		user[sig] = *act;
+		installed[sig] = 1;
+	} else if (act) {
+		installed[sig] = 0;
+		sys_disp = *act;
+		if (gr_rt.started && act->sa_handler == SIG_IGN)
+			discard(sig);
+	}
+	if (old)
+		*old = prev;
+	return 0;
+}
+
 int gr_sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 {
 	struct sigaction kernel_old, tramp;
@@ -607,6 +663,8 @@ int gr_sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 		return gr_real.sigaction(sig, act, old) < 0 ? -errno : 0;
 	if (sig == GR_SIG_OWN && own_taken)
 		return own_sigaction(act, old);
+	if (sig == SIGSYS && sys_taken)
+		return sys_sigaction(act, old);
 	was = installed[sig];
 	prev = user[sig];
 	if (act && act->sa_handler != SIG_DFL && act->sa_handler != SIG_IGN) {

@@ -267,6 +267,12 @@ void gr_sigmask_resync(void);
 /* The OS thread's mask as kept here. */
 uint64_t gr_sigmask_os(void);
 
+/* SIGSYS while sud.c dispatches system calls: the program's action for it
+ * is kept from cur on (the kernel's action stays sud.c's), and a SIGSYS
+ * that is no dispatched call goes where that action says. */
+void gr_signal_take_sys(const struct sigaction *cur);
+void gr_signal_sys_other(siginfo_t *info, void *uc);
+
 /* The signals whose kernel instances are thread-directed: a write's
  * SIGPIPE, a file size limit's SIGXFSZ. The kernel queues them for the OS
  * thread that made the call, so while the green threads' masks differ on

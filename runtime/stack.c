@@ -92,6 +92,7 @@ static struct stack_class *class_for(size_t size, size_t guard)
 	c->size = size;
 	c->guard = guard;
 	c->slot = size + guard;
+	c->slot_inv = UINT64_MAX / c->slot;
 	c->next_slots = FIRST_MAPPING_SLOTS;
 	classes[nclasses++] = c;
 	stats.classes = nclasses;
@@ -297,28 +298,54 @@ void gr_stack_free(const struct gr_stack *s)
 	stats.in_use -= s->size;
 }
 
+/* The offset of a in its slot, a bytes into a mapping of c's: a % slot,
+ * without the division (tens of cycles on many CPUs, and every join
+ * finds a slot twice). q = a * floor(2^64 / slot) / 2^64 is short of
+ * a / slot by less than a / 2^64, so by at most one for any a below 2^63. */
+static inline size_t slot_offset(const struct stack_class *c, size_t a)
+{
+	size_t q = (size_t)(((unsigned __int128)a * c->slot_inv) >> 64);
+	size_t off = a - q * c->slot;
+
+	return off >= c->slot ? off - c->slot : off;
+}
+
+/* The mapping the last search found: most finds are in the mapping of the
+ * one before. Relaxed atomics: the guard page's handler (guard.c) searches
+ * too, on whichever thread faulted. */
+static const struct mapping *last_found;
+
+static int found(const struct mapping *m, const char *a, struct gr_stack *out, int *in_guard)
+{
+	size_t off = slot_offset(m->cls, (size_t)(a - m->base));
+
+	out->lo = (char *)a - off + m->cls->guard;
+	out->size = m->cls->size;
+	out->guard = 0;
+	out->gen = 0;
+	out->cls = m->cls;
+	*in_guard = off < m->cls->guard;
+	return 1;
+}
+
 int gr_stack_find(const void *addr, struct gr_stack *out, int *in_guard)
 {
 	const char *a = addr;
+	const struct mapping *m = __atomic_load_n(&last_found, __ATOMIC_RELAXED);
 	size_t lo = 0, hi = nmaps;
 
+	if (m && a >= m->base && a < mapping_end(m))
+		return found(m, a, out, in_guard);
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		const struct mapping *m = maps[mid];
+		m = maps[mid];
 		if (a < m->base)
 			hi = mid;
 		else if (a >= mapping_end(m))
 			lo = mid + 1;
 		else {
-			size_t off = (size_t)(a - m->base) % m->cls->slot;
-			char *slot = (char *)a - off;
-			out->lo = slot + m->cls->guard;
-			out->size = m->cls->size;
-			out->guard = 0;
-			out->gen = 0;
-			out->cls = m->cls;
-			*in_guard = off < m->cls->guard;
-			return 1;
+			__atomic_store_n(&last_found, m, __ATOMIC_RELAXED);
+			return found(m, a, out, in_guard);
 		}
 	}
 	return 0;

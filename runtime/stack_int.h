@@ -4,6 +4,7 @@
 #define GR_STACK_INT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* One mapping of slots, shared with the preparer thread. The preparer
  * readies slots from the bottom; the runtime takes ready ones from the
@@ -26,6 +27,7 @@ struct stack_class {
 	size_t size;	     /* usable bytes of each slot */
 	size_t guard;	     /* guard bytes below each (whole pages) */
 	size_t slot;	     /* size + guard */
+	uint64_t slot_inv;   /* UINT64_MAX / slot: slot_of's reciprocal */
 	struct mapping *cur; /* mapping being carved */
 	size_t next_slots;   /* slots in the next mapping (doubles, capped) */
 	unsigned mappings;   /* mappings made so far */

@@ -254,7 +254,192 @@ void gr_tls_before_dlopen(void)
 	gr_tls_dtv_to_heap(gr_ctx_get_tp());
 }
 
-/* Builds a block whose memory is all zeros (fresh, or cleared by
+/* In every block: the modules' generation it was made in. */
+__thread size_t gr_tls_made_gen __attribute__((tls_model("initial-exec")));
+
+/* A new block as glibc's _dl_allocate_tls leaves it, for one
+ * generation of the dynamic linker's modules (GL(dl_tls_generation),
+ * which every dlopen and dlclose of a module with TLS moves on): the
+ * static TLS the modules use (their initial images, their .tbss zeros)
+ * and the vector, whose entries for modules in static TLS are rebased
+ * on each block's thread pointer. A block of that generation is then a
+ * copy of each, without the dynamic linker's lock and its walk over every
+ * module; the first block of a generation is glibc's own, and the
+ * template is taken from it. Only for vectors in the slots, and only
+ * where glibc's thread list was found: the copy is made under its lock
+ * when another OS thread may be loading a module (stack_list_lock), and
+ * a dlopen there moves the generation on before it copies a new module's
+ * image into every listed block under that same lock, so a block copied
+ * from the template of the generation just ended is listed already and
+ * gets the image. The generation alone is not enough: a library loaded
+ * without TLS of its own that reaches an older one's TLS with the
+ * initial-exec model gives that one static TLS then (glibc's
+ * _dl_try_allocate_static_tls, during the relocation), in the same
+ * generation; it grows GL(dl_tls_static_used) first, under no lock of
+ * ours, and then copies the image into every listed block under the
+ * list's lock. So the template is of a generation and of the static TLS
+ * used, and both are compared under the lock. */
+static struct {
+	bool valid;
+	size_t gen;	      /* the generation it is of */
+	size_t used;	      /* and GL(dl_tls_static_used) then */
+	ptrdiff_t lo;	      /* the image's start, from the thread pointer */
+	size_t len, cap;      /* the image's bytes, and the room for them */
+	unsigned char *image; /* the static TLS the modules use */
+	dtv_t *dtv;	      /* layout->dtv_slots + DTV_HEADER entries */
+	uint16_t *statics;    /* entries of modules in static TLS */
+	ptrdiff_t *offsets;   /* their blocks, from the thread pointer */
+	uint16_t *dynamics;   /* entries glibc fills at a first access */
+	size_t n_static, n_dynamic;
+} tmpl;
+
+static size_t dtv_entries(void)
+{
+	return layout->dtv_slots + DTV_HEADER;
+}
+
+/* The static TLS the modules use, in the block at tp, when they use
+ * used bytes of it. */
+static char *used_lo(char *tp, size_t used)
+{
+	return TLS_VARIANT_II ? tp - used : tp + TCB_HEAD_BYTES;
+}
+
+static size_t used_len(size_t used)
+{
+	return TLS_VARIANT_II ? used : used - TCB_HEAD_BYTES;
+}
+
+/* Takes the template from the block at tp that glibc just made for
+ * generation gen, whose modules use used bytes of static TLS. */
+static void take_template(char *tp, const dtv_t *d, size_t gen, size_t used)
+{
+	char *lo = used_lo(tp, used), *hi = lo + used_len(used);
+	size_t n = dtv_entries();
+
+	tmpl.valid = false;
+	if (!tmpl.dtv) {
+		tmpl.dtv = malloc(n * sizeof(*tmpl.dtv));
+		tmpl.statics = malloc(n * sizeof(*tmpl.statics));
+		tmpl.offsets = malloc(n * sizeof(*tmpl.offsets));
+		tmpl.dynamics = malloc(n * sizeof(*tmpl.dynamics));
+		if (!tmpl.dtv || !tmpl.statics || !tmpl.offsets || !tmpl.dynamics) {
+			free(tmpl.dtv);
+			free(tmpl.statics);
+			free(tmpl.offsets);
+			free(tmpl.dynamics);
+			tmpl.dtv = NULL;
+			return;
+		}
+	}
+	if (used_len(used) > tmpl.cap) {
+		unsigned char *p = realloc(tmpl.image, used_len(used));
+		if (!p)
+			return;
+		tmpl.image = p;
+		tmpl.cap = used_len(used);
+	}
+	memcpy(tmpl.dtv, d, n * sizeof(*d));
+	tmpl.n_static = tmpl.n_dynamic = 0;
+	for (size_t i = DTV_HEADER; i < n; i++) {
+		char *v = d[i].pointer.val;
+		if (d[i].pointer.to_free)
+			return; /* not a new block's */
+		if (v == TLS_DTV_UNALLOCATED) {
+			tmpl.dynamics[tmpl.n_dynamic++] = (uint16_t)i;
+		} else if (v >= lo && v <= hi) {
+			tmpl.offsets[tmpl.n_static] = v - tp;
+			tmpl.statics[tmpl.n_static++] = (uint16_t)i;
+		} else if (v) {
+			return; /* a block glibc put elsewhere: not ours to copy */
+		}
+	}
+	memcpy(tmpl.image, lo, used_len(used));
+	tmpl.lo = lo - tp;
+	tmpl.len = used_len(used);
+	tmpl.gen = gen;
+	tmpl.used = used;
+	tmpl.valid = true;
+	gr_log(GR_LOG_DEBUG,
+	       "private TLS: new blocks copied from generation %zu's (%zu bytes, %zu modules "
+	       "in static TLS, %zu dynamic)",
+	       gen, tmpl.len, tmpl.n_static, tmpl.n_dynamic);
+}
+
+/* Makes the block at tp, vector d, from the template when it is of the
+ * modules' generation and static TLS now; false when not. */
+static inline bool from_template(char *tp, dtv_t *d)
+{
+	if (!tmpl.valid || *layout->dl_generation != tmpl.gen || *layout->static_used != tmpl.used)
+		return false;
+	memcpy(tp + tmpl.lo, tmpl.image, tmpl.len);
+	memcpy(d, tmpl.dtv, dtv_entries() * sizeof(*d));
+	/* Stores only: reading back what the copy just stored stalls. */
+	for (size_t k = 0; k < tmpl.n_static; k++)
+		d[tmpl.statics[k]].pointer.val = tp + tmpl.offsets[k];
+	*(size_t *)(tp + layout->off_made_gen) = tmpl.gen;
+	return true;
+}
+
+/* Makes the block at tp with glibc's _dl_allocate_tls (which takes the
+ * dynamic linker's TLS lock), on zeros (the slot's last thread left its
+ * static TLS), then moves the vector glibc malloc'd for it into the slot,
+ * at d, when it fits; and takes the template from it when no module came
+ * or went meanwhile and none took static TLS. _dl_allocate_tls, not its
+ * second half _dl_allocate_tls_init on a vector of ours: the latter's
+ * second argument, which says whether the block is the process's first
+ * (whose images of other namespaces' modules, dlmopen's and LD_AUDIT's,
+ * are in place already), is glibc 2.35 to 2.40's init_tls (true for a
+ * new thread) and 2.41's main_thread (false for one), and 2.39 and 2.40
+ * took the latter in their release branches; glibc's own call passes what
+ * its version means. Once per template: the malloc and free do not count.
+ * 1: the vector is in the slot; 0: it stays glibc's (a module came
+ * meanwhile that the slot's vector has no entry for); -1: no memory. */
+static int by_glibc(char *tp, dtv_t *d)
+{
+	size_t gen = layout->dl_generation ? *layout->dl_generation : 0;
+	size_t used = layout->static_used ? *layout->static_used : 0;
+	dtv_t *h;
+
+	if (used >= TCB_HEAD_BYTES)
+		memset(used_lo(tp, used), 0, used_len(used));
+	if (!layout->allocate(tp))
+		return -1;
+	h = ((dtv_t **)tp)[TCB_DTV] - 1; /* glibc's calloc'd vector */
+	for (size_t i = layout->dtv_slots; i < h[0].counter; i++)
+		if (h[DTV_HEADER + i].pointer.val)
+			return 0;
+	memcpy(d, h, dtv_entries() * sizeof(*d));
+	d[0].counter = layout->dtv_slots;
+	((void **)tp)[TCB_DTV] = &d[1];
+	free(h);
+	if (!layout->dl_generation)
+		return 1;
+	*(size_t *)(tp + layout->off_made_gen) = gen;
+	if (layout->stack_user && used >= TCB_HEAD_BYTES && gen == *layout->dl_generation &&
+	    used == *layout->static_used)
+		take_template(tp, d, gen, used);
+	return 1;
+}
+
+/* Frees the TLS of modules glibc allocated on first access (dlopen'd
+ * ones) in the vector d of the block at tp: where the block is of the
+ * template's generation and its vector was never brought up to a later
+ * one, only the template's such entries can hold any. */
+static void free_dynamic(char *tp, dtv_t *d)
+{
+	if (tmpl.valid && *(size_t *)(tp + layout->off_made_gen) == tmpl.gen &&
+	    d[1].counter == tmpl.dtv[1].counter) {
+		for (size_t k = 0; k < tmpl.n_dynamic; k++)
+			free(d[tmpl.dynamics[k]].pointer.to_free);
+		return;
+	}
+	for (size_t i = 0; i < layout->dtv_slots; i++)
+		if (d[DTV_HEADER + i].pointer.to_free)
+			free(d[DTV_HEADER + i].pointer.to_free);
+}
+
+/* Builds a block whose struct pthread is all zeros (fresh, or cleared by
  * gr_tls_free) below hi, the vector in the slot when it is big enough. */
 void *gr_tls_make(char *hi, char **lo)
 {
@@ -283,19 +468,27 @@ void *gr_tls_make(char *hi, char **lo)
 	/* Listed first, as glibc lists a new thread before it builds its TLS:
 	 * a library that takes static TLS meanwhile (in another OS thread) is
 	 * either in the image or copied in. */
+	dtv_t *d =
+		layout->dtv_slots && *gr_tls_modules <= gr_tls_slot_modules ? slot_dtv(tp) : NULL;
+	bool copied = false;
 	if (layout->stack_user) {
 		*(int *)(pd + layout->off_cancel) = EXITING_BITMASK;
 		int locked = stack_list_lock();
 		list_link((struct dl_list *)(void *)(pd + layout->off_list));
+		copied = d && from_template(tp, d); /* under the lock: tmpl says why */
 		stack_list_unlock(locked);
 	}
-	if (layout->dtv_slots && *gr_tls_modules <= gr_tls_slot_modules) {
-		dtv_t *d = slot_dtv(tp);
-		d[0].counter = layout->dtv_slots;
+	int made;
+	if (copied) {
 		((void **)tp)[TCB_DTV] = &d[1];
-		gr_tls_in_slot++;
-		layout->allocate_init(tp, false);
-	} else if (!layout->allocate(tp)) {
+		made = 1;
+	} else if (d) {
+		made = by_glibc(tp, d);
+	} else {
+		made = layout->allocate(tp) ? 0 : -1;
+	}
+	gr_tls_in_slot += made > 0;
+	if (made < 0) {
 		if (layout->stack_user)
 			unlist(pd);
 		return NULL;
@@ -319,12 +512,10 @@ void gr_tls_free(void *tp, int cold_dirty)
 	if (layout->stack_user && *(unsigned *)((char *)tp + layout->off_listed) == listed_epoch)
 		unlist(pd);
 	if (d) {
+		/* What _dl_deallocate_tls does, but the vector is ours; the
+		 * next gr_tls_make writes all of it. */
 		gr_tls_in_slot--;
-		/* What _dl_deallocate_tls does, but the vector is ours. */
-		for (size_t i = 0; i < layout->dtv_slots; i++)
-			if (d[DTV_HEADER + i].pointer.to_free)
-				free(d[DTV_HEADER + i].pointer.to_free);
-		memset(d, 0, (layout->dtv_slots + DTV_HEADER) * sizeof(dtv_t));
+		free_dynamic(tp, d);
 	} else {
 		layout->deallocate(tp, false);
 	}
@@ -333,9 +524,13 @@ void gr_tls_free(void *tp, int cold_dirty)
 	 * thread wrote: struct pthread's hot start (to its page's end), and
 	 * its cold rest after a forced unwind wrote the exception there (the
 	 * string buffers glibc may have hung there stay, for the next thread
-	 * to reuse or free). The static TLS is the initial image again at
-	 * the next gr_tls_make. */
-	memset(pd, 0, (size_t)((cold_dirty ? pd + layout->tcb_size : pd_hot_end(pd)) - pd));
+	 * to reuse or free); on x86_64 not the header either, which the next
+	 * gr_tls_make copies whole, nor glibc's unused rest of it
+	 * (layout->pd_written: 9 cache lines a thread never touched). The
+	 * static TLS is the initial image again at the next gr_tls_make. */
+	memset(pd + layout->pd_written, 0,
+	       (size_t)((cold_dirty ? pd + layout->tcb_size : pd_hot_end(pd)) - pd) -
+		       layout->pd_written);
 	if (!TLS_VARIANT_II)
 		memset(tp, 0, TCB_HEAD_BYTES);
 }

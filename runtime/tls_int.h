@@ -50,15 +50,16 @@ typedef union {
 		void *to_free; /* malloc'd dynamic TLS to free, or NULL */
 	} pointer;
 } dtv_t;
-#define DTV_HEADER 2
+#define DTV_HEADER	    2
+#define TLS_DTV_UNALLOCATED ((void *)-1L) /* glibc's: not allocated yet */
 
 /* What the probe found; set once by gr_tls_init, read-only afterwards. */
 struct gr_tls_layout {
 	/* The dynamic linker's own TLS code (GLIBC_PRIVATE). */
+	/* _dl_allocate_tls: a vector for the block at mem, and its TLS. Not
+	 * its second half, _dl_allocate_tls_init, whose second argument
+	 * changed meaning in glibc 2.41 (tls.c's by_glibc says how). */
 	void *(*allocate)(void *mem);
-	/* glibc 2.39 added a second parameter (main_thread, false for us); an
-	 * older one ignores it. NULL: no vectors in the slots. */
-	void *(*allocate_init)(void *tcb, bool main_thread);
 	void (*deallocate)(void *tcb, bool dealloc_tcb);
 	void (*call_dtors)(void); /* C++ thread_local destructors, or NULL */
 	void (*ctype_init)(void); /* a new thread's <ctype.h> pointers */
@@ -75,6 +76,10 @@ struct gr_tls_layout {
 	 * says why the rest lies in a page no sleeping thread touches. All
 	 * of it on aarch64. */
 	size_t pd_hot;
+	/* Where what a green thread's life writes in struct pthread starts,
+	 * past the fixed header gr_tls_make copies (tls_probe.c); 0 when
+	 * not known. */
+	size_t pd_written;
 	size_t page;	    /* the page size */
 	ptrdiff_t off_rseq; /* rseq area from the thread pointer */
 	bool have_rseq;	    /* off_rseq was found (glibc 2.35) */
@@ -94,6 +99,11 @@ struct gr_tls_layout {
 	/* Entries of the vector a block carries in its slot (tls.c); 0 when
 	 * the module count was not found: every vector is glibc's own. */
 	size_t dtv_slots;
+	/* GL(dl_tls_generation) and GL(dl_tls_static_used) (tls_probe.c's
+	 * find_generation); NULL when not found. */
+	const volatile size_t *dl_generation;
+	const volatile size_t *static_used;
+	ptrdiff_t off_made_gen; /* gr_tls_made_gen */
 };
 
 extern struct gr_tls_layout gr_tls_layout;
@@ -124,6 +134,8 @@ static inline char *gr_tls_static_lo(char *tp)
 /* The builder (tls.c), for the probe. */
 /* In every block: the epoch it was listed in (tls.c). */
 extern __thread unsigned gr_tls_listed __attribute__((tls_model("initial-exec")));
+/* In every block: the modules' generation it was made in (tls.c). */
+extern __thread size_t gr_tls_made_gen __attribute__((tls_model("initial-exec")));
 extern const size_t gr_tls_no_modules; /* gr_tls_modules until it is found */
 /* Bytes of the DTV a block carries in its slot, alignment included. */
 size_t gr_tls_dtv_bytes(void);

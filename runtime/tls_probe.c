@@ -83,6 +83,26 @@ static void set_layout(void)
  * state, the rseq area) is written only by calls greenify answers
  * itself, by a forced unwind (tls.c clears it after one) or by glibc's
  * per-thread string buffers, which a slot's next thread may keep. */
+/* x86_64: tcbhead_t ends, after the fixed part gr_tls_make copies
+ * (HEADER_COPY bytes), with words glibc no longer uses but keeps for the
+ * header's size (the old SSE save area, padding: glibc 2.26 on), up to
+ * struct pthread's list node, the first field of its own. A green thread
+ * writes none of them; gr_tls_free clears from the list node on. Checked
+ * as far as it can be: all zeros in the runtime thread's block, which has
+ * run the program's start-up. */
+static void set_pd_written(void)
+{
+	const unsigned char *pd = (const unsigned char *)gr_tls_pd_of(layout->base_tp);
+
+	layout->pd_written = 0;
+	if (!TLS_VARIANT_II || layout->off_list < HEADER_COPY)
+		return;
+	for (size_t i = HEADER_COPY; i < layout->off_list; i++)
+		if (pd[i])
+			return;
+	layout->pd_written = layout->off_list;
+}
+
 static void set_pd_hot(void)
 {
 	size_t end = layout->off_cancel + 2 * sizeof(int); /* cancelhandling, flags */
@@ -127,7 +147,7 @@ static void find_malloc_words(void)
 		goto out;
 	/* glibc's vector for a new thread: its length tells how many modules
 	 * have TLS, plus DTV_SURPLUS; ours is as long, when the count can be watched. */
-	if (layout->allocate_init && gr_tls_modules != &gr_tls_no_modules) {
+	if (gr_tls_modules != &gr_tls_no_modules) {
 		layout->dtv_slots = ((dtv_t **)(void *)tp)[TCB_DTV][-1].counter;
 		/* Longer only takes room from the frames in the block's
 		 * page: a sleeping thread's resumption (which frees the
@@ -223,6 +243,32 @@ no:
 	       "later with static TLS starts from zeros in green threads made before it");
 }
 
+/* GL(dl_tls_generation), which every dlopen and dlclose that adds or
+ * removes a module with TLS moves on, and GL(dl_tls_static_used), the
+ * static TLS the modules take (tls.c's template of a new block holds for
+ * one generation). In glibc 2.34's struct rtld_global they follow the
+ * slot list, which libthread_db locates (off): the count of static
+ * modules, the static bytes used, the optional rest, the initial vector,
+ * the generation; then the scope free list and GL(dl_stack_used), which
+ * libthread_db locates too: the generation is where both say. Checked:
+ * the runtime thread's vector is of a generation no later, the bytes used
+ * fit in static TLS. Not found: no template, every block from glibc's
+ * _dl_allocate_tls. */
+static void find_generation(char *rg, size_t off)
+{
+	size_t used = field_offset("_thread_db_rtld_global__dl_stack_used", 128);
+	const size_t *w = (const size_t *)(void *)(rg + off);
+	size_t base_gen = ((dtv_t **)layout->base_tp)[TCB_DTV][0].counter;
+
+	if (!used || used != off + 7 * sizeof(size_t) || w[5] < base_gen || w[5] == 0 ||
+	    w[2] > layout->static_size || w[4] == 0 ||
+	    !in_static_tls(&gr_tls_made_gen, sizeof(gr_tls_made_gen)))
+		return;
+	layout->off_made_gen = (char *)&gr_tls_made_gen - (char *)layout->base_tp;
+	layout->dl_generation = &w[5];
+	layout->static_used = &w[2];
+}
+
 static int max_modid(struct dl_phdr_info *info, size_t size, void *data)
 {
 	(void)size;
@@ -249,6 +295,7 @@ static void find_module_count(void)
 	if (*p != max || max == 0)
 		goto no;
 	gr_tls_modules = p;
+	find_generation(rg, off);
 	return;
 no:
 	gr_log(GR_LOG_INFO, "private TLS: the dynamic linker's module count not found; "
@@ -276,7 +323,6 @@ int gr_tls_init(void)
 		return unavailable("no way to set the thread pointer on this architecture");
 	layout->allocate = dlvsym(RTLD_DEFAULT, "_dl_allocate_tls", "GLIBC_PRIVATE");
 	layout->deallocate = dlvsym(RTLD_DEFAULT, "_dl_deallocate_tls", "GLIBC_PRIVATE");
-	layout->allocate_init = dlvsym(RTLD_DEFAULT, "_dl_allocate_tls_init", "GLIBC_PRIVATE");
 	static_info = dlvsym(RTLD_DEFAULT, "_dl_get_tls_static_info", "GLIBC_PRIVATE");
 	layout->call_dtors = dlvsym(RTLD_DEFAULT, "__call_tls_dtors", "GLIBC_PRIVATE");
 	layout->ctype_init = dlvsym(RTLD_DEFAULT, "__ctype_init", "GLIBC_PRIVATE");
@@ -326,6 +372,7 @@ int gr_tls_init(void)
 	if (!in_static_tls(&gr_tls_runtime, sizeof(gr_tls_runtime)))
 		return unavailable("the runtime's TLS flag is not in static TLS");
 	set_pd_hot();
+	set_pd_written();
 	set_layout();
 	find_module_count();
 	find_malloc_words();

@@ -101,6 +101,10 @@
 #                                 library the program dlopens (found next to
 #                                 itself through /proc/self/exe): one file
 #                                 holds both halves
+#   /* build-also: shared2 */     (.c only; read by the Makefile) also
+#                                 compiled with -DINTEG_SHARED2 into
+#                                 BUILD_DIR/tests/integ/<name>.2.so, a
+#                                 second library
 # A program that prints "probe: os_tasks=K program_threads=N" on stderr
 # (the kernel tasks it counted while N threads were alive) is checked for
 # K >= N natively and when disabled, and for K <= N/10 under the preload;

@@ -58,6 +58,41 @@ START_TEST(stack_find_names_slot_and_guard)
 }
 END_TEST
 
+/* Every slot of mappings many gigabytes long, whose slots are no power of
+ * two (glibc's 8 MiB with a guard page, and an odd size), is found at its
+ * edges: the first and last guard byte, the first and last usable byte;
+ * the two classes' finds alternate, so that the last mapping found is
+ * the other one half the time. */
+START_TEST(stack_find_every_slot_of_long_mappings)
+{
+	enum { N = 700 };
+	static struct gr_stack big[N], odd[N];
+	struct gr_stack f;
+	int in_guard;
+
+	for (int i = 0; i < N; i++) {
+		ck_assert_int_eq(gr_stack_alloc_guarded(8 << 20, 4096, &big[i]), 0);
+		ck_assert_int_eq(gr_stack_alloc_guarded(3 * 4096, 5 * 4096, &odd[i]), 0);
+	}
+	for (int i = 0; i < 2 * N; i++) {
+		const struct gr_stack *s = i % 2 ? &odd[i / 2] : &big[N - 1 - i / 2];
+		size_t guard = gr_stack_guard_size(s);
+		const char *edge[4] = {s->lo - guard, s->lo - 1, s->lo, s->lo + s->size - 1};
+
+		for (int e = 0; e < 4; e++) {
+			ck_assert_int_eq(gr_stack_find(edge[e], &f, &in_guard), 1);
+			ck_assert_ptr_eq(f.lo, s->lo);
+			ck_assert_uint_eq(f.size, s->size);
+			ck_assert_int_eq(in_guard, e < 2);
+		}
+	}
+	for (int i = 0; i < N; i++) {
+		gr_stack_free(&big[i]);
+		gr_stack_free(&odd[i]);
+	}
+}
+END_TEST
+
 START_TEST(stack_many_stacks_few_mappings)
 {
 	struct gr_stack s;
@@ -114,6 +149,7 @@ Suite *stack_suite(void)
 	tcase_add_test(tc, stack_reuse_newest_first);
 	tcase_add_test(tc, stack_sizes_round_to_pages);
 	tcase_add_test(tc, stack_find_names_slot_and_guard);
+	tcase_add_test(tc, stack_find_every_slot_of_long_mappings);
 	tcase_add_test(tc, stack_many_stacks_few_mappings);
 	tcase_add_test_raise_signal(tc, stack_madvise_guard_stops_overflow, SIGSEGV);
 	tcase_add_test_raise_signal(tc, stack_mprotect_guard_stops_overflow, SIGSEGV);

@@ -10,8 +10,8 @@
  * with the kernel's EINVAL and EPERM, and the scheduler honours them. The
  * CPU clock is the green thread's own time (runtime/cpuclock.h). The
  * affinity is the one OS thread's, which every green thread runs on: set
- * for one, it is set for all. Signals are signal.c's, cancellation
- * cancel.c's. */
+ * for one, it is set for all (an attr's, at the create: thread.c). Signals
+ * are signal.c's, cancellation cancel.c's. */
 #include "hook.h"
 
 #include <errno.h>

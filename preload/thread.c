@@ -101,6 +101,31 @@ static void read_attr(const pthread_attr_t *attr, struct gr_create *c)
  * switched inside glibc. */
 GR_EXPORT char __libc_single_threaded = 1;
 
+/* The CPUs an attr names (pthread_attr_setaffinity_np): glibc's creator
+ * gives them to the new thread before it runs, and a set the kernel
+ * refuses fails the create with its error. The affinity is the one OS
+ * thread's (osthread.c), so the new thread's set becomes everyone's, as a
+ * sched_setaffinity in the thread would. glibc's getter answers every bit
+ * set for an attr that names none: that one changes nothing. 0 or an
+ * error number; *moved says whether *before holds CPUs to put back. */
+static int attr_affinity(const pthread_attr_t *attr, cpu_set_t *before, int *moved)
+{
+	cpu_set_t set;
+
+	*moved = 0;
+	CPU_ZERO(&set);
+	if (!attr || pthread_attr_getaffinity_np(attr, sizeof(set), &set) != 0 ||
+	    CPU_COUNT(&set) == CPU_SETSIZE)
+		return 0;
+	CPU_ZERO(before);
+	if (GR_REAL(sched_getaffinity)(0, sizeof(*before), before) < 0)
+		return errno;
+	if (GR_REAL(sched_setaffinity)(0, sizeof(set), &set) < 0)
+		return errno;
+	*moved = 1;
+	return 0;
+}
+
 static int create_green(pthread_t *th, const pthread_attr_t *attr, void *(*start)(void *),
 			void *arg)
 {
@@ -112,7 +137,16 @@ static int create_green(pthread_t *th, const pthread_attr_t *attr, void *(*start
 	gr_sched_run_fresh();
 	read_attr(attr, &c);
 	int saved = errno; /* mmap/madvise may set it; pthread_* do not */
+	cpu_set_t before;
+	int moved;
+	err = attr_affinity(attr, &before, &moved);
+	if (err) {
+		errno = saved;
+		return err;
+	}
 	err = gr_thread_create(&c, &t);
+	if (err < 0 && moved) /* no thread: the CPUs stay the creator's */
+		GR_REAL(sched_setaffinity)(0, sizeof(before), &before);
 	errno = saved;
 	if (err < 0)
 		return -err;

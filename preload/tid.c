@@ -10,6 +10,8 @@
  *   PRIO_PROCESS: the OS thread's, which all green threads share; so is
  *   sched_getcpu's CPU (glibc reads it from the calling thread's rseq
  *   area, which the kernel keeps only in the OS thread's block).
+ * - set_tid_address through syscall(): answers the caller's id, and
+ *   leaves the OS thread's address as it is (README).
  * Ids that name no green thread (another process's, a foreign OS
  * thread's, one that has ended) go to the kernel unchanged, which answers
  * as natively (ESRCH for an ended one). What is not mapped: kill() of a
@@ -261,6 +263,12 @@ int gr_tid_syscall(long nr, const long *a, long *ret)
 			*ret = GR_REAL(syscall)(nr, 0L, a[1], a[2]);
 		return 1;
 	}
+	case SYS_set_tid_address:
+		/* The answer is the caller's id. The address stays the OS
+		 * thread's, glibc's word for its exit: a green thread ends
+		 * without the kernel, which would clear the word it gives. */
+		*ret = gr_tid_of(gr_rt.cur);
+		return 1;
 	default: return 0;
 	}
 }

@@ -33,6 +33,8 @@ static struct {
 	struct gr_thread *head, *tail;
 } rtq[GR_RT_PRIOS];
 static uint64_t rt_bits[2];
+static int64_t rt_starved_since;   /* since when a plain thread waits behind them, or 0 */
+static int64_t rt_throttled_until; /* till then plain threads go first (rt_throttled) */
 
 static int rt_top(void)
 {
@@ -168,6 +170,7 @@ void gr_runq_reset(void)
 	rt_bits[0] = rt_bits[1] = 0;
 	gr_rt.rt_runnable = 0;
 	gr_rt.rt_preempt = 0;
+	rt_starved_since = rt_throttled_until = 0;
 }
 
 void gr_sched_preempt(void)
@@ -201,11 +204,43 @@ void gr_runq_push(struct gr_thread *t)
 	gr_rt.runq_tail = t;
 }
 
+/* The kernel's real-time throttling (sched_rt_runtime_us and
+ * sched_rt_period_us, at their defaults): real-time threads that keep the
+ * CPU from the others for RT_RUNTIME let them have the rest of the period.
+ * A SCHED_FIFO thread spinning on sched_yield while the thread it waits
+ * for has the plain policy (stress-ng's mutex stressor, whose main would
+ * never run to take the signal that stops it) gets on natively, even on
+ * one CPU, and so must here, where every thread shares one. */
+#define RT_RUNTIME (950 * GR_MSEC)
+#define RT_PERIOD  (1000 * GR_MSEC)
+
+/* Whether the next thread comes from the plain queue although a
+ * real-time one is runnable. */
+static int rt_throttled(void)
+{
+	int64_t now;
+
+	if (!gr_rt.runq_head) {
+		rt_starved_since = 0; /* nobody waits */
+		return 0;
+	}
+	now = gr_now();
+	if (now < rt_throttled_until)
+		return 1;
+	if (!rt_starved_since)
+		rt_starved_since = now;
+	if (now - rt_starved_since < RT_RUNTIME)
+		return 0;
+	rt_starved_since = 0;
+	rt_throttled_until = now + (RT_PERIOD - RT_RUNTIME);
+	return 1;
+}
+
 static struct gr_thread *runq_pop(void)
 {
 	struct gr_thread *t;
 
-	if (__builtin_expect(gr_rt.rt_runnable != 0, 0))
+	if (__builtin_expect(gr_rt.rt_runnable != 0, 0) && !rt_throttled())
 		return rt_pop();
 	t = gr_rt.runq_head;
 	if (t) {

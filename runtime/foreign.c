@@ -191,8 +191,12 @@ int gr_foreign_init(uv_loop_t *loop)
 	uv_unref((uv_handle_t *)&loop_wake);
 	if (other_threads())
 		gr_foreign_on();
-	__atomic_store_n(&gr_foreign_live, 1, __ATOMIC_RELEASE);
 	return 0;
+}
+
+void gr_foreign_go_live(void)
+{
+	__atomic_store_n(&gr_foreign_live, 1, __ATOMIC_RELEASE);
 }
 
 void gr_foreign_after_fork(void)

@@ -13,6 +13,12 @@
  *          pointer on TLS of its own that it then unmaps (its probe for
  *          glibc's per-thread cache did): the record linked there was
  *          left on the list, and the next walk of it faulted.
+ *   own:   an OS thread the runtime makes for itself (libuv's pool, which
+ *          a getaddrinfo starts) must not call the program's malloc before
+ *          it is marked as the runtime's: its free of its start record
+ *          took the program's mutex as a foreign thread's, which waits for
+ *          the hub, and the hub waited for the pool's threads to start
+ *          (node with jemalloc preloaded hung at its first lookup).
  *
  * This program's malloc, calloc, realloc and free wrap glibc's under a
  * mutex taken with trylock, then lock, as jemalloc's are, and link each
@@ -21,7 +27,9 @@
  * keeps its contents, and the list, walked at each thread's first call and
  * at the end, holds only records that are whole. */
 #define _GNU_SOURCE
+#include <netdb.h>
 #include <pthread.h>
+#include <sys/socket.h>
 
 #include "check.h"
 
@@ -168,6 +176,15 @@ int main(void)
 	}
 	CHECK(intact == (long)(THREADS + 1) * ROUNDS, "every block kept its contents (%d rounds)",
 	      (THREADS + 1) * ROUNDS);
+	/* Once the others have ended: with green threads taking the program's
+	 * mutex meanwhile, the lookup's own mallocs there are another hazard
+	 * (tests/integ-pending/memory_program_malloc_mutex_taken_by_name_lookup.c). */
+	struct addrinfo hints = {.ai_family = AF_INET, .ai_flags = AI_NUMERICHOST}, *ai = NULL;
+	int gai = getaddrinfo("127.0.0.1", NULL, &hints, &ai);
+
+	CHECK(gai == 0 && ai && ai->ai_family == AF_INET, "getaddrinfo of 127.0.0.1 answers");
+	if (ai)
+		freeaddrinfo(ai);
 	pthread_mutex_lock(&heap_lock);
 	long calls = locked_calls;
 	pthread_mutex_unlock(&heap_lock);

@@ -99,7 +99,8 @@ int main(void)
 	for (int i = 0; i < THREADS; i++)
 		MUST(pthread_create(&th[i], NULL, churn, NULL));
 	for (int i = 0; i < LOOKUPS; i++) {
-		struct addrinfo hints = {.ai_family = AF_INET, .ai_flags = AI_NUMERICHOST}, *ai = NULL;
+		struct addrinfo hints = {.ai_family = AF_INET, .ai_flags = AI_NUMERICHOST},
+				*ai = NULL;
 
 		if (getaddrinfo("127.0.0.1", NULL, &hints, &ai) == 0 && ai)
 			answered++;

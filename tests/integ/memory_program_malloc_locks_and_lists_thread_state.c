@@ -13,6 +13,10 @@
  *          pointer on TLS of its own that it then unmaps (its probe for
  *          glibc's per-thread cache did): the record linked there was
  *          left on the list, and the next walk of it faulted.
+ *   key:   the malloc sets a key's value at a thread's first call, under
+ *          its mutex (jemalloc registers its cleanup so): the runtime's
+ *          table for green threads' values came from malloc, the same
+ *          mutex, and the thread waited for itself.
  *   own:   an OS thread the runtime makes for itself (libuv's pool, which
  *          a getaddrinfo starts) must not call the program's malloc before
  *          it is marked as the runtime's: its free of its start record
@@ -23,9 +27,10 @@
  * This program's malloc, calloc, realloc and free wrap glibc's under a
  * mutex taken with trylock, then lock, as jemalloc's are, and link each
  * thread's record at its first call (a key's destructor unlinks it at the
- * thread's end, for good, as jemalloc's purgatory state); four threads allocate and free beside main, every block
- * keeps its contents, and the list, walked at each thread's first call and
- * at the end, holds only records that are whole. */
+ * thread's end, for good, as jemalloc's purgatory state); four threads
+ * allocate and free beside main, every block keeps its contents, and the
+ * list, walked at each thread's first call and at the end, holds only
+ * records that are whole; then a lookup starts libuv's pool. */
 #define _GNU_SOURCE
 #include <netdb.h>
 #include <pthread.h>
@@ -165,8 +170,7 @@ int main(void)
 
 	for (int i = 0; i < THREADS; i++)
 		created += pthread_create(&th[i], NULL, churn, (void *)(intptr_t)(i + 1)) == 0;
-	CHECK(created == THREADS, "the first pthread_create returns and %d threads start",
-	      THREADS);
+	CHECK(created == THREADS, "the first pthread_create returns and %d threads start", THREADS);
 	intact += (long)(intptr_t)churn((void *)(intptr_t)0);
 	for (int i = 0; i < created; i++) {
 		void *r;

@@ -164,14 +164,16 @@ static void *own_trampoline(void *p)
 {
 	struct own_start o = *(struct own_start *)p;
 
-	free(p);
 	gr_tls_own_thread = 1;
+	gr_real.__libc_free(p);
 	return o.start(o.arg);
 }
 
 int gr_foreign_own_start(void *(**start)(void *), void **arg)
 {
-	struct own_start *o = malloc(sizeof(*o));
+	/* From glibc's heap: the program's malloc (jemalloc) may take a
+	 * pthread mutex, which the thread must take as the runtime's own. */
+	struct own_start *o = gr_real.__libc_malloc(sizeof(*o));
 
 	if (!o)
 		return -ENOMEM;
@@ -191,8 +193,12 @@ int gr_foreign_init(uv_loop_t *loop)
 	uv_unref((uv_handle_t *)&loop_wake);
 	if (other_threads())
 		gr_foreign_on();
-	__atomic_store_n(&gr_foreign_live, 1, __ATOMIC_RELEASE);
 	return 0;
+}
+
+void gr_foreign_go_live(void)
+{
+	__atomic_store_n(&gr_foreign_live, 1, __ATOMIC_RELEASE);
 }
 
 void gr_foreign_after_fork(void)

@@ -97,6 +97,13 @@ void gr_foreign_woke(const void *key, int n);
  * -errno. */
 int gr_foreign_init(uv_loop_t *loop);
 
+/* Runtime start, last, together with marking the thread as the runtime's:
+ * from now on a hook on an OS thread that is neither the runtime's nor
+ * one of its own is a foreign thread's. Not before: the start itself
+ * calls malloc, and a program's malloc may take a pthread mutex (jemalloc),
+ * which must not wait for a hub that cannot run yet. */
+void gr_foreign_go_live(void);
+
 /* For an OS thread the runtime (libuv) starts: *start and *arg become a
  * trampoline that marks the thread as the runtime's own first. 0, or
  * -ENOMEM (then they are left as they were). */

@@ -246,6 +246,7 @@ int gr_start(void)
 	gr_fork_init();
 	gr_sud_start();
 	gr_tls_runtime = 1;
+	gr_foreign_go_live();
 	gr_rt.started = 1;
 	gr_log(GR_LOG_DEBUG, "runtime started on OS thread %d (%s switch)", gr_rt.os_tid,
 	       gr_ctx_ucontext ? "ucontext" : "asm");

@@ -4,7 +4,8 @@
  * numbers never clash with glibc's own or a foreign thread's); we note each
  * key's destructor and a generation that pthread_key_delete bumps. Values
  * of green threads live in a two-level table hung off the thread (blocks of
- * 32, allocated when first set). main's values stay in glibc, where any it
+ * 32, allocated when first set, from glibc's own heap: a program's malloc
+ * may set a value inside itself, under its lock). main's values stay in glibc, where any it
  * set before the runtime started already are. Destructors run at green
  * thread exit, for PTHREAD_DESTRUCTOR_ITERATIONS rounds, as glibc does. */
 #include <limits.h>
@@ -63,7 +64,7 @@ static struct slot *slot_of(struct gr_thread *t, pthread_key_t key, int create)
 	if (!sp) {
 		if (!create)
 			return NULL;
-		sp = t->specific = calloc(1, sizeof(*sp));
+		sp = t->specific = gr_real.__libc_calloc(1, sizeof(*sp));
 		if (!sp)
 			return NULL;
 	}
@@ -71,7 +72,7 @@ static struct slot *slot_of(struct gr_thread *t, pthread_key_t key, int create)
 	if (!b) {
 		if (!create)
 			return NULL;
-		b = sp->blocks[key / BLOCK] = calloc(BLOCK, sizeof(*b));
+		b = sp->blocks[key / BLOCK] = gr_real.__libc_calloc(BLOCK, sizeof(*b));
 		if (!b)
 			return NULL;
 	}
@@ -138,8 +139,8 @@ void gr_key_thread_exit(struct gr_thread *t)
 	struct specific *sp = t->specific;
 	if (sp) {
 		for (int i = 0; i < NBLOCKS; i++)
-			free(sp->blocks[i]);
-		free(sp);
+			gr_real.__libc_free(sp->blocks[i]);
+		gr_real.__libc_free(sp);
 		t->specific = NULL;
 	}
 }

@@ -81,6 +81,14 @@ extern pid_t __wait(int *status);
 extern int __open_2(const char *path, int flags);
 extern int __openat_2(int dirfd, const char *path, int flags);
 
+/* glibc's own allocator, whichever malloc the program brings (exported, in
+ * no header): what the runtime allocates inside calls a program's malloc
+ * makes (pthread_setspecific, as jemalloc's first malloc in a thread
+ * does) must not call that malloc again, under its lock. */
+extern void *__libc_malloc(size_t size);
+extern void *__libc_calloc(size_t n, size_t size);
+extern void __libc_free(void *p);
+
 #define GR_REAL_FUNCS(X)                                                                           \
 	X(pthread_create)                                                                          \
 	X(pthread_join)                                                                            \
@@ -387,6 +395,9 @@ extern int __openat_2(int dirfd, const char *path, int flags);
 	X(wordexp)                                                                                 \
 	X(dlopen)                                                                                  \
 	X(dlmopen)                                                                                 \
+	X(__libc_malloc)                                                                           \
+	X(__libc_calloc)                                                                           \
+	X(__libc_free)                                                                             \
 	X(write)
 
 struct gr_real_table {

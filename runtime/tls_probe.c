@@ -137,6 +137,15 @@ static void find_malloc_words(void)
 	void *(*volatile do_malloc)(size_t) = malloc;
 	void *p;
 
+	/* Only glibc's malloc is probed (its malloc is __libc_malloc): another
+	 * allocator may link a record it keeps in the scratch block's TLS into
+	 * lists of its own (jemalloc's thread states), left there dangling
+	 * once the block is unmapped. Its per-thread state is then each green
+	 * thread's own, as natively. */
+	if (do_malloc != gr_real.__libc_malloc) {
+		gr_log(GR_LOG_DEBUG, "private TLS: malloc is not glibc's: not probed");
+		return;
+	}
 	free(do_malloc(1)); /* the runtime thread's own cache exists */
 	mem = mmap(NULL, room, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	before = malloc(words * sizeof(uint64_t));

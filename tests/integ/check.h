@@ -18,6 +18,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -25,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 /* C11's atomics; in C++ (before C++23's <stdatomic.h>) the same names from
  * <atomic>. */
@@ -257,6 +259,22 @@ static inline int count_dir_entries(const char *path)
 			n++;
 	closedir(d);
 	return n;
+}
+
+/* Into path (cap bytes): this program's own path with suffix, the library
+ * a build-also tag builds beside it (".so", ".2.so"). Exits 2 when /proc
+ * cannot tell. */
+static inline void beside_self(char *path, size_t cap, const char *suffix)
+{
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+
+	if (n < 0) {
+		perror("readlink /proc/self/exe");
+		exit(2);
+	}
+	self[n] = '\0';
+	snprintf(path, cap, "%s%s", self, suffix);
 }
 
 /* The kernel tasks (OS threads) of this process now: the probe that tells

@@ -59,17 +59,11 @@ static void *use(void *arg)
 
 int main(void)
 {
-	char self[PATH_MAX], path[PATH_MAX + 4];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+	char path[PATH_MAX + 4];
 	pthread_t t;
 	void *h;
 
-	if (n < 0) {
-		perror("readlink /proc/self/exe");
-		return 2;
-	}
-	self[n] = '\0';
-	snprintf(path, sizeof path, "%s.so", self);
+	beside_self(path, sizeof path, ".so");
 	alarm(60);
 	MUST(pthread_create(&t, NULL, nothing, NULL));
 	MUST(pthread_join(t, NULL));

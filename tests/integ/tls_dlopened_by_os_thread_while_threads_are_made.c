@@ -95,20 +95,13 @@ static void *worker(void *arg)
 
 int main(void)
 {
-	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
 	struct sigevent ev = {.sigev_notify = SIGEV_THREAD, .sigev_notify_function = loader};
 	struct itimerspec when = {.it_value = {0, 20 * 1000 * 1000}};
 	pthread_t t[BATCH];
 	timer_t tm;
 	long made = 0;
 
-	if (n < 0) {
-		perror("readlink /proc/self/exe");
-		return 2;
-	}
-	self[n] = '\0';
-	snprintf(path, sizeof path, "%s.so", self);
+	beside_self(path, sizeof path, ".so");
 	alarm(60);
 	MUST(timer_create(CLOCK_MONOTONIC, &ev, &tm));
 	MUST(timer_settime(tm, 0, &when, NULL));

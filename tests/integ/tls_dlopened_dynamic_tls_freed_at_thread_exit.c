@@ -110,19 +110,13 @@ static long round_of_late(void)
 
 int main(void)
 {
-	char self[PATH_MAX], path[PATH_MAX + 4];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+	char path[PATH_MAX + 4];
 	pthread_t t[BEFORE];
 	size_t before;
 	long grew;
 	void *h;
 
-	if (n < 0) {
-		perror("readlink /proc/self/exe");
-		return 2;
-	}
-	self[n] = '\0';
-	snprintf(path, sizeof path, "%s.so", self);
+	beside_self(path, sizeof path, ".so");
 	alarm(60);
 	for (long i = 0; i < BEFORE; i++)
 		MUST(pthread_create(&t[i], NULL, early, (void *)(intptr_t)i));

@@ -104,17 +104,11 @@ static void report(const char *who, int from, int to)
 
 int main(void)
 {
-	char self[PATH_MAX], path[PATH_MAX + 4];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+	char path[PATH_MAX + 4];
 	pthread_t t[EARLY + LATE];
 	void *h;
 
-	if (n < 0) {
-		perror("readlink /proc/self/exe");
-		return 2;
-	}
-	self[n] = '\0';
-	snprintf(path, sizeof path, "%s.so", self);
+	beside_self(path, sizeof path, ".so");
 	alarm(20);
 	MUST(pthread_barrier_init(&loaded, NULL, EARLY + 1));
 	for (long i = 0; i < EARLY; i++)

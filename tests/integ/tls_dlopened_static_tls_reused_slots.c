@@ -90,17 +90,11 @@ static void *keeper(void *arg)
 
 int main(void)
 {
-	char self[PATH_MAX], path[PATH_MAX + 4];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+	char path[PATH_MAX + 4];
 	pthread_t k;
 	void *h;
 
-	if (n < 0) {
-		perror("readlink /proc/self/exe");
-		return 2;
-	}
-	self[n] = '\0';
-	snprintf(path, sizeof path, "%s.so", self);
+	beside_self(path, sizeof path, ".so");
 	alarm(30);
 	for (long i = 0; i < BEFORE; i++) {
 		pthread_t t;

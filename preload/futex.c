@@ -19,6 +19,7 @@
 #include <sys/syscall.h>
 
 #include "../runtime/lock.h"
+#include "../runtime/sud.h"
 #include "aio.h"
 #include "fd.h"
 #include "tid.h"
@@ -47,15 +48,10 @@ static void way_out(void)
 	}
 }
 
-GR_EXPORT long syscall(long number, ...)
+/* The call with its six arguments: syscall()'s, and the SIGSYS handler's
+ * of a call made outside libc (runtime/sud.h: gr_sud_call). */
+static long syscall6(long number, const long *a)
 {
-	long a[6];
-	va_list ap;
-
-	va_start(ap, number);
-	for (int i = 0; i < 6; i++)
-		a[i] = va_arg(ap, long);
-	va_end(ap);
 	if (number == SYS_futex && gr_green()) {
 		long r = gr_futex((uint32_t *)a[0], (int)a[1], (uint32_t)a[2],
 				  (const struct timespec *)a[3], (uint32_t *)a[4], (uint32_t)a[5]);
@@ -84,4 +80,21 @@ GR_EXPORT long syscall(long number, ...)
 		return r;
 	}
 	return GR_REAL(syscall)(number, a[0], a[1], a[2], a[3], a[4], a[5]);
+}
+
+GR_EXPORT long syscall(long number, ...)
+{
+	long a[6];
+	va_list ap;
+
+	va_start(ap, number);
+	for (int i = 0; i < 6; i++)
+		a[i] = va_arg(ap, long);
+	va_end(ap);
+	return syscall6(number, a);
+}
+
+__attribute__((constructor)) static void futex_init(void)
+{
+	gr_sud_call = syscall6;
 }

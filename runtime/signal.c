@@ -671,6 +671,9 @@ int gr_sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 		tramp = *act;
 		tramp.sa_flags |= SA_SIGINFO;
 		tramp.sa_sigaction = trampoline;
+		/* The kernel's frame never blocks SIGSYS (sigmask.c's
+		 * kernel_mask): the green thread's mask does (run_one). */
+		sigdelset(&tramp.sa_mask, SIGSYS);
 		/* Noted first: a signal may arrive as soon as it is installed. */
 		installed[sig] = 0;
 		user[sig] = *act;

@@ -23,6 +23,10 @@ extern int gr_sud_on;
 /* The kernel's switch for it (SYSCALL_DISPATCH_FILTER_BLOCK or _ALLOW). */
 extern volatile char gr_sud_selector;
 
+/* Makes a system call as the syscall() hook does (preload/futex.c sets it;
+ * -1 and errno on failure); dispatch stays off while it is unset. */
+extern long (*gr_sud_call)(long nr, const long *a);
+
 /* Turns it on for the calling (runtime) thread, unless GREENIFY_SYSCALL_
  * DISPATCH is off or the kernel or architecture cannot. */
 void gr_sud_start(void);

@@ -15,7 +15,9 @@
  * And, every signal unblocked again:
  *   an inline rt_sigprocmask that blocks SIGUSR1 is seen by the next one
  *     (the kernel's mask, as natively);
- *   an int $0x80 call (i386's numbers: 20 is getpid) gives getpid().
+ *   an int $0x80 call (i386's numbers: 20 is getpid) gives getpid();
+ *   the clocks the vDSO reads with a system call of its own (the process's
+ *     CPU clock) read as natively, an unknown clock id fails with EINVAL.
  * Elsewhere than x86_64 the calls go through libc's syscall(). */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -27,6 +29,7 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -211,5 +214,17 @@ int main(void)
 	__asm__ volatile("int $0x80" : "=a"(r) : "0"(20L) : "memory");
 	CHECK(r == getpid(), "int $0x80 with i386's getpid gives getpid()");
 #endif
+	struct timespec c1, c2, res;
+	volatile unsigned long spin = 0;
+	MUST(clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c1));
+	for (int i = 0; i < 1000000; i++)
+		spin += i;
+	MUST(clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c2));
+	CHECK(ts_ns(&c2) > ts_ns(&c1), "the process's CPU clock advances");
+	MUST(clock_getres(CLOCK_PROCESS_CPUTIME_ID, &res));
+	CHECK(res.tv_sec == 0 && res.tv_nsec == 1, "the process's CPU clock ticks in ns");
+	errno = 0;
+	CHECK(clock_gettime((clockid_t)12345, &c1) == -1 && errno == EINVAL,
+	      "clock_gettime of an unknown clock: EINVAL");
 	return check_done();
 }

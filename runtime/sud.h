@@ -42,6 +42,21 @@ static inline void gr_sud_rearm(void)
 		gr_sud_selector = 1; /* SYSCALL_DISPATCH_FILTER_BLOCK */
 }
 
+/* Lets the runtime thread's calls outside libc through until the next
+ * gr_sud_rearm (the vfork hook's own system call). */
+static inline void gr_sud_allow(void)
+{
+	if (__builtin_expect(gr_sud_on, 0))
+		gr_sud_selector = 0; /* SYSCALL_DISPATCH_FILTER_ALLOW */
+}
+
+/* In a fork child that does not turn dispatch on again (_Fork's, whose
+ * runtime stands down): SIGSYS is the program's to block again. */
+static inline void gr_sud_forget(void)
+{
+	gr_sud_on = 0;
+}
+
 /* The program's action for SIGSYS, while the kernel's stays ours:
  * signal.c's sigaction. */
 int gr_sud_is_ours(const siginfo_t *info);

@@ -49,8 +49,10 @@ static void way_out(void)
 }
 
 /* The call with its six arguments: syscall()'s, and the SIGSYS handler's
- * of a call made outside libc (runtime/sud.h: gr_sud_call). */
-static long syscall6(long number, const long *a)
+ * of a call made outside libc (runtime/sud.h: gr_sud_call). Inlined into
+ * syscall(): the monitor tells a raw call by libc's syscall() called from
+ * the hook named syscall. */
+static inline __attribute__((always_inline)) long syscall6(long number, const long *a)
 {
 	if (number == SYS_futex && gr_green()) {
 		long r = gr_futex((uint32_t *)a[0], (int)a[1], (uint32_t)a[2],

@@ -48,11 +48,11 @@ static void way_out(void)
 	}
 }
 
-/* The hook's work, for syscall() and for a system call runtime/sud.c
- * dispatched (an instruction of the program's own): libc's convention,
- * -1 and errno. Inlined in the hook: the monitor knows a raw system call
- * by the hook's frame just above libc's. */
-static inline __attribute__((always_inline)) long any_call(long number, long *a)
+/* The call with its six arguments: syscall()'s, and the SIGSYS handler's
+ * of a call made outside libc (runtime/sud.h: gr_sud_call). Inlined into
+ * syscall(): the monitor tells a raw call by libc's syscall() called from
+ * the hook named syscall. */
+static inline __attribute__((always_inline)) long syscall6(long number, const long *a)
 {
 	if (number == SYS_futex && gr_green()) {
 		long r = gr_futex((uint32_t *)a[0], (int)a[1], (uint32_t)a[2],
@@ -93,15 +93,10 @@ GR_EXPORT long syscall(long number, ...)
 	for (int i = 0; i < 6; i++)
 		a[i] = va_arg(ap, long);
 	va_end(ap);
-	return any_call(number, a);
+	return syscall6(number, a);
 }
 
-static long dispatched(long number, long *a)
+__attribute__((constructor)) static void futex_init(void)
 {
-	return any_call(number, a);
-}
-
-__attribute__((constructor)) static void dispatch_here(void)
-{
-	gr_sud_call = dispatched;
+	gr_sud_call = syscall6;
 }

@@ -45,6 +45,7 @@
 #include "../runtime/child.h"
 #include "../runtime/fork.h"
 #include "../runtime/signal.h"
+#include "../runtime/sud.h"
 
 extern char **environ;
 
@@ -67,6 +68,7 @@ GR_EXPORT pid_t _Fork(void)
 	pid_t pid = GR_REAL(_Fork)();
 
 	if (pid == 0) {
+		gr_sud_forget();
 		if (green)
 			gr_signal_forked();
 		gr_fork_child_stands_down();

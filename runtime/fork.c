@@ -76,8 +76,14 @@ int gr_vfork_enter(void)
 	int was = gr_rt.inside;
 
 	in_vfork = 1;
-	if (gr_tls_runtime) /* not a foreign OS thread: its hooks pass anyway */
+	if (gr_tls_runtime) { /* not a foreign OS thread: its hooks pass anyway */
 		gr_rt.inside = 1;
+		/* The hook's system call is made outside libc: let through
+		 * (sud.h), not dispatched to be made again in place with
+		 * dispatch off until the next switch, which a libgomp wait
+		 * right after would never reach. */
+		gr_sud_allow();
+	}
 	return was;
 }
 
@@ -85,6 +91,8 @@ void gr_vfork_leave(int was)
 {
 	in_vfork = 0;
 	gr_rt.inside = was;
+	if (gr_tls_runtime)
+		gr_sud_rearm();
 }
 
 int gr_vfork_child(void)

@@ -29,6 +29,7 @@
 #include <string.h>
 
 #include "real.h"
+#include "sud.h"
 
 /* Live threads blocking signal i + 1: base + delta[i] (mod 2^32). A mask
  * with more than half the signals counts on base and takes its gaps off
@@ -68,6 +69,17 @@ static void count(uint64_t m, int d)
 	}
 }
 
+/* What the OS thread may block of m. While system calls outside libc are
+ * dispatched (sud.h), never SIGSYS: the kernel kills a task whose
+ * dispatched call traps while it blocks SIGSYS (a dlopen's openat, a
+ * libgomp futex wait of a program that blocked every signal). The green
+ * threads' masks still block it: a kill's SIGSYS waits, in the runtime,
+ * for a thread that takes it (signal.c). */
+static uint64_t kernel_mask(uint64_t m)
+{
+	return gr_sud_on ? m & ~GR_SIGBIT(SIGSYS) : m;
+}
+
 /* Makes want the intersection, and it and the followed signals the OS
  * thread's mask. A signal it unblocks that is pending in the kernel
  * reaches the trampoline before this returns. */
@@ -77,7 +89,7 @@ static void apply(uint64_t want)
 	uint64_t was = real_mask;
 
 	inter = want;
-	want |= follow;
+	want = kernel_mask(want | follow);
 	if (want == real_mask)
 		return;
 	/* Blocking our own signal: the preemption's timers stop first, so
@@ -154,6 +166,17 @@ void gr_sigmask_switch(struct gr_thread *next)
 void gr_sigmask_to_frame(void *uc)
 {
 	((ucontext_t *)uc)->uc_sigmask = real_set;
+}
+
+void gr_sigmask_reapply(void)
+{
+	uint64_t want = kernel_mask(inter | follow);
+
+	if (want == real_mask)
+		return;
+	real_mask = want;
+	gr_sigset_put(&real_set, want);
+	gr_real.pthread_sigmask(SIG_SETMASK, &real_set, NULL);
 }
 
 void gr_sigmask_resync(void)
@@ -264,7 +287,7 @@ void gr_signal_forked(void)
 	sigset_t s;
 
 	sigemptyset(&s);
-	gr_sigset_put(&s, gr_rt.cur->sig_mask);
+	gr_sigset_put(&s, kernel_mask(gr_rt.cur->sig_mask));
 	gr_real.pthread_sigmask(SIG_SETMASK, &s, NULL);
 }
 

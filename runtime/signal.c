@@ -626,9 +626,13 @@ void gr_signal_sys_other(siginfo_t *info, void *uc)
 		__asm__ volatile("" ::: "memory"); /* no tail call: the frame is the handler's */
 		return;
 	}
-	if (sys_disp.sa_handler == SIG_IGN)
+	/* Ignored when sent; one the kernel forces (seccomp's trap) kills
+	 * the process all the same, as the kernel does. */
+	if (sys_disp.sa_handler == SIG_IGN && info->si_code <= 0)
 		return;
-	/* The default action: the process dies of it, as it would have. */
+	/* The default action: the process dies of it, as it would have (a
+	 * sent one too while every thread blocks it, where the kernel would
+	 * keep it pending: the OS thread cannot block it, sigmask.c). */
 	gr_real.signal(SIGSYS, SIG_DFL);
 	gr_real.raise(SIGSYS);
 }
@@ -671,6 +675,9 @@ int gr_sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 		tramp = *act;
 		tramp.sa_flags |= SA_SIGINFO;
 		tramp.sa_sigaction = trampoline;
+		/* The kernel's frame never blocks SIGSYS (sigmask.c's
+		 * kernel_mask): the green thread's mask does (run_one). */
+		sigdelset(&tramp.sa_mask, SIGSYS);
 		/* Noted first: a signal may arrive as soon as it is installed. */
 		installed[sig] = 0;
 		user[sig] = *act;

@@ -264,6 +264,10 @@ void gr_sigmask_to_frame(void *uc);
  * set it behind our back (setcontext from a handler). */
 void gr_sigmask_resync(void);
 
+/* Sets the OS thread's mask again after what it may block changed
+ * (sud.c turning dispatch on or off: SIGSYS). */
+void gr_sigmask_reapply(void);
+
 /* The OS thread's mask as kept here. */
 uint64_t gr_sigmask_os(void);
 

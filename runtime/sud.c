@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <gnu/libc-version.h>
 #include <link.h>
+#include <linux/audit.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -31,8 +32,8 @@
 #define BLOCK 1 /* SYSCALL_DISPATCH_FILTER_BLOCK */
 
 int gr_sud_on;
+long (*gr_sud_call)(long nr, const long *a);
 volatile char gr_sud_selector;
-long (*gr_sud_call)(long number, long *args);
 
 int gr_sud_is_ours(const siginfo_t *info)
 {
@@ -61,14 +62,27 @@ static int find_libc(struct dl_phdr_info *info, size_t size, void *data)
 	return 0;
 }
 
+/* Under valgrind, whose core passes the prctl on to the kernel for its own
+ * OS thread: every system call valgrind makes would be dispatched, to a
+ * handler it never runs, and the process dies of SIGSYS at once. */
+static int find_valgrind(struct dl_phdr_info *info, size_t size, void *data)
+{
+	(void)size;
+	(void)data;
+	return info->dlpi_name && strstr(info->dlpi_name, "/vgpreload_") != NULL;
+}
+
 /* Calls the kernel makes where they were, with dispatch off until the next
  * switch (gr_sud_rearm): a sigreturn, which restores the frame it finds
  * on the stack, and those that make a task, whose child would start in
- * this handler. */
-static int in_place(long nr)
+ * this handler; and any call of another ABI (int $0x80's i386 numbers,
+ * which syscall() would take for x86_64's). */
+static int in_place(const siginfo_t *info)
 {
-	return nr == SYS_rt_sigreturn || nr == SYS_clone || nr == SYS_clone3 || nr == SYS_fork ||
-	       nr == SYS_vfork;
+	long nr = info->si_syscall;
+
+	return info->si_arch != AUDIT_ARCH_X86_64 || nr == SYS_rt_sigreturn || nr == SYS_clone ||
+	       nr == SYS_clone3 || nr == SYS_fork || nr == SYS_vfork;
 }
 
 static void on_sigsys(int sig, siginfo_t *info, void *ucv)
@@ -77,7 +91,7 @@ static void on_sigsys(int sig, siginfo_t *info, void *ucv)
 	greg_t *g = uc->uc_mcontext.gregs;
 	uint64_t switches;
 	int saved;
-	long r;
+	long r, a[6];
 
 	(void)sig;
 	if (!gr_sud_is_ours(info)) {
@@ -85,17 +99,22 @@ static void on_sigsys(int sig, siginfo_t *info, void *ucv)
 		__asm__ volatile("" ::: "memory"); /* no tail call */
 		return;
 	}
-	if (in_place(info->si_syscall) || !gr_tls_runtime) {
+	if (in_place(info) || !gr_tls_runtime) {
 		gr_sud_selector = ALLOW;
 		g[REG_RIP] -= 2; /* the syscall instruction, again */
 		return;
 	}
 	/* As the syscall() hook makes it: a futex wait parks only the caller,
 	 * and the others run meanwhile, this frame on the caller's stack. */
-	long a[6] = {g[REG_RDI], g[REG_RSI], g[REG_RDX], g[REG_R10], g[REG_R8], g[REG_R9]};
 	saved = errno;
 	switches = gr_rt.switches;
 	errno = 0;
+	a[0] = g[REG_RDI];
+	a[1] = g[REG_RSI];
+	a[2] = g[REG_RDX];
+	a[3] = g[REG_R10];
+	a[4] = g[REG_R8];
+	a[5] = g[REG_R9];
 	r = gr_sud_call(info->si_syscall, a);
 	g[REG_RAX] = r == -1 && errno ? -errno : r;
 	errno = saved;
@@ -104,6 +123,12 @@ static void on_sigsys(int sig, siginfo_t *info, void *ucv)
 	if (gr_rt.switches != switches) {
 		memset(&uc->uc_sigmask, 0, sizeof(uc->uc_sigmask));
 		gr_sigset_put(&uc->uc_sigmask, gr_sigmask_os());
+	} else if (info->si_syscall == SYS_rt_sigprocmask && r == 0) {
+		/* Made as is, as through syscall(): the kernel's mask is the
+		 * call's, which the sigreturn would undo (SIGSYS left out:
+		 * sigmask.c's kernel_mask). */
+		gr_real.pthread_sigmask(SIG_BLOCK, NULL, &uc->uc_sigmask);
+		sigdelset(&uc->uc_sigmask, SIGSYS);
 	}
 }
 
@@ -127,6 +152,10 @@ void gr_sud_start(void)
 		gr_log(GR_LOG_INFO, "system calls outside libc not dispatched: no FSGSBASE");
 		return;
 	}
+	if (dl_iterate_phdr(find_valgrind, NULL)) {
+		gr_log(GR_LOG_INFO, "system calls outside libc not dispatched: under valgrind");
+		return;
+	}
 	dl_iterate_phdr(find_libc, (void *)(uintptr_t)gnu_get_libc_version);
 	if (!libc_len || gr_real.sigaction(SIGSYS, NULL, &cur) < 0)
 		return;
@@ -141,14 +170,19 @@ void gr_sud_start(void)
 	if (gr_real.sigaction(SIGSYS, &sa, NULL) < 0)
 		return;
 	gr_sud_selector = BLOCK;
+	/* SIGSYS unblocked first (a program that blocked every signal
+	 * before its first thread): sigmask.c keeps it so while on. */
+	gr_sud_on = 1;
+	gr_sigmask_reapply();
 	err = arm();
 	if (err < 0) {
 		gr_sud_selector = ALLOW;
+		gr_sud_on = 0;
+		gr_sigmask_reapply();
 		gr_log(GR_LOG_INFO, "system calls outside libc not dispatched (%s)",
 		       strerror(-err));
 		return;
 	}
-	gr_sud_on = 1;
 	gr_log(GR_LOG_DEBUG, "system calls outside libc's %#lx-%#lx dispatched",
 	       (unsigned long)libc_lo, (unsigned long)(libc_lo + libc_len));
 }

@@ -23,9 +23,9 @@ extern int gr_sud_on;
 /* The kernel's switch for it (SYSCALL_DISPATCH_FILTER_BLOCK or _ALLOW). */
 extern volatile char gr_sud_selector;
 
-/* Makes a dispatched call as preload's syscall() hook makes one (it sets
- * this): libc's convention, -1 and errno. */
-extern long (*gr_sud_call)(long number, long *args);
+/* Makes a system call as the syscall() hook does (preload/futex.c sets it;
+ * -1 and errno on failure); dispatch stays off while it is unset. */
+extern long (*gr_sud_call)(long nr, const long *a);
 
 /* Turns it on for the calling (runtime) thread, unless GREENIFY_SYSCALL_
  * DISPATCH is off or the kernel or architecture cannot. */
@@ -40,6 +40,21 @@ static inline void gr_sud_rearm(void)
 {
 	if (__builtin_expect(gr_sud_on, 0))
 		gr_sud_selector = 1; /* SYSCALL_DISPATCH_FILTER_BLOCK */
+}
+
+/* Lets the runtime thread's calls outside libc through until the next
+ * gr_sud_rearm (the vfork hook's own system call). */
+static inline void gr_sud_allow(void)
+{
+	if (__builtin_expect(gr_sud_on, 0))
+		gr_sud_selector = 0; /* SYSCALL_DISPATCH_FILTER_ALLOW */
+}
+
+/* In a fork child that does not turn dispatch on again (_Fork's, whose
+ * runtime stands down): SIGSYS is the program's to block again. */
+static inline void gr_sud_forget(void)
+{
+	gr_sud_on = 0;
 }
 
 /* The program's action for SIGSYS, while the kernel's stays ours:

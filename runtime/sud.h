@@ -35,11 +35,13 @@ void gr_sud_start(void);
 void gr_sud_after_fork(void);
 
 /* Blocks calls outside libc again after one was let run in place (a
- * sigreturn or a clone of the program's own); at every switch. */
+ * sigreturn or a clone of the program's own); at every switch. One store,
+ * whether dispatch is on or not: the kernel reads the selector only for a
+ * thread that turned dispatch on (a test of gr_sud_on first cost 0.3 ns
+ * of a 10.5 ns switch). */
 static inline void gr_sud_rearm(void)
 {
-	if (__builtin_expect(gr_sud_on, 0))
-		gr_sud_selector = 1; /* SYSCALL_DISPATCH_FILTER_BLOCK */
+	gr_sud_selector = 1; /* SYSCALL_DISPATCH_FILTER_BLOCK */
 }
 
 /* Lets the runtime thread's calls outside libc through until the next

@@ -18,27 +18,8 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "inline_syscall.h"
 
-#if defined(__x86_64__)
-static long raw4(long nr, long a, long b, long c, long d)
-{
-	register long r10 __asm__("r10") = d;
-	long r;
-
-	__asm__ volatile("syscall"
-			 : "=a"(r)
-			 : "0"(nr), "D"(a), "S"(b), "d"(c), "r"(r10)
-			 : "rcx", "r11", "memory");
-	return r;
-}
-#else
-static long raw4(long nr, long a, long b, long c, long d)
-{
-	long r = syscall(nr, a, b, c, d);
-
-	return r == -1 ? -errno : r;
-}
-#endif
 
 extern char **environ;
 

@@ -32,29 +32,8 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "inline_syscall.h"
 
-#if defined(__x86_64__)
-static long raw6(long nr, long a, long b, long c, long d, long e, long f)
-{
-	register long r10 __asm__("r10") = d;
-	register long r8 __asm__("r8") = e;
-	register long r9 __asm__("r9") = f;
-	long r;
-
-	__asm__ volatile("syscall"
-			 : "=a"(r)
-			 : "0"(nr), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
-			 : "rcx", "r11", "memory");
-	return r;
-}
-#else
-static long raw6(long nr, long a, long b, long c, long d, long e, long f)
-{
-	long r = syscall(nr, a, b, c, d, e, f);
-
-	return r == -1 ? -errno : r;
-}
-#endif
 
 static long futex_wait(atomic_int *w, int val, const struct timespec *to)
 {
@@ -145,30 +124,6 @@ static void *tid_check(void *arg)
 	return NULL;
 }
 
-static atomic_int child_word;
-
-static void *child_waker(void *arg)
-{
-	(void)arg;
-	sleep_ms(5);
-	atomic_store(&child_word, 1);
-	futex_wake(&child_word, 1);
-	return NULL;
-}
-
-/* The fork child's part: 0 when its wait ended by the other's wake. */
-static int child_main(void)
-{
-	pthread_t w;
-
-	alarm(10);
-	if (pthread_create(&w, NULL, child_waker, NULL) != 0)
-		return 2;
-	while (atomic_load(&child_word) == 0)
-		futex_wait(&child_word, 0, NULL);
-	return pthread_join(w, NULL) == 0 ? 0 : 3;
-}
-
 static volatile sig_atomic_t got_sys;
 
 static void on_sys(int sig)
@@ -235,7 +190,7 @@ int main(void)
 	CHECK(got_sys == 1, "the program's own SIGSYS reaches its handler");
 	pid_t pid = fork();
 	if (pid == 0)
-		_exit(child_main());
+		_exit(inline_fork_child_main());
 	int status = -1;
 	MUST(waitpid(pid, &status, 0) == pid ? 0 : -1);
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,

@@ -36,7 +36,7 @@ static void *waker(void *arg)
 			sleep_ms(1);
 		sleep_ms(5);
 		atomic_store(&word, r);
-		raw4(SYS_futex, (long)&word, FUTEX_WAKE_PRIVATE, 1, 0);
+		futex_wake(&word, 1);
 	}
 	return NULL;
 }
@@ -46,7 +46,7 @@ static void wait_round(int r)
 {
 	atomic_store(&turn, r);
 	while (atomic_load(&word) < r)
-		raw4(SYS_futex, (long)&word, FUTEX_WAIT_PRIVATE, r - 1, 0);
+		futex_wait(&word, r - 1, NULL);
 }
 
 int main(void)

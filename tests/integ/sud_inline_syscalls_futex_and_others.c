@@ -34,36 +34,8 @@
 #include "check.h"
 #include "inline_syscall.h"
 
-
-static long futex_wait(atomic_int *w, int val, const struct timespec *to)
-{
-	return raw6(SYS_futex, (long)w, FUTEX_WAIT_PRIVATE, val, (long)to, 0, 0);
-}
-
-static long futex_wake(atomic_int *w, int n)
-{
-	return raw6(SYS_futex, (long)w, FUTEX_WAKE_PRIVATE, n, 0, 0, 0);
-}
-
-/* libgomp's gomp_mutex: 0 free, 1 taken, 2 taken with waiters. */
 static atomic_int lock_word;
 static long counter;
-
-static void lock(void)
-{
-	int c = 0;
-
-	if (atomic_compare_exchange_strong(&lock_word, &c, 1))
-		return;
-	while (atomic_exchange(&lock_word, 2) != 0)
-		futex_wait(&lock_word, 2, NULL);
-}
-
-static void unlock(void)
-{
-	if (atomic_exchange(&lock_word, 0) == 2)
-		futex_wake(&lock_word, 1);
-}
 
 enum { LOCKERS = 10, ROUNDS = 100, PARTIES = 5, BROUNDS = 20 };
 
@@ -71,12 +43,12 @@ static void *locker(void *arg)
 {
 	(void)arg;
 	for (int i = 0; i < ROUNDS; i++) {
-		lock();
+		gomp_style_lock(&lock_word);
 		long v = counter;
 		if (i % 50 == 0)
 			sleep_ms(1);
 		counter = v + 1;
-		unlock();
+		gomp_style_unlock(&lock_word);
 	}
 	return NULL;
 }

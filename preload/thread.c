@@ -108,14 +108,24 @@ GR_EXPORT char __libc_single_threaded = 1;
  * sched_setaffinity in the thread would. glibc's getter answers every bit
  * set for an attr that names none: that one changes nothing. 0 or an
  * error number; *moved says whether *before holds CPUs to put back. */
+static int all_cpus(const cpu_set_t *set)
+{
+	for (size_t i = 0; i < sizeof(set->__bits) / sizeof(set->__bits[0]); i++)
+		if (set->__bits[i] != ~(__cpu_mask)0)
+			return 0;
+	return 1;
+}
+
 static int attr_affinity(const pthread_attr_t *attr, cpu_set_t *before, int *moved)
 {
 	cpu_set_t set;
 
 	*moved = 0;
 	CPU_ZERO(&set);
-	if (!attr || pthread_attr_getaffinity_np(attr, sizeof(set), &set) != 0 ||
-	    CPU_COUNT(&set) == CPU_SETSIZE)
+	/* Word compares, not CPU_COUNT, which glibc counts a bit at a time:
+	 * 1,024 turns for an attr that names no CPUs (create + join with an
+	 * attr: ~650 ns against ~210). */
+	if (!attr || pthread_attr_getaffinity_np(attr, sizeof(set), &set) != 0 || all_cpus(&set))
 		return 0;
 	CPU_ZERO(before);
 	if (GR_REAL(sched_getaffinity)(0, sizeof(*before), before) < 0)

@@ -320,6 +320,40 @@ static int own_install(void)
 	return gr_real.sigaction(GR_SIG_OWN, &k, NULL) < 0 ? -errno : 0;
 }
 
+/* For a signal whose kernel action becomes ours for good (GR_SIG_OWN,
+ * and SIGSYS while sud.c dispatches): the action the kernel had is the
+ * program's, a handler in user[], else *disp (SIG_DFL or SIG_IGN). */
+static void adopt(int sig, const struct sigaction *cur, struct sigaction *disp)
+{
+	if (installed[sig])
+		return;
+	if (cur->sa_handler == SIG_DFL || cur->sa_handler == SIG_IGN) {
+		*disp = *cur;
+	} else {
+		user[sig] = *cur; /* set behind our back (the real sigaction) */
+		installed[sig] = 1;
+	}
+}
+
+/* The program's sigaction for such a signal: kept, a handler in user[],
+ * else in *disp, and the kernel's action left alone; *prev is what it
+ * replaces. Whether it is a handler. */
+static int keep(int sig, const struct sigaction *act, struct sigaction *disp,
+		struct sigaction *prev)
+{
+	*prev = installed[sig] ? user[sig] : *disp;
+	if (!act)
+		return 0;
+	installed[sig] = 0; /* noted first: the trampoline may read it */
+	if (act->sa_handler == SIG_DFL || act->sa_handler == SIG_IGN) {
+		*disp = *act;
+		return 0;
+	}
+	user[sig] = *act;
+	installed[sig] = 1;
+	return 1;
+}
+
 int gr_signal_take_own(void)
 {
 	const int sig = GR_SIG_OWN;
@@ -330,14 +364,7 @@ int gr_signal_take_own(void)
 		return 0;
 	if (gr_real.sigaction(sig, NULL, &cur) < 0)
 		return -errno;
-	if (!installed[sig]) {
-		if (cur.sa_handler == SIG_DFL || cur.sa_handler == SIG_IGN) {
-			own_disp = cur;
-		} else {
-			user[sig] = cur; /* set behind our back (the real sigaction) */
-			installed[sig] = 1;
-		}
-	}
+	adopt(sig, &cur, &own_disp);
 	err = own_install();
 	if (err == 0)
 		own_taken = 1;
@@ -571,20 +598,14 @@ static int own_ignored(const struct gr_thread *t, uint64_t bit)
 static int own_sigaction(const struct sigaction *act, struct sigaction *old)
 {
 	const int sig = GR_SIG_OWN;
-	struct sigaction prev = installed[sig] ? user[sig] : own_disp;
+	struct sigaction prev;
 	int err = 0;
 
-	if (act && act->sa_handler != SIG_DFL && act->sa_handler != SIG_IGN) {
-		installed[sig] = 0; /* noted first: the trampoline may read it */
-		user[sig] = *act;
-		installed[sig] = 1;
-	} else if (act) {
+	if (!keep(sig, act, &own_disp, &prev) && act) {
 		/* Either ignores it: what is pending goes, in the kernel too
 		 * (for a moment the kernel's action is SIG_IGN; one of ours
 		 * lost then is sent again by its sender). */
 		struct sigaction ign = {.sa_handler = SIG_IGN};
-		installed[sig] = 0;
-		own_disp = *act;
 		if (gr_real.sigaction(sig, &ign, NULL) < 0)
 			err = -errno;
 		if (err == 0)
@@ -606,16 +627,7 @@ static int sys_taken;
 
 void gr_signal_take_sys(const struct sigaction *cur)
 {
-	const int sig = SIGSYS;
-
-	if (!installed[sig]) {
-		if (cur->sa_handler == SIG_DFL || cur->sa_handler == SIG_IGN) {
-			sys_disp = *cur;
-		} else {
-			user[sig] = *cur; /* set behind our back (the real sigaction) */
-			installed[sig] = 1;
-		}
-	}
+	adopt(SIGSYS, cur, &sys_disp);
 	sys_taken = 1;
 }
 
@@ -639,19 +651,11 @@ void gr_signal_sys_other(siginfo_t *info, void *uc)
 
 static int sys_sigaction(const struct sigaction *act, struct sigaction *old)
 {
-	const int sig = SIGSYS;
-	struct sigaction prev = installed[sig] ? user[sig] : sys_disp;
+	struct sigaction prev;
 
-	if (act && act->sa_handler != SIG_DFL && act->sa_handler != SIG_IGN) {
-		installed[sig] = 0; /* noted first: the handler may read it */
-		user[sig] = *act;
-		installed[sig] = 1;
-	} else if (act) {
-		installed[sig] = 0;
-		sys_disp = *act;
-		if (gr_rt.started && act->sa_handler == SIG_IGN)
-			discard(sig);
-	}
+	if (!keep(SIGSYS, act, &sys_disp, &prev) && act && gr_rt.started &&
+	    act->sa_handler == SIG_IGN)
+		discard(SIGSYS);
 	if (old)
 		*old = prev;
 	return 0;

@@ -121,8 +121,7 @@ static void on_sigsys(int sig, siginfo_t *info, void *ucv)
 	/* The sigreturn puts back the OS thread's mask of the moment the call
 	 * was made; after other threads ran it is the runtime's current one. */
 	if (gr_rt.switches != switches) {
-		memset(&uc->uc_sigmask, 0, sizeof(uc->uc_sigmask));
-		gr_sigset_put(&uc->uc_sigmask, gr_sigmask_os());
+		gr_sigmask_to_frame(uc);
 	} else if (info->si_syscall == SYS_rt_sigprocmask && r == 0) {
 		/* Made as is, as through syscall(): the kernel's mask is the
 		 * call's, which the sigreturn would undo (SIGSYS left out:

@@ -59,8 +59,8 @@ static inline void gr_sud_forget(void)
 	gr_sud_on = 0;
 }
 
-/* The program's action for SIGSYS, while the kernel's stays ours:
- * signal.c's sigaction. */
+/* Whether a SIGSYS is a system call the kernel dispatched to us (not
+ * seccomp's, nor one sent). */
 int gr_sud_is_ours(const siginfo_t *info);
 
 #endif

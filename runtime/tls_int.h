@@ -55,10 +55,10 @@ typedef union {
 
 /* What the probe found; set once by gr_tls_init, read-only afterwards. */
 struct gr_tls_layout {
-	/* The dynamic linker's own TLS code (GLIBC_PRIVATE). */
-	/* _dl_allocate_tls: a vector for the block at mem, and its TLS. Not
-	 * its second half, _dl_allocate_tls_init, whose second argument
-	 * changed meaning in glibc 2.41 (tls.c's by_glibc says how). */
+	/* The dynamic linker's own TLS code (GLIBC_PRIVATE). _dl_allocate_tls:
+	 * a vector for the block at mem, and its TLS; not its second half,
+	 * _dl_allocate_tls_init, whose second argument changed meaning in
+	 * glibc 2.41 (tls.c's by_glibc says how). */
 	void *(*allocate)(void *mem);
 	void (*deallocate)(void *tcb, bool dealloc_tcb);
 	void (*call_dtors)(void); /* C++ thread_local destructors, or NULL */

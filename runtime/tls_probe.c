@@ -75,14 +75,6 @@ static void set_layout(void)
 	}
 }
 
-/* The hot start of struct pthread (x86_64): every field a green thread's
- * life writes lies below the first cancellation word's end (glibc 2.34's
- * order: the header, the list node, the tid, the robust list, the cleanup
- * chain, cancelhandling and flags); the rest (key data, the
- * pthread_create and join words, the unwinder's exception, the resolver
- * state, the rseq area) is written only by calls greenify answers
- * itself, by a forced unwind (tls.c clears it after one) or by glibc's
- * per-thread string buffers, which a slot's next thread may keep. */
 /* x86_64: tcbhead_t ends, after the fixed part gr_tls_make copies
  * (HEADER_COPY bytes), with words glibc no longer uses but keeps for the
  * header's size (the old SSE save area, padding: glibc 2.26 on), up to
@@ -103,6 +95,14 @@ static void set_pd_written(void)
 	layout->pd_written = layout->off_list;
 }
 
+/* The hot start of struct pthread (x86_64): every field a green thread's
+ * life writes lies below the first cancellation word's end (glibc 2.34's
+ * order: the header, the list node, the tid, the robust list, the cleanup
+ * chain, cancelhandling and flags); the rest (key data, the
+ * pthread_create and join words, the unwinder's exception, the resolver
+ * state, the rseq area) is written only by calls greenify answers
+ * itself, by a forced unwind (tls.c clears it after one) or by glibc's
+ * per-thread string buffers, which a slot's next thread may keep. */
 static void set_pd_hot(void)
 {
 	size_t end = layout->off_cancel + 2 * sizeof(int); /* cancelhandling, flags */

@@ -10,7 +10,13 @@
  * aarch64). A kill that raised the signal succeeded (result 0) and had the
  * signal's number as its signal argument. Where the call's number survives
  * (aarch64's x8) it must be a sending call too; x86_64 overwrites it (rax)
- * with the result, so there the argument stands for it. */
+ * with the result, so there the argument stands for it.
+ *
+ * The kernel delivers the thread's own pending signals before the
+ * process's, each on top of the last: a preemption tick pending with a
+ * kill's signal gets the first frame, and the kill's lands on it, before
+ * the tick's handler ran its first instruction. The call's return is then
+ * the lower frame's context (gr_sigcall_below). */
 #include <errno.h>
 #include <stdint.h>
 #include <sys/syscall.h>
@@ -47,6 +53,18 @@ static int sending_args(const greg_t *g)
 	       (info == 0 || info >= 4096);
 }
 
+/* At a handler's entry the kernel has rdi = the signal, rdx = its frame's
+ * context, just above the return address at rsp. */
+static const ucontext_t *lower_frame(const ucontext_t *uc, uintptr_t entry)
+{
+	const greg_t *g = uc->uc_mcontext.gregs;
+
+	if ((uintptr_t)g[REG_RIP] != entry || g[REG_RDI] <= 0 || g[REG_RDI] >= 65 ||
+	    (uintptr_t)g[REG_RDX] != (uintptr_t)g[REG_RSP] + sizeof(void *))
+		return NULL;
+	return (const ucontext_t *)g[REG_RDX];
+}
+
 int gr_sigcall_sent(const void *uc, int sig)
 {
 	const greg_t *g = ((const ucontext_t *)uc)->uc_mcontext.gregs;
@@ -61,6 +79,18 @@ int gr_sigcall_sent(const void *uc, int sig)
 	return r;
 }
 #elif defined(__aarch64__)
+/* At a handler's entry the kernel has x0 = the signal, x1 = its frame's
+ * siginfo at sp, x2 = the context right after it. */
+static const ucontext_t *lower_frame(const ucontext_t *uc, uintptr_t entry)
+{
+	const mcontext_t *m = &uc->uc_mcontext;
+
+	if (m->pc != entry || m->regs[0] == 0 || m->regs[0] >= 65 || m->regs[1] != m->sp ||
+	    m->regs[2] != m->sp + sizeof(siginfo_t))
+		return NULL;
+	return (const ucontext_t *)m->regs[2];
+}
+
 int gr_sigcall_sent(const void *uc, int sig)
 {
 	const mcontext_t *m = &((const ucontext_t *)uc)->uc_mcontext;
@@ -80,6 +110,13 @@ int gr_sigcall_sent(const void *uc, int sig)
 	return r;
 }
 #else
+static const ucontext_t *lower_frame(const ucontext_t *uc, uintptr_t entry)
+{
+	(void)uc;
+	(void)entry;
+	return NULL;
+}
+
 int gr_sigcall_sent(const void *uc, int sig)
 {
 	(void)uc;
@@ -87,3 +124,17 @@ int gr_sigcall_sent(const void *uc, int sig)
 	return 0; /* unknown: delivered at the next safe point, as before */
 }
 #endif
+
+const void *gr_sigcall_below(const void *uc, const void *entry)
+{
+	const ucontext_t *at = uc, *lower;
+
+	/* The frames of every signal pending at the call's return, at most. */
+	for (int n = 0; n < 64; n++) {
+		lower = lower_frame(at, (uintptr_t)entry);
+		if (!lower)
+			break;
+		at = lower;
+	}
+	return at;
+}

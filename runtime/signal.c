@@ -74,7 +74,7 @@ void gr_signal_sending(int on)
 }
 
 static int run_now(int sig, siginfo_t *info, ucontext_t *uc);
-static int sent_by_this_call(int sig, const siginfo_t *info, void *uc);
+static int sent_by_this_call(int sig, const siginfo_t *info, void *uc, int *own_held);
 
 /* Raised by the thread running now, for what it does: a fault of its
  * instruction, or a tgkill of its own (abort, assert, a raw tgkill; our
@@ -179,6 +179,8 @@ static void trampoline(int sig, siginfo_t *info, void *uc)
 /* A signal of the program's, from the trampoline. */
 static void take(int sig, siginfo_t *info, void *uc)
 {
+	int own_beneath;
+
 	if (sig <= 0 || sig >= GR_NSIG || !installed[sig]) {
 		if (sig == GR_SIG_OWN && own_taken)
 			own_unhandled(info);
@@ -194,8 +196,14 @@ static void take(int sig, siginfo_t *info, void *uc)
 	}
 	if (gr_tls_runtime && synchronous(sig, info) && run_now(sig, info, uc))
 		return;
-	if (gr_tls_runtime && sent_by_this_call(sig, info, uc) && run_now(sig, info, uc))
-		return;
+	if (gr_tls_runtime && sent_by_this_call(sig, info, uc, &own_beneath)) {
+		int was = gr_own_held, r;
+		gr_own_held = was || own_beneath;
+		r = run_now(sig, info, uc);
+		gr_own_held = was;
+		if (r)
+			return;
+	}
 	note(sig, info);
 	/* It interrupted program code of a green thread where preemption
 	 * could switch (preempt.h): delivered now, as the kernel would. */
@@ -1048,15 +1056,26 @@ static int run_now(int sig, siginfo_t *info, ucontext_t *uc)
  *   the caller's through note();
  * - the kill is over: `sending` is cleared before the handler runs, lest a
  *   write of the handler's that raises SIGPIPE be taken for the process's
- *   (the hook clearing it again after libc's kill returns is harmless). */
-static int sent_by_this_call(int sig, const siginfo_t *info, void *uc)
+ *   (the hook clearing it again after libc's kill returns is harmless);
+ * - where the frame landed on another that the kernel set up at the same
+ *   return (a preemption tick's, pending on the OS thread: the kernel
+ *   delivers those first), the call's return is beneath both
+ *   (gr_sigcall_below) and nothing of the lower handler has run yet. The
+ *   tick's delivery blocked GR_SIG_OWN: *own_held says so, for a switch
+ *   from the handler to lift it (gr_own_held). */
+static int sent_by_this_call(int sig, const siginfo_t *info, void *uc, int *own_held)
 {
+	const ucontext_t *at;
+
 	if (info->si_pid != self_pid || (info->si_code != SI_USER && info->si_code != SI_QUEUE))
 		return 0;
-	if (!gr_green() || gr_rt.cur == NULL || gr_rt.cur->magic != GR_MAGIC)
+	if (!gr_green() || gr_rt.cur == NULL || gr_rt.cur->magic != GR_MAGIC || !uc)
 		return 0;
-	if (!uc || !gr_sigcall_sent(uc, sig) || process_target(GR_SIGBIT(sig)) != gr_rt.cur)
+	at = gr_sigcall_below(uc, (const void *)trampoline);
+	if (!gr_sigcall_sent(at, sig) || process_target(GR_SIGBIT(sig)) != gr_rt.cur)
 		return 0;
+	*own_held = own_taken && sigismember(&((ucontext_t *)uc)->uc_sigmask, GR_SIG_OWN) &&
+		    !sigismember(&at->uc_sigmask, GR_SIG_OWN);
 	sending = 0;
 	return 1;
 }

@@ -207,6 +207,11 @@ int gr_signal_is_own_kernel(const siginfo_t *info);
  * pidfd_send_signal or rt_sigqueueinfo with sig as its signal argument
  * (sigcall.c). */
 int gr_sigcall_sent(const void *uc, int sig);
+/* The context that the code a signal frame interrupted returns to: uc's,
+ * or, where uc stopped at entry, the first instruction of a handler whose
+ * frame the kernel had just set up beneath it, that frame's, and so on
+ * down (sigcall.c). */
+const void *gr_sigcall_below(const void *uc, const void *entry);
 /* kill(), killpg() and sigqueue() of the process's own are in flight:
  * what arrives meanwhile is the process's. */
 void gr_signal_sending(int on);

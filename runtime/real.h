@@ -393,6 +393,7 @@ extern void __libc_free(void *p);
 	X(gai_suspend)                                                                             \
 	X(getaddrinfo_a)                                                                           \
 	X(wordexp)                                                                                 \
+	X(getenv)                                                                                  \
 	X(dlopen)                                                                                  \
 	X(dlmopen)                                                                                 \
 	X(__libc_malloc)                                                                           \

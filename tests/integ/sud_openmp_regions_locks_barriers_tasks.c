@@ -3,7 +3,9 @@
  * GOMP_SPINCOUNT times: its team and pool barriers, omp critical,
  * omp_set_lock, task waits and ordered sections. Each wait must park only
  * its green thread, or the program hangs in its first region that waits
- * (gettext's msgmerge did). Real libgomp, 4 threads, the default spin count:
+ * (gettext's msgmerge did). Real libgomp, 4 threads, spinning as natively
+ * (GOMP_SPINCOUNT=300000, its native default, set for the preloaded runs:
+ * unset, greenify makes libgomp passive):
  *   every region has 4 threads; a reduction over 1,000,000 numbers and 500
  *   regions with a dynamic schedule sum as a formula says; 64 phases of
  *   omp critical then omp barrier, after which every thread sees every
@@ -15,6 +17,7 @@
  * wait as one member): not run in that mode. */
 /* cflags: -fopenmp */
 /* needs: private-tls */
+/* env-preload: GOMP_SPINCOUNT=300000 */
 #define _GNU_SOURCE
 #include <omp.h>
 #include <unistd.h>

@@ -35,7 +35,8 @@ static uint64_t proc_pending;
 /* Signals that may be pending on some thread that blocks them: sigaction
  * walks the threads to discard one only when its bit is here. */
 static uint64_t held;
-/* For a signal that arrived for one thread (a write's SIGPIPE), that
+/* For a signal that arrived for one thread (a write's SIGPIPE), or that
+ * the kernel offered first to the running one (cpu_time_signal), that
  * thread's handle; 0 for the process's. */
 static uint64_t arrived_for[GR_NSIG];
 static volatile sig_atomic_t sending; /* a kill() of our own is in flight */
@@ -87,17 +88,32 @@ static int synchronous(int sig, const siginfo_t *info)
 	return info->si_code == SI_TKILL && info->si_pid == self_pid;
 }
 
+/* A signal the process's CPU time raised: ITIMER_PROF's SIGPROF,
+ * ITIMER_VIRTUAL's SIGVTALRM, RLIMIT_CPU's SIGXCPU (the kernel's SI_KERNEL;
+ * one sent by a program is SI_USER or SI_QUEUE). It is the process's, but
+ * the kernel offers it first to the thread whose tick used up the time,
+ * the one running then, unless it blocks it. */
+static int cpu_time_signal(int sig, const siginfo_t *info)
+{
+	return info->si_code == SI_KERNEL && (sig == SIGPROF || sig == SIGVTALRM || sig == SIGXCPU);
+}
+
 /* Notes a signal that arrived on the runtime thread (or on a worker, which
  * stands in for none of the program's threads), for gr_signal_dispatch, and
  * wakes the loop. */
 static void note(int sig, const siginfo_t *info)
 {
+	struct gr_thread *cur = gr_rt.cur;
+	int running = gr_tls_runtime && cur != NULL && cur->magic == GR_MAGIC;
+
 	arrived_info[sig] = *info;
-	/* The kernel raised it for the call the running thread made. */
-	arrived_for[sig] = gr_tls_runtime && gr_signal_is_own_kernel(info) && gr_rt.cur != NULL &&
-					   gr_rt.cur->magic == GR_MAGIC
-				   ? gr_rt.cur->handle
-				   : 0;
+	/* The kernel raised it for the call the running thread made, or for
+	 * the CPU time it spent. */
+	arrived_for[sig] =
+		running && (gr_signal_is_own_kernel(info) ||
+			    (cpu_time_signal(sig, info) && gr_signal_accepts(cur, GR_SIGBIT(sig))))
+			? cur->handle
+			: 0;
 	__atomic_or_fetch(&arrived, GR_SIGBIT(sig), __ATOMIC_SEQ_CST);
 	gr_rt.sig_pending = 1;
 	if (sig_fd >= 0) {
@@ -783,12 +799,18 @@ void gr_signal_dispatch(void)
 		struct gr_thread *t;
 		bits &= ~bit;
 		if (arrived_for[sig]) {
-			/* The thread whose call raised it, if still there. */
+			/* The thread whose call raised it, if still there;
+			 * a CPU-time one goes to the process if that thread
+			 * has blocked it since. */
 			t = gr_thread_find(arrived_for[sig]);
 			arrived_for[sig] = 0;
-			if (t && t->state != GR_DONE)
+			if (t && t->state != GR_DONE &&
+			    ((bit & GR_SIG_THREAD_DIRECTED) || gr_signal_accepts(t, bit))) {
 				post(t, bit);
-			continue;
+				continue;
+			}
+			if (bit & GR_SIG_THREAD_DIRECTED)
+				continue;
 		}
 		t = process_target(bit);
 		if (t && own_ignored(t, bit))

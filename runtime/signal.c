@@ -641,10 +641,35 @@ static int own_sigaction(const struct sigaction *act, struct sigaction *old)
 static struct sigaction sys_disp; /* SIG_DFL or SIG_IGN, without a handler */
 static int sys_taken;
 
+/* The kernel's action for the program's handler act of sig: the
+ * trampoline, with act's flags and mask. While sud.c dispatches, without
+ * SIGSYS in the mask: the kernel kills a task whose dispatched call traps
+ * while it blocks SIGSYS, and the green thread's mask blocks it instead
+ * (run_one). Before, the mask is the program's own, so a handler that
+ * blocks SIGSYS before the first thread keeps a raised one pending until
+ * it returns, as natively. */
+static void tramp_action(const struct sigaction *act, struct sigaction *k)
+{
+	*k = *act;
+	k->sa_flags |= SA_SIGINFO;
+	k->sa_sigaction = trampoline;
+	if (sys_taken)
+		sigdelset(&k->sa_mask, SIGSYS);
+}
+
 void gr_signal_take_sys(const struct sigaction *cur)
 {
+	struct sigaction k;
+
 	adopt(SIGSYS, cur, &sys_disp);
 	sys_taken = 1;
+	/* The handlers installed before lose SIGSYS from the kernel's mask. */
+	for (int sig = 1; sig < GR_NSIG; sig++)
+		if (installed[sig] && sig != SIGSYS && (sig != GR_SIG_OWN || !own_taken) &&
+		    sigismember(&user[sig].sa_mask, SIGSYS)) {
+			tramp_action(&user[sig], &k);
+			gr_real.sigaction(sig, &k, NULL);
+		}
 }
 
 void gr_signal_sys_other(siginfo_t *info, void *uc)
@@ -692,12 +717,7 @@ int gr_sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 	was = installed[sig];
 	prev = user[sig];
 	if (act && act->sa_handler != SIG_DFL && act->sa_handler != SIG_IGN) {
-		tramp = *act;
-		tramp.sa_flags |= SA_SIGINFO;
-		tramp.sa_sigaction = trampoline;
-		/* The kernel's frame never blocks SIGSYS (sigmask.c's
-		 * kernel_mask): the green thread's mask does (run_one). */
-		sigdelset(&tramp.sa_mask, SIGSYS);
+		tramp_action(act, &tramp);
 		/* Noted first: a signal may arrive as soon as it is installed. */
 		installed[sig] = 0;
 		user[sig] = *act;

@@ -1,6 +1,7 @@
 /* Signal hooks: sigaction, signal, raise, kill, killpg, pthread_kill,
- * pthread_sigqueue; the masks: pthread_sigmask, sigprocmask, sigpending;
- * the waits: sigsuspend, pause, sigwait, sigwaitinfo, sigtimedwait.
+ * pthread_sigqueue; the masks: pthread_sigmask, sigprocmask, sigpending,
+ * sighold, sigrelse, sigblock, sigsetmask, siggetmask; the waits:
+ * sigsuspend, pause, sigwait, sigwaitinfo, sigtimedwait.
  *
  * The program's handlers go behind runtime/signal.c's trampoline, so that
  * once threads are green each handler runs at a safe point in the green
@@ -30,12 +31,15 @@
  * sigsuspend and pause park the thread until a handler has run; sigwait and
  * its variants park it until a signal of their set is pending and take it.
  *
+ * The old BSD and System V mask calls (sighold, sigrelse, sigblock,
+ * sigsetmask, siggetmask), which glibc builds on its internal
+ * sigprocmask, out of our reach, are made here on the hooked one; sigpause
+ * is alias.c's.
+ *
  * Left to libc: signalfd (read on it is green, and it reports what the OS
- * thread has pending, which is every signal all threads block); the old
- * BSD and System V calls (sigblock, sigsetmask, sighold, sigrelse,
- * sigpause), which glibc builds on its internal sigprocmask and
- * sigsuspend, out of our reach: those change or wait with the OS thread's
- * mask (README). sigsetjmp and siglongjmp are in jmp.c. */
+ * thread has pending, which is every signal all threads block); sigset's
+ * SIG_HOLD, which changes the OS thread's mask (README). sigsetjmp and
+ * siglongjmp are in jmp.c. */
 #include "hook.h"
 
 #include <errno.h>
@@ -219,6 +223,62 @@ GR_EXPORT int sigprocmask(int how, const sigset_t *restrict set, sigset_t *restr
 		return -1;
 	}
 	return 0;
+}
+
+/* The System V and BSD mask calls, made as glibc makes them but through
+ * the sigprocmask above: glibc's own reach its internal sigprocmask, the
+ * OS thread's mask, where a green thread's is its own. */
+static int one_signal(int how, int sig)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	if (sigaddset(&set, sig) < 0)
+		return -1; /* EINVAL */
+	return sigprocmask(how, &set, NULL);
+}
+
+GR_EXPORT int sighold(int sig)
+{
+	return one_signal(SIG_BLOCK, sig);
+}
+
+GR_EXPORT int sigrelse(int sig)
+{
+	return one_signal(SIG_UNBLOCK, sig);
+}
+
+/* BSD masks: an int of signals 1 to 32, bit sig - 1 (sigmask(sig)). */
+static int bsd_mask(int how, int mask)
+{
+	sigset_t set, old;
+	unsigned int was = 0;
+
+	sigemptyset(&set);
+	for (int sig = 1; sig <= 32; sig++)
+		if ((unsigned int)mask & (1u << (sig - 1)))
+			sigaddset(&set, sig);
+	if (sigprocmask(how, &set, &old) < 0)
+		return -1;
+	for (int sig = 1; sig <= 32; sig++)
+		if (sigismember(&old, sig) == 1)
+			was |= 1u << (sig - 1);
+	return (int)was;
+}
+
+GR_EXPORT int sigblock(int mask)
+{
+	return bsd_mask(SIG_BLOCK, mask);
+}
+
+GR_EXPORT int sigsetmask(int mask)
+{
+	return bsd_mask(SIG_SETMASK, mask);
+}
+
+GR_EXPORT int siggetmask(void)
+{
+	return bsd_mask(SIG_BLOCK, 0);
 }
 
 GR_EXPORT int sigpending(sigset_t *set)

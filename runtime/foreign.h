@@ -7,7 +7,7 @@
  * Private objects (the default) have two ways of working:
  *   fast    while no foreign thread ever touched a lock, condition,
  *           semaphore, barrier or futex: plain loads and stores, hand-over
- *           to the oldest green waiter, as one OS thread allows;
+ *           to the first green waiter, as one OS thread allows;
  *   atomic  once one may have (gr_foreign): every change of a word another
  *           OS thread may change too is atomic and in glibc's protocol, a
  *           green waker issues a real FUTEX_WAKE where glibc's protocol

@@ -10,8 +10,9 @@
  *   __nusers holders, which glibc's pthread_mutex_destroy checks.
  *   __kind   the type (glibc's initialisers and pthread_mutex_init set it).
  *   __list   links the robust mutexes a thread holds.
- * Unlocking hands the mutex straight to the oldest waiter: first come,
- * first served, and no thread wakes only to find the mutex taken again.
+ * Unlocking hands the mutex straight to the first waiter (wait.c's order:
+ * the highest real-time priority, then first come, first served), and no
+ * thread wakes only to find the mutex taken again.
  * Until that waiter has run, though, it has done nothing with the mutex,
  * and a thread that locks it meanwhile (most often the one that just
  * unlocked it, going round its loop) takes it back, as a glibc mutex,
@@ -219,7 +220,7 @@ again:
 	return r; /* 0: handed over; or -EOWNERDEAD, -ENOTRECOVERABLE, -ETIMEDOUT */
 }
 
-/* Passes m on to its oldest waiter, or frees it. */
+/* Passes m on to its first waiter, or frees it. */
 static void release(pthread_mutex_t *m)
 {
 	struct __pthread_mutex_s *d = &m->__data;

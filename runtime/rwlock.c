@@ -6,7 +6,8 @@
  * default kind prefers readers: a reader gets in while readers hold the
  * lock even if a writer waits; PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP
  * makes new readers wait behind a waiting writer. Unlocking hands over
- * directly: to every waiting reader, or to the oldest writer.
+ * directly: to every waiting reader, or to the first writer (wait.c's
+ * order: the highest priority, then the oldest).
  *
  * That is the way of private locks only green threads touch; a
  * process-shared one, and every one once foreign OS threads may touch it

@@ -6,7 +6,7 @@
  *
  * Three ways (foreign.h): a private semaphore no foreign OS thread may
  * touch uses plain loads and stores, and a post with waiters hands the unit
- * straight to the oldest; once foreign threads may, the value changes
+ * straight to the first (wait.c's order); once foreign threads may, the value changes
  * atomically, a post with no green waiter wakes a kernel waiter if the
  * waiter count says there may be one (glibc's sem_post), and green waiters
  * stay green (a foreign post tells the loop). A process-shared one follows

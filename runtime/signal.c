@@ -35,7 +35,8 @@ static uint64_t proc_pending;
 /* Signals that may be pending on some thread that blocks them: sigaction
  * walks the threads to discard one only when its bit is here. */
 static uint64_t held;
-/* For a signal that arrived for one thread (a write's SIGPIPE), that
+/* For a signal that arrived for one thread (a write's SIGPIPE), or that
+ * the kernel offered first to the running one (cpu_time_signal), that
  * thread's handle; 0 for the process's. */
 static uint64_t arrived_for[GR_NSIG];
 static volatile sig_atomic_t sending; /* a kill() of our own is in flight */
@@ -87,17 +88,32 @@ static int synchronous(int sig, const siginfo_t *info)
 	return info->si_code == SI_TKILL && info->si_pid == self_pid;
 }
 
+/* A signal the process's CPU time raised: ITIMER_PROF's SIGPROF,
+ * ITIMER_VIRTUAL's SIGVTALRM, RLIMIT_CPU's SIGXCPU (the kernel's SI_KERNEL;
+ * one sent by a program is SI_USER or SI_QUEUE). It is the process's, but
+ * the kernel offers it first to the thread whose tick used up the time,
+ * the one running then, unless it blocks it. */
+static int cpu_time_signal(int sig, const siginfo_t *info)
+{
+	return info->si_code == SI_KERNEL && (sig == SIGPROF || sig == SIGVTALRM || sig == SIGXCPU);
+}
+
 /* Notes a signal that arrived on the runtime thread (or on a worker, which
  * stands in for none of the program's threads), for gr_signal_dispatch, and
  * wakes the loop. */
 static void note(int sig, const siginfo_t *info)
 {
+	struct gr_thread *cur = gr_rt.cur;
+	int running = gr_tls_runtime && cur != NULL && cur->magic == GR_MAGIC;
+
 	arrived_info[sig] = *info;
-	/* The kernel raised it for the call the running thread made. */
-	arrived_for[sig] = gr_tls_runtime && gr_signal_is_own_kernel(info) && gr_rt.cur != NULL &&
-					   gr_rt.cur->magic == GR_MAGIC
-				   ? gr_rt.cur->handle
-				   : 0;
+	/* The kernel raised it for the call the running thread made, or for
+	 * the CPU time it spent. */
+	arrived_for[sig] =
+		running && (gr_signal_is_own_kernel(info) ||
+			    (cpu_time_signal(sig, info) && gr_signal_accepts(cur, GR_SIGBIT(sig))))
+			? cur->handle
+			: 0;
 	__atomic_or_fetch(&arrived, GR_SIGBIT(sig), __ATOMIC_SEQ_CST);
 	gr_rt.sig_pending = 1;
 	if (sig_fd >= 0) {
@@ -633,10 +649,35 @@ static int own_sigaction(const struct sigaction *act, struct sigaction *old)
 static struct sigaction sys_disp; /* SIG_DFL or SIG_IGN, without a handler */
 static int sys_taken;
 
+/* The kernel's action for the program's handler act of sig: the
+ * trampoline, with act's flags and mask. While sud.c dispatches, without
+ * SIGSYS in the mask: the kernel kills a task whose dispatched call traps
+ * while it blocks SIGSYS, and the green thread's mask blocks it instead
+ * (run_one). Before, the mask is the program's own, so a handler that
+ * blocks SIGSYS before the first thread keeps a raised one pending until
+ * it returns, as natively. */
+static void tramp_action(const struct sigaction *act, struct sigaction *k)
+{
+	*k = *act;
+	k->sa_flags |= SA_SIGINFO;
+	k->sa_sigaction = trampoline;
+	if (sys_taken)
+		sigdelset(&k->sa_mask, SIGSYS);
+}
+
 void gr_signal_take_sys(const struct sigaction *cur)
 {
+	struct sigaction k;
+
 	adopt(SIGSYS, cur, &sys_disp);
 	sys_taken = 1;
+	/* The handlers installed before lose SIGSYS from the kernel's mask. */
+	for (int sig = 1; sig < GR_NSIG; sig++)
+		if (installed[sig] && sig != SIGSYS && (sig != GR_SIG_OWN || !own_taken) &&
+		    sigismember(&user[sig].sa_mask, SIGSYS)) {
+			tramp_action(&user[sig], &k);
+			gr_real.sigaction(sig, &k, NULL);
+		}
 }
 
 void gr_signal_sys_other(siginfo_t *info, void *uc)
@@ -684,12 +725,7 @@ int gr_sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 	was = installed[sig];
 	prev = user[sig];
 	if (act && act->sa_handler != SIG_DFL && act->sa_handler != SIG_IGN) {
-		tramp = *act;
-		tramp.sa_flags |= SA_SIGINFO;
-		tramp.sa_sigaction = trampoline;
-		/* The kernel's frame never blocks SIGSYS (sigmask.c's
-		 * kernel_mask): the green thread's mask does (run_one). */
-		sigdelset(&tramp.sa_mask, SIGSYS);
+		tramp_action(act, &tramp);
 		/* Noted first: a signal may arrive as soon as it is installed. */
 		installed[sig] = 0;
 		user[sig] = *act;
@@ -791,12 +827,18 @@ void gr_signal_dispatch(void)
 		struct gr_thread *t;
 		bits &= ~bit;
 		if (arrived_for[sig]) {
-			/* The thread whose call raised it, if still there. */
+			/* The thread whose call raised it, if still there;
+			 * a CPU-time one goes to the process if that thread
+			 * has blocked it since. */
 			t = gr_thread_find(arrived_for[sig]);
 			arrived_for[sig] = 0;
-			if (t && t->state != GR_DONE)
+			if (t && t->state != GR_DONE &&
+			    ((bit & GR_SIG_THREAD_DIRECTED) || gr_signal_accepts(t, bit))) {
 				post(t, bit);
-			continue;
+				continue;
+			}
+			if (bit & GR_SIG_THREAD_DIRECTED)
+				continue;
 		}
 		t = process_target(bit);
 		if (t && own_ignored(t, bit))

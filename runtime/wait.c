@@ -9,9 +9,13 @@
 #include "fork.h"
 #include "log.h"
 
-/* Buckets of a fixed table, each a doubly linked FIFO of waiters of the
- * addresses that hash to it. 4096 buckets: a 1,000-thread contended mutex
- * is one bucket of 1,000, walked only to find the oldest waiter (the head). */
+/* Buckets of a fixed table, each a doubly linked queue of waiters of the
+ * addresses that hash to it, in the kernel's futex order: a real-time
+ * waiter stands ahead of every waiter of a lower priority (and of every
+ * plain one), behind those of its own, so the highest-priority waiter is
+ * woken first (a mutex handed on, a semaphore posted) and waiters of one
+ * priority oldest first. 4096 buckets: a 1,000-thread contended mutex is
+ * one bucket of 1,000, walked only to find the first waiter (the head). */
 #define NBUCKETS 4096
 
 struct bucket {
@@ -32,13 +36,21 @@ static struct bucket *bucket_of(const void *addr)
 
 static void enqueue(struct bucket *b, struct gr_thread *t)
 {
-	t->q_next = NULL;
-	t->q_prev = b->tail;
-	if (b->tail)
-		b->tail->q_next = t;
+	struct gr_thread *after = b->tail;
+
+	/* Plain waiters (rt_prio 0) go to the tail without a walk. */
+	while (after && after->rt_prio < t->rt_prio)
+		after = after->q_prev;
+	t->q_prev = after;
+	t->q_next = after ? after->q_next : b->head;
+	if (t->q_next)
+		t->q_next->q_prev = t;
+	else
+		b->tail = t;
+	if (after)
+		after->q_next = t;
 	else
 		b->head = t;
-	b->tail = t;
 }
 
 static void dequeue(struct bucket *b, struct gr_thread *t)

@@ -29,8 +29,9 @@
  * the caller re-checks its object and waits again, or fails with EINTR,
  * as the call does natively. */
 int gr_wait_addr(const void *addr, uint32_t bitset, enum gr_wait why, void *obj, int64_t deadline);
-/* Wakes up to n threads waiting on addr whose bitset meets bitset, oldest
- * first, with result 0. Returns how many woke. */
+/* Wakes up to n threads waiting on addr whose bitset meets bitset, in
+ * queue order (the highest real-time priority first, then the oldest),
+ * with result 0. Returns how many woke. */
 int gr_wake_addr(const void *addr, int n, uint32_t bitset);
 /* The same, with result as their wake-up result. */
 int gr_wake_addr_result(const void *addr, int n, uint32_t bitset, int result);
@@ -42,10 +43,10 @@ void gr_wait_cancel(struct gr_thread *t);
 /* Takes t, which waits on some address, off its queue and wakes it with
  * result. */
 void gr_wake_waiter(struct gr_thread *t, int result);
-/* Wakes the oldest waiter on addr with result and returns it (NULL if
- * none); *more says whether others still wait on addr. */
+/* Wakes the first waiter on addr (highest priority, then oldest) with result and returns it (NULL
+ * if none); *more says whether others still wait on addr. */
 struct gr_thread *gr_wake_first(const void *addr, int result, int *more);
-/* The oldest waiter on addr, or NULL. */
+/* The first waiter on addr (as gr_wake_first's), or NULL. */
 struct gr_thread *gr_first_waiter(const void *addr);
 
 #endif

@@ -9,7 +9,9 @@
  * signal, while it is pending, would be lost (one handler call for two).
  * Main sends, computing a little between sends (CPU time: the tick),
  * while a second thread computes and a third keeps sending main SIGUSR2
- * with pthread_kill. */
+ * with pthread_kill. Both block SIGHUP (made with it blocked, which main
+ * then lifts): only so must the kernel give main each one before its kill
+ * returns (natively a thread that takes it could dequeue it first). */
 /* env-preload: GREENIFY_SLICE_MS=1 */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -82,6 +84,7 @@ int main(void)
 {
 	struct sigaction sa = {.sa_handler = on_hup, .sa_flags = SA_RESTART};
 	pthread_t main_th = pthread_self(), c, p;
+	sigset_t hup;
 
 	sigemptyset(&sa.sa_mask);
 	MUST(sigaction(SIGHUP, &sa, NULL));
@@ -89,8 +92,12 @@ int main(void)
 	MUST(sigaction(SIGUSR2, &sa, NULL));
 	pidfd = pidfd_open(getpid(), 0);
 	MUST(pidfd < 0 ? -1 : 0);
+	sigemptyset(&hup);
+	sigaddset(&hup, SIGHUP);
+	MUST(pthread_sigmask(SIG_BLOCK, &hup, NULL));
 	MUST(pthread_create(&c, NULL, computer, NULL));
 	MUST(pthread_create(&p, NULL, poker, &main_th));
+	MUST(pthread_sigmask(SIG_UNBLOCK, &hup, NULL));
 
 	for (size_t j = 0; j < sizeof(senders) / sizeof(senders[0]); j++) {
 		int start = atomic_load(&hups), failed = 0, late = 0;

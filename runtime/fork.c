@@ -115,11 +115,15 @@ static void after_fork_child(void)
 	for (t = gr_rt.all; t; t = next) {
 		next = t->all_next;
 		if (t != self) {
-			gr_signal_thread_exited(t);
+			t->sig_pending = 0; /* a thread's own signals end with it */
 			drop(t);
 		}
 	}
-	/* The child's OS thread has the forking thread's mask, as natively. */
+	/* The child's OS thread has the forking thread's mask, as natively,
+	 * and the masks' bookkeeping starts again from that thread alone: not
+	 * thread by thread as the others go, which would weigh their masks
+	 * against the parent's count of live threads and change the OS
+	 * thread's mask in passing. */
 	gr_signal_forked();
 	/* The loop first: only once the child has its own epoll instance may
 	 * fd watchers be stopped (uv_poll_stop deletes from the epoll set,

@@ -284,11 +284,26 @@ void gr_signal_thread_exited(struct gr_thread *t)
 
 void gr_signal_forked(void)
 {
-	sigset_t s;
+	uint64_t mask = gr_rt.cur->sig_mask;
 
-	sigemptyset(&s);
-	gr_sigset_put(&s, kernel_mask(gr_rt.cur->sig_mask));
-	gr_real.pthread_sigmask(SIG_SETMASK, &s, NULL);
+	/* The counts, the intersection and the mask last set start again
+	 * from the one thread. Kept from the parent's, they would go on
+	 * naming what the parent's OS thread blocked: a mask the child
+	 * restores after a fork made with every signal blocked (Ruby's)
+	 * would then find the intersection unchanged and leave the kernel
+	 * blocking everything. */
+	base = 0;
+	memset(delta, 0, sizeof(delta));
+	nonempty = 0;
+	ever = 0;
+	count(mask, 1);
+	inter = mask;
+	follow = 0;
+	follow_owner = gr_rt.cur->handle;
+	gr_sigmask_split = 0;
+	real_mask = kernel_mask(mask);
+	gr_sigset_put(&real_set, real_mask);
+	gr_real.pthread_sigmask(SIG_SETMASK, &real_set, NULL);
 }
 
 void gr_signal_carry_mask(ucontext_t *uc)

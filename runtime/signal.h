@@ -254,7 +254,8 @@ void gr_signal_thread_created(struct gr_thread *t);
 void gr_signal_thread_exited(struct gr_thread *t);
 
 /* In the child of fork: the OS thread takes the forking thread's mask, as
- * a native child takes its one thread's. */
+ * a native child takes its one thread's, and the per-thread masks'
+ * bookkeeping starts again from that thread alone. */
 void gr_signal_forked(void);
 
 /* For the ucontext switch, which loads the mask saved in the context it

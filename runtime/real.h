@@ -43,6 +43,9 @@
 #include <sys/klog.h>
 #include <sys/mman.h>
 #include <wordexp.h>
+#include <fmtmsg.h>
+#include <stdarg.h>
+#include <syslog.h>
 #include <sys/file.h>
 #include <sys/sendfile.h>
 #include <sys/msg.h>
@@ -71,6 +74,8 @@ extern int __register_atfork(void (*prepare)(void), void (*parent)(void), void (
 			     void *dso_handle);
 /* longjmp with _FORTIFY_SOURCE's check, declared only for such builds. */
 extern void __longjmp_chk(struct __jmp_buf_tag env[1], int val) __attribute__((noreturn));
+/* vsyslog with _FORTIFY_SOURCE's check, declared only for such builds. */
+extern void __vsyslog_chk(int pri, int flag, const char *fmt, va_list ap);
 /* The old names of waitpid and wait, still exported for binaries of long
  * ago, in no header. */
 extern pid_t __waitpid(pid_t pid, int *status, int options);
@@ -394,6 +399,9 @@ extern void __libc_free(void *p);
 	X(getaddrinfo_a)                                                                           \
 	X(wordexp)                                                                                 \
 	X(getenv)                                                                                  \
+	X(vsyslog)                                                                                 \
+	X(__vsyslog_chk)                                                                           \
+	X(fmtmsg)                                                                                  \
 	X(dlopen)                                                                                  \
 	X(dlmopen)                                                                                 \
 	X(__libc_malloc)                                                                           \

@@ -41,7 +41,11 @@
  * any hooked call, having been made by an inline clone, is the one case
  * this does not cover. The runtime's own OS threads (libuv's pool, the
  * helpers) touch only objects green threads never touch, and do not count;
- * they are marked as they start (gr_foreign_own_start). Private barriers
+ * they are marked as they start (gr_foreign_own_start). But for one
+ * thing: a pool thread running a job runs the program's code (a name
+ * lookup calls the program's malloc, whose mutex green threads take too),
+ * and counts as foreign for the job's length (pool.c); the worker threads
+ * (worker.c), which only run such calls, are never marked. Private barriers
  * stay the plain way: foreign threads must not wait at one with green
  * threads (process-shared barriers work, barrier_shared.c).
  */
@@ -63,7 +67,8 @@ extern int gr_foreign __attribute__((visibility("hidden"))); /* no GOT load on t
 extern int gr_foreign_parked __attribute__((visibility("hidden")));
 
 /* The calling OS thread is one the runtime made for itself (libuv's pool,
- * the futex helpers). */
+ * the futex helpers), running none of the program's code (a pool thread
+ * clears it while it runs a job). */
 extern __thread int gr_tls_own_thread __attribute__((tls_model("initial-exec")));
 
 /* For a hook running on a thread that is not green: whether it is a

@@ -79,7 +79,7 @@ struct helper {
 	uint32_t ctl;	 /* control futex: bumped when a slot is taken */
 	unsigned nused;	 /* slots taken */
 	int fired;	 /* a slot fired since the loop looked (atomic) */
-	int state;	 /* 0 not started, 1 running, -1 could not start */
+	int state;	 /* 0 not started, 2 starting, 1 running, -1 could not start */
 	int dirty;	 /* slots taken since it was last told to look */
 	uint32_t built;	 /* ctl as of the vector it waits on now (futex) */
 	int want_built;	 /* the runtime waits for built to move */
@@ -285,16 +285,25 @@ static struct helper *helper_with_room(void)
 
 	for (;;) {
 		if (h->state >= 0 && h->nused < PER_HELPER) {
-			if (h->state == 0)
+			/* A wait its start makes polls (state 2): glibc's
+			 * pthread_create calls the program's calloc, whose
+			 * lock (jemalloc's) a foreign thread may hold, and
+			 * a wait for that lock comes back here. */
+			if (h->state == 0) {
+				h->state = 2;
 				h->state = start_helper(h) == 0 ? 1 : -1;
+			}
 			if (h->state == 1)
 				return h;
+			if (h->state == 2)
+				return NULL;
 		}
 		link = &h->next;
 		if (!*link) {
 			/* Once per 127 waiters at the same time, never freed:
-			 * a helper may still look at its table. */
-			struct helper *n = calloc(1, sizeof(*n));
+			 * a helper may still look at its table. From glibc's
+			 * heap, as above. */
+			struct helper *n = gr_real.__libc_calloc(1, sizeof(*n));
 			if (!n)
 				return NULL;
 			__atomic_store_n(link, n, __ATOMIC_RELEASE);

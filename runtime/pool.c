@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include "foreign.h"
 #include "fork.h"
 #include "real.h"
 #include "sched.h"
@@ -23,11 +24,19 @@ unsigned gr_pool_jobs;
  * the fork may still come in, for a job of a thread that is gone. */
 static unsigned generation;
 
+/* On a pool thread. The job runs the program's code (a lookup calls its
+ * malloc, which may take a mutex green threads take too: jemalloc's; its
+ * NSS modules; callbacks): meanwhile the thread is a foreign one to the
+ * hooks (foreign.h), whose locks, conditions and futexes follow the
+ * protocol green threads see. Between jobs it is the runtime's own again:
+ * libuv's queue lock and condition are glibc's alone. */
 static void work(uv_work_t *req)
 {
 	struct job *j = req->data;
 
+	gr_tls_own_thread = 0;
 	j->fn(j->arg);
+	gr_tls_own_thread = 1;
 }
 
 static void after_work(uv_work_t *req, int status)

@@ -258,14 +258,19 @@ static struct gr_thread *runq_pop(void)
 	return t;
 }
 
-/* Runs first in every context after a switch lands: frees the detached
- * thread that switched away for the last time (it could not free the stack
- * it was running on). */
+/* Runs first in every context after a switch lands: frees the thread that
+ * switched away for the last time (it could not free the stack it was
+ * running on). Not in the hub, which leaves it to the next green thread
+ * that runs (none can end before one has run): freeing its TLS calls the
+ * program's free (glibc's _dl_deallocate_tls), which may take a mutex of
+ * the program's (jemalloc's), and the hub is no thread that may hold or
+ * wait for one (as the holder "0" it left the mutex looking free but
+ * locked for good, which the atomic way then waited on for ever). */
 void gr_sched_entered(void)
 {
 	struct gr_thread *z = gr_rt.zombie;
 
-	if (z) {
+	if (z && gr_rt.cur != &gr_hub) {
 		gr_rt.zombie = NULL;
 		gr_thread_release(z);
 	}

@@ -9,6 +9,8 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "real.h"
+
 struct entry {
 	uint64_t handle; /* EMPTY, TAKEN, or a record's */
 	void *retval;	 /* what the thread returned */
@@ -42,12 +44,14 @@ static size_t slot_of(uint64_t h)
 }
 
 /* A table of twice the records' room, tombstones dropped: the same size
- * when records are few, else double. */
+ * when records are few, else double. From glibc's heap: a record is filed
+ * by a thread that has ended (thread.c), which cannot wait for the lock of
+ * a program's own malloc. */
 static int rebuild(void)
 {
 	size_t old_cap = table ? mask + 1 : 0;
 	size_t cap = !table ? 1024 : (count + 1) * 4 <= old_cap ? old_cap : old_cap * 2;
-	struct entry *old = table, *n = calloc(cap, sizeof(*n));
+	struct entry *old = table, *n = gr_real.__libc_calloc(cap, sizeof(*n));
 
 	if (!n)
 		return -ENOMEM;
@@ -62,7 +66,7 @@ static int rebuild(void)
 			j = (j + 1) & mask;
 		table[j] = old[i];
 	}
-	free(old);
+	gr_real.__libc_free(old);
 	return 0;
 }
 

@@ -182,7 +182,7 @@ int main(void)
 	      (THREADS + 1) * ROUNDS);
 	/* Once the others have ended: with green threads taking the program's
 	 * mutex meanwhile, the lookup's own mallocs there are another hazard
-	 * (tests/integ-pending/memory_program_malloc_mutex_taken_by_name_lookup.c). */
+	 * (memory_program_malloc_mutex_taken_by_name_lookup.c). */
 	struct addrinfo hints = {.ai_family = AF_INET, .ai_flags = AI_NUMERICHOST}, *ai = NULL;
 	int gai = getaddrinfo("127.0.0.1", NULL, &hints, &ai);
 

@@ -27,10 +27,6 @@
 
 #include "check.h"
 
-extern void *__libc_malloc(size_t);
-extern void *__libc_calloc(size_t, size_t);
-extern void *__libc_realloc(void *, size_t);
-extern void __libc_free(void *);
 
 enum { BUDGET = 2, CHURNERS = 2, ROUNDS = 3000, LOOKUPS = 100 };
 
@@ -69,29 +65,16 @@ static void take_unit(void)
 	pthread_mutex_unlock(&heap_lock);
 }
 
-void *malloc(size_t n)
+static void heap_enter(void)
 {
 	take_unit();
-	return __libc_malloc(n);
 }
 
-void *calloc(size_t k, size_t n)
+static void heap_leave(void)
 {
-	take_unit();
-	return __libc_calloc(k, n);
 }
 
-void *realloc(void *old, size_t n)
-{
-	take_unit();
-	return __libc_realloc(old, n);
-}
-
-void free(void *p)
-{
-	take_unit();
-	__libc_free(p);
-}
+#include "program_malloc.h"
 
 static void *refiller(void *arg)
 {

@@ -38,10 +38,6 @@
 
 #include "check.h"
 
-extern void *__libc_malloc(size_t);
-extern void *__libc_calloc(size_t, size_t);
-extern void *__libc_realloc(void *, size_t);
-extern void __libc_free(void *);
 
 enum { THREADS = 4, ROUNDS = 2000 };
 
@@ -102,36 +98,7 @@ static void heap_leave(void)
 	pthread_mutex_unlock(&heap_lock);
 }
 
-void *malloc(size_t n)
-{
-	heap_enter();
-	void *p = __libc_malloc(n);
-	heap_leave();
-	return p;
-}
-
-void *calloc(size_t k, size_t n)
-{
-	heap_enter();
-	void *p = __libc_calloc(k, n);
-	heap_leave();
-	return p;
-}
-
-void *realloc(void *old, size_t n)
-{
-	heap_enter();
-	void *p = __libc_realloc(old, n);
-	heap_leave();
-	return p;
-}
-
-void free(void *p)
-{
-	heap_enter();
-	__libc_free(p);
-	heap_leave();
-}
+#include "program_malloc.h"
 
 /* Allocates, fills, grows and frees blocks; the count of blocks whose
  * contents survived. */

@@ -24,10 +24,6 @@
 
 #include "check.h"
 
-extern void *__libc_malloc(size_t);
-extern void *__libc_calloc(size_t, size_t);
-extern void *__libc_realloc(void *, size_t);
-extern void __libc_free(void *);
 
 enum { WRITERS = 2, LOOKUPS = 200 };
 
@@ -47,29 +43,16 @@ static void read_table(void)
 	pthread_rwlock_unlock(&table_lock);
 }
 
-void *malloc(size_t n)
+static void heap_enter(void)
 {
 	read_table();
-	return __libc_malloc(n);
 }
 
-void *calloc(size_t k, size_t n)
+static void heap_leave(void)
 {
-	read_table();
-	return __libc_calloc(k, n);
 }
 
-void *realloc(void *old, size_t n)
-{
-	read_table();
-	return __libc_realloc(old, n);
-}
-
-void free(void *p)
-{
-	read_table();
-	__libc_free(p);
-}
+#include "program_malloc.h"
 
 static void *rewrite(void *arg)
 {

@@ -49,6 +49,7 @@
 #include "../runtime/clock.h"
 #include "../runtime/fork.h"
 #include "../runtime/signal.h"
+#include "../runtime/uaccess.h"
 
 GR_EXPORT int sigaction(int sig, const struct sigaction *restrict act,
 			struct sigaction *restrict old)
@@ -283,9 +284,18 @@ GR_EXPORT int siggetmask(void)
 
 GR_EXPORT int sigpending(sigset_t *set)
 {
+	uint64_t bits;
+	int e;
+
 	if (!gr_green())
 		return GR_REAL(sigpending)(set);
-	gr_sigset_put(set, gr_sigpending());
+	bits = gr_sigpending();
+	/* The kernel's first word only, and EFAULT where it cannot write. */
+	e = gr_copy_out(set, &bits, sizeof(bits));
+	if (e < 0) {
+		errno = -e;
+		return -1;
+	}
 	return 0;
 }
 
@@ -300,13 +310,20 @@ static int efault(const void *p)
 
 GR_EXPORT int sigsuspend(const sigset_t *mask)
 {
+	uint64_t bits;
+	int e;
+
 	if (!gr_green())
 		return GR_REAL(sigsuspend)(mask);
-	if (!efault(mask)) {
-		gr_cancel_begin(); /* a cancellation point, as pause and sigwait */
-		errno = -gr_sigsuspend(gr_sigset_bits(mask));
-		gr_cancel_end(errno == EINTR);
+	/* The kernel reads the first word, EFAULT where it cannot. */
+	e = gr_copy_in(&bits, mask, sizeof(bits));
+	if (e < 0) {
+		errno = -e;
+		return -1;
 	}
+	gr_cancel_begin(); /* a cancellation point, as pause and sigwait */
+	errno = -gr_sigsuspend(bits);
+	gr_cancel_end(errno == EINTR);
 	return -1;
 }
 

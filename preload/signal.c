@@ -361,7 +361,7 @@ static int green_sigtimedwait(const sigset_t *set, siginfo_t *info, int64_t time
 GR_EXPORT int sigtimedwait(const sigset_t *restrict set, siginfo_t *restrict info,
 			   const struct timespec *restrict tmo)
 {
-	struct timespec t;
+	struct timespec t = {0, 0};
 	int e;
 
 	if (!gr_green())

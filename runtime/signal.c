@@ -977,7 +977,9 @@ static void run_one(struct gr_thread *self, struct gr_sig_level *lv, int sig, co
 	volatile int called = 0;
 
 	if (a.sa_flags & SA_RESETHAND) {
-		struct sigaction dfl = {.sa_handler = SIG_DFL};
+		/* The kernel resets the handler only: flags and mask stay. */
+		struct sigaction dfl = a;
+		dfl.sa_handler = SIG_DFL;
 		gr_sigaction(sig, &dfl, NULL);
 	}
 	if (!(a.sa_flags & SA_RESTART))

@@ -168,9 +168,14 @@ GR_EXPORT ssize_t write(int fd, const void *buf, size_t n)
 	return xfer(&a, fd, GR_FD_WRITE, GR_IO_ANY, n, call_write);
 }
 
+/* Receive flags with which the kernel never waits: the program's
+ * MSG_DONTWAIT, and MSG_ERRQUEUE (an empty error queue is EAGAIN at once,
+ * whatever data waits in the socket, which makes it look readable). */
+#define RECV_NEVER_WAITS (MSG_DONTWAIT | MSG_ERRQUEUE)
+
 GR_EXPORT ssize_t recv(int fd, void *buf, size_t n, int flags)
 {
-	if (!gr_green() || (flags & MSG_DONTWAIT))
+	if (!gr_green() || (flags & RECV_NEVER_WAITS))
 		return GR_REAL(recv)(fd, buf, n, flags);
 	struct xfer a = {.buf = buf, .flags = flags};
 
@@ -180,7 +185,7 @@ GR_EXPORT ssize_t recv(int fd, void *buf, size_t n, int flags)
 GR_EXPORT ssize_t recvfrom(int fd, void *restrict buf, size_t n, int flags,
 			   struct sockaddr *restrict addr, socklen_t *restrict addrlen)
 {
-	if (!gr_green() || (flags & MSG_DONTWAIT))
+	if (!gr_green() || (flags & RECV_NEVER_WAITS))
 		return GR_REAL(recvfrom)(fd, buf, n, flags, addr, addrlen);
 	struct xfer a = {.buf = buf, .flags = flags, .addr = addr, .addrlen = addrlen};
 
@@ -395,7 +400,7 @@ GR_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 
 	if (!gr_green())
 		return GR_REAL(recvmsg)(fd, msg, flags);
-	if (flags & MSG_DONTWAIT) {
+	if (flags & RECV_NEVER_WAITS) {
 		r = GR_REAL(recvmsg)(fd, msg, flags);
 		if (r >= 0)
 			gr_fd_received(msg);
@@ -475,7 +480,7 @@ GR_EXPORT int recvmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags
 
 	/* A timeout the kernel cannot read, or no valid time: its EFAULT or
 	 * EINVAL, at once. */
-	if (!gr_green() || (flags & MSG_DONTWAIT) || vlen == 0 ||
+	if (!gr_green() || (flags & RECV_NEVER_WAITS) || vlen == 0 ||
 	    (tmo && (gr_copy_in(&t, tmo, sizeof(t)) < 0 || t.tv_sec < 0 || t.tv_nsec < 0 ||
 		     t.tv_nsec >= GR_NSEC)))
 		return GR_REAL(recvmmsg)(fd, vec, vlen, flags, tmo); /* what the kernel says */

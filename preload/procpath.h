@@ -10,16 +10,23 @@
 #include "hook.h"
 
 #include "../runtime/tid.h"
+#include "../runtime/uaccess.h"
 
 /* The path to use: path, or its rewrite in buf. glibc declares the path
- * nonnull, yet a program may pass NULL (and get EFAULT): the barrier keeps
- * the compiler from dropping the test. */
+ * nonnull, yet a program may pass NULL or an address it cannot read, and
+ * get the kernel's EFAULT: the first byte is looked at through a copy that
+ * cannot fault (one system call), and the barrier keeps the compiler from
+ * dropping the NULL test. A readable '/' that is not the string's end
+ * makes the next byte readable too. */
 static inline const char *gr_proc_path(const char *path, char *buf, size_t cap)
 {
 	const char *p = path;
+	char c;
 
 	__asm__("" : "+r"(p));
-	if (__builtin_expect(p != NULL && p[0] == '/' && p[1] == 'p', 0) && gr_green())
+	if (p == NULL || !gr_green() || gr_copy_in(&c, p, 1) < 0)
+		return path;
+	if (__builtin_expect(c == '/' && p[1] == 'p', 0))
 		return gr_tid_map_path(p, buf, cap);
 	return path;
 }

@@ -49,6 +49,7 @@
 #include "../runtime/clock.h"
 #include "../runtime/fork.h"
 #include "../runtime/signal.h"
+#include "../runtime/uaccess.h"
 
 GR_EXPORT int sigaction(int sig, const struct sigaction *restrict act,
 			struct sigaction *restrict old)
@@ -283,9 +284,18 @@ GR_EXPORT int siggetmask(void)
 
 GR_EXPORT int sigpending(sigset_t *set)
 {
+	uint64_t bits;
+	int e;
+
 	if (!gr_green())
 		return GR_REAL(sigpending)(set);
-	gr_sigset_put(set, gr_sigpending());
+	bits = gr_sigpending();
+	/* The kernel's first word only, and EFAULT where it cannot write. */
+	e = gr_copy_out(set, &bits, sizeof(bits));
+	if (e < 0) {
+		errno = -e;
+		return -1;
+	}
 	return 0;
 }
 
@@ -300,13 +310,20 @@ static int efault(const void *p)
 
 GR_EXPORT int sigsuspend(const sigset_t *mask)
 {
+	uint64_t bits;
+	int e;
+
 	if (!gr_green())
 		return GR_REAL(sigsuspend)(mask);
-	if (!efault(mask)) {
-		gr_cancel_begin(); /* a cancellation point, as pause and sigwait */
-		errno = -gr_sigsuspend(gr_sigset_bits(mask));
-		gr_cancel_end(errno == EINTR);
+	/* The kernel reads the first word, EFAULT where it cannot. */
+	e = gr_copy_in(&bits, mask, sizeof(bits));
+	if (e < 0) {
+		errno = -e;
+		return -1;
 	}
+	gr_cancel_begin(); /* a cancellation point, as pause and sigwait */
+	errno = -gr_sigsuspend(bits);
+	gr_cancel_end(errno == EINTR);
 	return -1;
 }
 
@@ -324,26 +341,40 @@ GR_EXPORT int pause(void)
 static int green_sigtimedwait(const sigset_t *set, siginfo_t *info, int64_t timeout_ns)
 {
 	int64_t deadline = timeout_ns < 0 ? 0 : timeout_ns == 0 ? -1 : gr_deadline_in(timeout_ns);
+	siginfo_t got;
+	uint64_t bits;
 	int r;
 
-	if (efault(set))
-		return -1;
+	/* The kernel's EFAULT for a set it cannot read, and for an info it
+	 * cannot write (the signal taken all the same). */
+	r = gr_copy_in(&bits, set, sizeof(bits));
+	if (r < 0)
+		return (int)gr_ret(r);
 	gr_cancel_begin();
-	r = gr_sigwait(gr_sigset_bits(set), deadline, info);
+	r = gr_sigwait(bits, deadline, info ? &got : NULL);
 	gr_cancel_end(r == -EINTR);
+	if (r > 0 && info && gr_copy_out(info, &got, sizeof(got)) < 0)
+		r = -EFAULT;
 	return (int)gr_ret(r);
 }
 
 GR_EXPORT int sigtimedwait(const sigset_t *restrict set, siginfo_t *restrict info,
 			   const struct timespec *restrict tmo)
 {
+	struct timespec t = {0, 0};
+	int e;
+
 	if (!gr_green())
 		return GR_REAL(sigtimedwait)(set, info, tmo);
-	if (tmo && (tmo->tv_sec < 0 || tmo->tv_nsec < 0 || tmo->tv_nsec >= GR_NSEC)) {
+	if (tmo && (e = gr_copy_in(&t, tmo, sizeof(t))) < 0) {
+		errno = -e;
+		return -1;
+	}
+	if (tmo && (t.tv_sec < 0 || t.tv_nsec < 0 || t.tv_nsec >= GR_NSEC)) {
 		errno = EINVAL;
 		return -1;
 	}
-	return green_sigtimedwait(set, info, tmo ? gr_ts_ns(tmo) : -1);
+	return green_sigtimedwait(set, info, tmo ? gr_ts_ns(&t) : -1);
 }
 
 GR_EXPORT int sigwaitinfo(const sigset_t *restrict set, siginfo_t *restrict info)

@@ -118,6 +118,16 @@ static ssize_t on_worker(struct xfer *x, int how)
 	/* The write end of a pipe as input is EBADF at once, not a wait. */
 	if (x->kin == GR_KIND_PIPE && (GR_REAL(fcntl)(x->in, F_GETFL) & O_ACCMODE) == O_WRONLY)
 		return run_blocking(x);
+	/* An output the kernel refuses (no splice into it: an epoll fd, an
+	 * eventfd...) fails at once natively, before the empty pipe is waited
+	 * for: a try that cannot wait on the pipe tells (with the pipe empty
+	 * it moves nothing, so it cannot wait on the output either). */
+	if (x->op == SPLICE && x->kin == GR_KIND_PIPE && !gr_io_ready(x->in, GR_FD_READ)) {
+		r = GR_REAL(splice)(x->in, x->off_in, x->out, x->off_out, x->len,
+				    x->flags | SPLICE_F_NONBLOCK);
+		if (r >= 0 || errno != EAGAIN)
+			return r < 0 ? -errno : r;
+	}
 	if (x->kin == GR_KIND_PIPE)
 		while (w == 0 && !gr_io_ready(x->in, GR_FD_READ))
 			w = gr_ready_wait(&x->in, GR_FD_READ, 0, 1);

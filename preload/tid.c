@@ -228,6 +228,21 @@ int gr_tid_syscall(long nr, const long *a, long *ret)
 		*ret = gr_ret(info ? send_to((pid_t)a[0], t, (int)a[2], info) : -EFAULT);
 		return 1;
 	}
+	case SYS_rt_sigqueueinfo: {
+		const siginfo_t *info = (const siginfo_t *)a[2];
+		/* Given a thread's id, the kernel signals that thread's process
+		 * (found by the id, as kill's); the id may pose as the kernel
+		 * or as kill only when it is the caller's own. */
+		if (a[0] <= 0 || a[0] == getpid() || !gr_tid_find((pid_t)a[0]))
+			return 0;
+		if (info && (info->si_code >= 0 || info->si_code == SI_TKILL) &&
+		    gr_tid_of(gr_rt.cur) != (pid_t)a[0]) {
+			*ret = gr_ret(-EPERM);
+			return 1;
+		}
+		*ret = GR_REAL(syscall)(nr, (long)getpid(), a[1], a[2]);
+		return 1;
+	}
 	case SYS_sched_setscheduler:
 		if (a[0] < 0 || !(t = target((pid_t)a[0])))
 			return 0;

@@ -467,6 +467,12 @@ int gr_io_connect(int fd, const struct sockaddr *addr, socklen_t len)
 	while (r == 0 && !gr_io_ready(f.fd, GR_FD_WRITE));
 	if (r == 0 && getsockopt(f.fd, SOL_SOCKET, SO_ERROR, &e, &elen) < 0)
 		r = -errno;
+	/* Connected: the kernel marks the socket so (a later connect is
+	 * EISCONN) only in a connect call that sees it, as the blocking one
+	 * does at its end; one more non-blocking call does it (its 0 says
+	 * nothing new). */
+	if (r == 0 && e == 0)
+		(void)start_connect(f.fd, fl, addr, len);
 	if (f.fd != fd)
 		gr_fd_release(f.fd);
 	if (r == -EAGAIN)

@@ -359,6 +359,32 @@ static void adopt(int sig, const struct sigaction *cur, struct sigaction *disp)
 	}
 }
 
+/* Linux's SA_RESTORER (asm/signal.h, which clashes with signal.h): the
+ * same bit on x86_64 and aarch64, set only where glibc gives the kernel a
+ * restorer (x86_64). */
+#define GR_SA_RESTORER 0x04000000
+
+/* The program's act as the kernel holds it once glibc's sigaction has
+ * installed it, which is what a later sigaction reports as the old action
+ * natively: glibc's restorer (x86_64: SA_RESTORER and __restore_rt; a
+ * program may take it from there for its own rt_sigaction calls, as LTP's
+ * do), and a mask without SIGKILL and SIGSTOP, which the kernel drops.
+ * glibc's restorer is learnt from sig's kernel action, one of ours that
+ * glibc installed. */
+static void as_installed(int sig, const struct sigaction *act, struct sigaction *k)
+{
+	static struct sigaction glibc;
+	static int known;
+
+	if (!known && gr_real.sigaction(sig, NULL, &glibc) == 0)
+		known = 1;
+	*k = *act;
+	k->sa_flags = (act->sa_flags & ~GR_SA_RESTORER) | (glibc.sa_flags & GR_SA_RESTORER);
+	k->sa_restorer = glibc.sa_restorer;
+	sigdelset(&k->sa_mask, SIGKILL);
+	sigdelset(&k->sa_mask, SIGSTOP);
+}
+
 /* The program's sigaction for such a signal: kept, a handler in user[],
  * else in *disp, and the kernel's action left alone; *prev is what it
  * replaces. Whether it is a handler. */
@@ -370,10 +396,10 @@ static int keep(int sig, const struct sigaction *act, struct sigaction *disp,
 		return 0;
 	installed[sig] = 0; /* noted first: the trampoline may read it */
 	if (act->sa_handler == SIG_DFL || act->sa_handler == SIG_IGN) {
-		*disp = *act;
+		as_installed(sig, act, disp);
 		return 0;
 	}
-	user[sig] = *act;
+	as_installed(sig, act, &user[sig]);
 	installed[sig] = 1;
 	return 1;
 }
@@ -730,9 +756,10 @@ int gr_sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 		installed[sig] = 0;
 		user[sig] = *act;
 		r = gr_real.sigaction(sig, &tramp, &kernel_old);
-		if (r == 0)
+		if (r == 0) {
+			as_installed(sig, act, &user[sig]);
 			installed[sig] = 1;
-		else {
+		} else {
 			user[sig] = prev;
 			installed[sig] = was;
 		}
@@ -950,7 +977,9 @@ static void run_one(struct gr_thread *self, struct gr_sig_level *lv, int sig, co
 	volatile int called = 0;
 
 	if (a.sa_flags & SA_RESETHAND) {
-		struct sigaction dfl = {.sa_handler = SIG_DFL};
+		/* The kernel resets the handler only: flags and mask stay. */
+		struct sigaction dfl = a;
+		dfl.sa_handler = SIG_DFL;
 		gr_sigaction(sig, &dfl, NULL);
 	}
 	if (!(a.sa_flags & SA_RESTART))

@@ -25,4 +25,19 @@ static inline int gr_copy_in(void *dst, const void *src, size_t n)
 	return 0;
 }
 
+/* Copies n bytes from src to the caller's dst, as gr_copy_in the other
+ * way: 0, or -EFAULT when dst is not writable. */
+static inline int gr_copy_out(void *dst, const void *src, size_t n)
+{
+	struct iovec local = {(void *)src, n}, remote = {dst, n};
+	ssize_t r = process_vm_writev(getpid(), &local, 1, &remote, 1, 0);
+
+	if (r == (ssize_t)n)
+		return 0;
+	if (r < 0 && errno == EFAULT)
+		return -EFAULT;
+	memcpy(dst, src, n);
+	return 0;
+}
+
 #endif

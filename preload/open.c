@@ -49,7 +49,7 @@ static int on_worker(int dirfd, const char *path, int flags)
 		return 0;
 	if ((flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL) || (flags & O_TMPFILE) == O_TMPFILE)
 		return 0;
-	if (fstatat(dirfd, path, &st, (flags & O_NOFOLLOW) ? AT_SYMLINK_NOFOLLOW : 0) < 0)
+	if (!path || fstatat(dirfd, path, &st, (flags & O_NOFOLLOW) ? AT_SYMLINK_NOFOLLOW : 0) < 0)
 		return 0; /* the open itself gives libc's answer */
 	return S_ISFIFO(st.st_mode);
 }

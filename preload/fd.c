@@ -27,6 +27,7 @@
 #include "hook.h"
 
 #include <dirent.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -35,6 +36,7 @@
 #include "../runtime/cancel.h"
 #include "../runtime/fdwait.h"
 #include "../runtime/foreign.h"
+#include "../runtime/ownfd.h"
 #include "fd.h"
 #include "filelock.h"
 
@@ -49,6 +51,11 @@ GR_EXPORT int close(int fd)
 {
 	int r;
 
+	/* The runtime's own (ownfd.c): a number free to the program. */
+	if (__builtin_expect(gr_own_fd(fd), 0)) {
+		errno = EBADF;
+		return -1;
+	}
 	if (!gr_green()) {
 		outside();
 		return GR_REAL(close)(fd);
@@ -98,14 +105,53 @@ static void closing_range(unsigned lo, unsigned hi, int flags)
 		gr_fd_closing_range(lo, hi);
 }
 
-GR_EXPORT int close_range(unsigned lo, unsigned hi, int flags)
+/* close_range over [lo, hi] but the runtime's own fds (ownfd.c), in
+ * pieces between them; the last piece, from *rest on, is left to the
+ * caller when rest is not NULL (closefrom's). */
+static int close_around_own(unsigned lo, unsigned hi, int flags, unsigned *rest)
 {
+	int own;
+
+	while ((own = gr_own_fd_in(lo, hi)) >= 0) {
+		if ((unsigned)own > lo) {
+			closing_range(lo, (unsigned)own - 1, flags);
+			if (GR_REAL(close_range)(lo, (unsigned)own - 1, flags) < 0)
+				return -1;
+		}
+		if ((unsigned)own == hi)
+			return 0;
+		lo = (unsigned)own + 1;
+	}
+	if (rest) {
+		*rest = lo;
+		return 0;
+	}
 	closing_range(lo, hi, flags);
 	return GR_REAL(close_range)(lo, hi, flags);
 }
 
+GR_EXPORT int close_range(unsigned lo, unsigned hi, int flags)
+{
+	/* Setting close-on-exec closes nothing now (ours have it); bad
+	 * arguments get the kernel's EINVAL. */
+	if (lo > hi || (flags & ~(CLOSE_RANGE_CLOEXEC | CLOSE_RANGE_UNSHARE)) ||
+	    (flags & CLOSE_RANGE_CLOEXEC) || gr_own_fd_in(lo, hi) < 0) {
+		closing_range(lo, hi, flags);
+		return GR_REAL(close_range)(lo, hi, flags);
+	}
+	return close_around_own(lo, hi, flags, NULL);
+}
+
 GR_EXPORT void closefrom(int lo)
 {
+	unsigned rest;
+
+	if (lo >= 0 && gr_own_fd_in((unsigned)lo, ~0U) >= 0) {
+		/* glibc's closefrom ends the process if it cannot close. */
+		if (close_around_own((unsigned)lo, ~0U, 0, &rest) < 0 || rest > (unsigned)INT_MAX)
+			return;
+		lo = (int)rest;
+	}
 	if (lo >= 0)
 		closing_range((unsigned)lo, ~0U, 0);
 	GR_REAL(closefrom)(lo);
@@ -162,6 +208,11 @@ void gr_fd_received(const struct msghdr *msg)
 
 static void made_pipe(int r, const int fds[2])
 {
+	if (r == 0 && __builtin_expect(gr_own_fd_capture, 0)) {
+		gr_own_fd_add(fds[0]);
+		gr_own_fd_add(fds[1]);
+		return;
+	}
 	if (r == 0 && gr_green()) {
 		gr_fd_forget(fds[0]);
 		gr_fd_forget(fds[1]);

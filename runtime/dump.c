@@ -8,6 +8,7 @@
  * with its count, how long its threads have waited, the first few threads
  * (id, name, what they wait for and who holds it) and the backtrace with
  * function names (backtrace.c). */
+#include "ownfd.h"
 #include "dump.h"
 
 #include <dlfcn.h>
@@ -483,6 +484,7 @@ static int start_listener(void)
 	gr_real.syscall(SYS_close, fd);
 	if (listen_fd < 0)
 		return -1;
+	gr_own_fd_add(listen_fd);
 	if (gr_real.syscall(SYS_bind, listen_fd, &sa,
 			    offsetof(struct sockaddr_un, sun_path) + 1 + n) < 0 ||
 	    gr_real.syscall(SYS_listen, listen_fd, 4) < 0)
@@ -496,6 +498,7 @@ static int start_listener(void)
 	gr_real.pthread_detach(th);
 	return 0;
 fail:
+	gr_own_fd_del(listen_fd);
 	gr_real.syscall(SYS_close, listen_fd);
 	listen_fd = -1;
 	return -1;
@@ -524,8 +527,10 @@ void gr_dump_fork_child(void)
 {
 	if (!dumps_on)
 		return;
-	if (listen_fd >= 0)
+	if (listen_fd >= 0) {
+		gr_own_fd_del(listen_fd);
 		gr_real.syscall(SYS_close, listen_fd);
+	}
 	listen_fd = -1;
 	if (conn_fd >= 0) /* the parent's client: the parent answers it */
 		gr_real.syscall(SYS_close, conn_fd);

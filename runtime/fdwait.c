@@ -12,6 +12,7 @@
 #include "clock.h"
 #include "fork.h"
 #include "log.h"
+#include "ownfd.h"
 #include "real.h"
 #include "sched.h"
 #include "signal.h"
@@ -299,6 +300,7 @@ int gr_fd_init(struct uv_loop_s *loop)
 	ep = epoll_create1(EPOLL_CLOEXEC);
 	if (ep < 0)
 		return -errno;
+	gr_own_fd_add(ep);
 	r = uv_poll_init(loop, &ep_poll, ep);
 	if (r == 0)
 		r = uv_poll_start(&ep_poll, UV_READABLE, on_ready);
@@ -309,6 +311,7 @@ int gr_fd_init(struct uv_loop_s *loop)
 	if (r == 0)
 		uv_unref((uv_handle_t *)&ep_poll);
 	if (r < 0) {
+		gr_own_fd_del(ep);
 		gr_real.close(ep);
 		ep = -1;
 	}
@@ -410,6 +413,7 @@ void gr_fd_release(int fd)
 	s->armed = 0;
 	s->gen++;
 	forget_facts(s);
+	gr_own_fd_del(fd);
 	gr_real.close(fd);
 }
 
@@ -486,6 +490,7 @@ static int private_dup(int fd)
 	m = gr_real.fcntl(fd, F_DUPFD_CLOEXEC, base);
 	if (m < 0 && base)
 		m = gr_real.fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	gr_own_fd_add(m);
 	return m;
 }
 
@@ -501,8 +506,10 @@ static void move_waiters(int fd)
 	errno = saved;
 	s = &table[fd]; /* after state_of, which may move the table */
 	if (!d) {
-		if (m >= 0)
+		if (m >= 0) {
+			gr_own_fd_del(m);
 			gr_real.close(m);
+		}
 		for (n = s->head; n; n = n->next)
 			if (n->w->active && in_wait(n->w))
 				wake(n->w, -EBADF);
@@ -544,6 +551,8 @@ void gr_fd_closing(int fd)
 	s->own = NULL;
 	/* The program replaces a private dup it never knew of (dup2 onto a
 	 * number it thinks free): the number is the program's now. */
+	if (s->priv)
+		gr_own_fd_del(fd);
 	s->priv = 0;
 	s->refs = 0;
 }
@@ -680,6 +689,8 @@ void gr_fd_after_fork(void)
 	}
 	for (int fd = 0; fd < table_len; fd++) {
 		struct fdstate *s = &table[fd];
+		if (s->priv)
+			gr_own_fd_del(fd);
 		if (s->priv || (s->own && s->own != gr_rt.cur))
 			gr_real.close(fd);
 		memset(s, 0, sizeof(*s));

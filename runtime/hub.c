@@ -23,6 +23,7 @@
 #include "pool.h"
 #include "guard.h"
 #include "log.h"
+#include "ownfd.h"
 #include "real.h"
 #include "schedattr.h"
 #include "signal.h"
@@ -127,19 +128,36 @@ static void hub_main(void *arg)
 	}
 }
 
+/* libuv's fds, the runtime's own (ownfd.c): its epoll set, its eventfd (or
+ * pipe) for wake-ups, its signal pipe once made. */
+static void own_loop_fds(int add)
+{
+	const int fds[] = {gr_rt.loop.backend_fd, gr_rt.loop.async_io_watcher.fd,
+			   gr_rt.loop.async_wfd, gr_rt.loop.signal_pipefd[0],
+			   gr_rt.loop.signal_pipefd[1]};
+
+	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
+		if (fds[i] >= 0)
+			(add ? gr_own_fd_add : gr_own_fd_del)(fds[i]);
+}
+
 static int start_loop(void)
 {
 	int err;
 
 	gr_rt.inside = 1;
+	gr_own_fd_capture = 1; /* libuv's signal lock: a pipe2 (ownfd.h) */
 	err = uv_loop_init(&gr_rt.loop);
+	gr_own_fd_capture = 0;
 	if (err < 0)
 		goto fail_loop_init;
+	own_loop_fds(1);
 	timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (timer_fd < 0) {
 		err = -errno;
 		goto fail_timerfd;
 	}
+	gr_own_fd_add(timer_fd);
 	err = uv_poll_init(&gr_rt.loop, &timer_poll, timer_fd);
 	if (err < 0)
 		goto fail_poll_init;
@@ -265,7 +283,9 @@ int gr_rt_after_fork_child(void)
 
 	/* A new epoll set with every started watcher in it, and new eventfds
 	 * for libuv's own wake-ups. */
+	own_loop_fds(0);
 	err = uv_loop_fork(&gr_rt.loop);
+	own_loop_fds(1);
 	if (err < 0)
 		return err;
 	/* libuv's pool may have signalled a completion just before the fork:

@@ -11,6 +11,7 @@
  * watchdog, whose file opens would take fd numbers the program is about to
  * get (a hang's line, printed by the watchdog, places its pc in a table of
  * the loaded objects the runtime thread keeps: it opens and locks nothing). */
+#include "ownfd.h"
 #include "monitor.h"
 
 #include <stddef.h>
@@ -731,6 +732,7 @@ static int start_watchdog(void)
 	if (fd >= 0) { /* a high number, out of the way of the program's own fds */
 		struct stat st;
 		proc_fd = (int)gr_real.syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, 900);
+		gr_own_fd_add(proc_fd);
 		if (proc_fd >= 0 && gr_real.syscall(SYS_fstat, proc_fd, &st) == 0) {
 			proc_dev = st.st_dev;
 			proc_ino = st.st_ino;
@@ -781,8 +783,10 @@ void gr_monitor_fork_child(void)
 	ring_head = ring_tail = 0;
 	nsites = 0;
 	stalls = elsewhere = dropped = 0;
-	if (proc_ours()) /* the parent's thread's file */
+	if (proc_ours()) { /* the parent's thread's file */
+		gr_own_fd_del(proc_fd);
 		gr_real.syscall(SYS_close, proc_fd);
+	}
 	proc_fd = -1;
 	seen_switches = gr_rt.switches;
 	seen_cur = gr_rt.cur;

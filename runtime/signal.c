@@ -14,6 +14,7 @@
 #include "fdwait.h"
 #include "fork.h"
 #include "log.h"
+#include "ownfd.h"
 #include "monitor.h"
 #include "real.h"
 #include "wait.h"
@@ -250,6 +251,7 @@ int gr_signal_init(uv_loop_t *loop)
 	sig_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (sig_fd < 0)
 		return -errno;
+	gr_own_fd_add(sig_fd);
 	err = uv_poll_init(loop, &sig_poll, sig_fd);
 	if (err == 0)
 		err = uv_poll_start(&sig_poll, UV_READABLE, on_sig_fd);

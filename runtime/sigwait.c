@@ -14,6 +14,7 @@
  * signal left to its default action would then kill the process. Instead
  * signal.c counts a thread parked in sigwait as taking the signals it waits
  * for, should one come through the trampoline. */
+#include "ownfd.h"
 #include "signal.h"
 
 #include <errno.h>
@@ -91,9 +92,10 @@ static int watch(void)
 		if (sfd < 0)
 			err = -errno;
 		else if ((err = uv_poll_init(&gr_rt.loop, &sfd_poll, sfd)) == 0 &&
-			 (err = uv_poll_start(&sfd_poll, UV_READABLE, on_sfd)) == 0)
+			 (err = uv_poll_start(&sfd_poll, UV_READABLE, on_sfd)) == 0) {
 			uv_unref((uv_handle_t *)&sfd_poll);
-		else {
+			gr_own_fd_add(sfd);
+		} else {
 			gr_real.close(sfd);
 			sfd = -1;
 		}

@@ -6,6 +6,7 @@
  * program's action asks; a signal landing right at the system call
  * instruction looks like a restart, and must not make a call fail that
  * natively never can. */
+/* run-alone: 20 million system calls under a flood of signals take 8 s natively and 12-14 s preloaded of its 30 on two quiet CPUs; beside other programs they took longer than 30 */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>

@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "../runtime/fdwait.h"
@@ -49,7 +50,7 @@ static int on_worker(int dirfd, const char *path, int flags)
 		return 0;
 	if ((flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL) || (flags & O_TMPFILE) == O_TMPFILE)
 		return 0;
-	if (!path || fstatat(dirfd, path, &st, (flags & O_NOFOLLOW) ? AT_SYMLINK_NOFOLLOW : 0) < 0)
+	if (fstatat(dirfd, path, &st, (flags & O_NOFOLLOW) ? AT_SYMLINK_NOFOLLOW : 0) < 0)
 		return 0; /* the open itself gives libc's answer */
 	return S_ISFIFO(st.st_mode);
 }
@@ -86,6 +87,8 @@ static int green_open(int dirfd, const char *path, int flags, mode_t mode)
 	path = a.path;
 	gr_cancel_begin(); /* a cancellation point, waiting or not */
 	gr_cancel_end(0);
+	if (!path) /* the kernel's EFAULT; glibc declares the path nonnull */
+		return (int)gr_real.syscall(SYS_openat, dirfd, path, flags, mode);
 	if (!on_worker(dirfd, path, flags)) {
 		errno = saved;
 		return opened(GR_REAL(openat)(dirfd, path, flags, mode));

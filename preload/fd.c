@@ -106,8 +106,9 @@ static void closing_range(unsigned lo, unsigned hi, int flags)
 }
 
 /* close_range over [lo, hi] but the runtime's own fds (ownfd.c), in
- * pieces between them; the last piece, from *rest on, is left to the
- * caller when rest is not NULL (closefrom's). */
+ * pieces between them (one piece when none is there); the last piece,
+ * from *rest on, is left to the caller when rest is not NULL
+ * (closefrom's). */
 static int close_around_own(unsigned lo, unsigned hi, int flags, unsigned *rest)
 {
 	int own;
@@ -135,7 +136,7 @@ GR_EXPORT int close_range(unsigned lo, unsigned hi, int flags)
 	/* Setting close-on-exec closes nothing now (ours have it); bad
 	 * arguments get the kernel's EINVAL. */
 	if (lo > hi || (flags & ~(CLOSE_RANGE_CLOEXEC | CLOSE_RANGE_UNSHARE)) ||
-	    (flags & CLOSE_RANGE_CLOEXEC) || gr_own_fd_in(lo, hi) < 0) {
+	    (flags & CLOSE_RANGE_CLOEXEC)) {
 		closing_range(lo, hi, flags);
 		return GR_REAL(close_range)(lo, hi, flags);
 	}
@@ -146,14 +147,13 @@ GR_EXPORT void closefrom(int lo)
 {
 	unsigned rest;
 
-	if (lo >= 0 && gr_own_fd_in((unsigned)lo, ~0U) >= 0) {
+	if (lo >= 0) {
 		/* glibc's closefrom ends the process if it cannot close. */
 		if (close_around_own((unsigned)lo, ~0U, 0, &rest) < 0 || rest > (unsigned)INT_MAX)
 			return;
 		lo = (int)rest;
-	}
-	if (lo >= 0)
 		closing_range((unsigned)lo, ~0U, 0);
+	}
 	GR_REAL(closefrom)(lo);
 }
 

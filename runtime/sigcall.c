@@ -59,7 +59,7 @@ static const ucontext_t *lower_frame(const ucontext_t *uc, uintptr_t entry)
 {
 	const greg_t *g = uc->uc_mcontext.gregs;
 
-	if ((uintptr_t)g[REG_RIP] != entry || g[REG_RDI] <= 0 || g[REG_RDI] >= 65 ||
+	if ((uintptr_t)g[REG_RIP] != entry || g[REG_RDI] <= 0 || g[REG_RDI] >= GR_NSIG ||
 	    (uintptr_t)g[REG_RDX] != (uintptr_t)g[REG_RSP] + sizeof(void *))
 		return NULL;
 	return (const ucontext_t *)g[REG_RDX];
@@ -85,7 +85,7 @@ static const ucontext_t *lower_frame(const ucontext_t *uc, uintptr_t entry)
 {
 	const mcontext_t *m = &uc->uc_mcontext;
 
-	if (m->pc != entry || m->regs[0] == 0 || m->regs[0] >= 65 || m->regs[1] != m->sp ||
+	if (m->pc != entry || m->regs[0] == 0 || m->regs[0] >= GR_NSIG || m->regs[1] != m->sp ||
 	    m->regs[2] != m->sp + sizeof(siginfo_t))
 		return NULL;
 	return (const ucontext_t *)m->regs[2];

@@ -63,6 +63,21 @@ static uint32_t next_handle(struct gr_thread *t, uint32_t gen)
 	return gen + 1;
 }
 
+/* The thread in a slot a handle named last (made or found): a program
+ * joins the thread it just made, and pthread_join asks twice (whether the
+ * handle is ours, then the join itself), each a slot lookup. Only a
+ * slot's: slots stay mapped, so a stale one is safe to read, and its magic
+ * and handle say whether it is still that thread; a program's own stack
+ * may be gone after its join. */
+static struct gr_thread *last_named;
+
+static struct gr_thread *named_last(uint64_t handle)
+{
+	struct gr_thread *t = last_named;
+
+	return t && t->handle == handle && t->magic == GR_MAGIC ? t : NULL;
+}
+
 /* Threads on the program's own memory (pthread_attr_setstack), which no
  * slot lookup finds: few, so a list. */
 static struct gr_thread *user_stacks;
@@ -277,6 +292,8 @@ int gr_thread_create(const struct gr_create *c, struct gr_thread **out)
 			user_stacks->user_prev = t;
 		user_stacks = t;
 	}
+	if (st.cls)
+		last_named = t;
 	t->green_stack = gr_green_stack_of(t);
 	gr_ctx_make(&t->ctx, st.lo, (size_t)(hi - st.lo), thread_entry, t);
 	list_add(t);
@@ -312,7 +329,7 @@ int gr_thread_is_green_handle(uint64_t handle)
 	struct gr_stack st;
 	int in_guard;
 
-	if (handle == gr_main_thread.handle)
+	if (handle == gr_main_thread.handle || named_last(handle))
 		return 1;
 	/* A stale handle of a slot still counts as ours (ESRCH, not glibc's
 	 * crash); so does a record of a thread on the program's memory. */
@@ -326,9 +343,14 @@ struct gr_thread *gr_thread_find(uint64_t handle)
 
 	if (handle == gr_main_thread.handle)
 		return gr_main_thread.magic == GR_MAGIC ? &gr_main_thread : NULL;
+	t = named_last(handle);
+	if (t)
+		return t;
 	t = block_of(handle);
 	if (!t || t->magic != GR_MAGIC || t->handle != handle)
 		return NULL;
+	if (t->stack.cls)
+		last_named = t;
 	return t;
 }
 

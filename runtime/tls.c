@@ -254,7 +254,8 @@ void gr_tls_before_dlopen(void)
 	gr_tls_dtv_to_heap(gr_ctx_get_tp());
 }
 
-/* In every block: the modules' generation it was made in. */
+/* In every block: the stamp of the template it was made from (0: none),
+ * with DTV_CLEAN once its vector is the template's again. */
 __thread size_t gr_tls_made_gen __attribute__((tls_model("initial-exec")));
 
 /* A new block as glibc's _dl_allocate_tls leaves it, for one
@@ -281,6 +282,7 @@ __thread size_t gr_tls_made_gen __attribute__((tls_model("initial-exec")));
  * used, and both are compared under the lock. */
 static struct {
 	bool valid;
+	size_t stamp;	      /* this template's number, never 0 or reused */
 	size_t gen;	      /* the generation it is of */
 	size_t used;	      /* and GL(dl_tls_static_used) then */
 	ptrdiff_t lo;	      /* the image's start, from the thread pointer */
@@ -292,6 +294,10 @@ static struct {
 	uint16_t *dynamics;   /* entries glibc fills at a first access */
 	size_t n_static, n_dynamic;
 } tmpl;
+
+/* In a block's gr_tls_made_gen beside the template's stamp: its vector is
+ * the template's (free_dynamic). */
+#define DTV_CLEAN ((size_t)1 << (sizeof(size_t) * 8 - 1))
 
 static size_t dtv_entries(void)
 {
@@ -359,6 +365,9 @@ static void take_template(char *tp, const dtv_t *d, size_t gen, size_t used)
 	tmpl.len = used_len(used);
 	tmpl.gen = gen;
 	tmpl.used = used;
+	tmpl.stamp = (tmpl.stamp + 1) & ~DTV_CLEAN;
+	if (!tmpl.stamp)
+		tmpl.stamp = 1;
 	tmpl.valid = true;
 	gr_log(GR_LOG_DEBUG,
 	       "private TLS: new blocks copied from generation %zu's (%zu bytes, %zu modules "
@@ -370,14 +379,21 @@ static void take_template(char *tp, const dtv_t *d, size_t gen, size_t used)
  * modules' generation and static TLS now; false when not. */
 static inline bool from_template(char *tp, dtv_t *d)
 {
+	size_t *made = (size_t *)(tp + layout->off_made_gen);
+
 	if (!tmpl.valid || *layout->dl_generation != tmpl.gen || *layout->static_used != tmpl.used)
 		return false;
+	/* Read before the image overwrites it: the slot's last thread left
+	 * a vector that is this template's again (free_dynamic). */
+	bool clean = *made == (tmpl.stamp | DTV_CLEAN);
 	memcpy(tp + tmpl.lo, tmpl.image, tmpl.len);
-	memcpy(d, tmpl.dtv, dtv_entries() * sizeof(*d));
-	/* Stores only: reading back what the copy just stored stalls. */
-	for (size_t k = 0; k < tmpl.n_static; k++)
-		d[tmpl.statics[k]].pointer.val = tp + tmpl.offsets[k];
-	*(size_t *)(tp + layout->off_made_gen) = tmpl.gen;
+	if (!clean) {
+		memcpy(d, tmpl.dtv, dtv_entries() * sizeof(*d));
+		/* Stores only: reading back what the copy just stored stalls. */
+		for (size_t k = 0; k < tmpl.n_static; k++)
+			d[tmpl.statics[k]].pointer.val = tp + tmpl.offsets[k];
+	}
+	*made = tmpl.stamp;
 	return true;
 }
 
@@ -413,30 +429,43 @@ static int by_glibc(char *tp, dtv_t *d)
 	d[0].counter = layout->dtv_slots;
 	((void **)tp)[TCB_DTV] = &d[1];
 	free(h);
+	*(size_t *)(tp + layout->off_made_gen) = 0;
 	if (!layout->dl_generation)
 		return 1;
-	*(size_t *)(tp + layout->off_made_gen) = gen;
 	if (layout->stack_user && used >= TCB_HEAD_BYTES && gen == *layout->dl_generation &&
-	    used == *layout->static_used)
+	    used == *layout->static_used) {
 		take_template(tp, d, gen, used);
+		if (tmpl.valid && tmpl.gen == gen && tmpl.used == used)
+			*(size_t *)(tp + layout->off_made_gen) = tmpl.stamp;
+	}
 	return 1;
 }
 
 /* Frees the TLS of modules glibc allocated on first access (dlopen'd
- * ones) in the vector d of the block at tp: where the block is of the
- * template's generation and its vector was never brought up to a later
- * one, only the template's such entries can hold any. */
+ * ones) in the vector d of the block at tp: where the block is the
+ * template's and its vector was never brought up to a later generation,
+ * only the template's such entries can hold any; put back as the template
+ * has them, the vector is the template's again, and the slot's next
+ * gr_tls_make need not copy it (the mark stays in the slot's static TLS).
+ * Otherwise every entry is looked at, and the next block copies all. */
 static void free_dynamic(char *tp, dtv_t *d)
 {
-	if (tmpl.valid && *(size_t *)(tp + layout->off_made_gen) == tmpl.gen &&
-	    d[1].counter == tmpl.dtv[1].counter) {
-		for (size_t k = 0; k < tmpl.n_dynamic; k++)
-			free(d[tmpl.dynamics[k]].pointer.to_free);
+	size_t *made = (size_t *)(tp + layout->off_made_gen);
+
+	if (tmpl.valid && *made == tmpl.stamp && d[1].counter == tmpl.dtv[1].counter) {
+		for (size_t k = 0; k < tmpl.n_dynamic; k++) {
+			dtv_t *e = &d[tmpl.dynamics[k]];
+			free(e->pointer.to_free);
+			e->pointer.val = TLS_DTV_UNALLOCATED;
+			e->pointer.to_free = NULL;
+		}
+		*made = tmpl.stamp | DTV_CLEAN;
 		return;
 	}
 	for (size_t i = 0; i < layout->dtv_slots; i++)
 		if (d[DTV_HEADER + i].pointer.to_free)
 			free(d[DTV_HEADER + i].pointer.to_free);
+	*made = 0;
 }
 
 /* Builds a block whose struct pthread is all zeros (fresh, or cleared by

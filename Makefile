@@ -29,14 +29,8 @@ CHECK_LIBS = $(shell pkg-config --libs check)
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 OPT ?= -O2
 SAN ?=
-# Link-time optimisation: the runtime is many small modules whose calls
-# into each other (a create and a join cross a dozen) gcc inlines only when
-# it sees the whole library; one partition, since top-level asm (vfork's,
-# preload/proc.c) calls static functions that another partition would not
-# see. LTO= builds without.
-LTO ?= -flto=auto -flto-partition=one
 CFLAGS_LIB = -std=gnu11 $(OPT) -g $(WARN) -fPIC -fvisibility=hidden \
-	-fno-omit-frame-pointer -D_GNU_SOURCE $(SAN) $(LTO) $(UV_CFLAGS)
+	-fno-omit-frame-pointer -D_GNU_SOURCE $(SAN) $(UV_CFLAGS)
 CFLAGS_PROG = -std=gnu11 -O1 -g -Wall -Wextra -Werror -pthread
 CXXFLAGS_PROG = -std=gnu++20 -O1 -g -Wall -Wextra -Werror -pthread
 # The test programs' header dependencies, written beside each program.
@@ -193,13 +187,11 @@ $(BUILD)/obj/runtime/monitor.c.o: $(BUILD)/gen/sysnames.h
 $(BUILD)/obj/runtime/monitor.c.o: CFLAGS_LIB += -I$(BUILD)/gen
 
 # Unwinding (a C++ exception, cancellation) through an init routine runs
-# pthread_once's cleanup, as in glibc's own build of it. Not link-time
-# optimised: inlined into code built without -fexceptions, its cleanups
-# would lose their unwind regions (a cancelled init routine crashed so).
-$(BUILD)/obj/runtime/once.c.o: CFLAGS_LIB += -fexceptions -fno-lto
+# pthread_once's cleanup, as in glibc's own build of it.
+$(BUILD)/obj/runtime/once.c.o: CFLAGS_LIB += -fexceptions
 # The stdio hooks hand their FILE holds back in cleanups that a
 # cancellation's unwinding runs too.
-$(BUILD)/obj/preload/stdio_%.c.o: CFLAGS_LIB += -fexceptions -fno-lto
+$(BUILD)/obj/preload/stdio_%.c.o: CFLAGS_LIB += -fexceptions
 
 $(BUILD)/obj/%.S.o: %.S
 	@mkdir -p $(dir $@)
@@ -210,7 +202,7 @@ $(BUILD)/obj/%.S.o: %.S
 # from the archive, every one of its symbols stays inside the library.
 $(LIB): $(ARCH_OBJ) $(RUNTIME_OBJ) $(PRELOAD_OBJ) $(UV_A) runtime/libgreenify.map
 	$(call say,LD)
-	$(Q)$(CC) -shared $(OPT) $(SAN) $(LTO) -Wl,-z,now -Wl,--version-script=runtime/libgreenify.map -Wl,--no-undefined -Wl,--exclude-libs,ALL -o $@ \
+	$(Q)$(CC) -shared $(SAN) -Wl,-z,now -Wl,--version-script=runtime/libgreenify.map -Wl,--no-undefined -Wl,--exclude-libs,ALL -o $@ \
 		$(filter %.o,$^) $(UV_A) -ldl -lgcc_s
 
 $(CLI): scripts/greenify.sh Makefile

@@ -29,8 +29,15 @@ CHECK_LIBS = $(shell pkg-config --libs check)
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 OPT ?= -O2
 SAN ?=
+# Link-time optimisation of the runtime and arch/: many small modules whose
+# calls into each other (a create and a join cross a dozen) gcc inlines
+# only when it sees them all (create + join: 1,935 -> 1,753 instructions).
+# Not the hooks (preload/, below). One partition: the runtime is small,
+# and a module's top-level asm may call its static functions. LTO= builds
+# without.
+LTO ?= -flto=auto -flto-partition=one
 CFLAGS_LIB = -std=gnu11 $(OPT) -g $(WARN) -fPIC -fvisibility=hidden \
-	-fno-omit-frame-pointer -D_GNU_SOURCE $(SAN) $(UV_CFLAGS)
+	-fno-omit-frame-pointer -D_GNU_SOURCE $(SAN) $(LTO) $(UV_CFLAGS)
 CFLAGS_PROG = -std=gnu11 -O1 -g -Wall -Wextra -Werror -pthread
 CXXFLAGS_PROG = -std=gnu++20 -O1 -g -Wall -Wextra -Werror -pthread
 # The test programs' header dependencies, written beside each program.
@@ -187,11 +194,17 @@ $(BUILD)/obj/runtime/monitor.c.o: $(BUILD)/gen/sysnames.h
 $(BUILD)/obj/runtime/monitor.c.o: CFLAGS_LIB += -I$(BUILD)/gen
 
 # Unwinding (a C++ exception, cancellation) through an init routine runs
-# pthread_once's cleanup, as in glibc's own build of it.
-$(BUILD)/obj/runtime/once.c.o: CFLAGS_LIB += -fexceptions
+# pthread_once's cleanup, as in glibc's own build of it. Not link-time
+# optimised: inlined into code built without -fexceptions, its cleanups
+# would lose their unwind regions (a cancelled init routine crashed so).
+$(BUILD)/obj/runtime/once.c.o: CFLAGS_LIB += -fexceptions -fno-lto
 # The stdio hooks hand their FILE holds back in cleanups that a
 # cancellation's unwinding runs too.
-$(BUILD)/obj/preload/stdio_%.c.o: CFLAGS_LIB += -fexceptions
+$(BUILD)/obj/preload/stdio_%.c.o: CFLAGS_LIB += -fexceptions -fno-lto
+# The hooks are not link-time optimised: the monitor's unwinding reads
+# their frames (a raw system call's site lost the program's frames above
+# it when they were: monitor_names_raw_syscall_and_compute).
+$(BUILD)/obj/preload/%.c.o: CFLAGS_LIB += -fno-lto
 
 $(BUILD)/obj/%.S.o: %.S
 	@mkdir -p $(dir $@)
@@ -202,7 +215,7 @@ $(BUILD)/obj/%.S.o: %.S
 # from the archive, every one of its symbols stays inside the library.
 $(LIB): $(ARCH_OBJ) $(RUNTIME_OBJ) $(PRELOAD_OBJ) $(UV_A) runtime/libgreenify.map
 	$(call say,LD)
-	$(Q)$(CC) -shared $(SAN) -Wl,-z,now -Wl,--version-script=runtime/libgreenify.map -Wl,--no-undefined -Wl,--exclude-libs,ALL -o $@ \
+	$(Q)$(CC) -shared $(OPT) $(SAN) $(LTO) -Wl,-z,now -Wl,--version-script=runtime/libgreenify.map -Wl,--no-undefined -Wl,--exclude-libs,ALL -o $@ \
 		$(filter %.o,$^) $(UV_A) -ldl -lgcc_s
 
 $(CLI): scripts/greenify.sh Makefile

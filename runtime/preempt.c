@@ -395,21 +395,25 @@ static int after_call(const struct span *s, uintptr_t a)
 	return gr_code_after_call(s->lo, a);
 }
 
-/* libc functions we call that call nothing back (no callback, no lock
- * held on return): a live frame of ours past a call of one of them would
- * need it to be running, and it is never the code the scan runs over.
- * Their addresses as our GOT holds them (IFUNCs resolved), filled once. */
+/* libc functions we call that call nothing back on this stack (no
+ * callback, no lock held on return): a live frame of ours past a call of
+ * one of them would need it to be running, and it is never the code the
+ * scan runs over. Their addresses as our GOT holds them (IFUNCs
+ * resolved), filled once. */
 static uintptr_t leaf_fns[16];
 static size_t leaf_n;
 
 static void leaf_fill(void)
 {
+	/* The last, the ucontext switch: a frame past it is a parked
+	 * thread's, never the running one's. */
 	const void *const fns[] = {
 		(const void *)__errno_location, (const void *)strlen,	 (const void *)strnlen,
 		(const void *)memcpy,		(const void *)memmove,	 (const void *)memset,
 		(const void *)memcmp,		(const void *)strcmp,	 (const void *)strncmp,
 		(const void *)strchr,		(const void *)strrchr,	 (const void *)sigemptyset,
 		(const void *)sigfillset,	(const void *)sigaddset, (const void *)sigdelset,
+		(const void *)swapcontext,
 	};
 
 	for (size_t i = 0;

@@ -1,0 +1,146 @@
+#define _GNU_SOURCE
+/* expect-stderr-preload-not: another thread ran inside the callback */
+/* Hazard: preemption follows the frame records of code without unwind
+ * information (V8-style: push rbp; mov rsp,rbp) up to a frame with unwind
+ * tables, and lets the unwinder go on from there. Code like that which a
+ * dl_iterate_phdr callback runs, or that is the callback itself, computes
+ * under the loader's lock, which a second green thread that calls
+ * dl_iterate_phdr would wait for in the kernel, on the one OS thread, for
+ * ever: the walk must find the libc frame above the records and never
+ * switch there. A green thread (not main) computes about 50 ms in generated code inside
+ * dl_iterate_phdr (called from a C callback, then as the callback itself),
+ * while another wakes every millisecond to call dl_iterate_phdr; both
+ * finish, as natively. Under the preload no other thread may run while
+ * the C callback runs the generated code (glibc's loader lock, recursive
+ * by thread id, lets the second walk in rather than hang: so the callback
+ * looks whether the other thread woke, and says so on stderr, which
+ * natively, on another CPU, it may well do). */
+#include <link.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "check.h"
+
+/* As a dl_iterate_phdr callback: counts *(long *)data down to 0, returns 0. */
+typedef int (*count_fn)(struct dl_phdr_info *info, size_t size, void *data);
+
+static count_fn gen_count;
+static atomic_int stop, started, lookups, wakes;
+
+#if defined(__x86_64__)
+/* push %rbp; mov %rsp,%rbp; mov (%rdx),%rcx; 1: dec %rcx; jnz 1b;
+ * xor %eax,%eax; pop %rbp; ret */
+static const unsigned char count_code[] = {0x55, 0x48, 0x89, 0xe5, 0x48, 0x8b, 0x0a, 0x48, 0xff,
+					   0xc9, 0x75, 0xfb, 0x31, 0xc0, 0x5d, 0xc3};
+#elif defined(__aarch64__)
+/* stp x29,x30,[sp,#-16]!; mov x29,sp; ldr x3,[x2]; 1: subs x3,x3,#1;
+ * b.ne 1b; mov w0,#0; ldp x29,x30,[sp],#16; ret */
+static const uint32_t count_code[] = {0xa9bf7bfdu, 0x910003fdu, 0xf9400043u, 0xf1000463u,
+				      0x54ffffe1u, 0x52800000u, 0xa8c17bfdu, 0xd65f03c0u};
+#else
+#error "no generated code for this architecture"
+#endif
+
+static int make_code(void)
+{
+	void *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return -1;
+	memcpy(p, count_code, sizeof(count_code));
+	__builtin___clear_cache((char *)p, (char *)p + sizeof(count_code));
+	if (mprotect(p, 4096, PROT_READ | PROT_EXEC) != 0)
+		return -1;
+	gen_count = (count_fn)p;
+	return 0;
+}
+
+struct job {
+	long turns; /* the count for one run of the generated code */
+	int runs;   /* how many times the callbacks ran it */
+};
+
+/* The C callback: the generated code runs once, for the first object. */
+static int through_c(struct dl_phdr_info *info, size_t size, void *data)
+{
+	struct job *j = data;
+	int before = atomic_load(&wakes);
+
+	if (j->runs++ == 0)
+		gen_count(info, size, &j->turns);
+	if (atomic_load(&wakes) != before)
+		fprintf(stderr, "another thread ran inside the callback\n");
+	return 1;
+}
+
+static int count_objects(struct dl_phdr_info *info, size_t size, void *data)
+{
+	(void)info;
+	(void)size;
+	++*(int *)data;
+	return 0;
+}
+
+/* Wakes every millisecond to walk the loaded objects, as a thread that
+ * dlopens or unwinds would. */
+static void *walker(void *arg)
+{
+	(void)arg;
+	atomic_store(&started, 1);
+	while (!atomic_load(&stop)) {
+		int n = 0;
+		sleep_ms(1);
+		atomic_fetch_add(&wakes, 1);
+		dl_iterate_phdr(count_objects, &n);
+		if (n > 0)
+			atomic_fetch_add(&lookups, 1);
+	}
+	return NULL;
+}
+
+/* Calls the generated code inside dl_iterate_phdr, three times each way. */
+static void *computer(void *arg)
+{
+	struct job *j = arg;
+	long direct;
+
+	for (int round = 0; round < 3; round++) {
+		j->runs = 0;
+		dl_iterate_phdr(through_c, j);
+		direct = j->turns / 4;
+		dl_iterate_phdr(gen_count, &direct); /* counts once per object */
+	}
+	return NULL;
+}
+
+int main(void)
+{
+	struct job j = {.turns = 1000000, .runs = 0};
+	pthread_t w, c;
+	int64_t t0, took;
+
+	alarm(60);
+	if (!CHECK(make_code() == 0, "an executable mapping with the generated code"))
+		return check_done();
+	/* About 50 ms of counting, whatever the CPU (or emulator). */
+	t0 = mono_ns();
+	gen_count(NULL, 0, &j.turns);
+	took = mono_ns() - t0;
+	j.turns = took > 0 ? (long)(1000000 * (MS(50) / (double)took)) : 100000000;
+	if (j.turns < 1000)
+		j.turns = 1000;
+	MUST(pthread_create(&w, NULL, walker, NULL));
+	wait_above(&started, 0);
+	MUST(pthread_create(&c, NULL, computer, &j));
+	MUST(pthread_join(c, NULL));
+	wait_above(&lookups, 0);
+	atomic_store(&stop, 1);
+	MUST(pthread_join(w, NULL));
+	CHECK(j.runs == 1, "the C callback ran the generated code inside dl_iterate_phdr");
+	CHECK(atomic_load(&lookups) > 0, "the other thread walked the objects too");
+	return check_done();
+}

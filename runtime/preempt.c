@@ -621,8 +621,7 @@ struct resume {
  * whose frame starts at sp. 1: a record returns to thread_entry; 2: to
  * code with tables, whose frame r is; 0: to a library, unsafe; -1: no
  * chain of records. r->sp is where the records end. */
-static int chain(const struct spans *t, uintptr_t sp, uintptr_t fp, uintptr_t top,
-		 struct resume *r)
+static int chain(const struct spans *t, uintptr_t sp, uintptr_t fp, uintptr_t top, struct resume *r)
 {
 	uintptr_t lo = sp;
 
@@ -661,8 +660,8 @@ static int chain(const struct spans *t, uintptr_t sp, uintptr_t fp, uintptr_t to
  * interrupted point, in no object) whose frame starts at sp with frame
  * pointer fp, is at a safe point, by records and the unwinder (above); uc
  * is the interrupted point's, changed and put back. */
-static int frames_safe(const struct spans *t, struct gr_thread *self, ucontext_t *uc,
-		       uintptr_t ip, uintptr_t sp, uintptr_t fp)
+static int frames_safe(const struct spans *t, struct gr_thread *self, ucontext_t *uc, uintptr_t ip,
+		       uintptr_t sp, uintptr_t fp)
 {
 	greg_t *g = uc->uc_mcontext.gregs;
 	greg_t saved[3] = {g[REG_RIP], g[REG_RSP], g[REG_RBP]};
@@ -712,8 +711,8 @@ static uintptr_t fp_of(const ucontext_t *uc)
 
 #else
 
-static int frames_safe(const struct spans *t, struct gr_thread *self, ucontext_t *uc,
-		       uintptr_t ip, uintptr_t sp, uintptr_t fp)
+static int frames_safe(const struct spans *t, struct gr_thread *self, ucontext_t *uc, uintptr_t ip,
+		       uintptr_t sp, uintptr_t fp)
 {
 	(void)t, (void)self, (void)uc, (void)ip, (void)sp, (void)fp;
 	return 0;

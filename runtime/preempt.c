@@ -521,27 +521,6 @@ static int scan_range(const struct spans *t, const struct gr_thread *self, uintp
 	return 1;
 }
 
-/* Where thread_entry's frame lies on the stack of self, whose stack
- * pointer is sp, or 0 if not known. */
-static uintptr_t entry_frame(const struct gr_thread *self, uintptr_t sp)
-{
-	uintptr_t top;
-
-	if (self == &gr_main_thread || !gr_entry_depth)
-		return 0;
-	top = (uintptr_t)self - gr_entry_depth;
-	if (top <= sp || top - sp > self->stack.size)
-		return 0;
-	return top;
-}
-
-static int scan_safe(const struct spans *t, const struct gr_thread *self, uintptr_t sp)
-{
-	uintptr_t top = entry_frame(self, sp);
-
-	return top && scan_range(t, self, sp, top);
-}
-
 static uintptr_t sp_of(const ucontext_t *uc)
 {
 #if defined(__x86_64__)
@@ -558,6 +537,37 @@ static uintptr_t pc_of(const ucontext_t *uc)
 #else
 	return (uintptr_t)uc->uc_mcontext.pc;
 #endif
+}
+
+/* Where thread_entry's frame lies on the stack of self, whose stack
+ * pointer is sp, or 0 if not known. */
+static uintptr_t entry_frame(const struct gr_thread *self, uintptr_t sp)
+{
+	uintptr_t top;
+
+	if (self == &gr_main_thread || !gr_entry_depth)
+		return 0;
+	top = (uintptr_t)self - gr_entry_depth;
+	if (top <= sp || top - sp > self->stack.size)
+		return 0;
+	return top;
+}
+
+/* uc interrupted code without tables: the scan from its stack pointer.
+ * On aarch64 a leaf's return address is in the link register alone (a
+ * library that called it with blr may be running): that counts too. */
+static int scan_safe(const struct spans *t, const struct gr_thread *self, const ucontext_t *uc)
+{
+	uintptr_t sp = sp_of(uc), top = entry_frame(self, sp);
+
+#if defined(__aarch64__)
+	uintptr_t lr = (uintptr_t)uc->uc_mcontext.regs[30];
+	const struct span *s = span_at(t, lr);
+
+	if (s && s->kind != SPAN_PROGRAM && s->kind != SPAN_EXE && after_call(s, lr))
+		return 0;
+#endif
+	return top && scan_range(t, self, sp, top);
 }
 
 /* ---- Frame records through code without unwind information ----
@@ -752,15 +762,13 @@ int gr_preempt_safe(ucontext_t *uc)
 	gr_rt.inside = 1;
 	if (!s) {
 		/* In no object: JIT code, most likely. */
-		safe = frames_safe(t, self, uc, 0, sp_of(uc), fp_of(uc)) ||
-		       scan_safe(t, self, sp_of(uc));
+		safe = frames_safe(t, self, uc, 0, sp_of(uc), fp_of(uc)) || scan_safe(t, self, uc);
 	} else {
 		_Unwind_Backtrace(step, &w);
 		/* The unwinder stopped at a frame it cannot step over:
 		 * records from there, or the scan. */
 		if (w.verdict < 0 && w.found)
-			safe = frames_safe(t, self, uc, w.ip, w.sp, w.fp) ||
-			       scan_safe(t, self, sp_of(uc));
+			safe = frames_safe(t, self, uc, w.ip, w.sp, w.fp) || scan_safe(t, self, uc);
 		else
 			safe = w.verdict == 1;
 	}

@@ -615,6 +615,20 @@ struct dwarf_eh_bases {
 };
 const void *_Unwind_Find_FDE(void *pc, struct dwarf_eh_bases *bases);
 
+/* The end of main's stack (the loader's __libc_stack_end is in its top
+ * page), when main runs there and sp is on it, else 0. The walk of main
+ * ends at _start, below libc's startup frames (step). */
+extern void *__libc_stack_end;
+
+static uintptr_t main_stack_top(uintptr_t sp)
+{
+	uintptr_t top = ((uintptr_t)__libc_stack_end | 4095) + 1;
+
+	if (gr_main_thread.stack.lo || top <= sp || top - sp > (64u << 20))
+		return 0;
+	return top;
+}
+
 /* Whether the unwinder has a table for the code at a. */
 static int has_fde(uintptr_t a)
 {
@@ -669,13 +683,15 @@ static int chain(const struct spans *t, uintptr_t sp, uintptr_t fp, uintptr_t to
 /* Whether the green thread self, in code without tables at ip (0: the
  * interrupted point, in no object) whose frame starts at sp with frame
  * pointer fp, is at a safe point, by records and the unwinder (above); uc
- * is the interrupted point's, changed and put back. */
+ * is the interrupted point's, changed and put back. Main too, whose walk
+ * the unwinder ends at _start; the scan never serves it (libc's startup
+ * frames are on its stack). */
 static int frames_safe(const struct spans *t, struct gr_thread *self, ucontext_t *uc, uintptr_t ip,
 		       uintptr_t sp, uintptr_t fp)
 {
 	greg_t *g = uc->uc_mcontext.gregs;
 	greg_t saved[3] = {g[REG_RIP], g[REG_RSP], g[REG_RBP]};
-	uintptr_t top = entry_frame(self, sp);
+	uintptr_t top = self == &gr_main_thread ? main_stack_top(sp) : entry_frame(self, sp);
 	int verdict = 0;
 
 	if (!top)
@@ -685,7 +701,8 @@ static int frames_safe(const struct spans *t, struct gr_thread *self, ucontext_t
 			break; /* the unwinder stopped for another reason */
 		struct resume r;
 		int c = chain(t, sp, fp, top, &r);
-		struct walk w = {.t = t, .verdict = -1, .top = top};
+		struct walk w = {
+			.t = t, .verdict = -1, .top = top, .main = self == &gr_main_thread};
 
 		if (c <= 0 || !scan_range(t, self, sp, r.sp))
 			break;

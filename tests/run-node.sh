@@ -1,7 +1,8 @@
 #!/bin/sh
 # Node.js under the preload: a worker thread that spins in JIT code
 # (`for(;;){}`) must not keep the one OS thread from the main thread, whose
-# timer and SIGTERM handler end the program. Natively the main thread runs
+# timer and SIGTERM handler end the program; nor main, spinning until a
+# worker sets a flag, from the worker. Natively the main thread runs
 # on its own CPU; under the preload only preemption lets it run, where the
 # walk proves the JIT loop safe through V8's frame records (runtime/
 # preempt.c). Each script must print the same as natively, exit 0, and say
@@ -23,6 +24,12 @@ fi
 timer='const {Worker} = require("worker_threads");
 new Worker("for(;;){}", {eval: true});
 setTimeout(() => { console.log("timer ran"); process.exit(0); }, 500);'
+# Main spins in JS until the worker sets a shared flag.
+main='const {Worker} = require("worker_threads");
+const sab = new SharedArrayBuffer(4), f = new Int32Array(sab);
+new Worker("const {workerData} = require(\"worker_threads\"); Atomics.store(new Int32Array(workerData), 0, 1);", {eval: true, workerData: sab});
+while (Atomics.load(f, 0) === 0) {}
+console.log("worker ran"); process.exit(0);'
 # The worker says it spins, then spins; the main thread sends itself a
 # SIGTERM, which its handler answers.
 term='const {Worker} = require("worker_threads");
@@ -60,5 +67,6 @@ check() {
 
 check timer "$timer"
 check term "$term"
+check main "$main"
 echo "node: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -14,7 +14,9 @@
  * locals; a generated frame (push rbp; mov rsp,rbp, as V8's) that calls
  * back into C; a second C frame with the same stale word; the generated
  * loop, with a frame record too. So a walk has to go from records to
- * unwind tables and back again twice. */
+ * unwind tables and back again twice. Three rounds; then main itself
+ * spins there, below its own frames and libc's startup ones, while a
+ * thread sleeps before it sets the flag. */
 #include <dlfcn.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -109,6 +111,16 @@ static void *spinner(void *arg)
 	return NULL;
 }
 
+/* For main as the spinner: lets the loop end, 20 ms after it started. */
+static void *setter(void *arg)
+{
+	(void)arg;
+	wait_above(&started, 0);
+	sleep_ms(20);
+	flag = 1;
+	return NULL;
+}
+
 int main(void)
 {
 	int v[4] = {3, 1, 2, 0};
@@ -135,5 +147,13 @@ int main(void)
 	}
 	CHECK(ended == 3, "generated code below frames with a stale libc return address lets "
 			  "main run, every round");
+	/* Main spins, below the same frames, down to libc's startup. */
+	pthread_t s;
+	flag = 0;
+	atomic_store(&started, 0);
+	MUST(pthread_create(&s, NULL, setter, NULL));
+	outer();
+	MUST(pthread_join(s, NULL));
+	CHECK(flag == 1, "main in the generated code lets the thread that ends its loop run");
 	return check_done();
 }

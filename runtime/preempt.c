@@ -697,13 +697,14 @@ static int frames_safe(const struct spans *t, struct gr_thread *self, ucontext_t
 	if (!top)
 		return 0;
 	for (int round = 0; round < 16; round++) {
-		if (ip && has_fde(ip))
-			break; /* the unwinder stopped for another reason */
 		struct resume r;
-		int c = chain(t, sp, fp, top, &r);
 		struct walk w = {
 			.t = t, .verdict = -1, .top = top, .main = self == &gr_main_thread};
+		int c;
 
+		if (ip && has_fde(ip))
+			break; /* the unwinder stopped for another reason */
+		c = chain(t, sp, fp, top, &r);
 		if (c <= 0 || !scan_range(t, self, sp, r.sp))
 			break;
 		if (c == 1) {
@@ -719,11 +720,13 @@ static int frames_safe(const struct spans *t, struct gr_thread *self, ucontext_t
 		g[REG_RIP] = saved[0];
 		g[REG_RSP] = saved[1];
 		g[REG_RBP] = saved[2];
-		if (w.verdict >= 0 || !w.found) {
+		if (w.verdict >= 0 || !w.found || w.libc_tail) {
 			verdict = w.verdict == 1;
 			break;
 		}
-		/* Stopped at code without tables: records again. */
+		/* Stopped at code without tables: records again (main: not
+		 * after libc's frames, which called it then, not the startup
+		 * ones, which end at _start). */
 		ip = w.ip;
 		sp = w.sp;
 		fp = w.fp;
@@ -784,7 +787,7 @@ int gr_preempt_safe(ucontext_t *uc)
 		_Unwind_Backtrace(step, &w);
 		/* The unwinder stopped at a frame it cannot step over:
 		 * records from there, or the scan. */
-		if (w.verdict < 0 && w.found)
+		if (w.verdict < 0 && w.found && !w.libc_tail)
 			safe = frames_safe(t, self, uc, w.ip, w.sp, w.fp) || scan_safe(t, self, uc);
 		else
 			safe = w.verdict == 1;

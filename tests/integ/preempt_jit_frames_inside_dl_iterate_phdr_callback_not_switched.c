@@ -9,7 +9,8 @@
  * ever: the walk must find the libc frame above the records and never
  * switch there. A green thread, then main, computes about 50 ms in
  * generated code inside dl_iterate_phdr (called from a C callback, then
- * as the callback itself, with a frame record and as a leaf), while
+ * as the callback itself, with a frame record and as a leaf; and from a C
+ * callback of a dl_iterate_phdr that generated code called), while
  * another wakes every millisecond to call dl_iterate_phdr; both finish,
  * as natively. Under the preload no other thread may run while
  * the generated code runs there (glibc's loader lock, recursive by thread
@@ -40,6 +41,10 @@ struct spin {
 typedef int (*count_fn)(struct dl_phdr_info *info, size_t size, void *data);
 
 static count_fn gen_count, gen_leaf;
+/* Calls fn(a, b) from a frame with a record: generated code that calls
+ * into libc, as JIT code calls C. */
+typedef int (*call_fn)(int (*fn)(count_fn, void *), count_fn a, void *b);
+static call_fn gen_call;
 static atomic_int stop, started, lookups, wakes;
 
 #if defined(__x86_64__)
@@ -52,7 +57,15 @@ static const unsigned char count_code[] = {
 static const unsigned char leaf_code[] = {0xc7, 0x42, 0x08, 0x01, 0x00, 0x00, 0x00, 0x48, 0x8b,
 					  0x0a, 0x48, 0xff, 0xc9, 0x75, 0xfb, 0xc7, 0x42, 0x08,
 					  0x00, 0x00, 0x00, 0x00, 0x31, 0xc0, 0xc3};
+/* push %rbp; mov %rsp,%rbp; mov %rdi,%rax; mov %rsi,%rdi; mov %rdx,%rsi;
+ * call *%rax; pop %rbp; ret */
+static const unsigned char call_code[] = {0x55, 0x48, 0x89, 0xe5, 0x48, 0x89, 0xf8, 0x48,
+					  0x89, 0xf7, 0x48, 0x89, 0xd6, 0xff, 0xd0, 0x5d, 0xc3};
 #elif defined(__aarch64__)
+/* stp x29,x30,[sp,#-16]!; mov x29,sp; mov x3,x0; mov x0,x1; mov x1,x2;
+ * blr x3; ldp x29,x30,[sp],#16; ret */
+static const uint32_t call_code[] = {0xa9bf7bfdu, 0x910003fdu, 0xaa0003e3u, 0xaa0103e0u,
+				     0xaa0203e1u, 0xd63f0060u, 0xa8c17bfdu, 0xd65f03c0u};
 /* stp x29,x30,[sp,#-16]!; mov x29,sp; mov w4,#1; str w4,[x2,#8];
  * ldr x3,[x2]; 1: subs x3,x3,#1; b.ne 1b; str wzr,[x2,#8]; mov w0,#0;
  * ldp x29,x30,[sp],#16; ret */
@@ -75,11 +88,13 @@ static int make_code(void)
 		return -1;
 	memcpy(p, count_code, sizeof(count_code));
 	memcpy((char *)p + 64, leaf_code, sizeof(leaf_code));
-	__builtin___clear_cache((char *)p, (char *)p + 128);
+	memcpy((char *)p + 128, call_code, sizeof(call_code));
+	__builtin___clear_cache((char *)p, (char *)p + 192);
 	if (mprotect(p, 4096, PROT_READ | PROT_EXEC) != 0)
 		return -1;
 	gen_count = (count_fn)p;
 	gen_leaf = (count_fn)(void *)((char *)p + 64);
+	gen_call = (call_fn)(void *)((char *)p + 128);
 	return 0;
 }
 
@@ -139,6 +154,10 @@ static void *computer(void *arg)
 	for (int round = 0; round < 3; round++) {
 		j->runs = 0;
 		dl_iterate_phdr(through_c, j);
+		/* Generated code calls dl_iterate_phdr, whose C callback
+		 * runs generated code. */
+		j->runs = 0;
+		gen_call((int (*)(count_fn, void *))dl_iterate_phdr, through_c, j);
 		/* Once per object, a quarter as long. */
 		direct.turns = j->spin.turns / 4;
 		dl_iterate_phdr(gen_count, &direct);

@@ -358,6 +358,7 @@ ifeq ($(strip $(INTEG_NAMES)),)
 	tests/run-iperf.sh $(BUILD)
 	tests/run-siege.sh $(BUILD)
 	tests/run-privoxy.sh $(BUILD)
+	tests/run-node.sh $(BUILD)
 endif
 
 # The aarch64 switch, cross-built and run under qemu-user. On an x86_64

@@ -243,14 +243,27 @@ struct walk {
 	int main;      /* walking main's stack */
 	int libc_tail; /* main: libc frames seen after the program's */
 	int verdict;   /* 1 safe, 0 unsafe, -1 not decided */
+	/* The last frame reached: its code address, stack pointer and frame
+	 * pointer, where a walk of frame records may go on (frames_safe). */
+	uintptr_t ip, sp, fp;
+	/* Resumed from a frame record (frames_safe): each frame's stack
+	 * pointer lies between the last one's and top. 0: not resumed. */
+	uintptr_t top;
 };
+
+/* The frame pointer's DWARF register number. */
+#if defined(__x86_64__)
+#define FP_DWARF 6 /* rbp */
+#else
+#define FP_DWARF 29 /* x29 */
+#endif
 
 static _Unwind_Reason_Code step(struct _Unwind_Context *ctx, void *arg)
 {
 	struct walk *w = arg;
 	int before = 0;
 	uintptr_t ip = _Unwind_GetIPInfo(ctx, &before);
-	uintptr_t at;
+	uintptr_t at, sp;
 	const struct span *s;
 
 	if (!w->found) {
@@ -268,6 +281,13 @@ static _Unwind_Reason_Code step(struct _Unwind_Context *ctx, void *arg)
 		goto unsafe;
 	/* A return address is just past its call: the call is the byte before. */
 	at = before ? ip : ip - 1;
+	/* The stack pointer at the call: where the callee's frame ends. */
+	sp = _Unwind_GetCFA(ctx);
+	if (w->top && (sp < w->sp || sp > w->top))
+		goto unsafe; /* not frames of this stack, one above the other */
+	w->sp = sp;
+	w->ip = at;
+	w->fp = _Unwind_GetGR(ctx, FP_DWARF);
 	if (!w->main && at >= (uintptr_t)__start_gr_entry_text &&
 	    at < (uintptr_t)__stop_gr_entry_text) {
 		w->verdict = 1;
@@ -486,17 +506,12 @@ static int self_live(const struct span *s, const struct gr_thread *self, uintptr
 	return !got || !leaf_fn(got);
 }
 
-static int scan_safe(const struct spans *t, const struct gr_thread *self, uintptr_t sp)
+/* Whether no word in [lo, hi) of the thread's stack is a return address
+ * into a library that may be a live frame's. */
+static int scan_range(const struct spans *t, const struct gr_thread *self, uintptr_t lo,
+		      uintptr_t hi)
 {
-	uintptr_t top;
-
-	if (self == &gr_main_thread || !gr_entry_depth)
-		return 0;
-	top = (uintptr_t)self - gr_entry_depth;
-	if (top <= sp || top - sp > self->stack.size)
-		return 0;
-	for (const uintptr_t *p = (const uintptr_t *)(sp & ~(uintptr_t)7); (uintptr_t)p < top;
-	     p++) {
+	for (const uintptr_t *p = (const uintptr_t *)(lo & ~(uintptr_t)7); (uintptr_t)p < hi; p++) {
 		const struct span *s = span_at(t, *p);
 		/* The return into thread_entry from the start routine (or a
 		 * stale copy): our entry, which holds nothing. */
@@ -528,17 +543,233 @@ static uintptr_t pc_of(const ucontext_t *uc)
 #endif
 }
 
+/* Where thread_entry's frame lies on the stack of self, whose stack
+ * pointer is sp, or 0 if not known. */
+static uintptr_t entry_frame(const struct gr_thread *self, uintptr_t sp)
+{
+	uintptr_t top;
+
+	if (self == &gr_main_thread || !gr_entry_depth)
+		return 0;
+	top = (uintptr_t)self - gr_entry_depth;
+	if (top <= sp || top - sp > self->stack.size)
+		return 0;
+	return top;
+}
+
+/* uc interrupted code without tables: the scan from its stack pointer.
+ * On aarch64 a leaf's return address is in the link register alone (a
+ * library that called it with blr may be running): that counts too. */
+static int scan_safe(const struct spans *t, const struct gr_thread *self, const ucontext_t *uc)
+{
+	uintptr_t sp = sp_of(uc), top = entry_frame(self, sp);
+
+#if defined(__aarch64__)
+	uintptr_t lr = (uintptr_t)uc->uc_mcontext.regs[30];
+	const struct span *s = span_at(t, lr);
+
+	if (s && s->kind != SPAN_PROGRAM && s->kind != SPAN_EXE && after_call(s, lr))
+		return 0;
+#endif
+	return top && scan_range(t, self, sp, top);
+}
+
+/* ---- Frame records through code without unwind information ----
+ * The scan counts every stale copy as live, and one is enough to keep a
+ * thread unpreemptible for good: a Node.js worker's JS loop has one 23
+ * KiB above it, a return into malloc's _int_free that a 1.4 KiB frame of
+ * V8's EvalMachine left unwritten. But V8's code (its JIT code and its
+ * builtins, which have no unwind tables either) keeps a frame record at
+ * its frame pointer in every frame, as C and C++ built with frame pointers
+ * do: the saved frame pointer of the caller and the return address into
+ * it. So, before the scan: from the frame without tables, follow the
+ * records up to the first return address into code that has tables; scan
+ * only the words below that frame, and from it on let the unwinder
+ * (exact) say which return addresses are live; where it stops again at
+ * code without tables, follow records from there; and so on up to
+ * thread_entry. The unwinder starts from the signal frame, so the
+ * kernel's saved program counter, stack pointer and frame pointer are set
+ * to the resumed frame's for that walk, and put back after it.
+ *
+ * A library frame L live above the interrupted point left the return
+ * address into L at the start of its callee's frame. Where the records
+ * led past that slot, it was scanned; where the unwinder walked over it,
+ * it was reached, since a walk started from a frame's own state is exact.
+ * A frame without tables that keeps no record (a leaf, a prologue) makes
+ * the chain skip it, but its return address lies below the next record,
+ * in the words that are scanned. What this trusts is the frame pointer:
+ * that code without tables below L either keeps records at it or leaves
+ * it as it found it (V8 does both, and so does the scan's JVM case for its
+ * interpreter and stubs); a value that is neither but happens to point to
+ * stack words that look like a record whose return address is just past a
+ * call into code with tables, from where the unwinder walks over L's
+ * slot, each frame's stack pointer above the last's, to thread_entry, is
+ * the case left. Every record is checked: aligned, above the last, below
+ * thread_entry's frame, and a return address into no object, into code of
+ * the program's just past a call, or to thread_entry; one into a library
+ * ends it as unsafe. Nothing here proves safe what the scan alone would
+ * have (gr_preempt_safe asks the scan too). x86_64 only: aarch64 code
+ * (GCC's) keeps its record at the bottom of its frame, so a record does
+ * not tell where the caller's stack pointer was. */
+#if defined(__x86_64__)
+
+/* libgcc's (unwind-dw2-fde.h, which no package installs). */
+struct dwarf_eh_bases {
+	void *tbase, *dbase, *func;
+};
+const void *_Unwind_Find_FDE(void *pc, struct dwarf_eh_bases *bases);
+
+/* The end of main's stack (the loader's __libc_stack_end is in its top
+ * page), when main runs there and sp is on it, else 0. The walk of main
+ * ends at _start, below libc's startup frames (step). */
+extern void *__libc_stack_end;
+
+static uintptr_t main_stack_top(uintptr_t sp)
+{
+	uintptr_t top = ((uintptr_t)__libc_stack_end | 4095) + 1;
+
+	if (gr_main_thread.stack.lo || top <= sp || top - sp > (64u << 20))
+		return 0;
+	return top;
+}
+
+/* Whether the unwinder has a table for the code at a. */
+static int has_fde(uintptr_t a)
+{
+	struct dwarf_eh_bases bases;
+
+	return _Unwind_Find_FDE((void *)a, &bases) != NULL;
+}
+
+struct resume {
+	uintptr_t pc, sp, fp; /* a frame with tables: where the unwinder goes on */
+};
+
+/* Follows the records from the frame pointer fp of code without tables
+ * whose frame starts at sp. 1: a record returns to thread_entry; 2: to
+ * code with tables, whose frame r is; 0: to a library, unsafe; -1: no
+ * chain of records. r->sp is where the records end. */
+static int chain(const struct spans *t, uintptr_t sp, uintptr_t fp, uintptr_t top, struct resume *r)
+{
+	uintptr_t lo = sp;
+
+	for (int n = 0; n < WALK_MAX; n++) {
+		const uintptr_t *rec = (const uintptr_t *)fp;
+		const struct span *s;
+		uintptr_t ra;
+
+		if ((fp & 7) || fp < lo || fp > top - 2 * sizeof(uintptr_t))
+			return -1;
+		ra = rec[1];
+		r->sp = fp + 2 * sizeof(uintptr_t);
+		if (ra >= (uintptr_t)__start_gr_entry_text && ra < (uintptr_t)__stop_gr_entry_text)
+			return 1;
+		s = span_at(t, ra - 1);
+		if (s) {
+			if (s->kind != SPAN_PROGRAM && s->kind != SPAN_EXE)
+				return 0;
+			if (!after_call(s, ra))
+				return -1;
+			if (has_fde(ra - 1)) {
+				/* The call itself: the unwinder looks up the
+				 * frame after a signal frame at its exact pc. */
+				r->pc = ra - 1;
+				r->fp = rec[0];
+				return 2;
+			}
+		}
+		lo = r->sp;
+		fp = rec[0];
+	}
+	return -1;
+}
+
+/* Whether the green thread self, in code without tables at ip (0: the
+ * interrupted point, in no object) whose frame starts at sp with frame
+ * pointer fp, is at a safe point, by records and the unwinder (above); uc
+ * is the interrupted point's, changed and put back. Main too, whose walk
+ * the unwinder ends at _start; the scan never serves it (libc's startup
+ * frames are on its stack). */
+static int frames_safe(const struct spans *t, struct gr_thread *self, ucontext_t *uc, uintptr_t ip,
+		       uintptr_t sp, uintptr_t fp)
+{
+	greg_t *g = uc->uc_mcontext.gregs;
+	greg_t saved[3] = {g[REG_RIP], g[REG_RSP], g[REG_RBP]};
+	uintptr_t top = self == &gr_main_thread ? main_stack_top(sp) : entry_frame(self, sp);
+	int verdict = 0;
+
+	if (!top)
+		return 0;
+	for (int round = 0; round < 16; round++) {
+		struct resume r;
+		struct walk w = {
+			.t = t, .verdict = -1, .top = top, .main = self == &gr_main_thread};
+		int c;
+
+		if (ip && has_fde(ip))
+			break; /* the unwinder stopped for another reason */
+		c = chain(t, sp, fp, top, &r);
+		if (c <= 0 || !scan_range(t, self, sp, r.sp))
+			break;
+		if (c == 1) {
+			verdict = 1;
+			break;
+		}
+		w.pc = r.pc;
+		w.sp = r.sp;
+		g[REG_RIP] = (greg_t)r.pc;
+		g[REG_RSP] = (greg_t)r.sp;
+		g[REG_RBP] = (greg_t)r.fp;
+		_Unwind_Backtrace(step, &w);
+		g[REG_RIP] = saved[0];
+		g[REG_RSP] = saved[1];
+		g[REG_RBP] = saved[2];
+		if (w.verdict >= 0 || !w.found || w.libc_tail) {
+			verdict = w.verdict == 1;
+			break;
+		}
+		/* Stopped at code without tables: records again (main: not
+		 * after libc's frames, which called it then, not the startup
+		 * ones, which end at _start). */
+		ip = w.ip;
+		sp = w.sp;
+		fp = w.fp;
+	}
+	return verdict;
+}
+
+static uintptr_t fp_of(const ucontext_t *uc)
+{
+	return (uintptr_t)uc->uc_mcontext.gregs[REG_RBP];
+}
+
+#else
+
+static int frames_safe(const struct spans *t, struct gr_thread *self, ucontext_t *uc, uintptr_t ip,
+		       uintptr_t sp, uintptr_t fp)
+{
+	(void)t, (void)self, (void)uc, (void)ip, (void)sp, (void)fp;
+	return 0;
+}
+
+static uintptr_t fp_of(const ucontext_t *uc)
+{
+	return (uintptr_t)uc->uc_mcontext.regs[29];
+}
+
+#endif
+
 /* Room the handler, the unwinder and a switch need on the thread's stack,
  * beyond the kernel's signal frame (already there). */
 #define STACK_ROOM (24 << 10)
 
-int gr_preempt_safe(const ucontext_t *uc)
+int gr_preempt_safe(ucontext_t *uc)
 {
 	struct gr_thread *self = gr_rt.cur;
 	const struct spans *t = atomic_load(&spans_now);
 	struct walk w = {.t = t, .pc = pc_of(uc), .verdict = -1};
 	const struct span *s;
-	int saved_inside;
+	int saved_inside, safe;
 
 	if (!t || !gr_tls_runtime || !gr_rt.started || gr_rt.inside || self == &gr_hub ||
 	    self->magic != GR_MAGIC || self->state != GR_RUNNING)
@@ -547,20 +778,26 @@ int gr_preempt_safe(const ucontext_t *uc)
 	if (!w.main && (uintptr_t)gr_sp() - (uintptr_t)self->stack.lo < STACK_ROOM)
 		return 0;
 	s = span_at(t, w.pc);
-	if (!s) /* in no object: JIT code, most likely */
-		return scan_safe(t, self, sp_of(uc));
-	if (s->kind == SPAN_LIBC || s->kind == SPAN_UNSAFE || s->kind == SPAN_SELF)
+	if (s && (s->kind == SPAN_LIBC || s->kind == SPAN_UNSAFE || s->kind == SPAN_SELF))
 		return 0;
 	/* Hooks the unwinder might reach (libgcc locks a mutex when frames
 	 * were registered) take libc's path. */
 	saved_inside = gr_rt.inside;
 	gr_rt.inside = 1;
-	_Unwind_Backtrace(step, &w);
+	if (!s) {
+		/* In no object: JIT code, most likely. */
+		safe = frames_safe(t, self, uc, 0, sp_of(uc), fp_of(uc)) || scan_safe(t, self, uc);
+	} else {
+		_Unwind_Backtrace(step, &w);
+		/* The unwinder stopped at a frame it cannot step over:
+		 * records from there, or the scan. */
+		if (w.verdict < 0 && w.found && !w.libc_tail)
+			safe = frames_safe(t, self, uc, w.ip, w.sp, w.fp) || scan_safe(t, self, uc);
+		else
+			safe = w.verdict == 1;
+	}
 	gr_rt.inside = saved_inside;
-	/* The unwinder stopped at a frame it cannot step over: the scan. */
-	if (w.verdict < 0 && w.found)
-		return scan_safe(t, self, sp_of(uc));
-	return w.verdict == 1;
+	return safe;
 }
 
 /* ---- The handler ---- */
@@ -874,7 +1111,7 @@ void gr_preempt_after_fork(void)
 
 #else /* no preemption on this architecture */
 
-int gr_preempt_safe(const ucontext_t *uc)
+int gr_preempt_safe(ucontext_t *uc)
 {
 	(void)uc;
 	return 0;

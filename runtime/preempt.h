@@ -57,7 +57,7 @@ int gr_preempt_landed(const void *mark, void *uc);
 
 /* Whether the point uc interrupted, on the runtime thread, is program code
  * of the running green thread at a safe point (see preempt.c). */
-int gr_preempt_safe(const ucontext_t *uc);
+int gr_preempt_safe(ucontext_t *uc);
 
 /* The runtime thread's mask blocks GR_SIG_OWN (every green thread blocks
  * SIGURG) or no longer does: the timers stop (nothing of ours may be left

@@ -96,14 +96,16 @@ static uintptr_t exe_entry;
 
 /* Libraries whose locks are not green: glibc's (every one of its shared
  * objects, NSS and gconv modules included), the compiler's runtimes, the
- * sanitizers', libunwind, a shared libuv. Matched on the file name. */
+ * sanitizers', libunwind. Matched on the file name. A shared libuv is the
+ * program's: its locks are pthread calls that bind to our hooks, as any
+ * library's (Debian's Node.js runs its event loops in libuv.so.1, below
+ * every JavaScript frame: listed, no JS thread could ever be preempted). */
 static const char *const unsafe_names[] = {
 	"ld-linux",    "ld64.so",	  "libc.so",	 "libpthread.so", "libdl.so",
 	"librt.so",    "libm.so",	  "libmvec.so",	 "libresolv.so",  "libanl.so",
 	"libutil.so",  "libnss_",	  "libnsl.so",	 "libthread_db",  "libc_malloc_debug",
 	"libmemusage", "libBrokenLocale", "libgcc_s.so", "libstdc++.so",  "libasan.so",
 	"libtsan.so",  "liblsan.so",	  "libubsan.so", "libhwasan.so",  "libunwind",
-	"libuv.so",
 };
 
 static unsigned kind_of(const char *path, int first, uintptr_t lo, uintptr_t hi)

@@ -22,8 +22,8 @@ for role in "${@:-build}"; do
 	test)
 		want="$want libuv1-dev g++ python3 qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross valgrind iperf siege rustc"
 		# Debian's privoxy (tests/run-privoxy.sh); libaio and liburing, which
-		# the AIO test loads.
-		want="$want privoxy libaio1 liburing2"
+		# the AIO test loads; Node.js (tests/run-node.sh: V8's JIT code).
+		want="$want privoxy libaio1 liburing2 nodejs"
 		if [ "$(uname -m)" = x86_64 ]; then
 			want="$want g++-aarch64-linux-gnu"
 			foreign="libc6-dev:arm64 libstdc++6:arm64"

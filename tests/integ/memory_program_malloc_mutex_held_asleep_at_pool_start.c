@@ -10,8 +10,9 @@
  *   A thread mallocs with a flag set that makes its heap_enter sleep 100 ms
  *   holding the heap's mutex; once it is in there, main makes the
  *   process's first getaddrinfo (of 127.0.0.1): it waits for the mutex, as
- *   natively, and is answered; the sleeper's malloc succeeds too, and a
- *   second lookup is answered. */
+ *   natively, and is answered; so is a second thread's lookup, made once
+ *   main's has begun (it waits for the pool's start under the preload);
+ *   the sleeper's malloc succeeds too, and a last lookup is answered. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <netdb.h>
@@ -26,6 +27,7 @@
 static pthread_mutex_t heap_lock = PTHREAD_MUTEX_INITIALIZER;
 static __thread int sleep_in_heap; /* this thread's next heap_enter sleeps */
 static atomic_int asleep;	   /* the sleeper holds the heap's mutex */
+static atomic_int looking_up;	   /* main's first lookup has begun */
 
 static void heap_enter(void)
 {
@@ -67,19 +69,30 @@ static int lookup_loopback(void)
 	return ok;
 }
 
+static void *looker(void *arg)
+{
+	(void)arg;
+	wait_above(&looking_up, 0);
+	return (void *)(intptr_t)lookup_loopback();
+}
+
 int main(void)
 {
-	pthread_t th;
-	void *r;
+	pthread_t th, other;
+	void *r, *second;
 
 	alarm(20); /* the hang guard: the hang blocked the process for good */
+	MUST(pthread_create(&other, NULL, looker, NULL));
 	MUST(pthread_create(&th, NULL, sleeper, NULL));
 	wait_above(&asleep, 0);
+	atomic_store(&looking_up, 1);
 	int first = lookup_loopback();
 	MUST(pthread_join(th, &r));
+	MUST(pthread_join(other, &second));
 	CHECK(first, "the first lookup, made while a thread sleeps holding malloc's mutex, "
 		     "is answered");
+	CHECK(second == (void *)1, "the lookup another thread made meanwhile is answered");
 	CHECK(r == (void *)1, "the sleeper's malloc succeeded");
-	CHECK(lookup_loopback(), "a second lookup is answered");
+	CHECK(lookup_loopback(), "a last lookup is answered");
 	return check_done();
 }

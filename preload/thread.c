@@ -24,6 +24,7 @@
 #include "../runtime/clock.h"
 #include "../runtime/signal.h"
 #include "../runtime/fork.h"
+#include "../runtime/pool.h"
 #include "../runtime/schedattr.h"
 #include "../runtime/foreign.h"
 #include "../runtime/timeout.h"
@@ -174,17 +175,11 @@ GR_EXPORT int pthread_create(pthread_t *restrict th, const pthread_attr_t *restr
 			     void *(*start)(void *), void *restrict arg)
 {
 	if (!gr_green_or_start()) {
-		int own = gr_tls_runtime && gr_rt.inside; /* libuv's pool */
-		void *a = arg;
-		if (own && gr_foreign_own_start(&start, &a) < 0)
-			return EAGAIN;
-		arg = a;
-		/* From a green thread's block, inside the runtime. */
-		int err = own ? -gr_tls_os_thread_create(th, attr, start, arg)
-			      : GR_REAL(pthread_create)(th, attr, start, arg);
-		if (own && err != 0)
-			free(arg); /* the trampoline's, which never ran */
-		return err;
+		if (gr_tls_runtime && gr_rt.inside) { /* libuv's pool */
+			int err = -gr_pool_thread_create(th, attr, start, arg);
+			return err == ENOMEM ? EAGAIN : err;
+		}
+		return GR_REAL(pthread_create)(th, attr, start, arg);
 	}
 	return create_green(th, attr, start, arg);
 }

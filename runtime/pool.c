@@ -8,6 +8,8 @@
 #include "fork.h"
 #include "real.h"
 #include "sched.h"
+#include "tls.h"
+#include "wait.h"
 #include "worker.h"
 
 struct job {
@@ -23,6 +25,17 @@ unsigned gr_pool_jobs;
 /* Bumped in every fork child: a completion the parent's pool posted before
  * the fork may still come in, for a job of a thread that is gone. */
 static unsigned generation;
+
+/* libuv starts its pool threads at its first job, inside uv_queue_work
+ * (uv_once), and glibc's pthread_create calls the program's calloc there
+ * (the new thread's DTV): a malloc with a lock of its own (jemalloc's)
+ * may have to wait for a green thread that holds it. So the first job is
+ * queued by a green thread that waits as one (gr_pool_thread_create), and
+ * every other job waits for the pool to be up: libuv's once, in progress,
+ * would make the OS thread wait in glibc. */
+enum { POOL_DOWN, POOL_STARTING, POOL_UP };
+static int pool_state;
+static struct gr_thread *starter; /* the green thread starting the pool */
 
 /* On a pool thread. The job runs the program's code (a lookup calls its
  * malloc, which may take a mutex green threads take too: jemalloc's; its
@@ -52,20 +65,62 @@ static void after_work(uv_work_t *req, int status)
 		gr_wake(j->owner, 0);
 }
 
-/* Queues req; pool threads start on the first job and inherit the mask
- * they are started with: they must take none of the program's signals,
- * which belong to green threads. */
+int gr_pool_thread_create(pthread_t *th, const pthread_attr_t *libuv_attr, void *(*start)(void *),
+			  void *arg)
+{
+	/* Anything else (the hub, a callback) keeps the runtime's way. */
+	int green = pool_state == POOL_STARTING && gr_rt.cur == starter;
+	pthread_attr_t attr;
+	size_t stack;
+	sigset_t all;
+	int err;
+
+	err = gr_foreign_own_start(&start, &arg);
+	if (err < 0)
+		return err;
+	/* From here to glibc's return, the program's code glibc calls runs as
+	 * the starter's: a lock its malloc waits for parks only this thread,
+	 * and the others run meanwhile. */
+	if (green)
+		gr_rt.inside = 0;
+	/* It takes none of the program's signals, which belong to green
+	 * threads: the attr says so, as the starter's mask is its own. */
+	sigfillset(&all);
+	pthread_attr_init(&attr);
+	if (libuv_attr && pthread_attr_getstacksize(libuv_attr, &stack) == 0)
+		pthread_attr_setstacksize(&attr, stack);
+	err = -pthread_attr_setsigmask_np(&attr, &all);
+	if (err == 0)
+		err = gr_tls_os_thread_create(th, &attr, start, arg);
+	pthread_attr_destroy(&attr);
+	if (green)
+		gr_rt.inside = 1;
+	if (err < 0)
+		gr_real.__libc_free(arg); /* the trampoline's, which never ran */
+	return err;
+}
+
 static int queue(uv_work_t *req, uv_work_cb fn, uv_after_work_cb after)
 {
-	sigset_t all, old;
 	int was = gr_rt.inside, r;
 
-	sigfillset(&all);
-	gr_real.pthread_sigmask(SIG_SETMASK, &all, &old);
 	gr_rt.inside = 1;
 	r = uv_queue_work(&gr_rt.loop, req, fn, after);
 	gr_rt.inside = was;
-	gr_real.pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return r;
+}
+
+/* Queues the first job, which starts the pool. */
+static int queue_starting(uv_work_t *req, uv_work_cb fn, uv_after_work_cb after)
+{
+	int r;
+
+	pool_state = POOL_STARTING;
+	starter = gr_rt.cur;
+	r = queue(req, fn, after);
+	starter = NULL;
+	pool_state = POOL_UP;
+	gr_wake_addr(&pool_state, GR_WAKE_ALL, GR_BITSET_ANY);
 	return r;
 }
 
@@ -75,7 +130,10 @@ int gr_pool_run(void (*fn)(void *), void *arg)
 	int r;
 
 	j.req.data = &j;
-	r = queue(&j.req, work, after_work);
+	while (pool_state == POOL_STARTING) /* another thread's start */
+		gr_wait_addr(&pool_state, GR_BITSET_ANY, GR_WAIT_POOL, &pool_state, 0);
+	r = pool_state == POOL_UP ? queue(&j.req, work, after_work)
+				  : queue_starting(&j.req, work, after_work);
 	if (r < 0)
 		return r;
 	gr_pool_jobs++;
@@ -92,5 +150,10 @@ void gr_pool_after_fork(void)
 	 * next job: the parent's are not the child's. */
 	generation++;
 	gr_pool_jobs = 0;
+	/* libuv's child handler resets its once (registered as the start
+	 * begins): the next job starts the child's pool, from this thread or
+	 * another, whatever the parent's was doing. */
+	pool_state = POOL_DOWN;
+	starter = NULL;
 	gr_work_after_fork(); /* the runtime's own workers too */
 }

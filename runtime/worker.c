@@ -44,7 +44,8 @@
 #define KICK_MAX_NS   (50 * 1000000)	/* ...backing off to 50 ms */
 #define WORKER_STACK  (2 * 1024 * 1024) /* NSS modules may recurse deeply */
 
-enum { QUEUED, RUNNING, FINISHED };
+/* ABANDONED: taken back from the queue, as no worker is left to run it. */
+enum { QUEUED, RUNNING, FINISHED, ABANDONED };
 
 struct job {
 	long (*fn)(void *);	 /* the call, on a worker */
@@ -53,7 +54,7 @@ struct job {
 	struct gr_thread *owner; /* the parked green thread */
 	struct job *next;	 /* queue link, then finished-list link */
 	pid_t tid;		 /* the worker running it (RUNNING) */
-	int state;		 /* QUEUED, RUNNING, FINISHED: under lock */
+	int state;		 /* QUEUED, RUNNING, FINISHED, ABANDONED: under lock */
 	int kicked;		 /* a kick was sent (under lock): an EINTR is
 				    the caller's, not a spurious one */
 	int piped;		 /* the call raised a SIGPIPE, in pipe_info */
@@ -67,6 +68,7 @@ static struct job *head, *tail;			       /* queued jobs, oldest first */
 static unsigned queued;				       /* jobs in that queue */
 static struct job *finished;			       /* run, not yet handed back */
 static unsigned threads, idle;			       /* workers alive, and waiting for a job */
+static unsigned starting;    /* of threads, those whose pthread_create has not returned */
 static int kicks;	     /* GR_SIG_OWN is ours: calls can be interrupted */
 static uv_async_t async;     /* a worker finished a job */
 static int started;	     /* async is set up */
@@ -213,33 +215,57 @@ static int start(void)
 	return 0;
 }
 
-/* A new worker, with every signal blocked. Under lock. 0 or -errno. */
-static int spawn(void)
+/* Takes j back from the queue, where it is. Under lock. */
+static void unqueue(struct job *j)
 {
-	int err = gr_tls_own_thread_start(worker_main, NULL, WORKER_STACK, NULL, 0);
+	struct job **p = &head, *prev = NULL;
 
-	if (err)
-		return err;
-	threads++;
-	return 0;
+	while (*p != j) {
+		prev = *p;
+		p = &(*p)->next;
+	}
+	*p = j->next;
+	if (tail == j)
+		tail = prev;
+	queued--;
+}
+
+/* A worker could not be started and none is left: the queued jobs go
+ * back to their threads, which make their calls plainly (-ENOSYS), all but
+ * mine, which is not handed out yet. Under lock. */
+static void abandon_queued(struct job *mine)
+{
+	while (head) {
+		struct job *j = head;
+		unqueue(j);
+		j->state = ABANDONED;
+		if (j == mine)
+			continue;
+		j->done = 1;
+		gr_pool_jobs--;
+		if (j->owner->state == GR_PARKED && j->owner->wait_obj == j)
+			gr_wake(j->owner, 0);
+	}
 }
 
 /* Queues j, starting a worker if none is idle for it. 0, or -ENOSYS when
- * there is no worker and none can be started (j is not queued). */
+ * there is no worker and none can be started (j is not queued). The
+ * worker starts outside the lock: glibc's pthread_create calls the
+ * program's calloc, which may park this thread (a lock of its malloc that
+ * another green thread holds), and the lock is every other submitter's
+ * and the loop's (on_finished), on this one OS thread. */
 static int submit(struct job *j)
 {
-	int err = 0;
+	int spawn, err = 0;
 
 	if (!started && start() < 0)
 		return -ENOSYS;
 	gr_real.pthread_mutex_lock(&lock);
-	if (queued + 1 > idle && threads < gr_config.workers) {
-		err = spawn();
-		if (err < 0)
-			gr_log(GR_LOG_WARN, "cannot start a worker thread (%d running): %s",
-			       threads, strerror(-err));
-	}
-	if (threads == 0) {
+	spawn = queued + 1 > idle + starting && threads < gr_config.workers;
+	if (spawn) {
+		threads++; /* counted now: a submitter meanwhile queues for it */
+		starting++;
+	} else if (threads == 0) {
 		gr_real.pthread_mutex_unlock(&lock);
 		return -ENOSYS;
 	}
@@ -253,7 +279,22 @@ static int submit(struct job *j)
 	queued++;
 	gr_real.pthread_cond_signal(&more);
 	gr_real.pthread_mutex_unlock(&lock);
-	return 0;
+	if (!spawn)
+		return 0;
+	/* Every signal blocked (they are the program's). */
+	err = gr_tls_own_thread_start(worker_main, NULL, WORKER_STACK, NULL, 0);
+	gr_real.pthread_mutex_lock(&lock);
+	starting--;
+	if (err < 0) {
+		threads--;
+		gr_log(GR_LOG_WARN, "cannot start a worker thread (%u running): %s", threads,
+		       strerror(-err));
+		if (threads == 0)
+			abandon_queued(j);
+	}
+	err = j->state == ABANDONED ? -ENOSYS : 0;
+	gr_real.pthread_mutex_unlock(&lock);
+	return err;
 }
 
 /* Ends j early: a queued job leaves the queue (-EINTR, it never ran), a
@@ -262,15 +303,7 @@ static void interrupt(struct job *j)
 {
 	gr_real.pthread_mutex_lock(&lock);
 	if (j->state == QUEUED) {
-		struct job **p = &head, *prev = NULL;
-		while (*p != j) {
-			prev = *p;
-			p = &(*p)->next;
-		}
-		*p = j->next;
-		if (tail == j)
-			tail = prev;
-		queued--;
+		unqueue(j);
 		j->result = -EINTR;
 		j->done = 1;
 		gr_pool_jobs--;
@@ -310,7 +343,7 @@ static int run(struct job *j, int how, int *kicked)
 		interrupt(j);
 	}
 	*kicked = backoff != 0;
-	return 0;
+	return j->state == ABANDONED ? -ENOSYS : 0; /* another's start failed */
 }
 
 int gr_work(long (*fn)(void *), void *arg, int how, long *result)

@@ -1,0 +1,98 @@
+/* Hazard: the process's first name lookup starts libuv's pool, whose
+ * threads glibc's pthread_create makes, and it calls the program's calloc
+ * (the new thread's DTV). A program's malloc that takes a pthread mutex
+ * (jemalloc's), held at that moment by a thread asleep inside it: the pool
+ * was started from the runtime's own code on the one OS thread, where the
+ * program's lock calls are glibc's, so the lookup's calloc waited in the
+ * kernel for a holder that could never run again (the whole process hung
+ * for good). The pool must start where the lookup's thread can wait as a
+ * green thread.
+ *   A thread mallocs with a flag set that makes its heap_enter sleep 100 ms
+ *   holding the heap's mutex; once it is in there, main makes the
+ *   process's first getaddrinfo (of 127.0.0.1): it waits for the mutex, as
+ *   natively, and is answered; so is a second thread's lookup, made once
+ *   main's has begun (it waits for the pool's start under the preload);
+ *   the sleeper's malloc succeeds too, and a last lookup is answered. */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "check.h"
+
+static pthread_mutex_t heap_lock = PTHREAD_MUTEX_INITIALIZER;
+static __thread int sleep_in_heap; /* this thread's next heap_enter sleeps */
+static atomic_int asleep;	   /* the sleeper holds the heap's mutex */
+static atomic_int looking_up;	   /* main's first lookup has begun */
+
+static void heap_enter(void)
+{
+	pthread_mutex_lock(&heap_lock);
+	if (sleep_in_heap) {
+		struct timespec ts = {0, 100 * 1000000};
+
+		sleep_in_heap = 0;
+		atomic_store(&asleep, 1);
+		nanosleep(&ts, NULL);
+	}
+}
+
+static void heap_leave(void)
+{
+	pthread_mutex_unlock(&heap_lock);
+}
+
+#include "program_malloc.h"
+
+static void *sleeper(void *arg)
+{
+	(void)arg;
+	sleep_in_heap = 1;
+	void *p = malloc(64);
+	int ok = p != NULL;
+	free(p);
+	return (void *)(intptr_t)ok;
+}
+
+static int lookup_loopback(void)
+{
+	struct addrinfo hints = {.ai_family = AF_INET, .ai_flags = AI_NUMERICHOST}, *ai = NULL;
+	int ok = getaddrinfo("127.0.0.1", NULL, &hints, &ai) == 0 && ai &&
+		 ntohl(((struct sockaddr_in *)ai->ai_addr)->sin_addr.s_addr) == INADDR_LOOPBACK;
+
+	if (ai)
+		freeaddrinfo(ai);
+	return ok;
+}
+
+static void *looker(void *arg)
+{
+	(void)arg;
+	wait_above(&looking_up, 0);
+	return (void *)(intptr_t)lookup_loopback();
+}
+
+int main(void)
+{
+	pthread_t th, other;
+	void *r, *second;
+
+	alarm(20); /* the hang guard: the hang blocked the process for good */
+	MUST(pthread_create(&other, NULL, looker, NULL));
+	MUST(pthread_create(&th, NULL, sleeper, NULL));
+	wait_above(&asleep, 0);
+	atomic_store(&looking_up, 1);
+	int first = lookup_loopback();
+	MUST(pthread_join(th, &r));
+	MUST(pthread_join(other, &second));
+	CHECK(first, "the first lookup, made while a thread sleeps holding malloc's mutex, "
+		     "is answered");
+	CHECK(second == (void *)1, "the lookup another thread made meanwhile is answered");
+	CHECK(r == (void *)1, "the sleeper's malloc succeeded");
+	CHECK(lookup_loopback(), "a last lookup is answered");
+	return check_done();
+}

@@ -40,8 +40,16 @@ static int green_clock(clockid_t clk)
  * it again (the top comment); the caller's own is not (EINVAL). */
 static int cpu_clock(clockid_t clk)
 {
-	return clk == CLOCK_PROCESS_CPUTIME_ID ||
-	       (clk < 0 && clk != gr_cpuclock_id(gr_tid_of(gr_rt.cur)));
+	struct timespec now;
+	int saved = errno, ok;
+
+	if (clk != CLOCK_PROCESS_CPUTIME_ID &&
+	    (clk >= 0 || clk == gr_cpuclock_id(gr_tid_of(gr_rt.cur))))
+		return 0;
+	/* One the kernel does not know (a thread gone): its answer. */
+	ok = clock_gettime(clk, &now) == 0;
+	errno = saved;
+	return ok;
 }
 
 static int cpu_sleep(clockid_t clk, int flags, const struct timespec *req, int64_t *left_ns)
@@ -50,7 +58,7 @@ static int cpu_sleep(clockid_t clk, int flags, const struct timespec *req, int64
 	int64_t target, left;
 
 	if (clock_gettime(clk, &now) < 0)
-		return -EINVAL;
+		return -EINVAL; /* it has just ended */
 	target = flags & TIMER_ABSTIME ? gr_ts_ns(req) : gr_ns_add(gr_ts_ns(&now), gr_ts_ns(req));
 	for (;;) {
 		left = target - gr_ts_ns(&now);

@@ -109,7 +109,7 @@ GR_EXPORT int kill(pid_t pid, int sig)
 		return GR_REAL(kill)(pid, sig);
 	/* Given a thread's id, the kernel signals that thread's process, as
 	 * if sent to it (a green id is one it does not know). */
-	if (pid > 0 && gr_tid_find(pid))
+	if (gr_tid_is_green_range(pid) && gr_tid_find(pid))
 		pid = getpid();
 	gr_signal_sending(1);
 	r = GR_REAL(kill)(pid, sig);

@@ -3,7 +3,8 @@
  * futexes; waits for kernel AIO and io_uring completions go to aio.c (a
  * worker thread); the calls that take or give a thread id go to tid.c
  * (CPython's get_native_id is syscall(SYS_gettid)); the ones that close
- * or replace fds tell fd.c's bookkeeping first. Every other system
+ * or replace fds tell fd.c's bookkeeping first; pause (a wait only a
+ * signal ends) goes to its green hook. Every other system
  * call number, and every call of a thread that is not green, passes
  * through unchanged; a foreign OS thread's futex call also tells green
  * waiters it may have woken (foreign.h). A green thread's call returns
@@ -17,6 +18,7 @@
 #include <stdarg.h>
 #include <stdint.h>
 #include <sys/syscall.h>
+#include <unistd.h>
 
 #include "../runtime/lock.h"
 #include "../runtime/sud.h"
@@ -48,6 +50,30 @@ static void way_out(void)
 	}
 }
 
+/* A wait with no end of its own, made through syscall() by a green
+ * thread (glibc's tst-cancel30 waits in syscall(SYS_pause), or on aarch64,
+ * which has no pause, in a ppoll of no fds, no timeout and no mask): only
+ * a signal ends it, which the real call, stopping the one OS thread, would
+ * wait for from another process alone. pause()'s hook parks the caller
+ * instead (a cancellation point, -1 and EINTR after a handler, as the
+ * kernel's). A wait that ends by itself (nanosleep, poll with a timeout)
+ * stays a plain call: it only stalls the others for a while, as the
+ * monitor names. 1 when *ret holds the answer. */
+static int endless_wait(long number, const long *a, long *ret)
+{
+#ifdef SYS_pause
+	if (number == SYS_pause) {
+		*ret = pause();
+		return 1;
+	}
+#endif
+	if (number == SYS_ppoll && a[1] == 0 && !a[2] && !a[3]) {
+		*ret = pause();
+		return 1;
+	}
+	return 0;
+}
+
 /* The call with its six arguments: syscall()'s, and the SIGSYS handler's
  * of a call made outside libc (runtime/sud.h: gr_sud_call). Inlined into
  * syscall(): the monitor tells a raw call by libc's syscall() called from
@@ -74,7 +100,7 @@ static inline __attribute__((always_inline)) long syscall6(long number, const lo
 	gr_fd_syscall(number, a); /* closes and replaces fds */
 	if (number != SYS_futex && gr_green()) {
 		long r;
-		if (gr_tid_syscall(number, a, &r))
+		if (gr_tid_syscall(number, a, &r) || endless_wait(number, a, &r))
 			return r;
 		r = GR_REAL(syscall)(number, a[0], a[1], a[2], a[3], a[4], a[5]);
 		if (!makes_task(number))

@@ -379,7 +379,7 @@ GR_EXPORT ssize_t readv(int fd, const struct iovec *iov, int cnt)
 {
 	struct msgx a = {.iov = iov, .cnt = (size_t)cnt};
 
-	if (!gr_green() || cnt <= 0 || cnt > IOV_MAX) /* the kernel refuses at once */
+	if (!gr_green() || cnt <= 0 || cnt > IOV_MAX || !iov) /* the kernel refuses at once */
 		return GR_REAL(readv)(fd, iov, cnt);
 	return msgx(&a, fd, GR_FD_READ, GR_IO_ANY, call_readv);
 }
@@ -388,18 +388,25 @@ GR_EXPORT ssize_t writev(int fd, const struct iovec *iov, int cnt)
 {
 	struct msgx a = {.iov = iov, .cnt = (size_t)cnt};
 
-	if (!gr_green() || cnt <= 0 || cnt > IOV_MAX) /* the kernel refuses at once */
+	if (!gr_green() || cnt <= 0 || cnt > IOV_MAX || !iov) /* the kernel refuses at once */
 		return GR_REAL(writev)(fd, iov, cnt);
 	return msgx(&a, fd, GR_FD_WRITE, GR_IO_ANY, call_writev);
 }
 
+/* A NULL header or vector reaches the kernel, which answers EBADF for a
+ * bad fd first, else EFAULT; we would die reading it. */
+static int null_msg(const struct msghdr *msg)
+{
+	return !msg || (!msg->msg_iov && msg->msg_iovlen);
+}
+
 GR_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 {
-	struct msgx a = {.m = *msg, .iov = msg->msg_iov, .cnt = msg->msg_iovlen, .flags = flags};
 	ssize_t r;
 
-	if (!gr_green())
+	if (!gr_green() || null_msg(msg))
 		return GR_REAL(recvmsg)(fd, msg, flags);
+	struct msgx a = {.m = *msg, .iov = msg->msg_iov, .cnt = msg->msg_iovlen, .flags = flags};
 	if (flags & RECV_NEVER_WAITS) {
 		r = GR_REAL(recvmsg)(fd, msg, flags);
 		if (r >= 0)
@@ -420,10 +427,10 @@ GR_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 
 GR_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 {
+	if (!gr_green() || (flags & MSG_DONTWAIT) || null_msg(msg))
+		return GR_REAL(sendmsg)(fd, msg, flags);
 	struct msgx a = {.m = *msg, .iov = msg->msg_iov, .cnt = msg->msg_iovlen, .flags = flags};
 
-	if (!gr_green() || (flags & MSG_DONTWAIT))
-		return GR_REAL(sendmsg)(fd, msg, flags);
 	return msgx(&a, fd, GR_FD_WRITE, GR_IO_SOCKET, call_sendmsg);
 }
 

@@ -14,6 +14,14 @@
  * is EINVAL, and one that cannot be read EFAULT, before anything else;
  * EMSGSIZE, EBADF, EINVAL (priority) are the kernel's, from the try.
  *
+ * A queue's notification (mq_notify) is sent only when a message comes to
+ * an empty queue that no receiver is blocked on in the kernel: a green
+ * receiver that parked on readiness is none, so the notification went out
+ * as well (glibc's rt/tst-mqueue5). Once the program has asked for one
+ * notification, a receive that must wait is the blocking call on a worker
+ * thread, where the kernel sees it waiting (it does not say when the
+ * registration ends: from then on, for every queue).
+ *
  * mq_close is glibc's close system call made inside libc, where the close
  * hook does not see it: it tells runtime/fdwait.c first, as close does, so
  * that a wait on the queue in another thread goes on with the queue. */
@@ -27,6 +35,7 @@
 #include "work.h"
 
 static const struct timespec past; /* the epoch: "do not wait" */
+static int notify_asked;	   /* an mq_notify registration succeeded */
 
 /* glibc declares the timeouts nonnull, but the kernel takes NULL as "no
  * timeout", and so do we. */
@@ -52,6 +61,32 @@ static ssize_t try_once(const struct mqop *m)
 	return r < 0 ? -errno : r;
 }
 
+struct mqjob {
+	const struct mqop *m;
+	const struct timespec *abs;
+};
+
+static long run_receive(void *p)
+{
+	const struct mqjob *j = p;
+
+	return gr_neg_errno(
+		GR_REAL(mq_timedreceive)(j->m->q, j->m->buf, j->m->len, j->m->prio_out, j->abs));
+}
+
+/* A receive that must wait, blocked in the kernel on a worker (the top
+ * comment); 1 when *r is its answer, 0 when no worker could be had. */
+static int receive_on_worker(const struct mqop *m, const struct timespec *abs, ssize_t *r)
+{
+	struct mqjob j = {m, abs};
+	long v;
+
+	if (gr_work(run_receive, &j, GR_WORK_KICK | GR_WORK_RESTART | GR_WORK_CANCEL, &v) < 0)
+		return 0;
+	*r = v;
+	return 1;
+}
+
 /* The call for a green thread; abs is the caller's timeout (NULL: none),
  * already read. Returns the call's result or -errno. A queue descriptor
  * closed (mq_close, close) or replaced (dup2) during the wait: the call
@@ -65,6 +100,9 @@ static ssize_t green(struct mqop *m, const struct timespec *abs)
 		ssize_t r = try_once(m);
 		int64_t deadline = 0;
 		if (r != -ETIMEDOUT)
+			return r;
+		if (!m->send && __atomic_load_n(&notify_asked, __ATOMIC_RELAXED) &&
+		    receive_on_worker(m, abs, &r))
 			return r;
 		if (abs) {
 			struct timespec now;
@@ -177,4 +215,13 @@ GR_EXPORT int mq_close(mqd_t q)
 	if (gr_green())
 		gr_fd_closing((int)q);
 	return GR_REAL(mq_close)(q);
+}
+
+GR_EXPORT int mq_notify(mqd_t q, const struct sigevent *sev)
+{
+	int r = GR_REAL(mq_notify)(q, sev);
+
+	if (r == 0 && sev)
+		__atomic_store_n(&notify_asked, 1, __ATOMIC_RELAXED);
+	return r;
 }

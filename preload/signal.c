@@ -49,6 +49,7 @@
 #include "../runtime/clock.h"
 #include "../runtime/fork.h"
 #include "../runtime/signal.h"
+#include "../runtime/tid.h"
 #include "../runtime/uaccess.h"
 
 GR_EXPORT int sigaction(int sig, const struct sigaction *restrict act,
@@ -106,6 +107,10 @@ GR_EXPORT int kill(pid_t pid, int sig)
 
 	if (!gr_green())
 		return GR_REAL(kill)(pid, sig);
+	/* Given a thread's id, the kernel signals that thread's process, as
+	 * if sent to it (a green id is one it does not know). */
+	if (gr_tid_is_green_range(pid) && gr_tid_find(pid))
+		pid = getpid();
 	gr_signal_sending(1);
 	r = GR_REAL(kill)(pid, sig);
 	gr_signal_sending(0);

@@ -9,23 +9,72 @@
  * other than CLOCK_MONOTONIC is re-checked against that clock at wake-up,
  * so a sleep never ends before its clock says so.
  *
- * Left to libc: clocks a green thread cannot wait on by a monotonic
- * deadline: CPU-time clocks (they advance only while something runs), the
- * alarm clocks, and clocks the kernel rejects: the real call gives libc's
- * exact answer (and blocks the OS thread, as it would natively block the
- * thread). A signal handler that runs meanwhile (runtime/signal.c) ends the
- * sleep with EINTR and what was left in rem, as natively. */
+ * A CPU-time clock (the process's, another process's or another thread's,
+ * green or not) advances only while something runs, here mostly the other
+ * green threads of the one OS thread: the real call would stop them and so
+ * the clock itself, for good. The thread parks instead, each time for what
+ * is left on the clock (it cannot gain more than that while the OS thread
+ * runs others), until the clock says the time has come. The caller's own
+ * thread clock, as in the kernel, is EINVAL.
+ *
+ * Left to libc: the alarm clocks, and clocks the kernel rejects: the real
+ * call gives libc's exact answer. A signal handler that runs meanwhile
+ * (runtime/signal.c) ends the sleep with EINTR and what was left in rem,
+ * as natively. */
 #include "hook.h"
 
 #include <errno.h>
 
 #include "../runtime/cancel.h"
 #include "../runtime/clock.h"
+#include "../runtime/cpuclock.h"
+#include "../runtime/tid.h"
 
 static int green_clock(clockid_t clk)
 {
 	return clk == CLOCK_REALTIME || clk == CLOCK_MONOTONIC || clk == CLOCK_BOOTTIME ||
 	       clk == CLOCK_TAI;
+}
+
+/* Whether clk is a CPU-time clock a green thread waits on by looking at
+ * it again (the top comment); the caller's own is not (EINVAL). */
+static int cpu_clock(clockid_t clk)
+{
+	struct timespec now;
+	int saved = errno, ok;
+
+	if (clk != CLOCK_PROCESS_CPUTIME_ID &&
+	    (clk >= 0 || clk == gr_cpuclock_id(gr_tid_of(gr_rt.cur))))
+		return 0;
+	/* One the kernel does not know (a thread gone): its answer. */
+	ok = clock_gettime(clk, &now) == 0;
+	errno = saved;
+	return ok;
+}
+
+static int cpu_sleep(clockid_t clk, int flags, const struct timespec *req, int64_t *left_ns)
+{
+	struct timespec now;
+	int64_t target, left;
+
+	if (clock_gettime(clk, &now) < 0)
+		return -EINVAL; /* it has just ended */
+	target = flags & TIMER_ABSTIME ? gr_ts_ns(req) : gr_ns_add(gr_ts_ns(&now), gr_ts_ns(req));
+	for (;;) {
+		left = target - gr_ts_ns(&now);
+		if (left <= 0)
+			break;
+		if (gr_park(GR_WAIT_SLEEP, NULL, gr_deadline_in(left)) == -EINTR) {
+			clock_gettime(clk, &now);
+			left = target - gr_ts_ns(&now);
+			/* rem is not written for absolute sleeps */
+			*left_ns = flags & TIMER_ABSTIME || left < 0 ? 0 : left;
+			return -EINTR;
+		}
+		clock_gettime(clk, &now);
+	}
+	gr_maybe_yield();
+	return 0;
 }
 
 /* Returns 0 or -errno; on -EINTR (a signal handler ran) *left_ns says how
@@ -39,6 +88,8 @@ static int sleep_for(clockid_t clk, int flags, const struct timespec *req, int64
 		return -EFAULT;
 	if (req->tv_nsec < 0 || req->tv_nsec >= GR_NSEC || req->tv_sec < 0)
 		return -EINVAL;
+	if (!green_clock(clk))
+		return cpu_sleep(clk, flags, req, left_ns);
 	if (!(flags & TIMER_ABSTIME)) {
 		/* Relative sleeps measure elapsed time, whatever the clock. */
 		int64_t d = gr_ts_ns(req);
@@ -111,7 +162,7 @@ GR_EXPORT int clock_nanosleep(clockid_t clk, int flags, const struct timespec *r
 	int64_t left = 0;
 	int err;
 
-	if (!gr_green() || !green_clock(clk))
+	if (!gr_green() || !(green_clock(clk) || cpu_clock(clk)))
 		return GR_REAL(clock_nanosleep)(clk, flags, req, rem);
 	err = green_sleep(clk, flags, req, &left);
 	if (err == -EINTR && !(flags & TIMER_ABSTIME))

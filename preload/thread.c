@@ -161,10 +161,13 @@ static int create_green(pthread_t *th, const pthread_attr_t *attr, void *(*start
 	errno = saved;
 	if (err < 0)
 		return -err;
-	/* It inherited the creator's mask, unless the attr names one. */
+	/* It inherited the creator's mask, unless the attr names one; no attr
+	 * means glibc's default attr (pthread_setattr_default_np), whose mask
+	 * counts the same way (thrd_create's threads too). */
 	sigset_t mask;
-	if (attr && pthread_attr_getsigmask_np(attr, &mask) == 0)
-		gr_sigmask_set(t, gr_sigset_bits(&mask) & ~GR_SIG_UNBLOCKABLE);
+	if (attr ? pthread_attr_getsigmask_np(attr, &mask) == 0 : gr_thread_defaults.has_sigmask)
+		gr_sigmask_set(t, gr_sigset_bits(attr ? &mask : &gr_thread_defaults.sigmask) &
+					  ~GR_SIG_UNBLOCKABLE);
 	*th = (pthread_t)t->handle;
 	gr_sched_start_new(t);
 	gr_maybe_yield();

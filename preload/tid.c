@@ -14,8 +14,9 @@
  *   leaves the OS thread's address as it is (README).
  * Ids that name no green thread (another process's, a foreign OS
  * thread's, one that has ended) go to the kernel unchanged, which answers
- * as natively (ESRCH for an ended one). What is not mapped: kill() of a
- * green id, pidfd_open, sched_setattr/sched_getattr, ioprio_*, prlimit,
+ * as natively (ESRCH for an ended one); kill() of a green id signals the
+ * process, as the kernel's kill of a tid (signal.c). What is not mapped:
+ * pidfd_open, sched_setattr/sched_getattr, ioprio_*, prlimit,
  * fcntl(F_SETOWN_EX), timer_create's SIGEV_THREAD_ID, ptrace, and
  * process_vm_*: those reach the kernel with an id it does not know
  * (README). */

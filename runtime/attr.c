@@ -52,6 +52,8 @@ void gr_attr_refresh(void)
 		gr_thread_defaults.policy = v;
 	if (pthread_attr_getschedparam(&a, &sp) == 0)
 		gr_thread_defaults.priority = sp.sched_priority;
+	gr_thread_defaults.has_sigmask =
+		pthread_attr_getsigmask_np(&a, &gr_thread_defaults.sigmask) == 0;
 	pthread_attr_destroy(&a);
 }
 

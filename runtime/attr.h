@@ -13,6 +13,7 @@
 #ifndef GR_ATTR_H
 #define GR_ATTR_H
 
+#include <signal.h>
 #include <stddef.h>
 
 /* glibc's MINIMAL_REST_STACK: what a stack must hold besides the TLS. */
@@ -26,6 +27,8 @@ struct gr_thread_defaults {
 	int explicit_sched; /* PTHREAD_EXPLICIT_SCHED */
 	int policy;	    /* its policy and priority, when explicit */
 	int priority;
+	int has_sigmask;  /* pthread_attr_setsigmask_np named one: */
+	sigset_t sigmask; /* a thread made without an attr starts with it */
 };
 
 extern struct gr_thread_defaults gr_thread_defaults;

@@ -16,8 +16,10 @@
 #include "cancel.h"
 
 #include <pthread.h>
+#include <stdint.h>
 
 #include "sched.h"
+#include "signal.h"
 #include "wait.h"
 
 /* Waits a thread may leave at any moment: all they hold is a place on a
@@ -83,7 +85,7 @@ int gr_cancel_due(void)
 {
 	const struct gr_thread *self = gr_rt.cur;
 
-	return self->cancel_pending && !self->cancel_disabled && !self->in_handler;
+	return self->cancel_pending && !self->cancel_disabled;
 }
 
 void gr_cancel_hold(void)
@@ -113,6 +115,12 @@ void gr_cancel_test(void)
 	/* Once: cleanup handlers may call cancellation points themselves. */
 	self->cancel_disabled = 1;
 	self->cancel_point = 0;
+	/* At a cancellation point inside a signal handler, glibc unwinds
+	 * through the handler's frames into the interrupted code's (its
+	 * cleanup handlers first): none of the handler levels is returned
+	 * to, as after a longjmp out of them. */
+	if (self->sig_level)
+		gr_signal_escape(UINTPTR_MAX);
 	gr_thread_unwind(PTHREAD_CANCELED);
 }
 

@@ -386,6 +386,7 @@ extern void __libc_free(void *p);
 	X(mq_timedreceive)                                                                         \
 	X(mq_timedsend)                                                                            \
 	X(mq_close)                                                                                \
+	X(mq_notify)                                                                               \
 	X(epoll_pwait2)                                                                            \
 	X(msync)                                                                                   \
 	X(syncfs)                                                                                  \

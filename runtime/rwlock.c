@@ -78,6 +78,22 @@ again:
 	return r;
 }
 
+/* A writer gave up waiting (its timeout): readers that queued only behind
+ * it (PREFER_WRITER_NONRECURSIVE) get in now if no other writer waits and
+ * readers hold the lock, as glibc's timed wrlock does when it withdraws;
+ * else they would wait until the last reader's unlock, or for good. */
+static void admit_readers(pthread_rwlock_t *rw)
+{
+	struct gr_thread *r;
+
+	if (write_held(rw) || gr_first_waiter(WQ(rw)))
+		return;
+	while ((r = gr_first_waiter(RQ(rw)))) {
+		rw->__data.__readers += ONE_READER;
+		gr_wake_waiter(r, 0);
+	}
+}
+
 int gr_rwlock_wrlock(pthread_rwlock_t *rw, const struct gr_timeout *to)
 {
 	int64_t deadline;
@@ -99,6 +115,8 @@ again:
 	r = gr_wait_addr(WQ(rw), GR_BITSET_ANY, GR_WAIT_RWLOCK, rw, deadline);
 	if (r == -EINTR || r == GR_RECHECK)
 		goto again;
+	if (r < 0)
+		admit_readers(rw);
 	return r;
 }
 

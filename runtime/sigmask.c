@@ -270,7 +270,11 @@ void gr_signal_thread_exited(struct gr_thread *t)
 	 * keeps them pending for the next thread to unblock one. Those t
 	 * blocked keep their state. */
 	apply(inter | all_block(ever & ~inter & ~mask));
-	t->sig_pending = 0; /* a thread's own pending signals end with it */
+	/* A thread's own pending signals end with it; a real-time one's
+	 * queued next instance goes on to another thread. */
+	for (uint64_t b = t->sig_pending; b; b &= b - 1)
+		gr_signal_consumed(__builtin_ctzll(b) + 1);
+	t->sig_pending = 0;
 	if (gr_sigmask_split) {
 		/* What the kernel queued for t ends with it too. */
 		if (t->handle == follow_owner && (follow & ~inter))

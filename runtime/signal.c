@@ -25,8 +25,8 @@
 static struct sigaction user[GR_NSIG];
 static volatile sig_atomic_t installed[GR_NSIG];
 /* Signals that arrived on the runtime thread and await dispatch, and the
- * last siginfo of each (standard signals coalesce; queued real-time signals
- * of one number coalesce here too). */
+ * last siginfo of each (standard signals coalesce; real-time ones sent to
+ * the process queue in sigqueue.c, and this is the one handed out). */
 static uint64_t arrived; /* atomic bit mask */
 static siginfo_t arrived_info[GR_NSIG];
 /* Process-directed signals that every thread blocked when they were
@@ -107,7 +107,6 @@ static void note(int sig, const siginfo_t *info)
 	struct gr_thread *cur = gr_rt.cur;
 	int running = gr_tls_runtime && cur != NULL && cur->magic == GR_MAGIC;
 
-	arrived_info[sig] = *info;
 	/* The kernel raised it for the call the running thread made, or for
 	 * the CPU time it spent. */
 	arrived_for[sig] =
@@ -115,6 +114,9 @@ static void note(int sig, const siginfo_t *info)
 			    (cpu_time_signal(sig, info) && gr_signal_accepts(cur, GR_SIGBIT(sig))))
 			? cur->handle
 			: 0;
+	/* A real-time one sent to the process waits its turn (sigqueue.c). */
+	if (arrived_for[sig] || gr_sigqueue_push(sig, info) == -1)
+		arrived_info[sig] = *info;
 	__atomic_or_fetch(&arrived, GR_SIGBIT(sig), __ATOMIC_SEQ_CST);
 	gr_rt.sig_pending = 1;
 	if (sig_fd >= 0) {
@@ -270,6 +272,7 @@ int gr_signal_after_fork(void)
 	int fd, err = 0;
 
 	__atomic_store_n(&arrived, 0, __ATOMIC_SEQ_CST);
+	gr_sigqueue_reset();
 	self_pid = getpid();
 	if (sig_fd < 0)
 		return 0;
@@ -312,6 +315,7 @@ static void discard(int sig)
 	uint64_t bit = GR_SIGBIT(sig);
 
 	__atomic_and_fetch(&arrived, ~bit, __ATOMIC_SEQ_CST);
+	gr_sigqueue_flush(sig);
 	proc_pending &= ~bit;
 	if (held & bit) {
 		for (struct gr_thread *t = gr_rt.all; t; t = t->all_next)
@@ -804,12 +808,14 @@ void gr_signal_requeue(struct gr_thread *t, const siginfo_t *info, int thread_di
 
 	if (sig <= 0 || sig >= GR_NSIG)
 		return;
-	arrived_info[sig] = *info;
 	if (thread_directed) {
+		arrived_info[sig] = *info;
 		if (t)
 			post(t, GR_SIGBIT(sig));
 		return;
 	}
+	if (gr_sigqueue_push(sig, info) == -1)
+		arrived_info[sig] = *info;
 	arrived_for[sig] = 0;
 	__atomic_or_fetch(&arrived, GR_SIGBIT(sig), __ATOMIC_SEQ_CST);
 	gr_rt.sig_pending = 1;
@@ -826,6 +832,26 @@ int gr_signal_send(struct gr_thread *t, int sig, const siginfo_t *info)
 	if (t == gr_rt.cur)
 		gr_signal_run();
 	return 1;
+}
+
+/* Whether an instance of the signal is pending already, on a thread or
+ * for the process: a queued real-time one waits until it is taken. */
+static int pending_anywhere(uint64_t bit)
+{
+	if ((proc_pending | gr_main_thread.sig_pending) & bit)
+		return 1;
+	for (const struct gr_thread *t = gr_rt.all; t; t = t->all_next)
+		if (t->sig_pending & bit)
+			return 1;
+	return 0;
+}
+
+void gr_signal_consumed(int sig)
+{
+	if (gr_sigqueue_has(sig)) {
+		__atomic_or_fetch(&arrived, GR_SIGBIT(sig), __ATOMIC_SEQ_CST);
+		gr_rt.sig_pending = 1;
+	}
 }
 
 /* The thread a process-directed signal goes to: main if it takes it (the
@@ -869,6 +895,12 @@ void gr_signal_dispatch(void)
 			if (bit & GR_SIG_THREAD_DIRECTED)
 				continue;
 		}
+		/* The next queued instance of a real-time signal, once the
+		 * one before is taken (its taker notes it again); one whose
+		 * push is not written yet is noted again by its producer. */
+		if (gr_sigqueue_has(sig) &&
+		    (pending_anywhere(bit) || !gr_sigqueue_pop(sig, &arrived_info[sig])))
+			continue;
 		t = process_target(bit);
 		if (t && own_ignored(t, bit))
 			continue;
@@ -1021,6 +1053,7 @@ static void run_all(struct gr_thread *self, struct gr_sig_level *lv, void *kuc)
 	while ((bits = deliverable(self, lv->sigwait_set)) != 0) {
 		int sig = next_signal(bits);
 		self->sig_pending &= ~GR_SIGBIT(sig);
+		gr_signal_consumed(sig);
 		if (installed[sig]) {
 			siginfo_t info = arrived_info[sig];
 			run_one(self, lv, sig, &info, kuc);

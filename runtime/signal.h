@@ -313,4 +313,17 @@ int gr_sigwait_parked(void);
 /* A sigwait for set was left by a handler's longjmp: it waits no more. */
 void gr_sigwait_abandoned(uint64_t set);
 
+/* sigqueue.c: the instances of a real-time signal sent to the process
+ * that wait for their turn (one pending per thread at a time). push: 0,
+ * -1 for a standard signal, -2 when full (dropped); pop: 1 and *info, or
+ * 0. */
+int gr_sigqueue_push(int sig, const siginfo_t *info);
+int gr_sigqueue_pop(int sig, siginfo_t *info);
+int gr_sigqueue_has(int sig);
+void gr_sigqueue_flush(int sig);
+void gr_sigqueue_reset(void);
+/* A thread took sig (its handler, a sigwait): the next queued instance,
+ * if any, is dispatched. */
+void gr_signal_consumed(int sig);
+
 #endif

@@ -137,6 +137,7 @@ static int take(struct gr_thread *self, uint64_t set, siginfo_t *info)
 		else
 			gr_signal_take_process(GR_SIGBIT(sig));
 		gr_signal_info(sig, info);
+		gr_signal_consumed(sig);
 		/* glibc folds the tkill code into SI_USER for sigtimedwait. */
 		if (info->si_code == SI_TKILL)
 			info->si_code = SI_USER;

@@ -410,7 +410,9 @@ int gr_thread_join(uint64_t handle, int64_t deadline, void **retval)
 		return -ESRCH;
 	if (t->detached)
 		return -EINVAL;
-	if (t == self || self->joiner == t)
+	/* glibc's "may" error: a thread that joins the caller is a deadlock
+	 * unless it has been asked to cancel (then it will end). */
+	if (t == self || (self->joiner == t && !t->cancel_pending))
 		return -EDEADLK;
 	if (t->joiner)
 		return -EINVAL;

@@ -100,12 +100,18 @@ struct gr_thread *gr_tid_find(int tid)
 {
 	if (!gr_rt.started)
 		return NULL;
+	/* The caller itself, also while it runs exit handlers as the last
+	 * thread, off the list already. */
+	if (gr_rt.cur && gr_rt.cur->magic == GR_MAGIC && gr_tid_of(gr_rt.cur) == tid)
+		return gr_rt.cur;
 	if (!indexed && build() < 0) {
 		for (struct gr_thread *t = gr_rt.all; t; t = t->all_next)
 			if (gr_tid_of(t) == tid)
 				return t;
 		return NULL;
 	}
+	if (!table) /* built from an empty list: the last thread has ended */
+		return NULL;
 	for (size_t i = slot_of(tid); table[i]; i = (i + 1) & mask)
 		if (gr_tid_of(table[i]) == tid)
 			return table[i];

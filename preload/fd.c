@@ -209,8 +209,7 @@ void gr_fd_received(const struct msghdr *msg)
 static void made_pipe(int r, const int fds[2])
 {
 	if (r == 0 && __builtin_expect(gr_own_fd_capture, 0)) {
-		gr_own_fd_add(fds[0]);
-		gr_own_fd_add(fds[1]);
+		gr_own_fd_captured(fds);
 		return;
 	}
 	if (r == 0 && gr_green()) {

@@ -44,6 +44,7 @@
 #include "../runtime/cancel.h"
 #include "../runtime/child.h"
 #include "../runtime/fork.h"
+#include "../runtime/ownfd.h"
 #include "../runtime/signal.h"
 #include "../runtime/sud.h"
 
@@ -51,12 +52,14 @@ extern char **environ;
 
 /* Every pthread_atfork (a static function in each caller, from
  * libc_nonshared.a) registers through here: the runtime's child handler
- * goes in first, so that it runs before every other one in a fork child. */
+ * goes in first, so that it runs before every other one in a fork child.
+ * libuv's own (its signal lock pipe) runs wrapped (runtime/ownfd.c). */
 GR_EXPORT int __register_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void),
 				void *dso_handle)
 {
 	gr_fork_init();
-	return GR_REAL(__register_atfork)(prepare, parent, child, dso_handle);
+	return GR_REAL(__register_atfork)(prepare, parent, gr_own_fd_atfork_child(child),
+					  dso_handle);
 }
 
 /* _Fork runs no fork handlers, so its child cannot rebuild the runtime

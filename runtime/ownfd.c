@@ -12,7 +12,15 @@
  * A few (a dozen and the private dups, each of which lives only while
  * green threads wait on a closed fd), set and cleared by the runtime
  * thread; a close on another OS thread reads them as they are. The pidfd
- * a green waitpid makes for the length of its wait is not among them. */
+ * a green waitpid makes for the length of its wait is not among them.
+ *
+ * libuv's signal lock pipe is process-wide and libuv's own pthread_atfork
+ * child handler (uv__signal_global_reinit) closes it in a fork child, by a
+ * raw close no hook sees, and makes another: that handler runs wrapped
+ * (gr_own_fd_atfork_child), which moves the two numbers, or the child's
+ * program finds its own new fds under the old numbers refused (EBADF on
+ * the close of a pipe of its own: CPython's multiprocessing pool worker
+ * forked from a forked process). */
 #include "ownfd.h"
 
 #include <stddef.h>
@@ -22,7 +30,10 @@
 int gr_own_fd_capture;
 static int own[MAX_OWN];
 static int own_n;
-static int own_max = -1; /* no fd of ours is above */
+static int own_max = -1;	   /* no fd of ours is above */
+static int lock_fds[2] = {-1, -1}; /* libuv's signal lock pipe */
+static int lock_next;		   /* the next captured pipe is that lock */
+static void (*lock_child)(void);   /* libuv's child handler, which remakes it */
 
 void gr_own_fd_add(int fd)
 {
@@ -67,4 +78,41 @@ int gr_own_fd_in(unsigned lo, unsigned hi)
 			best = (int)fd;
 	}
 	return best;
+}
+
+void gr_own_fd_captured(const int fds[2])
+{
+	gr_own_fd_add(fds[0]);
+	gr_own_fd_add(fds[1]);
+	if (lock_next) {
+		lock_fds[0] = fds[0];
+		lock_fds[1] = fds[1];
+		lock_next = 0;
+	}
+}
+
+/* In a fork child: libuv closes its lock pipe and makes another. */
+static void remake_lock(void)
+{
+	int capture = gr_own_fd_capture;
+
+	gr_own_fd_del(lock_fds[0]);
+	gr_own_fd_del(lock_fds[1]);
+	lock_fds[0] = lock_fds[1] = -1;
+	lock_next = 1;
+	gr_own_fd_capture = 1;
+	lock_child();
+	gr_own_fd_capture = capture;
+	lock_next = 0;
+}
+
+void (*gr_own_fd_atfork_child(void (*child)(void)))(void)
+{
+	/* While capturing, the only registration is libuv's for that pipe,
+	 * which it makes just after registering. */
+	if (!gr_own_fd_capture || !child || lock_child)
+		return child;
+	lock_child = child;
+	lock_next = 1;
+	return remake_lock;
 }

@@ -69,9 +69,13 @@ struct mqjob {
 static long run_receive(void *p)
 {
 	const struct mqjob *j = p;
+	const struct mqop *m = j->m;
 
-	return gr_neg_errno(
-		GR_REAL(mq_timedreceive)(j->m->q, j->m->buf, j->m->len, j->m->prio_out, j->abs));
+	/* glibc declares mq_timedreceive's timeout nonnull: no timeout is
+	 * mq_receive. */
+	if (!j->abs)
+		return gr_neg_errno(GR_REAL(mq_receive)(m->q, m->buf, m->len, m->prio_out));
+	return gr_neg_errno(GR_REAL(mq_timedreceive)(m->q, m->buf, m->len, m->prio_out, j->abs));
 }
 
 /* A receive that must wait, blocked in the kernel on a worker (the top

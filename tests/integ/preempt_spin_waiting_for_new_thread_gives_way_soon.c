@@ -5,10 +5,12 @@
  * must count it as waiting, else every handoff waits out a whole time
  * slice. 50 handoffs to new threads against 50 to one existing thread in
  * the same run, each timed: the lower quartile of the new ones is at most
- * 4 times the queued one's plus 2 ms, a fifth of the slice. A quartile,
- * not the total: natively, on a machine whose other CPU is busy, the
- * kernel may leave some new threads queued behind the spinner for a few
- * milliseconds, but without the spin check every handoff waits a slice. */
+ * 4 times the queued one's plus 5 ms, half of the slice. A quartile,
+ * not the total, and alone: natively, on a machine whose other CPU is
+ * busy, the kernel leaves new threads queued behind the spinner for a few
+ * milliseconds (CI: a quartile of 5.8 ms, one of 295 ms), but without the
+ * spin check every handoff waits a slice. */
+/* run-alone: natively a new thread waits behind the spinner for a free CPU, which only an idle second one gives at once */
 #define _GNU_SOURCE
 #include <pthread.h>
 
@@ -97,7 +99,7 @@ int main(void)
 	fprintf(stderr,
 		"handoffs, lower quartile: to a new thread %.3f ms, to a queued one %.3f ms\n",
 		fresh_ns / 1e6, queued_ns / 1e6);
-	CHECK(fresh_ns <= 4 * queued_ns + MS(2),
+	CHECK(fresh_ns <= 4 * queued_ns + MS(5),
 	      "spinning for a new thread gives way about as soon as for a queued one");
 	return check_done();
 }

@@ -5,8 +5,9 @@
  * one pending signal: here 10 sigqueue()s made while every thread blocked
  * the signal ran the handler once when main unblocked it.
  *
- * Then the same from another thread while main is busy elsewhere, and a
- * sigwaitinfo that takes queued instances in order with their values. */
+ * Then the same from another thread (blocking it) while main is busy
+ * elsewhere, and a sigwaitinfo that takes queued instances in order with
+ * their values. */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <signal.h>
@@ -87,9 +88,13 @@ int main(void)
 	CHECK(atomic_load(&handled) == N, "unblocked: the handler ran %d times", N);
 	CHECK(in_order(0, N), "with each value, in the order sent");
 
-	/* Sent from another thread while main sleeps. */
+	/* Sent from another thread while main sleeps. The sender blocks the
+	 * signal (made so), or natively it runs some of the handlers itself,
+	 * on the other CPU, and the two threads' records interleave. */
 	atomic_store(&handled, 0);
+	block(SIG_BLOCK);
 	MUST(pthread_create(&t, NULL, sender, NULL));
+	block(SIG_UNBLOCK);
 	MUST(pthread_join(t, NULL));
 	for (int i = 0; i < 1000 && atomic_load(&handled) < N; i++)
 		sleep_ms(1);

@@ -169,10 +169,22 @@ GR_EXPORT int closedir(DIR *d)
 	return GR_REAL(closedir)(d);
 }
 
-void gr_fd_syscall(long number, const long *a)
+/* Whether a raw close of one of the runtime's fds is the program's: not
+ * libuv's on the runtime's behalf (its closes are syscall(SYS_close)). */
+static int programs_call(void)
+{
+	return !(gr_tls_runtime && gr_rt.inside) && !gr_own_fd_capture;
+}
+
+int gr_fd_syscall(long number, const long *a, long *ret)
 {
 	switch (number) {
 	case SYS_close:
+		if (__builtin_expect(gr_own_fd((int)a[0]), 0) && programs_call()) {
+			errno = EBADF; /* as close() (ownfd.c) */
+			*ret = -1;
+			return 1;
+		}
 		if (gr_green())
 			gr_fd_closing((int)a[0]);
 		else
@@ -183,10 +195,17 @@ void gr_fd_syscall(long number, const long *a)
 #endif
 	case SYS_dup3: replacing((int)a[0], (int)a[1]); break;
 #ifdef SYS_close_range
-	case SYS_close_range: closing_range((unsigned)a[0], (unsigned)a[1], (int)a[2]); break;
+	case SYS_close_range:
+		if (programs_call()) {
+			*ret = close_range((unsigned)a[0], (unsigned)a[1], (int)a[2]);
+			return 1;
+		}
+		closing_range((unsigned)a[0], (unsigned)a[1], (int)a[2]);
+		break;
 #endif
 	default: break;
 	}
+	return 0;
 }
 
 void gr_fd_received(const struct msghdr *msg)
@@ -208,10 +227,6 @@ void gr_fd_received(const struct msghdr *msg)
 
 static void made_pipe(int r, const int fds[2])
 {
-	if (r == 0 && __builtin_expect(gr_own_fd_capture, 0)) {
-		gr_own_fd_captured(fds);
-		return;
-	}
 	if (r == 0 && gr_green()) {
 		gr_fd_forget(fds[0]);
 		gr_fd_forget(fds[1]);

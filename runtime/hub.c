@@ -152,7 +152,7 @@ static int start_loop(void)
 	if (err < 0)
 		goto fail_loop_init;
 	own_loop_fds(1);
-	timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	timer_fd = gr_own_fd_high(timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC));
 	if (timer_fd < 0) {
 		err = -errno;
 		goto fail_timerfd;
@@ -276,10 +276,15 @@ int gr_start(void)
  * epoll set is shared through fork (a change by one process is a change for
  * both), and so are the timerfd (one process would re-arm, or read away, the
  * other's deadline) and the eventfds: each process needs its own. */
+static int make_timer_fd(void)
+{
+	return timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+}
+
 int gr_rt_after_fork_child(void)
 {
 	struct gr_thread *self = gr_rt.cur;
-	int err, fd;
+	int err;
 
 	/* A new epoll set with every started watcher in it, and new eventfds
 	 * for libuv's own wake-ups. */
@@ -295,15 +300,9 @@ int gr_rt_after_fork_child(void)
 	 * which pool.c ignores. */
 	gr_rt.loop.wq_async.pending = 0;
 	/* A new timerfd under the old number: timer_poll watches that number. */
-	fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (gr_real.dup3(fd, timer_fd, O_CLOEXEC) < 0) {
-		err = -errno;
-		gr_real.close(fd);
+	err = gr_own_fd_renew(timer_fd, make_timer_fd);
+	if (err < 0)
 		return err;
-	}
-	gr_real.close(fd);
 	gr_rt.armed = 0;
 
 	gr_runq_reset();

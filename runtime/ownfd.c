@@ -23,7 +23,16 @@
  * forked from a forked process). */
 #include "ownfd.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stddef.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+
+#include "real.h"
+#include "sched.h"
 
 #define MAX_OWN 256
 
@@ -115,4 +124,239 @@ void (*gr_own_fd_atfork_child(void (*child)(void)))(void)
 	lock_child = child;
 	lock_next = 1;
 	return remake_lock;
+}
+
+/* ---- Numbers out of the program's way ---- */
+
+/* How far above the soft limit ours may go: the limit is raised this much
+ * for the moment of the dup. */
+#define ROOM 4096
+/* A limit above this is not gone over: the kernel's table of fds, libuv's
+ * watchers and fd waits' states are arrays as long as the highest number,
+ * and a limit of a million would cost megabytes of each. Ours then go as
+ * high as they can below it. */
+#define HIGHEST (1 << 16)
+
+static int limit_lock; /* our raise of the limit against a setrlimit's */
+
+void gr_own_fd_limit_lock(void)
+{
+	while (__atomic_exchange_n(&limit_lock, 1, __ATOMIC_ACQUIRE))
+		{
+#if defined(__x86_64__)
+		__builtin_ia32_pause();
+#endif
+	}
+}
+
+void gr_own_fd_limit_unlock(void)
+{
+	__atomic_store_n(&limit_lock, 0, __ATOMIC_RELEASE);
+}
+
+static int get_limit(struct rlimit *rl)
+{
+	return (int)gr_real.syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, NULL, rl);
+}
+
+static int set_limit(const struct rlimit *rl)
+{
+	return (int)gr_real.syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, rl, NULL);
+}
+
+/* Numbers below top allowed for the moment (the hard limit raised too
+ * when the process may): 1 when raised (*saved to restore), 0 when they
+ * were, -1 when they cannot be. */
+static int make_room(struct rlimit *saved, rlim_t top)
+{
+	struct rlimit up;
+
+	if (get_limit(saved) < 0)
+		return -1;
+	if (saved->rlim_cur >= top)
+		return 0;
+	up = *saved;
+	up.rlim_cur = top;
+	if (up.rlim_max < top)
+		up.rlim_max = top; /* CAP_SYS_RESOURCE, up to fs.nr_open */
+	if (set_limit(&up) < 0) {
+		if (saved->rlim_max <= saved->rlim_cur)
+			return -1;
+		up.rlim_cur = up.rlim_max = saved->rlim_max; /* what there is */
+		if (set_limit(&up) < 0)
+			return -1;
+	}
+	return 1;
+}
+
+/* A dup of fd, close-on-exec, as high as it may go below top, or -1. */
+static int highest_below(int fd, int top)
+{
+	for (int n = top - 1, tries = 0; n > fd; tries++) {
+		int m = (int)gr_real.syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, n);
+		if (m >= 0)
+			return m;
+		if (errno != EMFILE && errno != EINVAL)
+			return -1;
+		n -= tries < 64 ? 1 : n / 8 + 1; /* past a crowd of ours */
+	}
+	return -1;
+}
+
+/* Between gr_own_fd_begin and gr_own_fd_end (the lock held): the limit
+ * as it was, and whether it is raised for the moment. */
+static struct rlimit before;
+static int raised;
+
+void gr_own_fd_begin(void)
+{
+	gr_own_fd_limit_lock();
+	raised = -1;
+	if (get_limit(&before) < 0)
+		return;
+	raised = before.rlim_cur < HIGHEST ? make_room(&before, before.rlim_cur + ROOM) : -1;
+}
+
+void gr_own_fd_end(void)
+{
+	int saved = errno;
+
+	if (raised > 0)
+		set_limit(&before);
+	raised = 0;
+	gr_own_fd_limit_unlock();
+	errno = saved;
+}
+
+/* A dup of fd out of the program's numbering, or -1 (inside begin/end):
+ * from the soft limit on, else as high as may be below it. */
+static int dup_high(int fd)
+{
+	rlim_t soft = before.rlim_cur;
+	int m = -1;
+
+	if (raised >= 0 && soft < HIGHEST)
+		m = (int)gr_real.syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, (long)soft);
+	if (m < 0)
+		m = highest_below(fd, soft < HIGHEST ? (int)soft : HIGHEST);
+	return m;
+}
+
+int gr_own_fd_put(int fd)
+{
+	int saved = errno, m;
+
+	if (fd < 0 || (raised >= 0 && (rlim_t)fd >= before.rlim_cur))
+		return fd; /* made high already (the limit raised) */
+	m = dup_high(fd);
+	if (m >= 0)
+		gr_real.syscall(SYS_close, fd);
+	errno = saved;
+	return m >= 0 ? m : fd;
+}
+
+int gr_own_fd_high(int fd)
+{
+	gr_own_fd_begin();
+	fd = gr_own_fd_put(fd);
+	gr_own_fd_end();
+	return fd;
+}
+
+int gr_own_fd_dup(int fd)
+{
+	int saved = errno, m;
+
+	gr_own_fd_begin();
+	m = dup_high(fd);
+	if (m < 0) /* no number above the program's: any */
+		m = (int)gr_real.syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, 0);
+	gr_own_fd_end();
+	errno = saved;
+	return m;
+}
+
+int gr_own_fd_onto(int fd, int target)
+{
+	struct rlimit saved;
+	int r, up;
+
+	gr_own_fd_limit_lock();
+	up = make_room(&saved, (rlim_t)target + 1);
+	r = (int)gr_real.syscall(SYS_dup3, fd, target, O_CLOEXEC);
+	if (up > 0) {
+		int e = errno;
+		set_limit(&saved);
+		errno = e;
+	}
+	gr_own_fd_limit_unlock();
+	return r;
+}
+
+int gr_own_fd_renew(int target, int (*make)(void))
+{
+	int fd, r;
+
+	gr_own_fd_begin(); /* a number even when the program's table is full */
+	fd = make();
+	gr_own_fd_end();
+	if (fd < 0 && errno == EMFILE) {
+		/* None (the limit could not be raised): the old number is one. */
+		gr_real.syscall(SYS_close, target);
+		fd = make();
+		if (fd == target)
+			return 0;
+	}
+	if (fd < 0)
+		return -errno;
+	r = gr_own_fd_onto(fd, target) < 0 ? -errno : 0;
+	gr_real.syscall(SYS_close, fd);
+	return r;
+}
+
+/* libuv's own fds: its source calls these under the names of libc's
+ * (the Makefile's -D for libuv), so that every fd it makes for the loop
+ * is made high and is the runtime's. */
+int gr_uv_epoll_create1(int flags)
+{
+	int fd;
+
+	gr_own_fd_begin();
+	fd = gr_own_fd_put(epoll_create1(flags));
+	gr_own_fd_end();
+	gr_own_fd_add(fd);
+	return fd;
+}
+
+int gr_uv_epoll_create(int size)
+{
+	(void)size;
+	return gr_uv_epoll_create1(0);
+}
+
+int gr_uv_eventfd(unsigned count, int flags)
+{
+	int fd;
+
+	gr_own_fd_begin();
+	fd = gr_own_fd_put((int)gr_real.syscall(SYS_eventfd2, count, flags));
+	gr_own_fd_end();
+	gr_own_fd_add(fd);
+	return fd;
+}
+
+int gr_uv_pipe2(int fds[2], int flags)
+{
+	int r;
+
+	gr_own_fd_begin();
+	r = gr_real.pipe2(fds, flags);
+	if (r == 0) {
+		fds[0] = gr_own_fd_put(fds[0]);
+		fds[1] = gr_own_fd_put(fds[1]);
+	}
+	gr_own_fd_end();
+	if (r == 0)
+		gr_own_fd_captured(fds);
+	return r;
 }

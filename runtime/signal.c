@@ -250,7 +250,7 @@ int gr_signal_init(uv_loop_t *loop)
 	err = gr_sigmask_init();
 	if (err < 0)
 		return err;
-	sig_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	sig_fd = gr_own_fd_high(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
 	if (sig_fd < 0)
 		return -errno;
 	gr_own_fd_add(sig_fd);
@@ -267,22 +267,20 @@ int gr_signal_init(uv_loop_t *loop)
  * process would wake the other's loop, and either could read away the
  * other's wake-up); a new one takes its number, which sig_poll watches.
  * Signals that reached the parent are not the child's. */
+static int make_sig_fd(void)
+{
+	return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+}
+
 int gr_signal_after_fork(void)
 {
-	int fd, err = 0;
 
 	__atomic_store_n(&arrived, 0, __ATOMIC_SEQ_CST);
 	gr_sigqueue_reset();
 	self_pid = getpid();
 	if (sig_fd < 0)
 		return 0;
-	fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (gr_real.dup3(fd, sig_fd, O_CLOEXEC) < 0)
-		err = -errno;
-	gr_real.close(fd);
-	return err;
+	return gr_own_fd_renew(sig_fd, make_sig_fd);
 }
 
 int gr_signal_can_wake(void)

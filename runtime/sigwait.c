@@ -88,7 +88,7 @@ static int watch(void)
 		if (signalfd(sfd, &s, 0) < 0)
 			err = -errno;
 	} else {
-		sfd = signalfd(-1, &s, SFD_NONBLOCK | SFD_CLOEXEC);
+		sfd = gr_own_fd_high(signalfd(-1, &s, SFD_NONBLOCK | SFD_CLOEXEC));
 		if (sfd < 0)
 			err = -errno;
 		else if ((err = uv_poll_init(&gr_rt.loop, &sfd_poll, sfd)) == 0 &&

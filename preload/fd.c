@@ -84,14 +84,40 @@ static int duped(int old, int r)
 	return r;
 }
 
+/* A dup onto new, one of the runtime's numbers (ownfd.c), free to the
+ * program as natively: ours moves to another first. A dup of one of ours
+ * is of a number the program never opened (EBADF). 1 when the call is
+ * answered so (errno set). */
+static int onto_own(int old, int new)
+{
+	if (__builtin_expect(gr_own_fd(old), 0)) {
+		errno = EBADF;
+		return 1;
+	}
+	/* Ours cannot move (no number is free: the limit could not be
+	 * raised and the program holds every other): the runtime's file
+	 * stays, and the program is told the table is full. */
+	if (__builtin_expect(gr_own_fd(new), 0) && old != new &&gr_own_fd_move_away(new) < 0 &&
+	    gr_own_fd(new)) {
+		errno = EMFILE;
+		return 1;
+	}
+	return 0;
+}
+
 GR_EXPORT int dup2(int old, int new)
 {
+	if (onto_own(old, new))
+		return -1;
 	replacing(old, new);
 	return duped(old, GR_REAL(dup2)(old, new));
 }
 
 GR_EXPORT int dup3(int old, int new, int flags)
 {
+	/* dup3 of a number onto itself is EINVAL first, as the kernel's. */
+	if (old != new &&onto_own(old, new))
+		return -1;
 	replacing(old, new);
 	return duped(old, GR_REAL(dup3)(old, new, flags));
 }
@@ -193,7 +219,14 @@ int gr_fd_syscall(long number, const long *a, long *ret)
 #ifdef SYS_dup2
 	case SYS_dup2:
 #endif
-	case SYS_dup3: replacing((int)a[0], (int)a[1]); break;
+	case SYS_dup3:
+		if (programs_call() && (number != SYS_dup3 || a[0] != a[1]) &&
+		    onto_own((int)a[0], (int)a[1])) {
+			*ret = -1;
+			return 1;
+		}
+		replacing((int)a[0], (int)a[1]);
+		break;
 #ifdef SYS_close_range
 	case SYS_close_range:
 		if (programs_call()) {

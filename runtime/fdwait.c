@@ -293,6 +293,13 @@ static void on_ready(uv_poll_t *h, int status, int events)
 	errno = saved;
 }
 
+static void moved_ep(int from, int to)
+{
+	(void)from;
+	ep = to;
+	gr_own_fd_rewatch(ep_poll.loop, &ep_poll.io_watcher, to);
+}
+
 int gr_fd_init(struct uv_loop_s *loop)
 {
 	int r;
@@ -301,6 +308,7 @@ int gr_fd_init(struct uv_loop_s *loop)
 	if (ep < 0)
 		return -errno;
 	gr_own_fd_add(ep);
+	gr_own_fd_mover(ep, moved_ep);
 	r = uv_poll_init(loop, &ep_poll, ep);
 	if (r == 0)
 		r = uv_poll_start(&ep_poll, UV_READABLE, on_ready);

@@ -722,6 +722,14 @@ static void on_async(uv_async_t *a)
 	drain();
 }
 
+/* ownfd.h: a mover. The watchdog reads the number as it runs and checks
+ * the file (proc_ours). */
+static void moved_proc_fd(int from, int to)
+{
+	(void)from;
+	__atomic_store_n(&proc_fd, to, __ATOMIC_SEQ_CST);
+}
+
 static int start_watchdog(void)
 {
 	char path[64];
@@ -733,6 +741,7 @@ static int start_watchdog(void)
 		struct stat st;
 		proc_fd = gr_own_fd_high(fd);
 		gr_own_fd_add(proc_fd);
+		gr_own_fd_mover(proc_fd, moved_proc_fd);
 		if (gr_real.syscall(SYS_fstat, proc_fd, &st) == 0) {
 			proc_dev = st.st_dev;
 			proc_ino = st.st_ino;

@@ -31,6 +31,8 @@
 #include <sys/resource.h>
 #include <sys/syscall.h>
 
+#include <uv.h>
+
 #include "real.h"
 #include "sched.h"
 
@@ -38,6 +40,7 @@
 
 int gr_own_fd_capture;
 static int own[MAX_OWN];
+static void (*movers[MAX_OWN])(int from, int to); /* gr_own_fd_mover's */
 static int own_n;
 static int own_max = -1;	   /* no fd of ours is above */
 static int lock_fds[2] = {-1, -1}; /* libuv's signal lock pipe */
@@ -49,6 +52,7 @@ void gr_own_fd_add(int fd)
 	if (fd < 0 || gr_own_fd(fd) || own_n == MAX_OWN)
 		return;
 	own[own_n] = fd;
+	movers[own_n] = NULL;
 	__atomic_store_n(&own_n, own_n + 1, __ATOMIC_RELEASE);
 	if (fd > own_max)
 		__atomic_store_n(&own_max, fd, __ATOMIC_RELEASE);
@@ -59,6 +63,7 @@ void gr_own_fd_del(int fd)
 	for (int i = 0; i < own_n; i++)
 		if (own[i] == fd) {
 			own[i] = own[own_n - 1];
+			movers[i] = movers[own_n - 1];
 			__atomic_store_n(&own_n, own_n - 1, __ATOMIC_RELEASE);
 			return;
 		}
@@ -141,8 +146,7 @@ static int limit_lock; /* our raise of the limit against a setrlimit's */
 
 void gr_own_fd_limit_lock(void)
 {
-	while (__atomic_exchange_n(&limit_lock, 1, __ATOMIC_ACQUIRE))
-		{
+	while (__atomic_exchange_n(&limit_lock, 1, __ATOMIC_ACQUIRE)) {
 #if defined(__x86_64__)
 		__builtin_ia32_pause();
 #endif
@@ -189,10 +193,11 @@ static int make_room(struct rlimit *saved, rlim_t top)
 	return 1;
 }
 
-/* A dup of fd, close-on-exec, as high as it may go below top, or -1. */
-static int highest_below(int fd, int top)
+/* A dup of fd, close-on-exec, as high as it may go below top and above
+ * floor, or -1. */
+static int highest_below(int fd, int floor, int top)
 {
-	for (int n = top - 1, tries = 0; n > fd; tries++) {
+	for (int n = top - 1, tries = 0; n > floor; tries++) {
 		int m = (int)gr_real.syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, n);
 		if (m >= 0)
 			return m;
@@ -230,7 +235,7 @@ void gr_own_fd_end(void)
 
 /* A dup of fd out of the program's numbering, or -1 (inside begin/end):
  * from the soft limit on, else as high as may be below it. */
-static int dup_high(int fd)
+static int dup_high(int fd, int floor)
 {
 	rlim_t soft = before.rlim_cur;
 	int m = -1;
@@ -238,17 +243,27 @@ static int dup_high(int fd)
 	if (raised >= 0 && soft < HIGHEST)
 		m = (int)gr_real.syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, (long)soft);
 	if (m < 0)
-		m = highest_below(fd, soft < HIGHEST ? (int)soft : HIGHEST);
+		m = highest_below(fd, floor, soft < HIGHEST ? (int)soft : HIGHEST);
 	return m;
 }
+
+/* A number the program is taking (gr_own_fd_move_away's), which the
+ * runtime's next fd must not be, or -1. */
+static int avoid = -1;
 
 int gr_own_fd_put(int fd)
 {
 	int saved = errno, m;
 
-	if (fd < 0 || (raised >= 0 && (rlim_t)fd >= before.rlim_cur))
+	if (fd < 0 || (fd != avoid && raised >= 0 && (rlim_t)fd >= before.rlim_cur))
 		return fd; /* made high already (the limit raised) */
-	m = dup_high(fd);
+	m = dup_high(fd, fd);
+	if (m >= 0 && m == avoid) {
+		/* Held meanwhile, so that the next try goes past it. */
+		int other = dup_high(fd, -1);
+		gr_real.syscall(SYS_close, m);
+		m = other;
+	}
 	if (m >= 0)
 		gr_real.syscall(SYS_close, fd);
 	errno = saved;
@@ -268,7 +283,7 @@ int gr_own_fd_dup(int fd)
 	int saved = errno, m;
 
 	gr_own_fd_begin();
-	m = dup_high(fd);
+	m = dup_high(fd, -1);
 	if (m < 0) /* no number above the program's: any */
 		m = (int)gr_real.syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, 0);
 	gr_own_fd_end();
@@ -359,4 +374,72 @@ int gr_uv_pipe2(int fds[2], int flags)
 	if (r == 0)
 		gr_own_fd_captured(fds);
 	return r;
+}
+
+/* ---- Moving ours out of the program's way ---- */
+
+/* libuv's own (src/unix/internal.h), linked in with it. */
+void uv__io_start(uv_loop_t *loop, uv__io_t *w, unsigned int events);
+void uv__io_stop(uv_loop_t *loop, uv__io_t *w, unsigned int events);
+void uv__platform_invalidate_fd(uv_loop_t *loop, int fd);
+
+void gr_own_fd_mover(int fd, void (*moved)(int from, int to))
+{
+	for (int i = 0; i < own_n; i++)
+		if (own[i] == fd)
+			movers[i] = moved;
+}
+
+void gr_own_fd_rewatch(uv_loop_t *loop, uv__io_t *w, int to)
+{
+	unsigned ev = w->pevents;
+
+	if (ev)
+		uv__io_stop(loop, w, ev);
+	uv__platform_invalidate_fd(loop, w->fd); /* its entry in the set */
+	w->fd = to;
+	if (ev)
+		uv__io_start(loop, w, ev);
+}
+
+/* In the parent: libuv's lock pipe closed and made again, high, by its own
+ * fork handler's code, which leaves the lock free, as no thread of the
+ * runtime's holds it between libuv calls. */
+static int remake_lock_here(int fd)
+{
+	if (!lock_child)
+		return -1;
+	avoid = fd;	  /* closed by libuv first: free, but the program's */
+	gr_rt.inside = 1; /* libuv's code, on the runtime's behalf */
+	remake_lock();
+	gr_rt.inside = 0;
+	avoid = -1;
+	return 0;
+}
+
+int gr_own_fd_move_away(int fd)
+{
+	void (*moved)(int, int) = NULL;
+	int m, i, saved = errno;
+
+	/* On the runtime's thread outside libuv only: the movers change
+	 * libuv's watchers. */
+	if (!gr_green())
+		return -1;
+	if (fd == lock_fds[0] || fd == lock_fds[1])
+		return remake_lock_here(fd);
+	for (i = 0; i < own_n && own[i] != fd; i++)
+		;
+	if (i == own_n || !(moved = movers[i]))
+		return -1;
+	m = gr_own_fd_dup(fd);
+	if (m < 0)
+		return -1;
+	own[i] = m;
+	if (m > own_max)
+		__atomic_store_n(&own_max, m, __ATOMIC_RELEASE);
+	moved(fd, m);
+	gr_real.syscall(SYS_close, fd);
+	errno = saved;
+	return 0;
 }

@@ -46,6 +46,17 @@ int gr_own_fd_renew(int target, int (*make)(void));
  * setrlimit of the program's. */
 void gr_own_fd_limit_lock(void);
 void gr_own_fd_limit_unlock(void);
+/* fd of ours can be moved to another number: moved(from, to) makes every
+ * holder of the number use the new one (from is closed after). */
+void gr_own_fd_mover(int fd, void (*moved)(int from, int to));
+/* For a mover: libuv's watcher w of the loop watches number to now. */
+struct uv_loop_s;
+struct uv__io_s;
+void gr_own_fd_rewatch(struct uv_loop_s *loop, struct uv__io_s *w, int to);
+/* The program takes number fd, one of ours (dup2 onto it): ours moves to
+ * another, on the runtime's thread outside libuv. 0, or -1 when it cannot
+ * (no mover, no free number, another OS thread). */
+int gr_own_fd_move_away(int fd);
 /* libuv's calls that make the loop's fds (the Makefile's -D for libuv):
  * made high, and the runtime's. */
 int gr_uv_epoll_create1(int flags);

@@ -230,6 +230,15 @@ static void take(int sig, siginfo_t *info, void *uc)
 		deliver_here(uc);
 }
 
+/* ownfd.h: a mover. The trampoline reads the number as it runs: the new
+ * one names the same file before the old one goes. */
+static void moved_sig_fd(int from, int to)
+{
+	(void)from;
+	__atomic_store_n(&sig_fd, to, __ATOMIC_SEQ_CST);
+	gr_own_fd_rewatch(sig_poll.loop, &sig_poll.io_watcher, to);
+}
+
 static void on_sig_fd(uv_poll_t *h, int status, int events)
 {
 	uint64_t n;
@@ -254,6 +263,7 @@ int gr_signal_init(uv_loop_t *loop)
 	if (sig_fd < 0)
 		return -errno;
 	gr_own_fd_add(sig_fd);
+	gr_own_fd_mover(sig_fd, moved_sig_fd);
 	err = uv_poll_init(loop, &sig_poll, sig_fd);
 	if (err == 0)
 		err = uv_poll_start(&sig_poll, UV_READABLE, on_sig_fd);

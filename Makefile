@@ -80,7 +80,9 @@ UV_AR := $(shell $(CC) -print-prog-name=ar)
 UV_BUILD_CFLAGS := -std=gnu89 -O2 -g -fPIC -fvisibility=hidden -fno-strict-aliasing \
 	-fstack-protector-strong -D_FORTIFY_SOURCE=2 -D_FILE_OFFSET_BITS=64 -D_LARGEFILE_SOURCE \
 	-D_GNU_SOURCE -D_POSIX_C_SOURCE=200112 -Wall -Wno-unused-parameter -Wno-dangling-pointer \
-	-I$(UV_SRC)/include -I$(UV_SRC)/src
+	-I$(UV_SRC)/include -I$(UV_SRC)/src \
+	-Depoll_create1=gr_uv_epoll_create1 -Depoll_create=gr_uv_epoll_create \
+	-Deventfd=gr_uv_eventfd -Dpipe2=gr_uv_pipe2
 
 RUNTIME_SRC := $(sort $(wildcard runtime/*.c))
 PRELOAD_SRC := $(sort $(wildcard preload/*.c))
@@ -158,8 +160,14 @@ $(UV_STAMP): scripts/libuv.sh
 	$(call say,FETCH)
 	$(Q)scripts/libuv.sh $(UV_DIR)
 
-# The sources come with the stamp, and never change after it.
-$(UV_DIR)/$(ARCH)/%.o: $(UV_STAMP)
+# The sources come with the stamp, and never change after it; the objects
+# are made again when the flags change (the file flags keeps the last).
+UV_FLAGS := $(UV_DIR)/$(ARCH)/flags
+ifneq ($(file < $(UV_FLAGS)),$(UV_BUILD_CFLAGS))
+$(shell mkdir -p $(UV_DIR)/$(ARCH) && printf '%s' '$(UV_BUILD_CFLAGS)' > $(UV_FLAGS))
+endif
+$(UV_FLAGS): ;
+$(UV_DIR)/$(ARCH)/%.o: $(UV_STAMP) $(UV_FLAGS)
 	@mkdir -p $(dir $@)
 	$(call say,CC)
 	$(Q)$(CC) $(UV_BUILD_CFLAGS) -c $(UV_SRC)/src/$*.c -o $@

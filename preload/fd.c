@@ -84,14 +84,40 @@ static int duped(int old, int r)
 	return r;
 }
 
+/* A dup onto new, one of the runtime's numbers (ownfd.c), free to the
+ * program as natively: ours moves to another first. A dup of one of ours
+ * is of a number the program never opened (EBADF). 1 when the call is
+ * answered so (errno set). */
+static int onto_own(int old, int new)
+{
+	if (__builtin_expect(gr_own_fd(old), 0)) {
+		errno = EBADF;
+		return 1;
+	}
+	/* Ours cannot move (no number is free: the limit could not be
+	 * raised and the program holds every other): the runtime's file
+	 * stays, and the program is told the table is full. */
+	if (__builtin_expect(gr_own_fd(new), 0) && old != new &&gr_own_fd_move_away(new) < 0 &&
+	    gr_own_fd(new)) {
+		errno = EMFILE;
+		return 1;
+	}
+	return 0;
+}
+
 GR_EXPORT int dup2(int old, int new)
 {
+	if (onto_own(old, new))
+		return -1;
 	replacing(old, new);
 	return duped(old, GR_REAL(dup2)(old, new));
 }
 
 GR_EXPORT int dup3(int old, int new, int flags)
 {
+	/* dup3 of a number onto itself is EINVAL first, as the kernel's. */
+	if (old != new &&onto_own(old, new))
+		return -1;
 	replacing(old, new);
 	return duped(old, GR_REAL(dup3)(old, new, flags));
 }
@@ -169,10 +195,22 @@ GR_EXPORT int closedir(DIR *d)
 	return GR_REAL(closedir)(d);
 }
 
-void gr_fd_syscall(long number, const long *a)
+/* Whether a raw close of one of the runtime's fds is the program's: not
+ * libuv's on the runtime's behalf (its closes are syscall(SYS_close)). */
+static int programs_call(void)
+{
+	return !(gr_tls_runtime && gr_rt.inside) && !gr_own_fd_capture;
+}
+
+int gr_fd_syscall(long number, const long *a, long *ret)
 {
 	switch (number) {
 	case SYS_close:
+		if (__builtin_expect(gr_own_fd((int)a[0]), 0) && programs_call()) {
+			errno = EBADF; /* as close() (ownfd.c) */
+			*ret = -1;
+			return 1;
+		}
 		if (gr_green())
 			gr_fd_closing((int)a[0]);
 		else
@@ -181,12 +219,26 @@ void gr_fd_syscall(long number, const long *a)
 #ifdef SYS_dup2
 	case SYS_dup2:
 #endif
-	case SYS_dup3: replacing((int)a[0], (int)a[1]); break;
+	case SYS_dup3:
+		if (programs_call() && (number != SYS_dup3 || a[0] != a[1]) &&
+		    onto_own((int)a[0], (int)a[1])) {
+			*ret = -1;
+			return 1;
+		}
+		replacing((int)a[0], (int)a[1]);
+		break;
 #ifdef SYS_close_range
-	case SYS_close_range: closing_range((unsigned)a[0], (unsigned)a[1], (int)a[2]); break;
+	case SYS_close_range:
+		if (programs_call()) {
+			*ret = close_range((unsigned)a[0], (unsigned)a[1], (int)a[2]);
+			return 1;
+		}
+		closing_range((unsigned)a[0], (unsigned)a[1], (int)a[2]);
+		break;
 #endif
 	default: break;
 	}
+	return 0;
 }
 
 void gr_fd_received(const struct msghdr *msg)
@@ -208,10 +260,6 @@ void gr_fd_received(const struct msghdr *msg)
 
 static void made_pipe(int r, const int fds[2])
 {
-	if (r == 0 && __builtin_expect(gr_own_fd_capture, 0)) {
-		gr_own_fd_captured(fds);
-		return;
-	}
 	if (r == 0 && gr_green()) {
 		gr_fd_forget(fds[0]);
 		gr_fd_forget(fds[1]);

@@ -97,7 +97,11 @@ static inline __attribute__((always_inline)) long syscall6(long number, const lo
 		gr_foreign_on();
 	if (gr_aio_syscall_waits(number, a) && gr_green())
 		return gr_aio_syscall(number, a);
-	gr_fd_syscall(number, a); /* closes and replaces fds */
+	{
+		long r;
+		if (gr_fd_syscall(number, a, &r)) /* closes and replaces fds */
+			return r;
+	}
 	if (number != SYS_futex && gr_green()) {
 		long r;
 		if (gr_tid_syscall(number, a, &r) || endless_wait(number, a, &r))

@@ -8,6 +8,7 @@
 
 #include "clock.h"
 #include "fdwait.h"
+#include "ownfd.h"
 #include "real.h"
 #include "sched.h"
 
@@ -16,6 +17,8 @@
 #define NAP_FIRST (1 * GR_MSEC)
 #define NAP_LAST  (20 * GR_MSEC)
 
+/* A pidfd of the runtime's own, out of the program's numbering (ownfd.h):
+ * closed by pidfd_close. */
 static int pidfd_open(pid_t pid)
 {
 	int saved = errno, fd = (int)gr_real.syscall(SYS_pidfd_open, pid, 0);
@@ -23,8 +26,18 @@ static int pidfd_open(pid_t pid)
 	if (fd < 0) {
 		fd = -errno;
 		errno = saved;
+		return fd;
 	}
+	fd = gr_own_fd_high(fd);
+	gr_own_fd_add(fd);
 	return fd;
+}
+
+static void pidfd_close(int fd)
+{
+	gr_fd_closing(fd);
+	gr_own_fd_del(fd);
+	gr_real.close(fd);
 }
 
 /* Parks on pidfd fd until it is readable (the child ended): 0 or -EINTR;
@@ -44,8 +57,7 @@ static int park_on_pid(pid_t pid)
 		return fd;
 	gr_fd_own(fd);
 	r = park_on(fd);
-	gr_fd_closing(fd);
-	gr_real.close(fd);
+	pidfd_close(fd);
 	return r;
 }
 
@@ -145,7 +157,7 @@ int gr_child_await_exit(pid_t pid, int fd)
 	int saved = errno;
 	if (gr_real.dup3(pidfd, fd, O_CLOEXEC) < 0) {
 		r = -errno;
-		gr_real.close(pidfd);
+		pidfd_close(pidfd);
 		errno = saved;
 		return r;
 	}
@@ -153,7 +165,6 @@ int gr_child_await_exit(pid_t pid, int fd)
 	do
 		r = gr_child_waitid(P_PIDFD, (id_t)pidfd, &info, WEXITED | WNOWAIT);
 	while (r == -EINTR);
-	gr_fd_closing(pidfd);
-	gr_real.close(pidfd);
+	pidfd_close(pidfd);
 	return 0;
 }

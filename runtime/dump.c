@@ -479,11 +479,7 @@ static int start_listener(void)
 	fd = (int)gr_real.syscall(SYS_socket, AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
-	/* A high number, out of the way of the program's own fds. */
-	listen_fd = (int)gr_real.syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, 900);
-	gr_real.syscall(SYS_close, fd);
-	if (listen_fd < 0)
-		return -1;
+	listen_fd = gr_own_fd_high(fd); /* out of the program's numbering */
 	gr_own_fd_add(listen_fd);
 	if (gr_real.syscall(SYS_bind, listen_fd, &sa,
 			    offsetof(struct sockaddr_un, sun_path) + 1 + n) < 0 ||

@@ -293,14 +293,22 @@ static void on_ready(uv_poll_t *h, int status, int events)
 	errno = saved;
 }
 
+static void moved_ep(int from, int to)
+{
+	(void)from;
+	ep = to;
+	gr_own_fd_rewatch(ep_poll.loop, &ep_poll.io_watcher, to);
+}
+
 int gr_fd_init(struct uv_loop_s *loop)
 {
 	int r;
 
-	ep = epoll_create1(EPOLL_CLOEXEC);
+	ep = gr_own_fd_high(epoll_create1(EPOLL_CLOEXEC));
 	if (ep < 0)
 		return -errno;
 	gr_own_fd_add(ep);
+	gr_own_fd_mover(ep, moved_ep);
 	r = uv_poll_init(loop, &ep_poll, ep);
 	if (r == 0)
 		r = uv_poll_start(&ep_poll, UV_READABLE, on_ready);
@@ -478,18 +486,12 @@ int gr_fd_wait_any(const struct pollfd *fds, unsigned long n, int64_t deadline)
 	return r == -EBADF ? 0 : r; /* closed and no dup: poll says POLLNVAL */
 }
 
-/* A dup of fd for its waiters, out of the way of the numbers the program
- * is likely to use (it gets the lowest free ones), or -errno. */
+/* A dup of fd for its waiters, out of the program's numbering (ownfd.h),
+ * or -1. */
 static int private_dup(int fd)
 {
-	struct rlimit rl;
-	int base = 0, m;
+	int m = gr_own_fd_dup(fd);
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur > 2048)
-		base = 1024;
-	m = gr_real.fcntl(fd, F_DUPFD_CLOEXEC, base);
-	if (m < 0 && base)
-		m = gr_real.fcntl(fd, F_DUPFD_CLOEXEC, 0);
 	gr_own_fd_add(m);
 	return m;
 }
@@ -656,6 +658,7 @@ void gr_fd_wait_abandoned(void *wait_obj)
 			continue;
 		if (s->own == gr_rt.cur) {
 			gr_fd_closing(fd);
+			gr_own_fd_del(fd);
 			gr_real.close(fd);
 		} else if (s->priv) {
 			gr_fd_release(fd);
@@ -673,6 +676,11 @@ void gr_fd_own(int fd)
 		s->own = gr_rt.cur;
 }
 
+static int make_ep(void)
+{
+	return epoll_create1(EPOLL_CLOEXEC);
+}
+
 void gr_fd_after_fork(void)
 {
 	/* The set is the parent's too (a change by one process would be the
@@ -680,19 +688,14 @@ void gr_fd_after_fork(void)
 	 * watcher, re-added by uv_loop_fork at the next turn, then watches.
 	 * No thread waits on an fd any more: close what only the dead held
 	 * (private dups, what they opened for their waits). */
-	int fresh = epoll_create1(EPOLL_CLOEXEC);
-
-	if (fresh >= 0) {
-		if (gr_real.dup3(fresh, ep, O_CLOEXEC) < 0)
-			gr_log(GR_LOG_ERROR, "fork: no epoll set of the child's own for fd waits");
-		gr_real.close(fresh);
-	}
+	if (gr_own_fd_renew(ep, make_ep) < 0)
+		gr_log(GR_LOG_ERROR, "fork: no epoll set of the child's own for fd waits");
 	for (int fd = 0; fd < table_len; fd++) {
 		struct fdstate *s = &table[fd];
-		if (s->priv)
+		if (s->priv || (s->own && s->own != gr_rt.cur)) {
 			gr_own_fd_del(fd);
-		if (s->priv || (s->own && s->own != gr_rt.cur))
 			gr_real.close(fd);
+		}
 		memset(s, 0, sizeof(*s));
 	}
 	gr_fd_waiters = 0;

@@ -128,6 +128,37 @@ static void hub_main(void *arg)
 	}
 }
 
+/* One of the loop's fds has another number (ownfd.h: a mover). */
+static void moved_loop_fd(int from, int to)
+{
+	uv_loop_t *l = &gr_rt.loop;
+
+	if (l->backend_fd == from)
+		l->backend_fd = to; /* the set itself: no watcher */
+	if (l->async_wfd == from)
+		l->async_wfd = to;
+	if (l->async_io_watcher.fd == from) {
+		uint64_t one = 1;
+		gr_own_fd_rewatch(l, &l->async_io_watcher, to);
+		/* A wake-up the pool may have sent to the old number. */
+		if (gr_real.write(to, &one, sizeof(one)) < 0)
+			gr_log(GR_LOG_DEBUG, "ownfd: no wake-up on the moved eventfd");
+	}
+	if (l->signal_pipefd[1] == from)
+		__atomic_store_n(&l->signal_pipefd[1], to, __ATOMIC_RELEASE);
+	if (l->signal_pipefd[0] == from) {
+		l->signal_pipefd[0] = to;
+		gr_own_fd_rewatch(l, &l->signal_io_watcher, to);
+	}
+}
+
+static void moved_timer_fd(int from, int to)
+{
+	(void)from;
+	timer_fd = to;
+	gr_own_fd_rewatch(&gr_rt.loop, &timer_poll.io_watcher, to);
+}
+
 /* libuv's fds, the runtime's own (ownfd.c): its epoll set, its eventfd (or
  * pipe) for wake-ups, its signal pipe once made. */
 static void own_loop_fds(int add)
@@ -137,8 +168,12 @@ static void own_loop_fds(int add)
 			   gr_rt.loop.signal_pipefd[1]};
 
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
-		if (fds[i] >= 0)
-			(add ? gr_own_fd_add : gr_own_fd_del)(fds[i]);
+		if (fds[i] >= 0 && add) {
+			gr_own_fd_add(fds[i]);
+			gr_own_fd_mover(fds[i], moved_loop_fd);
+		} else if (fds[i] >= 0) {
+			gr_own_fd_del(fds[i]);
+		}
 }
 
 static int start_loop(void)
@@ -152,12 +187,13 @@ static int start_loop(void)
 	if (err < 0)
 		goto fail_loop_init;
 	own_loop_fds(1);
-	timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	timer_fd = gr_own_fd_high(timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC));
 	if (timer_fd < 0) {
 		err = -errno;
 		goto fail_timerfd;
 	}
 	gr_own_fd_add(timer_fd);
+	gr_own_fd_mover(timer_fd, moved_timer_fd);
 	err = uv_poll_init(&gr_rt.loop, &timer_poll, timer_fd);
 	if (err < 0)
 		goto fail_poll_init;
@@ -276,10 +312,15 @@ int gr_start(void)
  * epoll set is shared through fork (a change by one process is a change for
  * both), and so are the timerfd (one process would re-arm, or read away, the
  * other's deadline) and the eventfds: each process needs its own. */
+static int make_timer_fd(void)
+{
+	return timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+}
+
 int gr_rt_after_fork_child(void)
 {
 	struct gr_thread *self = gr_rt.cur;
-	int err, fd;
+	int err;
 
 	/* A new epoll set with every started watcher in it, and new eventfds
 	 * for libuv's own wake-ups. */
@@ -295,15 +336,9 @@ int gr_rt_after_fork_child(void)
 	 * which pool.c ignores. */
 	gr_rt.loop.wq_async.pending = 0;
 	/* A new timerfd under the old number: timer_poll watches that number. */
-	fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (gr_real.dup3(fd, timer_fd, O_CLOEXEC) < 0) {
-		err = -errno;
-		gr_real.close(fd);
+	err = gr_own_fd_renew(timer_fd, make_timer_fd);
+	if (err < 0)
 		return err;
-	}
-	gr_real.close(fd);
 	gr_rt.armed = 0;
 
 	gr_runq_reset();

@@ -16,6 +16,7 @@
 #include "fdwait.h"
 #include "io.h"
 #include "log.h"
+#include "ownfd.h"
 #include "real.h"
 #include "sched.h"
 #include "tls.h"
@@ -391,11 +392,14 @@ int gr_stdio_child_exit(int fd, pid_t pid)
 	pidfd = (int)gr_real.syscall(SYS_pidfd_open, pid, 0);
 	if (pidfd < 0)
 		return -errno;
+	pidfd = gr_own_fd_high(pidfd); /* out of the program's numbering */
+	gr_own_fd_add(pidfd);
 	/* Ours to reap, and not yet reaped: else glibc's waitpid answers
 	 * (ECHILD) at once, as natively. */
 	si.si_pid = 0;
 	if (gr_real.waitid(P_PIDFD, (id_t)pidfd, &si, WEXITED | WNOHANG | WNOWAIT) < 0) {
 		r = -errno;
+		gr_own_fd_del(pidfd);
 		gr_real.close(pidfd);
 		return r;
 	}
@@ -406,6 +410,7 @@ int gr_stdio_child_exit(int fd, pid_t pid)
 	gr_fd_closing(fd);
 	if (gr_real.dup3(pidfd, fd, O_CLOEXEC) < 0) {
 		r = -errno;
+		gr_own_fd_del(pidfd);
 		gr_real.close(pidfd);
 		return r;
 	}
@@ -420,6 +425,7 @@ int gr_stdio_child_exit(int fd, pid_t pid)
 			break;
 	}
 	gr_fd_closing(pidfd);
+	gr_own_fd_del(pidfd);
 	gr_real.close(pidfd);
 	return 0;
 }

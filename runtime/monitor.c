@@ -722,6 +722,14 @@ static void on_async(uv_async_t *a)
 	drain();
 }
 
+/* ownfd.h: a mover. The watchdog reads the number as it runs and checks
+ * the file (proc_ours). */
+static void moved_proc_fd(int from, int to)
+{
+	(void)from;
+	__atomic_store_n(&proc_fd, to, __ATOMIC_SEQ_CST);
+}
+
 static int start_watchdog(void)
 {
 	char path[64];
@@ -729,15 +737,15 @@ static int start_watchdog(void)
 
 	snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", gr_rt.os_tid);
 	fd = (int)gr_real.syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) { /* a high number, out of the way of the program's own fds */
+	if (fd >= 0) { /* out of the program's numbering */
 		struct stat st;
-		proc_fd = (int)gr_real.syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, 900);
+		proc_fd = gr_own_fd_high(fd);
 		gr_own_fd_add(proc_fd);
-		if (proc_fd >= 0 && gr_real.syscall(SYS_fstat, proc_fd, &st) == 0) {
+		gr_own_fd_mover(proc_fd, moved_proc_fd);
+		if (gr_real.syscall(SYS_fstat, proc_fd, &st) == 0) {
 			proc_dev = st.st_dev;
 			proc_ino = st.st_ino;
 		}
-		gr_real.syscall(SYS_close, fd);
 	}
 	if (proc_fd < 0)
 		gr_log(GR_LOG_WARN, "monitor: cannot read %s: stalls named without their call",

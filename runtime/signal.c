@@ -230,6 +230,15 @@ static void take(int sig, siginfo_t *info, void *uc)
 		deliver_here(uc);
 }
 
+/* ownfd.h: a mover. The trampoline reads the number as it runs: the new
+ * one names the same file before the old one goes. */
+static void moved_sig_fd(int from, int to)
+{
+	(void)from;
+	__atomic_store_n(&sig_fd, to, __ATOMIC_SEQ_CST);
+	gr_own_fd_rewatch(sig_poll.loop, &sig_poll.io_watcher, to);
+}
+
 static void on_sig_fd(uv_poll_t *h, int status, int events)
 {
 	uint64_t n;
@@ -250,10 +259,11 @@ int gr_signal_init(uv_loop_t *loop)
 	err = gr_sigmask_init();
 	if (err < 0)
 		return err;
-	sig_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	sig_fd = gr_own_fd_high(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
 	if (sig_fd < 0)
 		return -errno;
 	gr_own_fd_add(sig_fd);
+	gr_own_fd_mover(sig_fd, moved_sig_fd);
 	err = uv_poll_init(loop, &sig_poll, sig_fd);
 	if (err == 0)
 		err = uv_poll_start(&sig_poll, UV_READABLE, on_sig_fd);
@@ -267,22 +277,20 @@ int gr_signal_init(uv_loop_t *loop)
  * process would wake the other's loop, and either could read away the
  * other's wake-up); a new one takes its number, which sig_poll watches.
  * Signals that reached the parent are not the child's. */
+static int make_sig_fd(void)
+{
+	return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+}
+
 int gr_signal_after_fork(void)
 {
-	int fd, err = 0;
 
 	__atomic_store_n(&arrived, 0, __ATOMIC_SEQ_CST);
 	gr_sigqueue_reset();
 	self_pid = getpid();
 	if (sig_fd < 0)
 		return 0;
-	fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (gr_real.dup3(fd, sig_fd, O_CLOEXEC) < 0)
-		err = -errno;
-	gr_real.close(fd);
-	return err;
+	return gr_own_fd_renew(sig_fd, make_sig_fd);
 }
 
 int gr_signal_can_wake(void)

@@ -63,6 +63,13 @@ void gr_sigwait_abandoned(uint64_t set)
 	(void)watch();
 }
 
+static void moved_sfd(int from, int to)
+{
+	(void)from;
+	sfd = to;
+	gr_own_fd_rewatch(sfd_poll.loop, &sfd_poll.io_watcher, to);
+}
+
 static void on_sfd(uv_poll_t *h, int status, int events)
 {
 	(void)h;
@@ -88,13 +95,14 @@ static int watch(void)
 		if (signalfd(sfd, &s, 0) < 0)
 			err = -errno;
 	} else {
-		sfd = signalfd(-1, &s, SFD_NONBLOCK | SFD_CLOEXEC);
+		sfd = gr_own_fd_high(signalfd(-1, &s, SFD_NONBLOCK | SFD_CLOEXEC));
 		if (sfd < 0)
 			err = -errno;
 		else if ((err = uv_poll_init(&gr_rt.loop, &sfd_poll, sfd)) == 0 &&
 			 (err = uv_poll_start(&sfd_poll, UV_READABLE, on_sfd)) == 0) {
 			uv_unref((uv_handle_t *)&sfd_poll);
 			gr_own_fd_add(sfd);
+			gr_own_fd_mover(sfd, moved_sfd);
 		} else {
 			gr_real.close(sfd);
 			sfd = -1;
